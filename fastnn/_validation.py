@@ -1,0 +1,147 @@
+"""Input and parameter checks: the one place error messages are written.
+
+Every message has the form *argument, what it must be, what it got*, e.g.
+``learning_rate_init must be a float > 0; got -0.1.`` ``ValueError`` for a bad
+value, ``TypeError`` for a bad type.
+"""
+import numbers
+
+import numpy as np
+
+FLOAT_DTYPES = {"float32": np.float32, "float64": np.float64}
+
+
+def _describe(value):
+    if isinstance(value, str):
+        return f"str {value!r}"
+    return f"{type(value).__name__} {value!r}"
+
+
+def check_int(value, name, low=None, high=None):
+    """An int (not bool) in [low, high]."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an int; got {_describe(value)}.")
+    value = int(value)
+    if (low is not None and value < low) or (high is not None and value > high):
+        raise ValueError(f"{name} must be an int {_range_text(low, high, True, True)}; got {value}.")
+    return value
+
+
+def _range_text(low, high, low_inclusive, high_inclusive):
+    lo = ">=" if low_inclusive else ">"
+    hi = "<=" if high_inclusive else "<"
+    if low is not None and high is not None:
+        return f"in {'[' if low_inclusive else '('}{low}, {high}{']' if high_inclusive else ')'}"
+    if low is not None:
+        return f"{lo} {low}"
+    if high is not None:
+        return f"{hi} {high}"
+    return ""
+
+
+def check_float(value, name, low=None, high=None, low_inclusive=True, high_inclusive=True):
+    """A finite real number in the given range."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a float; got {_describe(value)}.")
+    value = float(value)
+    bad = not np.isfinite(value)
+    if low is not None:
+        bad |= value < low if low_inclusive else value <= low
+    if high is not None:
+        bad |= value > high if high_inclusive else value >= high
+    if bad:
+        rng = _range_text(low, high, low_inclusive, high_inclusive)
+        raise ValueError(f"{name} must be a finite float {rng}; got {value!r}.".replace("float ;", "float;"))
+    return value
+
+
+def check_option(value, name, options):
+    """One of a fixed set of strings."""
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be one of {sorted(options)}; got {_describe(value)}.")
+    if value not in options:
+        raise ValueError(f"{name} must be one of {sorted(options)}; got {value!r}.")
+    return value
+
+
+def check_bool(value, name):
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be a bool; got {_describe(value)}.")
+    return bool(value)
+
+
+def check_dtype(value, name="dtype"):
+    """float32 or float64, given as a name, a NumPy type or a dtype."""
+    try:
+        dt = np.dtype(value)
+    except TypeError:
+        raise TypeError(f"{name} must be 'float32' or 'float64'; got {_describe(value)}.") from None
+    if dt not in (np.float32, np.float64):
+        raise ValueError(f"{name} must be 'float32' or 'float64'; got {dt.name!r}.")
+    return dt.type
+
+
+def check_array(X, name, dtype=np.float64, ndim=2, min_samples=1, n_features=None, fitted_with=None):
+    """A finite numeric array, converted to a C-contiguous array of ``dtype``.
+
+    Raises TypeError for object, string, boolean-like-of-strings or complex
+    data, and ValueError for wrong dimensions, too few rows, NaN or inf, and
+    a feature count that differs from ``n_features``.
+    """
+    if hasattr(X, "toarray") or type(X).__module__.startswith("scipy.sparse"):
+        raise TypeError(f"{name} must be a dense array; got a sparse {type(X).__name__}. "
+                        f"Convert it with {name}.toarray().")
+    arr = np.asarray(X)
+    if arr.dtype.kind in "OSUVMm":
+        kind = {"O": "object", "S": "bytes", "U": "string", "V": "structured",
+                "M": "datetime", "m": "timedelta"}[arr.dtype.kind]
+        if arr.dtype.kind == "O":
+            try:
+                arr = arr.astype(np.float64)
+            except (TypeError, ValueError):
+                raise TypeError(f"{name} must hold numbers; got an array of dtype {kind}.") from None
+        else:
+            raise TypeError(f"{name} must hold numbers; got an array of dtype {kind} ({arr.dtype}).")
+    if arr.dtype.kind == "c":
+        raise TypeError(f"{name} must hold real numbers; got complex dtype {arr.dtype}.")
+    if arr.ndim != ndim:
+        if ndim == 2 and arr.ndim == 1:
+            raise ValueError(f"{name} must be 2-dimensional (n_samples, n_features); got a 1-D array "
+                             f"of shape {arr.shape}. Reshape it with {name}.reshape(-1, 1) for one "
+                             f"feature or {name}.reshape(1, -1) for one sample.")
+        raise ValueError(f"{name} must be {ndim}-dimensional; got {arr.ndim} dimensions, shape {arr.shape}.")
+    if arr.shape[0] < min_samples:
+        raise ValueError(f"{name} must have at least {min_samples} sample{'s' if min_samples > 1 else ''}; "
+                         f"got {arr.shape[0]} (shape {arr.shape}).")
+    if ndim == 2 and arr.shape[1] < 1:
+        raise ValueError(f"{name} has 0 feature(s) (shape={arr.shape}) while a minimum of 1 is required.")
+    out = np.ascontiguousarray(arr, dtype=dtype)
+    if not np.isfinite(out).all():
+        bad = np.argwhere(~np.isfinite(out))[0]
+        where = ", ".join(str(int(i)) for i in bad)
+        value = out[tuple(bad)]
+        if np.isfinite(arr[tuple(bad)]):
+            raise ValueError(f"{name} overflows {np.dtype(dtype).name}: {arr[tuple(bad)]!r} at [{where}].")
+        raise ValueError(f"{name} must be finite (no NaN or inf); got {value!r} at [{where}].")
+    if n_features is not None and ndim == 2 and out.shape[1] != n_features:
+        who = fitted_with or "the model"
+        raise ValueError(f"{name} has {out.shape[1]} features, but {who} is expecting "
+                         f"{n_features} features as input.")
+    return out
+
+
+def check_feature_names(estimator, X, reset):
+    """Record (``reset``) or compare the column names of a DataFrame ``X``,
+    as scikit-learn estimators do (warns on a mismatch)."""
+    try:
+        from sklearn.utils.validation import _check_feature_names
+    except ImportError:  # older scikit-learn kept it as a method
+        estimator._check_feature_names(X, reset=reset)
+    else:
+        _check_feature_names(estimator, X, reset=reset)
+
+
+def check_consistent_length(X, y, names=("X", "y")):
+    if len(X) != len(y):
+        raise ValueError(f"{names[0]} and {names[1]} must have the same number of samples; "
+                         f"got {len(X)} and {len(y)}.")

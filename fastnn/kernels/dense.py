@@ -1,0 +1,498 @@
+"""Dense (fully connected) networks: forward, backward, update, whole epochs.
+
+A network's parameters live in one flat array ``params``. Layer ``l`` maps
+``n_in`` inputs to ``n_out`` outputs with weights ``W`` stored row-major at
+``params[w_off : w_off + n_in * n_out]`` (``W[i, j]`` joins input ``i`` to
+output ``j``, as scikit-learn's ``coefs_``) and, when it has them, biases at
+``params[b_off : b_off + n_out]``. The model keeps ``coefs_`` and
+``intercepts_`` as views of that array, and one optimiser loop updates it all.
+
+``layout`` is an int64 array with one row per layer::
+
+    n_in, n_out, w_off, b_off (-1: no bias), activation code, a_off
+
+where ``a_off`` is where the layer's outputs start in a sample's activation
+buffer (the input layer is not copied there). Deltas use the same offsets.
+
+The epoch loop (sample order, forward, backward, update, loss, stopping)
+runs here, in compiled code: a Python loop calling a compiled step per sample
+costs microseconds a call, more than the step itself on the article's networks.
+"""
+import math
+
+import numpy as np
+from numba import njit, prange
+
+from .activations import activate, derivative
+from .losses import output_delta, sample_loss
+from .rng import permutation, randint
+
+N_IN, N_OUT, W_OFF, B_OFF, ACT, A_OFF = range(6)
+
+SGD = 0
+ADAM = 1
+SGD_PREVIOUS_GRADIENT = 2  # part D's rule: w -= lr * g_t + momentum * g_(t-1)
+
+SHUFFLE = 0
+SEQUENTIAL = 1
+REPLACEMENT = 2
+
+# hyper-parameters, in this order, in a float64 array ``hp``
+LR, MOMENTUM, BETA1, BETA2, EPSILON, ALPHA = range(6)
+
+# training state, a float64 array ``state`` the model keeps between calls
+(BEST_LOSS, NO_IMPROVE, STEP, STATUS) = range(4)
+RUNNING, CONVERGED, DIVERGED = 0, 1, 2
+
+
+@njit(cache=True)
+def forward_row(params, layout, x, a):
+    """Activations of every layer for one sample.
+
+    ``x``: the sample's inputs (1-D); ``a``: its activation buffer, written.
+    ``z_j = b_j + sum_i x_i W[i, j]`` then ``a = f(z)``. The loop runs over
+    inputs outside and outputs inside, so the inner loop reads one contiguous
+    row of ``W``; an input equal to zero is skipped (MNIST is mostly zeros).
+    """
+    inp = x
+    for l in range(layout.shape[0]):
+        n_in = layout[l, N_IN]
+        n_out = layout[l, N_OUT]
+        w0 = layout[l, W_OFF]
+        b0 = layout[l, B_OFF]
+        z = a[layout[l, A_OFF]:layout[l, A_OFF] + n_out]
+        if b0 >= 0:
+            for j in range(n_out):
+                z[j] = params[b0 + j]
+        else:
+            for j in range(n_out):
+                z[j] = 0.0
+        for i in range(n_in):
+            v = inp[i]
+            if v == 0.0:
+                continue
+            row = w0 + i * n_out
+            for j in range(n_out):
+                z[j] += v * params[row + j]
+        activate(layout[l, ACT], z)
+        inp = z
+
+
+@njit(cache=True)
+def hidden_deltas_row(params, layout, a, d):
+    """Backpropagate the output delta of one sample through the hidden layers.
+
+    ``d`` holds the output layer's delta at its ``a_off``; this fills the
+    hidden layers' deltas: ``d_prev[i] = f'(a_prev[i]) * sum_j W[i, j] d[j]``.
+    """
+    for l in range(layout.shape[0] - 1, 0, -1):
+        n_in = layout[l, N_IN]
+        n_out = layout[l, N_OUT]
+        w0 = layout[l, W_OFF]
+        o = layout[l, A_OFF]
+        p = layout[l - 1, A_OFF]
+        act_prev = layout[l - 1, ACT]
+        for i in range(n_in):
+            row = w0 + i * n_out
+            s = 0.0
+            for j in range(n_out):
+                s += params[row + j] * d[o + j]
+            d[p + i] = s * derivative(act_prev, a[p + i])
+
+
+@njit(cache=True, inline="always")
+def _update_range(params, vel, sq, start, count, grad, scale, alpha, solver, nesterov, hp, lr_t):
+    """Apply one optimiser step to ``params[start:start+count]``.
+
+    The gradient of entry ``k`` is ``scale * grad[k - start] + alpha * params[k]``.
+    SGD with momentum follows scikit-learn::
+
+        v = momentum * v - lr * g;  w += v   (Nesterov: w += momentum * v - lr * g)
+
+    Part D's rule keeps the previous gradient in ``vel``:
+    ``w -= lr * g + momentum * g_prev``.
+    Adam: ``m = b1 m + (1 - b1) g``, ``s = b2 s + (1 - b2) g**2``,
+    ``w -= lr_t * m / (sqrt(s) + eps)`` with the bias-corrected ``lr_t``.
+    """
+    lr = hp[LR]
+    if solver == SGD:
+        mom = hp[MOMENTUM]
+        if mom == 0.0:
+            for k in range(count):
+                g = scale * grad[k] + alpha * params[start + k]
+                params[start + k] -= lr * g
+        elif nesterov:
+            for k in range(count):
+                g = scale * grad[k] + alpha * params[start + k]
+                v = mom * vel[start + k] - lr * g
+                vel[start + k] = v
+                params[start + k] += mom * v - lr * g
+        else:
+            for k in range(count):
+                g = scale * grad[k] + alpha * params[start + k]
+                v = mom * vel[start + k] - lr * g
+                vel[start + k] = v
+                params[start + k] += v
+    elif solver == SGD_PREVIOUS_GRADIENT:
+        mom = hp[MOMENTUM]
+        for k in range(count):
+            g = scale * grad[k] + alpha * params[start + k]
+            params[start + k] -= lr * g + mom * vel[start + k]
+            vel[start + k] = g
+    else:
+        b1 = hp[BETA1]
+        b2 = hp[BETA2]
+        eps = hp[EPSILON]
+        for k in range(count):
+            g = scale * grad[k] + alpha * params[start + k]
+            m = b1 * vel[start + k] + (1.0 - b1) * g
+            s = b2 * sq[start + k] + (1.0 - b2) * g * g
+            vel[start + k] = m
+            sq[start + k] = s
+            params[start + k] -= lr_t * m / (math.sqrt(s) + eps)
+
+
+@njit(cache=True, inline="always")
+def _adam_lr(hp, step):
+    return hp[LR] * math.sqrt(1.0 - hp[BETA2] ** step) / (1.0 - hp[BETA1] ** step)
+
+
+@njit(cache=True)
+def _sum_sq_weights(params, layout):
+    s = 0.0
+    for l in range(layout.shape[0]):
+        w0 = layout[l, W_OFF]
+        for k in range(w0, w0 + layout[l, N_IN] * layout[l, N_OUT]):
+            s += float(params[k]) * float(params[k])
+    return s
+
+
+@njit(cache=True)
+def _sample_step(params, layout, loss, x, y, a, d, solver, nesterov, hp, lr_t, vel, sq, skip_zero):
+    """Forward, backward and update for one sample (batch size 1).
+
+    The gradient of layer ``l`` is ``x_i * d_j``; it is applied row by row as
+    it is formed, after the deltas of all layers were computed with the old
+    weights. With plain SGD (no momentum, no L2) a zero input leaves its row
+    unchanged, so that row is skipped. Returns the sample's loss.
+    """
+    forward_row(params, layout, x, a)
+    last = layout.shape[0] - 1
+    o = layout[last, A_OFF]
+    n_out = layout[last, N_OUT]
+    act = layout[last, ACT]
+    out = a[o:o + n_out]
+    value = sample_loss(loss, act, out, y)
+    output_delta(loss, act, out, y, d[o:o + n_out])
+    hidden_deltas_row(params, layout, a, d)
+    alpha = hp[ALPHA]
+    for l in range(layout.shape[0]):
+        n_in = layout[l, N_IN]
+        n_out = layout[l, N_OUT]
+        w0 = layout[l, W_OFF]
+        b0 = layout[l, B_OFF]
+        delta = d[layout[l, A_OFF]:layout[l, A_OFF] + n_out]
+        if l == 0:
+            inp = x
+        else:
+            inp = a[layout[l - 1, A_OFF]:layout[l - 1, A_OFF] + n_in]
+        for i in range(n_in):
+            v = inp[i]
+            if skip_zero and v == 0.0:
+                continue
+            _update_range(params, vel, sq, w0 + i * n_out, n_out, delta, v, alpha,
+                          solver, nesterov, hp, lr_t)
+        if b0 >= 0:
+            _update_range(params, vel, sq, b0, n_out, delta, 1.0, 0.0,
+                          solver, nesterov, hp, lr_t)
+    return value
+
+
+def _train_epochs(params, layout, loss, X, Y, batch_size, order_kind, seed, epoch0, n_epochs,
+                  solver, nesterov, hp, tol, n_iter_no_change, vel, sq, state,
+                  order, A, D, G, batch_loss, loss_curve):
+    """Train for up to ``n_epochs`` epochs; return the number run.
+
+    Parameters
+    ----------
+    params : 1-D float array, updated in place.
+    layout : int64 array (n_layers, 6), see the module docstring.
+    loss : int, ``losses.SQUARED`` or ``losses.LOG``.
+    X, Y : 2-D float arrays (n_samples, n_features) and (n_samples, n_outputs).
+    batch_size : int >= 1 (``n_samples`` for full-batch descent).
+    order_kind : SHUFFLE (a new permutation each epoch), SEQUENTIAL, or
+        REPLACEMENT (each step draws a sample at random, as the article's part A).
+    seed, epoch0 : the sample order of global epoch ``e`` is keyed by
+        ``(seed, e)``; ``epoch0`` is the number of epochs already run.
+    solver, nesterov, hp : optimiser; ``hp`` = lr, momentum, beta1, beta2,
+        epsilon, alpha (L2 penalty, scaled by 1 / batch size as scikit-learn).
+    tol, n_iter_no_change : stop after ``n_iter_no_change`` consecutive epochs
+        whose loss is not ``tol`` below the best so far; ``tol < 0`` never stops.
+    vel, sq : optimiser state, same length as ``params`` (momentum / Adam moments).
+    state : float64 array (4,): best loss, epochs without improvement, optimiser
+        step count, status (RUNNING, CONVERGED, DIVERGED); updated.
+    order : int64 (n_samples,), scratch.
+    A, D : float arrays (batch_size, total units), activations and deltas scratch.
+    G : float array (len(params),), gradient scratch.
+    batch_loss : float64 (batch_size,), scratch.
+    loss_curve : float64 (n_epochs,), out: the mean loss of each epoch (the L2
+        term counted once per batch, as scikit-learn reports it).
+
+    Minibatches are processed in parallel over samples (forward, deltas) and
+    over the rows of each weight matrix (gradient and update): every output is
+    computed by one thread in a fixed order, so the result does not depend on
+    the number of threads.
+    """
+    n_samples = X.shape[0]
+    n_layers = layout.shape[0]
+    last = n_layers - 1
+    o_last = layout[last, A_OFF]
+    n_last = layout[last, N_OUT]
+    act_last = layout[last, ACT]
+    alpha = hp[ALPHA]
+    skip_zero = solver == SGD and hp[MOMENTUM] == 0.0 and alpha == 0.0
+    n_batches = (n_samples + batch_size - 1) // batch_size
+    done = 0
+    for e in range(n_epochs):
+        epoch = epoch0 + e
+        if order_kind == SHUFFLE:
+            permutation(seed, epoch, order)
+        elif order_kind == SEQUENTIAL:
+            for k in range(n_samples):
+                order[k] = k
+        else:
+            for k in range(n_samples):
+                order[k] = randint(seed, epoch, k, n_samples)
+        total = 0.0
+        if batch_size == 1:
+            a = A[0]
+            d = D[0]
+            for k in range(n_samples):
+                idx = order[k]
+                state[STEP] += 1.0
+                lr_t = _adam_lr(hp, state[STEP]) if solver == ADAM else hp[LR]
+                total += _sample_step(params, layout, loss, X[idx], Y[idx], a, d,
+                                      solver, nesterov, hp, lr_t, vel, sq, skip_zero)
+                if alpha > 0.0:
+                    total += 0.5 * alpha * _sum_sq_weights(params, layout)
+        else:
+            for b in range(n_batches):
+                start = b * batch_size
+                nb = min(batch_size, n_samples - start)
+                for r in prange(nb):
+                    idx = order[start + r]
+                    forward_row(params, layout, X[idx], A[r])
+                    out = A[r, o_last:o_last + n_last]
+                    batch_loss[r] = sample_loss(loss, act_last, out, Y[idx])
+                    output_delta(loss, act_last, out, Y[idx], D[r, o_last:o_last + n_last])
+                    hidden_deltas_row(params, layout, A[r], D[r])
+                for r in range(nb):
+                    total += batch_loss[r]
+                if alpha > 0.0:
+                    total += 0.5 * alpha * _sum_sq_weights(params, layout)
+                state[STEP] += 1.0
+                lr_t = _adam_lr(hp, state[STEP]) if solver == ADAM else hp[LR]
+                scale = 1.0 / nb
+                for l in range(n_layers):
+                    n_in = layout[l, N_IN]
+                    n_out = layout[l, N_OUT]
+                    w0 = layout[l, W_OFF]
+                    b0 = layout[l, B_OFF]
+                    o = layout[l, A_OFF]
+                    p = layout[l - 1, A_OFF] if l > 0 else 0
+                    for i in prange(n_in):
+                        row = w0 + i * n_out
+                        g = G[row:row + n_out]
+                        for j in range(n_out):
+                            g[j] = 0.0
+                        for r in range(nb):
+                            if l == 0:
+                                v = X[order[start + r], i]
+                            else:
+                                v = A[r, p + i]
+                            if v == 0.0:
+                                continue
+                            for j in range(n_out):
+                                g[j] += v * D[r, o + j]
+                        _update_range(params, vel, sq, row, n_out, g, scale, alpha / nb,
+                                      solver, nesterov, hp, lr_t)
+                    if b0 >= 0:
+                        g = G[b0:b0 + n_out]
+                        for j in range(n_out):
+                            g[j] = 0.0
+                        for r in range(nb):
+                            for j in range(n_out):
+                                g[j] += D[r, o + j]
+                        _update_range(params, vel, sq, b0, n_out, g, scale, 0.0,
+                                      solver, nesterov, hp, lr_t)
+        epoch_loss = total / n_samples
+        loss_curve[e] = epoch_loss
+        done = e + 1
+        if not math.isfinite(epoch_loss):
+            state[STATUS] = DIVERGED
+            break
+        if tol >= 0.0:
+            if epoch_loss > state[BEST_LOSS] - tol:
+                state[NO_IMPROVE] += 1.0
+            else:
+                state[NO_IMPROVE] = 0.0
+            if epoch_loss < state[BEST_LOSS]:
+                state[BEST_LOSS] = epoch_loss
+            if state[NO_IMPROVE] > n_iter_no_change:
+                state[STATUS] = CONVERGED
+                break
+    return done
+
+
+train_epochs = njit(parallel=True, cache=True)(_train_epochs)
+train_epochs_serial = njit(_train_epochs)  # never cache a twin (numba#6845)
+
+
+def _forward(params, layout, X, A, out):
+    """Network outputs for every row of ``X`` into ``out``; ``A`` is scratch
+    of shape (n_samples, total units). Parallel over samples."""
+    last = layout.shape[0] - 1
+    o = layout[last, A_OFF]
+    n_out = layout[last, N_OUT]
+    for r in prange(X.shape[0]):
+        forward_row(params, layout, X[r], A[r])
+        for j in range(n_out):
+            out[r, j] = A[r, o + j]
+
+
+forward = njit(parallel=True, cache=True)(_forward)
+forward_serial = njit(_forward)
+
+
+@njit(cache=True)
+def gradient(params, layout, loss, X, Y, alpha, A, D, grad):
+    """Full-batch loss and its gradient with respect to ``params``.
+
+    ``loss = mean_n L(x_n, y_n) + 0.5 * alpha * sum(W**2) / n``; ``grad`` is
+    overwritten with its derivative (biases are not penalised). Serial; used by
+    the gradient checks, not by training.
+    """
+    n = X.shape[0]
+    last = layout.shape[0] - 1
+    o_last = layout[last, A_OFF]
+    n_last = layout[last, N_OUT]
+    act_last = layout[last, ACT]
+    for k in range(grad.shape[0]):
+        grad[k] = 0.0
+    total = 0.0
+    for r in range(n):
+        forward_row(params, layout, X[r], A[r])
+        out = A[r, o_last:o_last + n_last]
+        total += sample_loss(loss, act_last, out, Y[r])
+        output_delta(loss, act_last, out, Y[r], D[r, o_last:o_last + n_last])
+        hidden_deltas_row(params, layout, A[r], D[r])
+        for l in range(layout.shape[0]):
+            n_in = layout[l, N_IN]
+            n_out = layout[l, N_OUT]
+            w0 = layout[l, W_OFF]
+            b0 = layout[l, B_OFF]
+            o = layout[l, A_OFF]
+            for i in range(n_in):
+                v = X[r, i] if l == 0 else A[r, layout[l - 1, A_OFF] + i]
+                for j in range(n_out):
+                    grad[w0 + i * n_out + j] += v * D[r, o + j]
+            if b0 >= 0:
+                for j in range(n_out):
+                    grad[b0 + j] += D[r, o + j]
+    for k in range(grad.shape[0]):
+        grad[k] /= n
+    ssw = 0.0
+    for l in range(layout.shape[0]):
+        w0 = layout[l, W_OFF]
+        for k in range(w0, w0 + layout[l, N_IN] * layout[l, N_OUT]):
+            grad[k] += alpha * params[k] / n
+            ssw += params[k] * params[k]
+    return total / n + 0.5 * alpha * ssw / n
+
+
+def _dense_forward(x, w, b, act, out):
+    """One layer on a minibatch: ``out = f(x @ w + b)``, parallel over samples.
+
+    ``x`` (n, n_in), ``w`` (n_in, n_out), ``b`` (n_out,) or empty for no bias,
+    ``out`` (n, n_out), written.
+    """
+    n_in = w.shape[0]
+    n_out = w.shape[1]
+    for r in prange(x.shape[0]):
+        z = out[r]
+        if b.shape[0] == n_out:
+            for j in range(n_out):
+                z[j] = b[j]
+        else:
+            for j in range(n_out):
+                z[j] = 0.0
+        for i in range(n_in):
+            v = x[r, i]
+            if v == 0.0:
+                continue
+            for j in range(n_out):
+                z[j] += v * w[i, j]
+        activate(act, z)
+
+
+dense_forward = njit(parallel=True, cache=True)(_dense_forward)
+dense_forward_serial = njit(_dense_forward)
+
+
+def _dense_backward(x, w, delta, act_in, grad_w, grad_b, delta_in):
+    """One layer's backward pass on a minibatch.
+
+    ``delta`` (n, n_out) is dLoss/dz of this layer's outputs for each sample.
+    Writes ``grad_w = x.T @ delta / n`` and ``grad_b = mean(delta)`` (parallel
+    over rows of ``grad_w``: each entry summed by one thread in sample order),
+    and, when ``delta_in`` has rows, ``delta_in = (delta @ w.T) * f'(x)`` with
+    ``act_in`` the activation that produced ``x``.
+    """
+    n = x.shape[0]
+    n_in = w.shape[0]
+    n_out = w.shape[1]
+    for i in prange(n_in):
+        for j in range(n_out):
+            grad_w[i, j] = 0.0
+        for r in range(n):
+            v = x[r, i]
+            for j in range(n_out):
+                grad_w[i, j] += v * delta[r, j]
+        for j in range(n_out):
+            grad_w[i, j] /= n
+    for j in range(grad_b.shape[0]):
+        s = 0.0
+        for r in range(n):
+            s += delta[r, j]
+        grad_b[j] = s / n
+    if delta_in.shape[0] == n:
+        for r in prange(n):
+            for i in range(n_in):
+                s = 0.0
+                for j in range(n_out):
+                    s += w[i, j] * delta[r, j]
+                delta_in[r, i] = s * derivative(act_in, x[r, i])
+
+
+dense_backward = njit(parallel=True, cache=True)(_dense_backward)
+dense_backward_serial = njit(_dense_backward)
+
+
+def make_layout(sizes, activations, bias):
+    """The ``layout`` table and parameter count for layer ``sizes``.
+
+    ``activations``: one code per weight layer; ``bias``: one bool per layer.
+    """
+    n_layers = len(sizes) - 1
+    layout = np.zeros((n_layers, 6), dtype=np.int64)
+    off = 0
+    a_off = 0
+    for l in range(n_layers):
+        n_in, n_out = int(sizes[l]), int(sizes[l + 1])
+        layout[l] = (n_in, n_out, off, -1, activations[l], a_off)
+        off += n_in * n_out
+        if bias[l]:
+            layout[l, B_OFF] = off
+            off += n_out
+        a_off += n_out
+    return layout, off, a_off

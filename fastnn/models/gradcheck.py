@@ -1,0 +1,84 @@
+"""Backpropagation against central finite differences."""
+import numpy as np
+from sklearn.base import clone
+
+from ..kernels import dense
+
+
+def check_gradients(estimator, X, y, eps=1e-5):
+    """Largest relative error between backprop and finite-difference gradients.
+
+    The estimator is cloned in float64; when it is fitted its current weights
+    are used, otherwise fresh initial weights. For each parameter ``p`` the
+    central difference ``(L(p + eps) - L(p - eps)) / (2 eps)`` of the
+    full-batch loss (with its L2 term) is compared with the backprop gradient;
+    the relative error of an entry is ``|g - fd| / max(|g|, |fd|, 1e-8)``.
+
+    Returns
+    -------
+    errors : ndarray of shape (n_layers,)
+        The largest relative error over each layer's weights and biases.
+    """
+    from .mlp import _BaseMLP
+    if not isinstance(estimator, _BaseMLP):
+        if hasattr(estimator, "_loss_and_gradient"):
+            return _check_generic(estimator, X, y, eps)
+        raise TypeError(f"estimator must be a fastnn network; got {type(estimator).__name__}.")
+    model = clone(estimator).set_params(dtype="float64", max_iter=1, tol=None, verbose=False)
+    # initialise by one partial step with a zero learning rate: weights unchanged
+    model.set_params(learning_rate_init=1e-300, solver="sgd", momentum=0.0, early_stopping=False)
+    model.fit(X, y)
+    if hasattr(estimator, "_params"):
+        model._params[:] = estimator._params.astype(np.float64)
+    Xc = model._check_X_predict(X)
+    if hasattr(model, "_label_binarizer"):
+        Y = model._label_binarizer.transform(np.asarray(y)).astype(np.float64)
+    else:
+        Y = np.asarray(y, dtype=np.float64).reshape(len(Xc), -1)
+    Y = np.ascontiguousarray(Y)
+    params = model._params
+    layout = model._layout
+    A = np.empty((Xc.shape[0], model._n_units))
+    D = np.empty_like(A)
+    grad = np.empty_like(params)
+    alpha = float(model.alpha)
+    dense.gradient(params, layout, model._loss_code, Xc, Y, alpha, A, D, grad)
+    scratch = np.empty_like(params)
+    fd = np.empty_like(params)
+    for k in range(params.shape[0]):
+        old = params[k]
+        params[k] = old + eps
+        up = dense.gradient(params, layout, model._loss_code, Xc, Y, alpha, A, D, scratch)
+        params[k] = old - eps
+        down = dense.gradient(params, layout, model._loss_code, Xc, Y, alpha, A, D, scratch)
+        params[k] = old
+        fd[k] = (up - down) / (2.0 * eps)
+    rel = np.abs(grad - fd) / np.maximum(np.maximum(np.abs(grad), np.abs(fd)), 1e-8)
+    errors = []
+    for n_in, n_out, w0, b0 in layout[:, :4]:
+        err = rel[w0:w0 + n_in * n_out].max()
+        if b0 >= 0:
+            err = max(err, rel[b0:b0 + n_out].max())
+        errors.append(float(err))
+    return np.array(errors)
+
+
+def _check_generic(estimator, X, y, eps):
+    """For models exposing ``_loss_and_gradient``, ``_get_flat_params``,
+    ``_set_flat_params`` and ``_param_groups`` (slices, one per layer)."""
+    p0 = estimator._get_flat_params().astype(np.float64).copy()
+    loss, grad = estimator._loss_and_gradient(X, y)
+    fd = np.empty_like(p0)
+    for k in range(p0.shape[0]):
+        p = p0.copy()
+        p[k] += eps
+        estimator._set_flat_params(p)
+        up, _ = estimator._loss_and_gradient(X, y)
+        p[k] -= 2 * eps
+        estimator._set_flat_params(p)
+        down, _ = estimator._loss_and_gradient(X, y)
+        fd[k] = (up - down) / (2 * eps)
+    estimator._set_flat_params(p0)
+    rel = np.abs(grad - fd) / np.maximum(np.maximum(np.abs(grad), np.abs(fd)), 1e-8)
+    groups = getattr(estimator, "_param_groups", lambda: [slice(None)])()
+    return np.array([float(rel[g].max()) for g in groups])

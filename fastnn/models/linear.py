@@ -1,0 +1,78 @@
+"""Part G's linear classifier ("Make Your Own Neural Network")."""
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.utils.multiclass import type_of_target
+from sklearn.utils.validation import check_is_fitted
+
+from .._validation import (check_array, check_consistent_length, check_feature_names, check_float,
+                           check_int)
+from ..kernels.linear import train_slope
+
+
+class LinearClassifier(ClassifierMixin, BaseEstimator):
+    """Separate two classes of 2-D points ``(x, y)`` by a line ``y = A x``.
+
+    The article's first classifier: start from ``initial_slope``, and for each
+    sample move the line so it passes ``margin`` beyond the sample on the
+    correct side, by the fraction ``learning_rate`` of the way
+    (``dA = L * E / x``). With ``learning_rate=1`` each step fits the last
+    sample exactly and forgets the others; a moderate rate balances them.
+
+    Parameters
+    ----------
+    learning_rate : float in (0, 1], default=0.5
+    margin : float >= 0, default=0.1
+    n_epochs : int >= 1, default=1
+    initial_slope : float, default=0.25
+
+    Attributes
+    ----------
+    slope_ : float
+    slope_history_ : ndarray, the slope after every update
+    classes_ : ndarray of 2 labels; ``classes_[1]`` lies above the line.
+    """
+
+    def __init__(self, learning_rate=0.5, margin=0.1, n_epochs=1, initial_slope=0.25):
+        self.learning_rate = learning_rate
+        self.margin = margin
+        self.n_epochs = n_epochs
+        self.initial_slope = initial_slope
+
+    def fit(self, X, y):
+        check_float(self.learning_rate, "learning_rate", low=0.0, high=1.0, low_inclusive=False)
+        check_float(self.margin, "margin", low=0.0)
+        check_int(self.n_epochs, "n_epochs", low=1)
+        check_float(self.initial_slope, "initial_slope")
+        if y is None:
+            raise ValueError("LinearClassifier requires y to be passed, but the target y is None.")
+        check_feature_names(self, X, reset=True)
+        X = check_array(X, "X")
+        if X.shape[1] != 2:
+            raise ValueError(f"X must have 2 features (x, y) per sample; got {X.shape[1]}.")
+        zero = np.flatnonzero(X[:, 0] == 0.0)
+        if zero.size:
+            raise ValueError(f"X[:, 0] must be non-zero (the update divides by x); got 0 at row {zero[0]}.")
+        y = np.asarray(y)
+        check_consistent_length(X, y)
+        if type_of_target(y) not in ("binary",):
+            classes = np.unique(y)
+            raise ValueError(f"y must hold exactly 2 classes; got {len(classes)} class"
+                             f"{'es' if len(classes) != 1 else ''}: {list(classes)[:10]}.")
+        self.n_features_in_ = 2
+        self.classes_, encoded = np.unique(y, return_inverse=True)
+        history = np.empty(self.n_epochs * X.shape[0])
+        self.slope_ = float(train_slope(X, encoded.astype(np.bool_), float(self.initial_slope),
+                                        float(self.learning_rate), float(self.margin),
+                                        int(self.n_epochs), history))
+        self.slope_history_ = history
+        return self
+
+    def decision_function(self, X):
+        """Height of each point above the line: ``y - A x``."""
+        check_is_fitted(self, "slope_")
+        check_feature_names(self, X, reset=False)
+        X = check_array(X, "X", n_features=2, fitted_with="LinearClassifier")
+        return X[:, 1] - self.slope_ * X[:, 0]
+
+    def predict(self, X):
+        return self.classes_[(self.decision_function(X) > 0).astype(int)]

@@ -1,0 +1,595 @@
+"""The multilayer perceptron engine: parts A, B, D, G and I of the article.
+
+One engine, configured rather than copied: the article's networks differ in
+layer sizes, activations, biases, initial weight ranges, loss, learning rate,
+momentum, batch size and sample order, and each of those is a parameter here.
+
+    part A  MLPClassifier((100,), activation='logistic', solver='sgd', batch_size=1,
+                          sample_order='replacement', init=(-0.25, 0.25))
+    part B  MLPRegressor((), output_activation='logistic', batch_size='full')
+    part D  MLPRegressor((5,), activation='logistic', output_activation='logistic',
+                          loss='squared', solver='sgd', learning_rate_init=0.05,
+                          momentum=0.1, momentum_rule='previous_gradient',
+                          sample_order='sequential', bias=(True, False),
+                          init=((-0.2, 0.2), (-2.0, 2.0)))
+    part G  MLPClassifier((100,), activation='logistic', output_activation='logistic',
+                          loss='squared', init='normal', bias=False)
+    part I  MLPRegressor((4,), activation='logistic', output_activation='logistic',
+                          bias=False, batch_size='full')
+
+The training loop runs in ``fastnn.kernels.dense.train_epochs``.
+"""
+import math
+import time
+import warnings
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.exceptions import ConvergenceWarning, DataConversionWarning
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import LabelBinarizer
+from sklearn.utils import check_random_state
+from sklearn.utils.multiclass import type_of_target
+from sklearn.utils.validation import check_is_fitted
+
+from .._validation import (
+    check_array, check_bool, check_consistent_length, check_dtype, check_float, check_int,
+    check_option, check_feature_names,
+)
+from ..kernels import dense
+from ..kernels.activations import CODES as ACTIVATIONS
+from ..kernels.losses import CODES as LOSSES
+
+SOLVERS = {"sgd", "adam"}
+SAMPLE_ORDERS = {"shuffle": dense.SHUFFLE, "sequential": dense.SEQUENTIAL,
+                 "replacement": dense.REPLACEMENT}
+MOMENTUM_RULES = {"classical", "previous_gradient"}
+INITS = {"glorot", "normal"}
+HIDDEN_ACTIVATIONS = {"identity", "logistic", "tanh", "relu"}
+
+
+class _BaseMLP(BaseEstimator):
+    """Shared engine of MLPClassifier and MLPRegressor."""
+
+    _default_loss = "squared"
+
+    def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, solver="adam",
+                 alpha=0.0001, batch_size="auto", learning_rate_init=0.001, max_iter=200,
+                 shuffle=True, random_state=None, tol=1e-4, verbose=False, momentum=0.9,
+                 nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
+                 beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10,
+                 output_activation=None, loss=None, bias=True, init="glorot",
+                 sample_order=None, momentum_rule="classical", dtype="float64"):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate_init = learning_rate_init
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
+        self.output_activation = output_activation
+        self.loss = loss
+        self.bias = bias
+        self.init = init
+        self.sample_order = sample_order
+        self.momentum_rule = momentum_rule
+        self.dtype = dtype
+
+    # ------------------------------------------------------------------ checks
+    def _check_params(self):
+        """Validate every hyper-parameter; return the hidden layer sizes."""
+        hls = self.hidden_layer_sizes
+        if isinstance(hls, (int, np.integer)) and not isinstance(hls, bool):
+            hls = (hls,)
+        if not isinstance(hls, (tuple, list, np.ndarray)):
+            raise TypeError("hidden_layer_sizes must be a tuple of ints; got "
+                            f"{type(hls).__name__} {hls!r}.")
+        hls = tuple(check_int(h, f"hidden_layer_sizes[{i}]", low=1) for i, h in enumerate(hls))
+        check_option(self.activation, "activation", HIDDEN_ACTIVATIONS)
+        check_option(self.solver, "solver", SOLVERS)
+        check_float(self.alpha, "alpha", low=0.0)
+        if not (isinstance(self.batch_size, str) and self.batch_size in ("auto", "full")):
+            if isinstance(self.batch_size, str):
+                raise ValueError("batch_size must be an int >= 1, 'auto' or 'full'; got "
+                                 f"{self.batch_size!r}.")
+            check_int(self.batch_size, "batch_size", low=1)
+        check_float(self.learning_rate_init, "learning_rate_init", low=0.0, low_inclusive=False)
+        check_int(self.max_iter, "max_iter", low=1)
+        check_bool(self.shuffle, "shuffle")
+        if self.tol is not None:
+            check_float(self.tol, "tol", low=0.0)
+        check_float(self.momentum, "momentum", low=0.0, high=1.0, high_inclusive=False)
+        check_bool(self.nesterovs_momentum, "nesterovs_momentum")
+        check_bool(self.early_stopping, "early_stopping")
+        check_float(self.validation_fraction, "validation_fraction", low=0.0, high=1.0,
+                    low_inclusive=False, high_inclusive=False)
+        check_float(self.beta_1, "beta_1", low=0.0, high=1.0, high_inclusive=False)
+        check_float(self.beta_2, "beta_2", low=0.0, high=1.0, high_inclusive=False)
+        check_float(self.epsilon, "epsilon", low=0.0, low_inclusive=False)
+        check_int(self.n_iter_no_change, "n_iter_no_change", low=1)
+        if self.output_activation is not None:
+            check_option(self.output_activation, "output_activation", set(ACTIVATIONS))
+        if self.loss is not None:
+            check_option(self.loss, "loss", set(LOSSES))
+        if self.sample_order is not None:
+            check_option(self.sample_order, "sample_order", set(SAMPLE_ORDERS))
+        check_option(self.momentum_rule, "momentum_rule", MOMENTUM_RULES)
+        check_dtype(self.dtype)
+        return hls
+
+    def _bias_flags(self, n_layers):
+        bias = self.bias
+        if isinstance(bias, (bool, np.bool_)):
+            return [bool(bias)] * n_layers
+        if not isinstance(bias, (tuple, list)) or not all(isinstance(b, (bool, np.bool_)) for b in bias):
+            raise TypeError(f"bias must be a bool or a tuple of {n_layers} bools (one per weight layer); "
+                            f"got {type(bias).__name__} {bias!r}.")
+        if len(bias) != n_layers:
+            raise ValueError(f"bias must have one entry per weight layer ({n_layers}); "
+                             f"got {len(bias)}: {bias!r}.")
+        return [bool(b) for b in bias]
+
+    def _init_ranges(self, n_layers):
+        """None for the named schemes, else one (low, high) per weight layer."""
+        init = self.init
+        if isinstance(init, str):
+            check_option(init, "init", INITS)
+            return None
+        msg = (f"init must be 'glorot', 'normal', a (low, high) pair or a tuple of {n_layers} "
+               f"(low, high) pairs; got {init!r}.")
+        if not isinstance(init, (tuple, list)) or len(init) == 0:
+            raise TypeError(msg)
+        if all(isinstance(v, (int, float, np.number)) and not isinstance(v, bool) for v in init):
+            init = [tuple(init)] * n_layers
+        if len(init) != n_layers:
+            raise ValueError(msg)
+        ranges = []
+        for pair in init:
+            if (not isinstance(pair, (tuple, list)) or len(pair) != 2
+                    or not all(isinstance(v, (int, float, np.number)) for v in pair)):
+                raise TypeError(msg)
+            low, high = float(pair[0]), float(pair[1])
+            if not (np.isfinite(low) and np.isfinite(high) and low < high):
+                raise ValueError(f"init ranges must be finite with low < high; got {tuple(pair)!r}.")
+            ranges.append((low, high))
+        return ranges
+
+    def _resolved_output(self):
+        out_act = self.output_activation or self._default_output_activation()
+        loss = self.loss or self._default_loss
+        if loss == "log" and out_act not in ("logistic", "softmax"):
+            raise ValueError("loss='log' needs output_activation 'logistic' or 'softmax'; got "
+                             f"output_activation={out_act!r}. Use loss='squared' for other outputs.")
+        return out_act, loss
+
+    # ------------------------------------------------------------- set-up
+    def _initialize(self, n_features, n_outputs, rng):
+        hls = self._check_params()
+        self._dtype = check_dtype(self.dtype)
+        out_act, loss = self._resolved_output()
+        sizes = [n_features, *hls, n_outputs]
+        n_layers = len(sizes) - 1
+        acts = [ACTIVATIONS[self.activation]] * (n_layers - 1) + [ACTIVATIONS[out_act]]
+        bias = self._bias_flags(n_layers)
+        ranges = self._init_ranges(n_layers)
+        layout, n_params, n_units = dense.make_layout(sizes, acts, bias)
+        params = np.zeros(n_params, dtype=self._dtype)
+        for l in range(n_layers):
+            n_in, n_out, w0, b0 = (int(v) for v in layout[l, :4])
+            if ranges is not None:
+                low, high = ranges[l]
+                w = rng.uniform(low, high, (n_in, n_out))
+                b = rng.uniform(low, high, n_out)
+            elif self.init == "normal":
+                w = rng.normal(0.0, n_in ** -0.5, (n_in, n_out))
+                b = np.zeros(n_out)
+            else:  # glorot, as scikit-learn
+                factor = 2.0 if acts[l] == ACTIVATIONS["logistic"] else 6.0
+                bound = math.sqrt(factor / (n_in + n_out))
+                w = rng.uniform(-bound, bound, (n_in, n_out))
+                b = rng.uniform(-bound, bound, n_out)
+            params[w0:w0 + n_in * n_out] = w.ravel()
+            if b0 >= 0:
+                params[b0:b0 + n_out] = b
+        self._layout = layout
+        self._n_units = n_units
+        self._params = params
+        self._vel = np.zeros_like(params)
+        self._sq = np.zeros_like(params)
+        self._state = np.array([np.inf, 0.0, 0.0, dense.RUNNING])
+        self._seed = int(rng.randint(0, 2**62))
+        self._epochs = 0
+        self._loss_code = LOSSES[loss]
+        self.out_activation_ = out_act
+        self.loss_function_ = loss
+        self.n_layers_ = n_layers + 1
+        self.n_outputs_ = n_outputs
+        self.n_features_in_ = n_features
+        self.loss_curve_ = []
+        self.n_iter_ = 0
+        self.t_ = 0
+        self.best_loss_ = np.inf
+        if self.early_stopping:
+            self.validation_scores_ = []
+            self.best_validation_score_ = -np.inf
+        else:
+            self.validation_scores_ = None
+            self.best_validation_score_ = None
+
+    @property
+    def coefs_(self):
+        """Weight matrices, one per layer, ``coefs_[l][i, j]`` from unit i to unit j (views)."""
+        if "_params" not in self.__dict__:
+            raise AttributeError("coefs_")
+        return [self._params[w0:w0 + n_in * n_out].reshape(n_in, n_out)
+                for n_in, n_out, w0 in self._layout[:, :3]]
+
+    @property
+    def intercepts_(self):
+        """Bias vectors, one per layer (an empty array for a layer without bias)."""
+        if "_params" not in self.__dict__:
+            raise AttributeError("intercepts_")
+        return [self._params[b0:b0 + n_out] if b0 >= 0 else np.zeros(0, self._params.dtype)
+                for n_out, b0 in zip(self._layout[:, 1], self._layout[:, 3])]
+
+    def _solver_code(self):
+        if self.solver == "adam":
+            return dense.ADAM
+        if self.momentum_rule == "previous_gradient":
+            return dense.SGD_PREVIOUS_GRADIENT
+        return dense.SGD
+
+    def _order_code(self):
+        if self.sample_order is not None:
+            return SAMPLE_ORDERS[self.sample_order]
+        return dense.SHUFFLE if self.shuffle else dense.SEQUENTIAL
+
+    def _batch(self, n_samples):
+        if self.batch_size == "full":
+            return n_samples
+        if self.batch_size == "auto":
+            return min(200, n_samples)
+        return max(1, min(int(self.batch_size), n_samples))
+
+    # ------------------------------------------------------------ training
+    def _fit(self, X, Y, incremental, max_iter):
+        """Train on validated arrays for up to ``max_iter`` epochs."""
+        if self.early_stopping and not incremental:
+            stratify = self._stratify(Y)
+            X, X_val, Y, Y_val = train_test_split(
+                X, Y, random_state=self._seed % (2**32), test_size=self.validation_fraction,
+                stratify=stratify)
+            X, Y = np.ascontiguousarray(X), np.ascontiguousarray(Y)
+            X_val = np.ascontiguousarray(X_val)
+            if X.shape[0] == 0 or X_val.shape[0] == 0:
+                raise ValueError("early_stopping needs at least one training and one validation sample; "
+                                 f"got {X.shape[0]} and {X_val.shape[0]} with validation_fraction="
+                                 f"{self.validation_fraction}.")
+            y_val = self._validation_targets(Y_val)
+        else:
+            X_val = None
+        n_samples = X.shape[0]
+        batch = self._batch(n_samples)
+        tol = -1.0 if (self.tol is None or incremental or self.early_stopping) else float(self.tol)
+        hp = np.array([self.learning_rate_init, self.momentum, self.beta_1, self.beta_2,
+                       self.epsilon, self.alpha], dtype=np.float64)
+        dt = self._params.dtype
+        order = np.empty(n_samples, dtype=np.int64)
+        A = np.empty((batch, self._n_units), dtype=dt)
+        D = np.empty((batch, self._n_units), dtype=dt)
+        G = np.empty_like(self._params)
+        batch_loss = np.empty(batch, dtype=np.float64)
+        curve = np.empty(max_iter, dtype=np.float64)
+        solver = self._solver_code()
+        nesterov = bool(self.nesterovs_momentum)
+        order_kind = self._order_code()
+        if not incremental:
+            self._state[dense.BEST_LOSS] = np.inf
+            self._state[dense.NO_IMPROVE] = 0.0
+        self._state[dense.STATUS] = dense.RUNNING
+
+        per_call = 1 if X_val is not None else max_iter
+        bar = None
+        if self.verbose:
+            from tqdm.auto import tqdm
+            bar = tqdm(total=max_iter, desc=type(self).__name__, unit="epoch", leave=True)
+            per_call = 1
+        done = 0
+        best = None
+        no_improve = 0
+        t0 = time.perf_counter()
+        while done < max_iter:
+            n = min(per_call, max_iter - done)
+            ran = dense.train_epochs(
+                self._params, self._layout, self._loss_code, X, Y, batch, order_kind, self._seed,
+                self._epochs, n, solver, nesterov, hp, tol, self.n_iter_no_change,
+                self._vel, self._sq, self._state, order, A, D, G, batch_loss, curve[done:done + n])
+            self._epochs += ran
+            done += ran
+            status = self._state[dense.STATUS]
+            if bar is not None:
+                bar.update(ran)
+                bar.set_postfix(loss=f"{curve[done - 1]:.6g}")
+                if self.verbose and per_call == 1 and time.perf_counter() - t0 > 0.2:
+                    per_call = max(1, done)  # fewer, longer calls once we know an epoch is fast
+            if status != dense.RUNNING:
+                break
+            if X_val is not None:
+                score = self._validation_score(X_val, y_val)
+                self.validation_scores_.append(score)
+                if score > self.best_validation_score_ + (self.tol or 0.0):
+                    no_improve = 0
+                else:
+                    no_improve += 1
+                if score > self.best_validation_score_:
+                    self.best_validation_score_ = score
+                    best = self._params.copy()
+                if no_improve > self.n_iter_no_change:
+                    break
+        if bar is not None:
+            bar.close()
+        self.loss_curve_.extend(curve[:done].tolist())
+        self.n_iter_ += done
+        self.t_ += done * n_samples
+        if self.loss_curve_:
+            self.best_loss_ = float(min(self.best_loss_, min(self.loss_curve_)))
+        if self._state[dense.STATUS] == dense.DIVERGED or not np.isfinite(self._params).all():
+            self._diverged()
+        if best is not None:
+            self._params[:] = best
+        if (not incremental and self.tol is not None and self._state[dense.STATUS] == dense.RUNNING
+                and X_val is None and done == max_iter):
+            warnings.warn(f"Stochastic Optimizer: Maximum iterations ({max_iter}) reached and the "
+                          "optimization hasn't converged yet.", ConvergenceWarning)
+        return self
+
+    def _diverged(self):
+        epoch = len(self.loss_curve_)
+        bad = next((f"coefs_[{i}]" for i, c in enumerate(self.coefs_) if not np.isfinite(c).all()),
+                   "the loss")
+        raise ValueError(
+            f"training diverged at epoch {epoch}: {bad} contains NaN or inf; lower "
+            f"learning_rate_init ({self.learning_rate_init}) or scale X.")
+
+    def _forward(self, X):
+        out = np.empty((X.shape[0], self.n_outputs_), dtype=self._params.dtype)
+        A = np.empty((X.shape[0], self._n_units), dtype=self._params.dtype)
+        dense.forward(self._params, self._layout, X, A, out)
+        return out
+
+    def _check_X_predict(self, X):
+        check_is_fitted(self, "n_features_in_")
+        check_feature_names(self, X, reset=False)
+        return check_array(X, "X", dtype=self._params.dtype, n_features=self.n_features_in_,
+                           fitted_with=type(self).__name__)
+
+    def _check_X_fit(self, X, reset):
+        check_feature_names(self, X, reset=reset)
+        dt = check_dtype(self.dtype)
+        return check_array(X, "X", dtype=dt,
+                           n_features=None if reset else self.n_features_in_,
+                           fitted_with=type(self).__name__)
+
+    def _check_y_present(self, y):
+        if y is None:
+            raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None.")
+
+    def save(self, path):
+        """Write the fitted model to an HDF5 file (see ``fastnn.load``)."""
+        from ._io import save_model
+        save_model(self, path)
+
+    # the arrays that save/load keep besides the ``*_`` attributes
+    _saved_private = ("_params", "_vel", "_sq", "_state", "_layout", "_n_units", "_seed",
+                      "_epochs", "_loss_code", "_dtype")
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = False
+        return tags
+
+
+class MLPClassifier(ClassifierMixin, _BaseMLP):
+    """Multilayer perceptron classifier trained by backpropagation.
+
+    Parameters follow scikit-learn's ``MLPClassifier`` where the concept is the
+    same; the article's networks need these as well:
+
+    output_activation : {'logistic', 'softmax', 'identity', 'tanh', 'relu'}, default=None
+        None: logistic for one output (two classes or multilabel), softmax otherwise.
+    loss : {'log', 'squared'}, default=None (log).
+    bias : bool or tuple of bool, default=True
+        Whether each weight layer has biases (part D: ``(True, False)``).
+    init : 'glorot', 'normal' or (low, high) pairs, default='glorot'
+        'glorot' as scikit-learn; 'normal' draws N(0, fan_in**-0.5) with zero
+        biases (part G); a (low, high) pair, or one per weight layer, draws
+        weights and biases uniformly (parts A and D).
+    sample_order : {'shuffle', 'sequential', 'replacement'}, default=None
+        None follows ``shuffle``. 'replacement' draws every step's sample at
+        random, as part A does.
+    momentum_rule : {'classical', 'previous_gradient'}, default='classical'
+        'classical': scikit-learn's ``v = momentum * v - lr * g; w += v``;
+        'previous_gradient': part D's ``w -= lr * g + momentum * g_previous``.
+    batch_size : int, 'auto' or 'full', default='auto'
+    tol : float or None, default=1e-4 (None: always run ``max_iter`` epochs).
+    dtype : {'float64', 'float32'}, default='float64'
+
+    Attributes
+    ----------
+    classes_, coefs_, intercepts_, loss_curve_, n_iter_, t_, n_layers_,
+    n_outputs_, out_activation_, n_features_in_, best_loss_
+    """
+
+    def _default_output_activation(self):
+        return "logistic" if self._n_label_outputs == 1 or self._multilabel else "softmax"
+
+    _default_loss = "log"
+
+    def _encode(self, y, incremental, classes=None):
+        if y.ndim == 2 and y.shape[1] == 1 and type_of_target(y) != "multilabel-indicator":
+            warnings.warn("A column-vector y was passed when a 1d array was expected. Please change "
+                          "the shape of y to (n_samples,), for example using ravel().",
+                          DataConversionWarning, stacklevel=3)
+            y = y.ravel()
+        if not incremental:
+            target = type_of_target(y)
+            if target not in ("binary", "multiclass", "multilabel-indicator"):
+                raise ValueError(f"y must hold class labels (binary, multiclass or multilabel); "
+                                 f"got target type {target!r}.")
+            self._label_binarizer = LabelBinarizer()
+            self._label_binarizer.fit(y if classes is None else classes)
+            self.classes_ = self._label_binarizer.classes_
+            if len(self.classes_) < 2 and target != "multilabel-indicator":
+                raise ValueError(f"y must contain at least 2 classes; got 1 class: {list(self.classes_)}.")
+            self._multilabel = target == "multilabel-indicator"
+        else:
+            labels = np.unique(y) if y.ndim == 1 else None
+            if labels is not None and not set(labels).issubset(set(self.classes_)):
+                unknown = sorted(set(labels) - set(self.classes_))
+                raise ValueError(f"y holds labels not seen in the first call: {unknown}; "
+                                 f"expected a subset of {list(self.classes_)}.")
+        Y = self._label_binarizer.transform(y)
+        self._n_label_outputs = Y.shape[1]
+        return Y
+
+    def fit(self, X, y):
+        """Fit the network to data ``X`` (n_samples, n_features) and labels ``y``."""
+        return self._fit_public(X, y, incremental=False)
+
+    def partial_fit(self, X, y, classes=None):
+        """One epoch over (X, y), continuing from the current weights.
+
+        ``classes`` must be given on the first call (as scikit-learn).
+        """
+        first = not hasattr(self, "classes_")
+        if first and classes is None:
+            raise ValueError("classes must be passed on the first call to partial_fit; got None.")
+        return self._fit_public(X, y, incremental=True, classes=classes if first else None)
+
+    def _fit_public(self, X, y, incremental, classes=None):
+        self._check_y_present(y)
+        first = not (incremental and hasattr(self, "_params"))
+        X = self._check_X_fit(X, reset=first)
+        y = np.asarray(y)
+        if y.dtype.kind == "f" and not np.isfinite(y).all():
+            raise ValueError("y must be finite (no NaN or inf); got non-finite labels.")
+        check_consistent_length(X, y)
+        if first:
+            self._check_params()
+        Y = self._encode(y, incremental=not first, classes=classes)
+        Y = np.ascontiguousarray(Y, dtype=check_dtype(self.dtype))
+        if first:
+            self._initialize(X.shape[1], Y.shape[1], check_random_state(self.random_state))
+        return self._fit(X, Y, incremental, 1 if incremental else self.max_iter)
+
+    def _stratify(self, Y):
+        return None if self._multilabel else Y.argmax(axis=1) if Y.shape[1] > 1 else Y[:, 0]
+
+    def _validation_targets(self, Y_val):
+        return self._label_binarizer.inverse_transform(Y_val)
+
+    def _validation_score(self, X_val, y_val):
+        from sklearn.metrics import accuracy_score
+        return accuracy_score(y_val, self._predict_checked(X_val))
+
+    def _predict_checked(self, X):
+        out = self._forward(X)
+        if self.n_outputs_ == 1:
+            out = out.ravel()
+        return self._label_binarizer.inverse_transform(out)
+
+    def predict(self, X):
+        """Class labels for the rows of ``X``."""
+        return self._predict_checked(self._check_X_predict(X))
+
+    def predict_proba(self, X):
+        """Class probabilities, shape (n_samples, n_classes)."""
+        out = self._forward(self._check_X_predict(X))
+        if self.n_outputs_ == 1 and not self._multilabel:
+            out = out.ravel()
+            return np.vstack([1.0 - out, out]).T
+        return out
+
+    def predict_log_proba(self, X):
+        return np.log(self.predict_proba(X))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = True
+        return tags
+
+    _saved_private = _BaseMLP._saved_private + ("_label_binarizer", "_multilabel", "_n_label_outputs")
+
+
+class MLPRegressor(RegressorMixin, _BaseMLP):
+    """Multilayer perceptron regressor trained by backpropagation.
+
+    Same parameters as :class:`MLPClassifier`; the output activation defaults
+    to 'identity' and the loss to 'squared' (``0.5 * sum of squared errors``
+    per sample, averaged over samples).
+    """
+
+    def _default_output_activation(self):
+        return "identity"
+
+    def fit(self, X, y):
+        """Fit the network to data ``X`` and targets ``y`` (n_samples,) or (n_samples, n_outputs)."""
+        return self._fit_public(X, y, incremental=False)
+
+    def partial_fit(self, X, y):
+        """One epoch over (X, y), continuing from the current weights."""
+        return self._fit_public(X, y, incremental=True)
+
+    def _fit_public(self, X, y, incremental):
+        self._check_y_present(y)
+        first = not (incremental and hasattr(self, "_params"))
+        X = self._check_X_fit(X, reset=first)
+        dt = check_dtype(self.dtype)
+        y_arr = np.asarray(y)
+        ndim = y_arr.ndim
+        if ndim not in (1, 2):
+            raise ValueError(f"y must be 1- or 2-dimensional; got shape {y_arr.shape}.")
+        Y = check_array(y_arr.reshape(len(y_arr), -1) if ndim == 1 else y_arr, "y", dtype=dt)
+        check_consistent_length(X, Y)
+        if first:
+            self._check_params()
+            self._y_1d = ndim == 1
+            self._initialize(X.shape[1], Y.shape[1], check_random_state(self.random_state))
+        elif Y.shape[1] != self.n_outputs_:
+            raise ValueError(f"y has {Y.shape[1]} outputs, but the network was fitted with {self.n_outputs_}.")
+        return self._fit(X, Y, incremental, 1 if incremental else self.max_iter)
+
+    def _stratify(self, Y):
+        return None
+
+    def _validation_targets(self, Y_val):
+        return Y_val
+
+    def _validation_score(self, X_val, Y_val):
+        from sklearn.metrics import r2_score
+        return r2_score(Y_val, self._forward(X_val))
+
+    def predict(self, X):
+        """Network outputs, shape (n_samples,) for a 1-D target, else (n_samples, n_outputs)."""
+        out = self._forward(self._check_X_predict(X))
+        return out.ravel() if self._y_1d else out
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        tags.target_tags.single_output = True
+        return tags
+
+    _saved_private = _BaseMLP._saved_private + ("_y_1d",)
