@@ -49,6 +49,8 @@ class Recipe:
     article: str          # what the article shows, for the reproduce table
     headline: str         # the metric the reproduce table shows
     reproduce: bool       # part of `fastnn reproduce`
+    quick: dict = field(default_factory=dict)  # overrides for `fastnn reproduce --quick`
+    warmup: object = None  # optional callable compiling the kernels, run once before workers start
 
     def resolve(self, params):
         """Defaults updated with ``params``; a clear error for unknown names."""
@@ -65,8 +67,13 @@ class Recipe:
 _REGISTRY = {}
 
 
-def recipe(name, family, article="", headline="", reproduce=True):
-    """Register ``func`` as recipe ``name`` (decorator)."""
+def recipe(name, family, article="", headline="", reproduce=True, quick=None, warmup=None):
+    """Register ``func`` as recipe ``name`` (decorator).
+
+    ``quick`` (dict) are parameter overrides for ``fastnn reproduce --quick``;
+    ``warmup`` is an optional no-argument callable that compiles the recipe's
+    kernels cheaply; the runners call it in the parent before workers start.
+    """
     def register(func):
         sig = inspect.signature(func)
         names = list(sig.parameters)
@@ -79,7 +86,7 @@ def recipe(name, family, article="", headline="", reproduce=True):
             params[p.name] = p.default
         doc = inspect.getdoc(func) or ""
         _REGISTRY[name] = Recipe(name, func, params, family, doc.split("\n\n")[0].replace("\n", " "),
-                                 article, headline, reproduce)
+                                 article, headline, reproduce, dict(quick or {}), warmup)
         return func
     return register
 
@@ -94,7 +101,7 @@ def get(name):
     if not isinstance(name, str):
         raise TypeError(f"recipe must be a str; got {type(name).__name__} {name!r}.")
     if name not in _REGISTRY:
-        raise ValueError(f"unknown recipe {name!r}; known recipes: {', '.join(sorted(_REGISTRY))}.")
+        raise ValueError(f"unknown recipe {name!r}; known recipes: {', '.join(sorted(_REGISTRY)) or '(none)'}.")
     return _REGISTRY[name]
 
 

@@ -1,0 +1,373 @@
+"""The ``fastnn`` command.
+
+::
+
+    fastnn recipes                                   list recipes with their parameters
+    fastnn run RECIPE --set key=value ... [--seed N] [--out FILE]
+    fastnn sweep SPEC.toml --out FILE [--workers N | --scheduler ADDRESS|local]
+    fastnn show FILE                                 runs, status and metrics
+    fastnn plot FILE --metric loss [--out PNG]       curves: mean and spread over seeds
+    fastnn reproduce [--out FILE] [--only NAME ...] [--quick]
+
+A user mistake (unknown recipe, bad --set, unwritable --out, a file that is
+not a results file...) prints one line ``fastnn: error: ...`` on stderr and
+exits with status 2.
+"""
+import argparse
+import json
+import math
+import os
+import sys
+
+REPRODUCE_OUT = "fastnn-reproduce.h5"
+
+
+class UserError(Exception):
+    """A mistake the user can fix: reported as one line, exit status 2."""
+
+
+# --------------------------------------------------------------------------
+# parsing --set values
+
+_TRUE = {"true", "1", "yes", "on"}
+_FALSE = {"false", "0", "no", "off"}
+
+
+def _scalar(text, like, name):
+    if isinstance(like, bool):
+        low = text.strip().lower()
+        if low in _TRUE:
+            return True
+        if low in _FALSE:
+            return False
+        raise UserError(f"--set {name}: expected a bool (true/false); got {text!r}.")
+    if isinstance(like, int):
+        try:
+            return int(text)
+        except ValueError:
+            raise UserError(f"--set {name}: expected an int; got {text!r}.") from None
+    if isinstance(like, float):
+        try:
+            return float(text)
+        except ValueError:
+            raise UserError(f"--set {name}: expected a float; got {text!r}.") from None
+    return text
+
+
+def parse_value(text, default, name="value"):
+    """``text`` converted to the type of ``default``.
+
+    bool: true/false/yes/no/1/0; int; float; str as given; tuple or list as
+    JSON (``[16, 8]``) or a comma list (``16,8``); a None default: JSON, else
+    the text.
+    """
+    if isinstance(default, (tuple, list)):
+        stripped = text.strip()
+        if stripped.startswith("["):
+            try:
+                items = json.loads(stripped)
+            except json.JSONDecodeError:
+                raise UserError(f"--set {name}: {text!r} is not a JSON list.") from None
+            if not isinstance(items, list):
+                raise UserError(f"--set {name}: expected a list; got {text!r}.")
+            return type(default)(items)
+        like = default[0] if default else ""
+        parts = [p for p in stripped.split(",") if p.strip()] if stripped else []
+        return type(default)(_scalar(p.strip(), like, name) for p in parts)
+    if default is None:
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError:
+            return text
+    return _scalar(text, default, name)
+
+
+def parse_sets(recipe, items):
+    params = {}
+    for item in items or []:
+        if "=" not in item:
+            raise UserError(f"--set expects key=value; got {item!r}.")
+        key, value = item.split("=", 1)
+        key = key.strip()
+        if key not in recipe.params:
+            raise UserError(f"recipe {recipe.name!r} has no parameter {key!r}; its parameters "
+                            f"are {sorted(recipe.params)}.")
+        params[key] = parse_value(value, recipe.params[key], key)
+    return params
+
+
+# --------------------------------------------------------------------------
+# tables
+
+def _fmt(value):
+    if isinstance(value, float):
+        if math.isnan(value):
+            return ""
+        if value != 0 and (abs(value) >= 1e5 or abs(value) < 1e-3):
+            return f"{value:.3e}"
+        return f"{value:.4g}"
+    return "" if value is None else str(value)
+
+
+def format_table(rows, columns):
+    """Fixed-width text table of dicts."""
+    cells = [[_fmt(row.get(c)) for c in columns] for row in rows]
+    widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(columns)]
+    line = "  ".join(c.ljust(w) for c, w in zip(columns, widths))
+    out = [line, "  ".join("-" * w for w in widths)]
+    out += ["  ".join(v.ljust(w) for v, w in zip(r, widths)) for r in cells]
+    return "\n".join(out)
+
+
+# --------------------------------------------------------------------------
+# commands
+
+def cmd_recipes(args):
+    from .experiments import registry
+    names = registry.names()
+    if not names:
+        print("no recipes registered.")
+        return 0
+    for name in names:
+        rec = registry.get(name)
+        flag = "" if rec.reproduce else "  (not in reproduce)"
+        print(f"{name}  [{rec.family}]{flag}")
+        if rec.description:
+            print(f"    {rec.description}")
+        for key, value in rec.params.items():
+            print(f"    {key} = {json.dumps(_jsonable(value))}")
+    return 0
+
+
+def _jsonable(value):
+    from .experiments.registry import jsonable
+    return jsonable(value)
+
+
+def _recipe(name):
+    from .experiments.runners import resolve_recipe
+    return resolve_recipe(name)
+
+
+def cmd_run(args):
+    from .experiments.runners import run
+    rec = _recipe(args.recipe)
+    params = parse_sets(rec, args.set)
+    out = args.out
+    if out is not None:
+        _check_out(out)
+    result = run(args.recipe, seed=args.seed, out=out, **params)
+    rows = [{"metric": k, "value": v} for k, v in result.metrics.items()]
+    print(format_table(rows, ["metric", "value"]))
+    if result.summary:
+        print(result.summary)
+    if out is not None:
+        print(f"stored in {out}")
+    return 0
+
+
+def _check_out(out):
+    if os.path.isdir(out):
+        raise UserError(f"--out {out} is a directory; give a file name such as results.h5.")
+
+
+def cmd_sweep(args):
+    from .experiments.sweep import sweep
+    if args.workers is not None and args.scheduler not in (None, "local"):
+        raise UserError("--workers sets the local worker count; with a remote --scheduler the "
+                        "cluster's workers run the sweep. Give one of them.")
+    _check_out(args.out)
+    report = sweep(args.spec, out=args.out, workers=args.workers, scheduler=args.scheduler,
+                   progress=not args.no_progress)
+    print(f"{args.out}: {len(report.run_ids)} runs; {report.done} done now, {report.skipped} "
+          f"already done, {report.failed} failed.")
+    for run_id, error in report.errors.items():
+        print(f"  failed {run_id}: {error.splitlines()[0] if error else ''}")
+    return 1 if report.failed else 0
+
+
+def cmd_show(args):
+    from .experiments.load import records
+    recs, metric_columns = records(_existing(args.file), metric_columns=True)
+    if not recs:
+        print(f"{args.file}: no runs.")
+        return 0
+    columns = ["run_id", "recipe", "seed", "status"]
+    skip = set(columns) | {"error"} | set(metric_columns)
+    keys = list(dict.fromkeys(k for rec in recs for k in rec if k not in skip))
+    varying = [k for k in keys if len({json.dumps(rec.get(k), default=str) for rec in recs}) > 1]
+    print(format_table(recs, columns + varying + metric_columns))
+    for rec in recs:
+        if rec["status"] == "failed":
+            print(f"failed {rec['run_id']}: {(rec['error'] or '').splitlines()[0] if rec['error'] else ''}")
+    return 0
+
+
+def _existing(path):
+    if not os.path.exists(path):
+        raise UserError(f"{path} does not exist.")
+    return path
+
+
+def cmd_plot(args):
+    from . import plots
+    path = _existing(args.file)
+    stem = os.path.splitext(path)[0]
+    if args.confusion:
+        from .experiments.load import load_run, records
+        run_ids = [args.run] if args.run else [r["run_id"] for r in records(path) if r["status"] == "done"]
+        if not run_ids:
+            raise UserError(f"{path} has no finished run.")
+        run = load_run(path, run_ids[0])
+        if args.confusion not in run["arrays"]:
+            raise UserError(f"run {run_ids[0]} has no array {args.confusion!r}; it has "
+                            f"{sorted(run['arrays'])}.")
+        out = args.out or f"{stem}-{args.confusion}.png"
+        plots.confusion_matrix(run["arrays"][args.confusion], None, out,
+                               title=f"{run['recipe']} {run_ids[0]}")
+    else:
+        out = args.out or f"{stem}-{args.metric}.png"
+        plots.curves(path, args.metric, out)
+    print(f"wrote {out}")
+    return 0
+
+
+def cmd_reproduce(args):
+    from .experiments import registry
+    from .experiments.runners import Task, configuration, recipe_ref, resolve_params
+    from .experiments.store import open_store
+    from .experiments.sweep import _run_tasks
+    out = args.out or REPRODUCE_OUT
+    _check_out(out)
+    if args.only:
+        names = []
+        for name in args.only:
+            rec = _recipe(name)
+            names.append(recipe_ref(name) if ":" in name else rec.name)
+    else:
+        names = [n for n in registry.names() if registry.get(n).reproduce]
+    if not names:
+        raise UserError("no recipe is registered for reproduce.")
+    tasks = []
+    for name in names:
+        rec = _recipe(name)
+        params = resolve_params(rec, rec.quick if args.quick else {})
+        run_id, config = configuration(name, params, 0)
+        tasks.append(Task(run_id, config, name, params, 0, len(tasks)))
+    with open_store(out, kind="reproduce", recipe="") as store:
+        report = _run_tasks(tasks, store, out, args.workers, None, not args.no_progress,
+                            desc="reproduce")
+        rows = []
+        for task in tasks:
+            rec = _recipe(task.recipe)
+            run = store.read_run(task.run_id)
+            status = run["attrs"].get("status")
+            if status == "done":
+                got = run["attrs"].get("summary") or _headline(rec, run["metrics"])
+            else:
+                got = f"{status}: {(run['attrs'].get('error') or '').splitlines()[0] if run['attrs'].get('error') else ''}"
+            rows.append({"recipe": rec.name, "the article shows": rec.article, "fastnn got": got})
+    print(format_table(rows, ["recipe", "the article shows", "fastnn got"]))
+    print(f"results in {out}")
+    return 1 if report.failed else 0
+
+
+def _headline(rec, metrics):
+    if rec.headline and rec.headline in metrics:
+        return f"{rec.headline} = {_fmt(metrics[rec.headline])}"
+    shown = [(k, v) for k, v in metrics.items() if not k.endswith("_seconds")][:3]
+    return ", ".join(f"{k} = {_fmt(v)}" for k, v in shown)
+
+
+# --------------------------------------------------------------------------
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        raise UserError(f"{self.prog}: {message}" if self.prog != "fastnn" else message)
+
+
+def build_parser():
+    parser = _Parser(prog="fastnn", description="Classic neural networks as fast Numba kernels: "
+                     "run the article's experiments, sweeps and reproductions.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+
+    p = sub.add_parser("recipes", help="list the recipes with their parameters and defaults",
+                       description="List every registered recipe with its parameters and defaults.")
+    p.set_defaults(func=cmd_recipes)
+
+    p = sub.add_parser("run", help="run one recipe", description="Run one recipe once and print "
+                       "its metrics; --out stores the run in a results file.")
+    p.add_argument("recipe", help="recipe name (see `fastnn recipes`) or package.module:name")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE", default=[],
+                   help="set a parameter (repeatable); lists as JSON [16,8] or 16,8")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--out", help="HDF5 results file to store the run in")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("sweep", help="run a sweep from a TOML file",
+                       description="Run every (parameters, seed) point of a TOML sweep into one "
+                       "HDF5 results file; re-running resumes it.")
+    p.add_argument("spec", help="sweep file (TOML: recipe, seeds, [grid], [fixed])")
+    p.add_argument("--out", required=True, help="HDF5 results file (created or resumed)")
+    p.add_argument("--workers", type=int, help="local worker processes (with --scheduler local: "
+                   "the local Dask cluster's workers)")
+    p.add_argument("--scheduler", help="Dask scheduler address (tcp://host:8786), or 'local' to "
+                   "start a Dask cluster on 127.0.0.1")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_sweep)
+
+    p = sub.add_parser("show", help="show the runs of a results file",
+                       description="Print the runs of a results file: status, the parameters "
+                       "that vary, and the final metrics.")
+    p.add_argument("file", help="HDF5 results file")
+    p.set_defaults(func=cmd_show)
+
+    p = sub.add_parser("plot", help="plot curves (mean and spread over seeds) to a PNG",
+                       description="Draw a metric's curves from a results file, one line per "
+                       "configuration with its spread over seeds; or a confusion matrix.")
+    p.add_argument("file", help="HDF5 results file")
+    p.add_argument("--metric", default="loss", help="curve to plot (default loss)")
+    p.add_argument("--confusion", metavar="ARRAY", help="plot stored array ARRAY as a confusion matrix")
+    p.add_argument("--run", help="run id for --confusion (default: the first finished run)")
+    p.add_argument("--out", help="PNG file (default: FILE-METRIC.png)")
+    p.set_defaults(func=cmd_plot)
+
+    p = sub.add_parser("reproduce", help="run every recipe of the article and compare",
+                       description="Run every recipe of the article at seed 0 into one results "
+                       "file (resumed if it exists) and print the article's result beside fastnn's.")
+    p.add_argument("--out", help=f"HDF5 results file (default {REPRODUCE_OUT})")
+    p.add_argument("--only", nargs="+", metavar="NAME", help="only these recipes")
+    p.add_argument("--quick", action="store_true", help="shorter settings, for a smoke test")
+    p.add_argument("--workers", type=int, help="local worker processes")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_reproduce)
+    return parser
+
+
+def main(argv=None):
+    """Entry point of the ``fastnn`` command; returns the exit status."""
+    from .experiments.store import StoreError
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        return args.func(args)
+    except SystemExit as exc:            # --help
+        return exc.code if isinstance(exc.code, int) else 0
+    except (UserError, StoreError, ValueError, TypeError, KeyError) as err:
+        message = err.args[0] if isinstance(err, KeyError) and err.args else str(err)
+        print(f"fastnn: error: {message}".splitlines()[0], file=sys.stderr)
+        return 2
+    except ImportError as err:
+        print(f"fastnn: error: {err}".splitlines()[0], file=sys.stderr)
+        return 2
+    except RuntimeError as err:
+        print(f"fastnn: error: {err}".splitlines()[0], file=sys.stderr)
+        return 1
+    except OSError as err:
+        print(f"fastnn: error: {err}".splitlines()[0], file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

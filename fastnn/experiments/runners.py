@@ -1,0 +1,514 @@
+"""Running recipes: one run (``run``), and the three runners a sweep uses.
+
+A recipe is named either by its registered name (``"xor-bp"``) or as
+``"package.module:name"``: the module is imported first (in the parent and in
+every worker), so recipes that live outside fastnn, e.g. in a project's own
+package or a test module, run on every runner. The module must be importable
+where the workers run (on ``sys.path`` / ``PYTHONPATH``).
+
+Runners:
+
+- ``InProcessRunner`` (the default) runs the runs one after another.
+- ``ProcessRunner(workers)`` runs them in ``workers`` local processes
+  (``concurrent.futures`` with the ``spawn`` start method).
+- ``DaskRunner(scheduler)`` submits them to a Dask distributed cluster
+  (``"tcp://host:port"``), or starts a local one on the loopback interface
+  (``"local"``). Dask reschedules the runs of a worker that dies.
+
+Workers never open the results file: each run's outcome comes back to the
+parent, which alone writes. Each worker gets ``NUMBA_NUM_THREADS`` so that
+workers x threads does not exceed the cores.
+"""
+import hashlib
+import importlib
+import multiprocessing.context
+import os
+import platform
+import socket
+import sys
+import time
+import traceback
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from . import registry
+from .registry import Result
+from .store import _check_result, dumps
+
+TIMING_METRICS = ("wall_seconds", "compile_seconds")
+
+
+# --------------------------------------------------------------------------
+# recipes, parameters, configurations
+
+def resolve_recipe(ref):
+    """The Recipe named ``ref`` ("name" or "package.module:name")."""
+    if isinstance(ref, registry.Recipe):
+        return ref
+    if not isinstance(ref, str):
+        raise TypeError(f"recipe must be a str; got {type(ref).__name__} {ref!r}.")
+    if ":" in ref:
+        module, _, name = ref.partition(":")
+        try:
+            importlib.import_module(module)
+        except ImportError as err:
+            raise ValueError(f"recipe {ref!r}: cannot import module {module!r} ({err}).") from None
+        return registry.get(name)
+    return registry.get(ref)
+
+
+def recipe_ref(recipe):
+    """The string that names ``recipe`` in configurations."""
+    if isinstance(recipe, registry.Recipe):
+        module = getattr(recipe.func, "__module__", "")
+        if module.startswith("fastnn.experiments.recipes"):
+            return recipe.name
+        return f"{module}:{recipe.name}"
+    return recipe
+
+
+def _describe(value):
+    return f"{type(value).__name__} {value!r}"
+
+
+def coerce_param(recipe, name, value, where=None):
+    """``value`` checked against the type of the recipe's default for ``name``.
+
+    bool defaults take bools; int defaults ints; float defaults ints or floats
+    (converted to float, so 1 and 1.0 are the same run); str defaults strs;
+    tuple and list defaults lists or tuples; a None default anything JSON can
+    hold.
+    """
+    import numpy as np
+    where = where or f"parameter {name!r} of recipe {recipe.name!r}"
+    if name not in recipe.params:
+        raise ValueError(f"recipe {recipe.name!r} has no parameter {name!r}; its parameters are "
+                         f"{sorted(recipe.params)}.")
+    default = recipe.params[name]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            raise TypeError(f"{where} must be a bool; got {_describe(value)}.")
+    elif isinstance(default, int):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise TypeError(f"{where} must be an int; got {_describe(value)}.")
+    elif isinstance(default, float):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise TypeError(f"{where} must be a float; got {_describe(value)}.")
+        value = float(value)
+    elif isinstance(default, str):
+        if not isinstance(value, str):
+            raise TypeError(f"{where} must be a str; got {_describe(value)}.")
+    elif isinstance(default, (tuple, list)):
+        if not isinstance(value, (tuple, list)):
+            raise TypeError(f"{where} must be a list; got {_describe(value)}.")
+        value = type(default)(registry.jsonable(v) for v in value)
+    elif default is not None and not isinstance(value, type(default)):
+        raise TypeError(f"{where} must be a {type(default).__name__}; got {_describe(value)}.")
+    try:
+        dumps(registry.jsonable(value))
+    except (TypeError, ValueError):
+        raise TypeError(f"{where} must be JSON-serialisable; got {_describe(value)}.") from None
+    return value
+
+
+def resolve_params(recipe, params):
+    """All parameters of ``recipe``: defaults updated with checked ``params``."""
+    out = dict(recipe.params)
+    for name, value in params.items():
+        out[name] = coerce_param(recipe, name, value)
+    return out
+
+
+def configuration(ref, params, seed):
+    """(run_id, canonical JSON) of one run: the id is a short hash of the JSON."""
+    config = dumps({"recipe": ref, "params": {k: registry.jsonable(v) for k, v in params.items()},
+                    "seed": int(seed)})
+    return hashlib.sha256(config.encode()).hexdigest()[:12], config
+
+
+@dataclass
+class Task:
+    """One run of a sweep."""
+    run_id: str
+    config: str
+    recipe: str          # the recipe's reference (name or module:name)
+    params: dict
+    seed: int
+    order: int = 0
+
+
+# --------------------------------------------------------------------------
+# executing one run (in the parent or in a worker)
+
+@dataclass
+class Outcome:
+    """What one run sends back to the writer."""
+    result: object = None          # Result, or None when the run failed
+    error: str = ""
+    attrs: dict = field(default_factory=dict)   # wall/compile seconds and provenance
+
+
+@lru_cache(maxsize=1)
+def _cpu_model():
+    try:
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+@lru_cache(maxsize=1)
+def git_commit():
+    """The commit of the fastnn checkout this process imports, or ''."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    root = os.path.dirname(os.path.dirname(here))
+    git = os.path.join(root, ".git")
+    try:
+        if os.path.isfile(git):                  # a worktree: "gitdir: PATH"
+            with open(git) as fh:
+                git = os.path.join(root, fh.read().split(":", 1)[1].strip())
+        with open(os.path.join(git, "HEAD")) as fh:
+            head = fh.read().strip()
+        if not head.startswith("ref:"):
+            return head
+        ref = head.split(":", 1)[1].strip()
+        for base in (git, _common_dir(git)):
+            path = os.path.join(base, ref)
+            if os.path.exists(path):
+                with open(path) as fh:
+                    return fh.read().strip()
+            packed = os.path.join(base, "packed-refs")
+            if os.path.exists(packed):
+                with open(packed) as fh:
+                    for line in fh:
+                        parts = line.split()
+                        if len(parts) == 2 and parts[1] == ref:
+                            return parts[0]
+    except (OSError, IndexError):
+        pass
+    return ""
+
+
+def _common_dir(git):
+    try:
+        with open(os.path.join(git, "commondir")) as fh:
+            return os.path.join(git, fh.read().strip())
+    except OSError:
+        return git
+
+
+def provenance():
+    """Where and how a run ran: thread count, threading layer, CPU, platform, git commit."""
+    import numba
+    try:
+        layer = numba.threading_layer()
+    except ValueError:                # no parallel kernel has run yet
+        layer = "unknown"
+    return {"numba_threads": int(numba.get_num_threads()), "threading_layer": layer,
+            "cpu": _cpu_model(), "platform": platform.platform(),
+            "python": platform.python_version(), "host": socket.gethostname(),
+            "git_commit": git_commit()}
+
+
+class _CompileTimer:
+    """Seconds spent in Numba compilation (the ``numba:compile`` event,
+    which also covers loading a function from the on-disk cache)."""
+
+    def __init__(self):
+        self.seconds = 0.0
+
+    def __enter__(self):
+        from numba.core import event
+        self._listener = event.TimingListener()
+        event.register("numba:compile", self._listener)
+        return self
+
+    def __exit__(self, *exc):
+        from numba.core import event
+        event.unregister("numba:compile", self._listener)
+        if self._listener.done:
+            self.seconds = self._listener.duration
+        return False
+
+
+def execute(ref, params, seed, threads=None):
+    """Run one recipe and return an ``Outcome``; never raises for a failing recipe.
+
+    ``threads`` limits Numba's threads for this run (``numba.set_num_threads``).
+    """
+    import numba
+    attrs = {}
+    if threads is not None:
+        numba.set_num_threads(max(1, min(int(threads), numba.config.NUMBA_NUM_THREADS)))
+    try:
+        recipe = resolve_recipe(ref)
+        timer = _CompileTimer()
+        start = time.perf_counter()
+        with timer:
+            result = recipe.func(seed, **params)
+        wall = time.perf_counter() - start
+        if not isinstance(result, Result):
+            raise TypeError(f"recipe {recipe.name!r} must return a Result; got {type(result).__name__}.")
+        _check_result(result)
+        result.metrics.setdefault("wall_seconds", wall)
+        result.metrics.setdefault("compile_seconds", timer.seconds)
+        attrs["wall_seconds"] = float(result.metrics["wall_seconds"])
+        attrs["compile_seconds"] = float(result.metrics["compile_seconds"])
+        attrs.update(provenance())
+        return Outcome(result=result, attrs=attrs)
+    except Exception as err:  # a failed run is stored with its error and does not stop the sweep
+        attrs.update(provenance())
+        tb = traceback.format_exception(type(err), err, err.__traceback__)
+        return Outcome(error=f"{type(err).__name__}: {err}\n" + "".join(tb[-6:]), attrs=attrs)
+
+
+def _dask_execute(ref, params, seed, threads=None):
+    """``execute`` on a Dask worker: threads default to cores / the worker's threads."""
+    if threads is None:
+        try:
+            from distributed import get_worker
+            threads = max(1, _cores() // max(1, get_worker().state.nthreads))
+        except (ImportError, ValueError, AttributeError):
+            threads = None
+    return execute(ref, params, seed, threads)
+
+
+def _cores():
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def threads_per_worker(workers):
+    """Numba threads for each of ``workers`` so that workers x threads <= cores."""
+    return max(1, _cores() // max(1, workers))
+
+
+def warm_up(ref):
+    """Import the recipe's module and run its ``warmup`` (compiles and caches
+    its kernels) in this process, so workers never race to write the cache."""
+    recipe = resolve_recipe(ref)
+    if recipe.warmup is not None:
+        recipe.warmup()
+    return recipe
+
+
+# --------------------------------------------------------------------------
+# runners: each yields (task, outcome) as runs finish
+
+class InProcessRunner:
+    """Runs one after another in this process."""
+
+    name = "in-process"
+
+    def map(self, tasks, on_start):
+        for task in tasks:
+            on_start(task)
+            yield task, execute(task.recipe, task.params, task.seed)
+
+    def close(self):
+        pass
+
+
+class _EnvProcess(multiprocessing.context.SpawnProcess):
+    """A spawned process that starts with ``_EnvProcess.env`` added to its environment
+    (the parent's own environment is restored at once)."""
+
+    env = {}
+
+    def start(self):
+        env = dict(type(self).env)
+        saved = {k: os.environ.get(k) for k in env}
+        os.environ.update(env)
+        try:
+            super().start()
+        finally:
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+
+
+class _EnvSpawnContext(multiprocessing.context.SpawnContext):
+    Process = _EnvProcess
+
+
+def _init_worker(threads):
+    os.environ["NUMBA_NUM_THREADS"] = str(threads)   # in case numba is not imported yet
+    if "numba" in sys.modules:
+        import numba
+        numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+
+
+class ProcessRunner:
+    """``workers`` local processes (spawn start method)."""
+
+    name = "processes"
+
+    def __init__(self, workers):
+        from .._validation import check_int
+        self.workers = check_int(workers, "workers", low=1)
+        self.threads = threads_per_worker(self.workers)
+        self._pool = None
+
+    def map(self, tasks, on_start):
+        if self._pool is None:
+            _EnvProcess.env = {"NUMBA_NUM_THREADS": str(self.threads)}
+            self._pool = ProcessPoolExecutor(
+                self.workers, mp_context=_EnvSpawnContext(),
+                initializer=_init_worker, initargs=(self.threads,))
+        pending = {}
+        todo = iter(tasks)
+        limit = 2 * self.workers
+        while True:
+            while len(pending) < limit:
+                task = next(todo, None)
+                if task is None:
+                    break
+                on_start(task)
+                pending[self._pool.submit(execute, task.recipe, task.params, task.seed,
+                                          self.threads)] = task
+            if not pending:
+                return
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                task = pending.pop(future)
+                yield task, _outcome(future)
+
+    def close(self):
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+
+def _outcome(future):
+    try:
+        return future.result()
+    except Exception as err:  # the worker died or the outcome could not travel back
+        return Outcome(error=f"{type(err).__name__}: {err}")
+
+
+class DaskRunner:
+    """A Dask distributed cluster: ``scheduler`` is an address or ``"local"``.
+
+    ``"local"`` starts a ``LocalCluster`` on 127.0.0.1 with ``workers``
+    single-threaded worker processes (default: the cores), each given
+    ``NUMBA_NUM_THREADS = cores // workers``.
+    """
+
+    name = "dask"
+
+    def __init__(self, scheduler, workers=None, timeout=10):
+        try:
+            from distributed import Client, LocalCluster
+        except ImportError:
+            raise ImportError("the Dask runner needs dask.distributed: "
+                              "pip install 'dask[distributed]'") from None
+        if not isinstance(scheduler, str) or not scheduler:
+            raise TypeError(f"scheduler must be an address like 'tcp://host:8786' or 'local'; "
+                            f"got {_describe(scheduler)}.")
+        self._cluster = None
+        self.threads = None
+        if scheduler == "local":
+            n = workers or _cores()
+            self.threads = threads_per_worker(n)
+            self._cluster = LocalCluster(
+                n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
+                dashboard_address="127.0.0.1:0", env={"NUMBA_NUM_THREADS": str(self.threads)})
+            address = self._cluster.scheduler_address
+        else:
+            address = scheduler
+        try:
+            self._client = Client(address, timeout=timeout)
+        except (OSError, TimeoutError) as err:
+            if self._cluster is not None:
+                self._cluster.close()
+            raise ConnectionError(f"cannot reach the Dask scheduler at {scheduler}: "
+                                  f"{str(err).splitlines()[0] if str(err) else type(err).__name__}") from None
+
+    def map(self, tasks, on_start):
+        from distributed import as_completed
+        n_workers = max(1, len(self._client.scheduler_info().get("workers", {})))
+        limit = 2 * n_workers
+        todo = iter(tasks)
+        pending = {}
+        queue = as_completed()
+
+        def submit():
+            task = next(todo, None)
+            if task is None:
+                return False
+            on_start(task)
+            future = self._client.submit(_dask_execute, task.recipe, task.params, task.seed,
+                                         self.threads, pure=False, key=f"fastnn-run-{task.run_id}-{time.time_ns()}")
+            pending[future.key] = task
+            queue.add(future)
+            return True
+
+        for _ in range(limit):
+            if not submit():
+                break
+        for future in queue:
+            task = pending.pop(future.key)
+            yield task, _outcome(future)
+            future.release()
+            submit()
+
+    def close(self):
+        self._client.close()
+        if self._cluster is not None:
+            self._cluster.close()
+
+
+def make_runner(workers=None, scheduler=None):
+    """The runner for ``workers`` / ``scheduler`` (both None: in-process)."""
+    if scheduler is not None:
+        return DaskRunner(scheduler, workers)
+    if workers is None or workers == 0:
+        return InProcessRunner()
+    return ProcessRunner(workers)
+
+
+# --------------------------------------------------------------------------
+# one run
+
+def run(recipe, seed=0, out=None, **params):
+    """Run ``recipe`` once with ``params`` (the rest at their defaults) and return its Result.
+
+    ``metrics`` gain ``wall_seconds`` and ``compile_seconds`` (time spent in
+    Numba compilation during the run) unless the recipe set them. With
+    ``out`` (a path) the run is stored in that results file like a one-run
+    sweep; if the file already holds this exact run (same recipe, parameters
+    and seed) the stored result is returned instead of running it again.
+    """
+    from .._validation import check_int
+    rec = resolve_recipe(recipe)
+    ref = recipe_ref(recipe)
+    seed = check_int(seed, "seed", low=0)
+    resolved = resolve_params(rec, params)
+    run_id, config = configuration(ref, resolved, seed)
+    if out is None:
+        outcome = execute(ref, resolved, seed)
+        if outcome.result is None:
+            raise RuntimeError(f"recipe {rec.name!r} failed: {outcome.error}")
+        return outcome.result
+    from .load import result_from_run
+    from .store import open_store
+    with open_store(out, kind="sweep", recipe=ref) as store:
+        if store.statuses().get(run_id) == "done":
+            return result_from_run(store.read_run(run_id))
+        store.begin(run_id, config, ref, seed)
+        outcome = execute(ref, resolved, seed)
+        if outcome.result is None:
+            store.fail(run_id, outcome.error, outcome.attrs)
+            raise RuntimeError(f"recipe {rec.name!r} failed (stored as failed in {out}): {outcome.error}")
+        store.finish(run_id, outcome.result, outcome.attrs)
+        return outcome.result

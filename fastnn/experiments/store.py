@@ -1,0 +1,778 @@
+"""The results store: one HDF5 file a sweep, and an in-memory twin.
+
+Layout of a results file (plain h5py reads it)::
+
+    /                     attrs: format="fastnn-results", schema_version, kind
+                          ("sweep" or "reproduce"), recipe, created, and the
+                          fastnn/numpy/numba/h5py/python versions
+    /runs/<run_id>        attrs: config (canonical JSON), recipe, seed, order,
+                          status ("running", "done", "failed"), error, summary,
+                          wall_seconds, compile_seconds and provenance
+                          (numba_threads, threading_layer, cpu, platform,
+                          python, host, git_commit)
+    /runs/<run_id>/metrics           attrs: the final metrics
+    /runs/<run_id>/curves/<name>     1-D, resizable (maxshape=(None,)), chunked, gzip
+    /runs/<run_id>/arrays/<name>     gzip-compressed when larger than 4 KiB
+    /runs/<run_id>/text/<name>       a scalar UTF-8 string
+
+A run's ``status`` attribute is written last.
+
+Crash safety. HDF5 itself is not crash-safe: a process killed while the
+library writes its metadata can leave a file no one can open. The store
+therefore never lets HDF5 write the file directly. HDF5 writes through a
+page overlay held in memory (h5py's file-object driver); each commit (one per
+run) writes the dirty pages to ``<file>.journal`` and renames it into place,
+which is the commit point, copies the pages into the file (new pages first,
+then the few pages rewritten in place) and deletes the journal. A process
+killed before the rename leaves the file as it was; one killed after it leaves
+a journal that the next open replays (``recover``). Runs committed before a
+kill are never touched again. The journal protects against killed processes,
+not against power loss (there is no fsync).
+
+Only one process writes a file (a POSIX lock guards it); workers send their
+results to the parent.
+"""
+import errno
+import fcntl
+import json
+import os
+import struct
+import tempfile
+import time
+import zlib
+
+import numpy as np
+
+SCHEMA_VERSION = 1
+FORMAT = "fastnn-results"
+KINDS = ("sweep", "reproduce")
+STATUSES = ("running", "done", "failed")
+_HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+_COMPRESS_ABOVE = 4096          # bytes; smaller arrays are stored contiguous
+_PAGE = 4096
+_JOURNAL_MAGIC = b"FNNJRNL1"
+
+
+class StoreError(ValueError):
+    """A results file that cannot be used: unwritable, not a results file,
+    corrupt, of another recipe, or a write that failed."""
+
+
+def _h5py():
+    try:
+        import h5py
+    except ImportError:  # pragma: no cover - h5py is a dependency
+        raise ImportError("the HDF5 results store needs h5py: pip install h5py") from None
+    return h5py
+
+
+def versions():
+    """The versions stored in a results file's root attributes."""
+    import platform
+    import numba
+    h5py = _h5py()
+    try:
+        from importlib.metadata import version
+        fastnn_version = version("fastnn")
+    except Exception:  # pragma: no cover - not installed
+        fastnn_version = "unknown"
+    return {"fastnn_version": fastnn_version, "numpy_version": np.__version__,
+            "numba_version": numba.__version__, "h5py_version": h5py.__version__,
+            "hdf5_version": h5py.version.hdf5_version,
+            "python_version": platform.python_version()}
+
+
+# --------------------------------------------------------------------------
+# the journaled file under HDF5
+
+def _journal_path(path):
+    return path + ".journal"
+
+
+def _write_journal(path, size, pages):
+    """Write the redo journal for ``pages`` atomically (temp file + rename)."""
+    body = [struct.pack("<QQ", size, len(pages))]
+    for index in sorted(pages):
+        body.append(struct.pack("<Q", index))
+        body.append(bytes(pages[index]))
+    data = b"".join(body)
+    blob = _JOURNAL_MAGIC + data + struct.pack("<I", zlib.crc32(data)) + _JOURNAL_MAGIC
+    tmp = _journal_path(path) + ".tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    try:
+        view = memoryview(blob)
+        while view:
+            view = view[os.write(fd, view):]
+    finally:
+        os.close(fd)
+    os.replace(tmp, _journal_path(path))        # the commit point
+
+
+def _read_journal(path):
+    jpath = _journal_path(path)
+    with open(jpath, "rb") as fh:
+        blob = fh.read()
+    m = len(_JOURNAL_MAGIC)
+    if (len(blob) < 2 * m + 20 or blob[:m] != _JOURNAL_MAGIC or blob[-m:] != _JOURNAL_MAGIC
+            or struct.unpack("<I", blob[-m - 4:-m])[0] != zlib.crc32(blob[m:-m - 4])):
+        raise StoreError(f"{jpath} is damaged; the results file {path} may be inconsistent. "
+                         f"Move both away or pick another --out.")
+    data = memoryview(blob)[m:-m - 4]
+    size, n = struct.unpack_from("<QQ", data, 0)
+    pages, pos = {}, 16
+    for _ in range(n):
+        (index,) = struct.unpack_from("<Q", data, pos)
+        pages[index] = data[pos + 8:pos + 8 + _PAGE]
+        pos += 8 + _PAGE
+    return size, pages
+
+
+def _apply_pages(fd, old_size, size, pages):
+    """Copy pages into the file: pages past the old end first (they change
+    nothing a reader can reach), then the pages rewritten in place."""
+    order = sorted(pages, key=lambda i: (i * _PAGE < old_size, i))
+    for index in order:
+        start = index * _PAGE
+        if start >= size:
+            continue
+        page = pages[index][:size - start]
+        view = memoryview(page)
+        off = start
+        while view:
+            written = os.pwrite(fd, view, off)
+            view, off = view[written:], off + written
+    os.ftruncate(fd, size)
+
+
+def recover(path):
+    """Replay a pending journal of results file ``path``; True if one was replayed.
+
+    A journal is left only by a process killed while it copied a committed
+    run into the file. Every fastnn open calls this; call it yourself before
+    reading such a file with plain h5py.
+    """
+    path = os.fspath(path)
+    if not os.path.exists(_journal_path(path)):
+        return False
+    fd = os.open(path, os.O_RDWR)
+    try:
+        try:
+            fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            return False             # a live writer holds the file and will finish its commit
+        return _recover_locked(path, fd)
+    finally:
+        os.close(fd)
+
+
+def _recover_locked(path, fd):
+    tmp = _journal_path(path) + ".tmp"
+    if os.path.exists(tmp):
+        os.unlink(tmp)               # a commit that never reached its commit point
+    if not os.path.exists(_journal_path(path)):
+        return False
+    size, pages = _read_journal(path)
+    _apply_pages(fd, os.fstat(fd).st_size, size, pages)
+    os.unlink(_journal_path(path))
+    return True
+
+
+class _JournaledFile:
+    """A file-like object for h5py's ``fileobj`` driver: reads come from the
+    file, writes go to an in-memory page overlay until ``commit``."""
+
+    def __init__(self, path, fd):
+        self.path = path
+        self.fd = fd
+        self._base_size = os.fstat(fd).st_size
+        self._size = self._base_size
+        self._pages = {}
+        self._pos = 0
+
+    # the file-object protocol h5py uses
+    def seek(self, offset, whence=0):
+        if whence == 0:
+            self._pos = offset
+        elif whence == 1:
+            self._pos += offset
+        else:
+            self._pos = self._size + offset
+        return self._pos
+
+    def tell(self):
+        return self._pos
+
+    def _page(self, index):
+        page = self._pages.get(index)
+        if page is None:
+            page = bytearray(_PAGE)
+            start = index * _PAGE
+            if start < self._base_size:
+                data = os.pread(self.fd, _PAGE, start)
+                page[:len(data)] = data
+            self._pages[index] = page
+        return page
+
+    def readinto(self, buf):
+        view = memoryview(buf).cast("B")
+        n = max(0, min(len(view), self._size - self._pos))
+        done = 0
+        while done < n:
+            pos = self._pos + done
+            index, off = divmod(pos, _PAGE)
+            take = min(_PAGE - off, n - done)
+            page = self._pages.get(index)
+            if page is not None:
+                view[done:done + take] = page[off:off + take]
+            else:
+                data = os.pread(self.fd, take, pos) if pos < self._base_size else b""
+                view[done:done + len(data)] = data
+                if len(data) < take:
+                    view[done + len(data):done + take] = bytes(take - len(data))
+            done += take
+        self._pos += n
+        return n
+
+    def read(self, n=-1):
+        if n is None or n < 0:
+            n = max(0, self._size - self._pos)
+        buf = bytearray(n)
+        got = self.readinto(buf)
+        return bytes(buf[:got])
+
+    def write(self, data):
+        view = memoryview(data).cast("B")
+        done = 0
+        while done < len(view):
+            pos = self._pos + done
+            index, off = divmod(pos, _PAGE)
+            take = min(_PAGE - off, len(view) - done)
+            self._page(index)[off:off + take] = view[done:done + take]
+            done += take
+        self._pos += done
+        self._size = max(self._size, self._pos)
+        return done
+
+    def truncate(self, size=None):
+        size = self._pos if size is None else size
+        if size < self._size:
+            last = size // _PAGE
+            for index in [i for i in self._pages if i > last]:
+                del self._pages[index]
+            if size % _PAGE:
+                self._page(last)[size % _PAGE:] = bytes(_PAGE - size % _PAGE)
+            elif last in self._pages:
+                del self._pages[last]
+        self._size = size
+        return size
+
+    def flush(self):
+        pass
+
+    def close(self):
+        pass
+
+    # the transaction
+    @property
+    def dirty(self):
+        return bool(self._pages) or self._size != self._base_size
+
+    def _changed_pages(self):
+        """Dirty pages whose bytes differ from the file (HDF5 rewrites some unchanged)."""
+        changed = {}
+        for index, page in self._pages.items():
+            start = index * _PAGE
+            if start >= self._base_size or start + _PAGE > self._size:
+                changed[index] = page
+                continue
+            if os.pread(self.fd, _PAGE, start) != page:
+                changed[index] = page
+        return changed
+
+    def commit(self):
+        """Make the overlay durable: journal, rename, copy into the file."""
+        if not self.dirty:
+            return
+        self._pages = self._changed_pages()
+        if not self._pages and self._size == self._base_size:
+            return
+        _write_journal(self.path, self._size, self._pages)
+        _apply_pages(self.fd, self._base_size, self._size, self._pages)
+        os.unlink(_journal_path(self.path))
+        self._base_size = self._size
+        self._pages = {}
+
+    def rollback(self):
+        """Forget every write since the last commit."""
+        self._pages = {}
+        self._size = self._base_size
+
+
+# --------------------------------------------------------------------------
+# checks before any work
+
+def _signature_offset(path):
+    """Offset of the HDF5 signature (0, 512, 1024, ...) or None."""
+    size = os.path.getsize(path)
+    with open(path, "rb") as fh:
+        offset = 0
+        while offset + 8 <= size:
+            fh.seek(offset)
+            if fh.read(8) == _HDF5_SIGNATURE:
+                return offset
+            offset = 512 if offset == 0 else offset * 2
+    return None
+
+
+def check_writable_dir(path):
+    """StoreError unless a new file can be created beside ``path``."""
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise StoreError(f"cannot write results to {path}: the directory {folder} does not exist.")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise StoreError(f"cannot write results to {path}: the directory {folder} is not writable.")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".fastnn-", suffix=".tmp")
+    except OSError as err:
+        raise StoreError(f"cannot write results to {path}: creating a file in {folder} failed "
+                         f"({err.strerror or err}).") from None
+    os.close(fd)
+    os.unlink(tmp)
+
+
+def _not_results(path, why):
+    return StoreError(f"{path} is {why}, not a fastnn results file; fastnn will not overwrite it. "
+                      f"Pick another --out or move it away.")
+
+
+def inspect_file(path):
+    """Root attributes of results file ``path``; StoreError naming the problem otherwise."""
+    h5py = _h5py()
+    if os.path.isdir(path):
+        raise StoreError(f"{path} is a directory; --out must name a results file.")
+    if not os.access(path, os.R_OK):
+        raise StoreError(f"cannot read {path}: permission denied.")
+    if os.path.getsize(path) == 0:
+        raise _not_results(path, "an empty file")
+    if _signature_offset(path) is None:
+        raise _not_results(path, "not an HDF5 file")
+    try:
+        with h5py.File(path, "r") as f:
+            attrs = {k: _plain(v) for k, v in f.attrs.items()}
+            has_runs = isinstance(f.get("runs"), h5py.Group)
+    except (OSError, KeyError, RuntimeError, ValueError) as err:
+        raise StoreError(f"{path} is corrupt or truncated: h5py cannot open it ({_first_line(err)}). "
+                         f"Move it away or pick another --out.") from None
+    if attrs.get("format") != FORMAT or "schema_version" not in attrs or not has_runs:
+        raise _not_results(path, "an HDF5 file without fastnn's schema_version attribute")
+    if int(attrs["schema_version"]) > SCHEMA_VERSION:
+        raise StoreError(f"{path} was written by a newer fastnn (schema_version "
+                         f"{attrs['schema_version']}, this fastnn reads {SCHEMA_VERSION}); upgrade fastnn.")
+    return attrs
+
+
+def _first_line(err):
+    return str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+
+
+def _plain(value):
+    """An HDF5 attribute value as a plain Python value."""
+    if isinstance(value, bytes):
+        return value.decode("utf-8")
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist() if value.ndim else value.item()
+    return value
+
+
+def _check_identity(path, attrs, kind, recipe):
+    if attrs.get("kind") != kind or (kind == "sweep" and attrs.get("recipe") != recipe):
+        held = (f"a sweep of recipe {attrs.get('recipe')!r}" if attrs.get("kind") == "sweep"
+                else f"a {attrs.get('kind')!r} results file")
+        wanted = f"a sweep of recipe {recipe!r}" if kind == "sweep" else f"a {kind!r} results file"
+        raise StoreError(f"{path} holds {held}; this is {wanted}. fastnn resumes only the same "
+                         f"recipe and will not overwrite it: pick another --out.")
+
+
+# --------------------------------------------------------------------------
+# the two stores
+
+def _check_result(result):
+    """A Result's contents as plain types; ValueError naming what is wrong."""
+    metrics = {}
+    for name, value in result.metrics.items():
+        _check_name(name, "metric")
+        if isinstance(value, np.generic):
+            value = value.item()
+        if value is None:
+            value = float("nan")
+        if not isinstance(value, (bool, int, float, str)):
+            raise ValueError(f"metric {name!r} must be a number or a str; got {type(value).__name__}.")
+        metrics[name] = value
+    curves = {}
+    for name, value in result.curves.items():
+        _check_name(name, "curve")
+        arr = np.asarray(value)
+        if arr.ndim != 1 or arr.dtype.kind not in "biuf":
+            raise ValueError(f"curve {name!r} must be a 1-D numeric array; got {arr.dtype} "
+                             f"of shape {arr.shape}.")
+        curves[name] = arr
+    arrays = {}
+    for name, value in result.arrays.items():
+        _check_name(name, "array")
+        arr = np.asarray(value)
+        if arr.dtype.kind not in "biufc":
+            raise ValueError(f"array {name!r} must be numeric; got dtype {arr.dtype}.")
+        arrays[name] = arr
+    text = {}
+    for name, value in result.text.items():
+        _check_name(name, "text")
+        if not isinstance(value, str):
+            raise ValueError(f"text {name!r} must be a str; got {type(value).__name__}.")
+        text[name] = value
+    if not isinstance(result.summary, str):
+        raise ValueError(f"summary must be a str; got {type(result.summary).__name__}.")
+    return metrics, curves, arrays, text
+
+
+def _check_name(name, what):
+    if not isinstance(name, str) or not name or "/" in name or name in (".", ".."):
+        raise ValueError(f"{what} names must be non-empty strings without '/'; got {name!r}.")
+
+
+class MemoryStore:
+    """The store's interface, in memory (``sweep(..., out=None)`` uses it)."""
+
+    path = None
+
+    def __init__(self, kind="sweep", recipe=""):
+        self.kind = kind
+        self.recipe = recipe
+        self.attrs = {"format": FORMAT, "schema_version": SCHEMA_VERSION, "kind": kind,
+                      "recipe": recipe, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+        self._runs = {}
+
+    def statuses(self):
+        return {rid: run["attrs"]["status"] for rid, run in self._runs.items()}
+
+    def begin(self, run_id, config, recipe, seed, order=0):
+        self._runs[run_id] = {"attrs": {"config": config, "recipe": recipe, "seed": int(seed),
+                                        "order": int(order), "error": "", "summary": "",
+                                        "status": "running"},
+                              "metrics": {}, "curves": {}, "arrays": {}, "text": {}}
+
+    def finish(self, run_id, result, attrs=None):
+        metrics, curves, arrays, text = _check_result(result)
+        run = self._runs[run_id]
+        run["metrics"] = dict(metrics)
+        run["curves"] = {k: v.copy() for k, v in curves.items()}
+        run["arrays"] = {k: v.copy() for k, v in arrays.items()}
+        run["text"] = dict(text)
+        run["attrs"].update(attrs or {})
+        run["attrs"]["summary"] = result.summary
+        run["attrs"]["status"] = "done"
+
+    def fail(self, run_id, error, attrs=None):
+        run = self._runs[run_id]
+        run["attrs"].update(attrs or {})
+        run["attrs"]["error"] = str(error)
+        run["attrs"]["status"] = "failed"
+
+    def delete(self, run_id):
+        self._runs.pop(run_id, None)
+
+    def rows(self):
+        """One dict a run: the run's attributes plus ``run_id`` and ``metrics``."""
+        return [dict(run["attrs"], run_id=rid, metrics=dict(run["metrics"]))
+                for rid, run in self._runs.items()]
+
+    def read_run(self, run_id):
+        if run_id not in self._runs:
+            raise KeyError(f"no run {run_id!r} in this store.")
+        run = self._runs[run_id]
+        return {"attrs": dict(run["attrs"]), "metrics": dict(run["metrics"]),
+                "curves": {k: v.copy() for k, v in run["curves"].items()},
+                "arrays": {k: v.copy() for k, v in run["arrays"].items()},
+                "text": dict(run["text"])}
+
+    def curve(self, run_id, name):
+        return self._runs[run_id]["curves"].get(name)
+
+    def close(self):
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+class HDF5Store(MemoryStore):
+    """A results file (see the module docstring). Use ``open_store``."""
+
+    def __init__(self, path, mode, kind=None, recipe=None):
+        h5py = _h5py()
+        self.path = os.fspath(path)
+        self.mode = mode
+        self._fd = None
+        self._h5 = None
+        if mode == "r":
+            if not os.path.exists(self.path):
+                raise StoreError(f"{self.path} does not exist.")
+            if os.access(self.path, os.W_OK) and os.access(os.path.dirname(os.path.abspath(self.path)), os.W_OK):
+                recover(self.path)
+            self.attrs = inspect_file(self.path)
+            try:
+                self._h5 = h5py.File(self.path, "r")
+            except OSError as err:
+                raise StoreError(f"{self.path} is corrupt or truncated: h5py cannot open it "
+                                 f"({_first_line(err)}).") from None
+        else:
+            self._open_for_write(kind, recipe)
+        self.kind = self.attrs.get("kind")
+        self.recipe = self.attrs.get("recipe")
+
+    # opening -------------------------------------------------------------
+    def _open_for_write(self, kind, recipe):
+        path = self.path
+        if kind not in KINDS:
+            raise ValueError(f"kind must be one of {list(KINDS)}; got {kind!r}.")
+        check_writable_dir(path)
+        if os.path.exists(path):
+            if not os.access(path, os.W_OK):
+                raise StoreError(f"cannot write results to {path}: the file is read-only.")
+        else:
+            self._create(path, kind, recipe)
+        try:
+            self._fd = os.open(path, os.O_RDWR)
+        except OSError as err:
+            raise StoreError(f"cannot write results to {path}: {err.strerror or err}.") from None
+        try:
+            fcntl.lockf(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(self._fd)
+            self._fd = None
+            raise StoreError(f"{path} is being written by another fastnn process; wait for it "
+                             f"or pick another --out.") from None
+        try:
+            _recover_locked(path, self._fd)
+            self.attrs = inspect_file(path)
+            _check_identity(path, self.attrs, kind, recipe)
+            self._file = _JournaledFile(path, self._fd)
+            self._open_h5()
+        except BaseException:
+            os.close(self._fd)
+            self._fd = None
+            raise
+
+    def _open_h5(self):
+        h5py = _h5py()
+        self._h5 = h5py.File(self._file, "r+")
+
+    def _create(self, path, kind, recipe):
+        h5py = _h5py()
+        folder = os.path.dirname(os.path.abspath(path))
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(path) + ".", suffix=".tmp")
+        os.close(fd)
+        try:
+            with h5py.File(tmp, "w") as f:
+                f.attrs["format"] = FORMAT
+                f.attrs["schema_version"] = SCHEMA_VERSION
+                f.attrs["kind"] = kind
+                f.attrs["recipe"] = recipe or ""
+                f.attrs["created"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+                for key, value in versions().items():
+                    f.attrs[key] = value
+                f.create_group("runs")
+            os.chmod(tmp, 0o644 & ~_umask())
+            if os.path.exists(path):   # created meanwhile by someone else: never overwrite
+                raise StoreError(f"{path} appeared while fastnn was creating it; pick another --out.")
+            os.replace(tmp, path)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise
+
+    # transactions --------------------------------------------------------
+    def _commit(self):
+        self._h5.flush()
+        self._file.commit()
+
+    def _transaction(self, write):
+        """Run ``write(h5file)`` and commit; on failure nothing of it remains."""
+        if self._h5 is None or self.mode == "r":
+            raise StoreError(f"{self.path} is not open for writing.")
+        try:
+            write(self._h5)
+            self._commit()
+        except BaseException as err:
+            self._rollback()
+            if isinstance(err, OSError) and err.errno == errno.ENOSPC:
+                raise StoreError(f"could not write to {self.path}: the disk is full "
+                                 f"([Errno 28] {os.strerror(errno.ENOSPC)}); the runs stored "
+                                 f"before are intact.") from err
+            raise
+
+    def _rollback(self):
+        """Drop uncommitted writes and reopen HDF5 on the committed file."""
+        try:
+            self._h5.close()
+        except Exception:
+            pass
+        self._file.rollback()
+        for leftover in (_journal_path(self.path) + ".tmp",):
+            if os.path.exists(leftover):
+                os.unlink(leftover)
+        if os.path.exists(_journal_path(self.path)):
+            # the journal reached its commit point: finish the commit
+            _recover_locked(self.path, self._fd)
+        self._file = _JournaledFile(self.path, self._fd)
+        self._open_h5()
+
+    # the interface ---------------------------------------------------------
+    def statuses(self):
+        runs = self._h5["runs"]
+        out = {}
+        for rid in runs:
+            out[rid] = _plain(runs[rid].attrs.get("status", "running"))
+        return out
+
+    def begin(self, run_id, config, recipe, seed, order=0):
+        def write(f):
+            runs = f["runs"]
+            if run_id in runs:
+                del runs[run_id]
+            g = runs.create_group(run_id)
+            g.attrs["config"] = config
+            g.attrs["recipe"] = recipe
+            g.attrs["seed"] = int(seed)
+            g.attrs["order"] = int(order)
+            g.attrs["error"] = ""
+            g.attrs["summary"] = ""
+            g.attrs["status"] = "running"
+        self._transaction(write)
+
+    def finish(self, run_id, result, attrs=None):
+        h5py = _h5py()
+        metrics, curves, arrays, text = _check_result(result)
+
+        def write(f):
+            g = f["runs"][run_id]
+            for sub in ("metrics", "curves", "arrays", "text"):
+                if sub in g:
+                    del g[sub]
+            m = g.create_group("metrics")
+            for name, value in metrics.items():
+                m.attrs[name] = value
+            c = g.create_group("curves")
+            for name, arr in curves.items():
+                chunk = max(1, min(len(arr), 4096))
+                c.create_dataset(name, data=arr, maxshape=(None,), chunks=(chunk,),
+                                 compression="gzip", compression_opts=4, shuffle=True)
+            a = g.create_group("arrays")
+            for name, arr in arrays.items():
+                if arr.nbytes > _COMPRESS_ABOVE and arr.ndim > 0:
+                    a.create_dataset(name, data=arr, chunks=True, compression="gzip",
+                                     compression_opts=4, shuffle=True)
+                else:
+                    a.create_dataset(name, data=arr)
+            t = g.create_group("text")
+            for name, value in text.items():
+                t.create_dataset(name, data=value, dtype=h5py.string_dtype())
+            for key, value in (attrs or {}).items():
+                g.attrs[key] = value
+            g.attrs["summary"] = result.summary
+            g.attrs["status"] = "done"             # last
+        self._transaction(write)
+
+    def fail(self, run_id, error, attrs=None):
+        def write(f):
+            g = f["runs"][run_id]
+            for key, value in (attrs or {}).items():
+                g.attrs[key] = value
+            g.attrs["error"] = str(error)
+            g.attrs["status"] = "failed"           # last
+        self._transaction(write)
+
+    def delete(self, run_id):
+        def write(f):
+            if run_id in f["runs"]:
+                del f["runs"][run_id]
+        self._transaction(write)
+
+    def rows(self):
+        out = []
+        runs = self._h5["runs"]
+        for rid in runs:
+            g = runs[rid]
+            row = {k: _plain(v) for k, v in g.attrs.items()}
+            row.setdefault("status", "running")
+            row["run_id"] = rid
+            row["metrics"] = ({k: _plain(v) for k, v in g["metrics"].attrs.items()}
+                              if "metrics" in g else {})
+            out.append(row)
+        return out
+
+    def read_run(self, run_id):
+        runs = self._h5["runs"]
+        if run_id not in runs:
+            raise KeyError(f"no run {run_id!r} in {self.path}.")
+        g = runs[run_id]
+        out = {"attrs": {k: _plain(v) for k, v in g.attrs.items()},
+               "metrics": {}, "curves": {}, "arrays": {}, "text": {}}
+        if "metrics" in g:
+            out["metrics"] = {k: _plain(v) for k, v in g["metrics"].attrs.items()}
+        for sub in ("curves", "arrays"):
+            if sub in g:
+                out[sub] = {k: d[()] for k, d in g[sub].items()}
+        if "text" in g:
+            out["text"] = {k: _plain(d[()]) for k, d in g["text"].items()}
+        return out
+
+    def curve(self, run_id, name):
+        g = self._h5["runs"][run_id]
+        if "curves" in g and name in g["curves"]:
+            return g["curves"][name][()]
+        return None
+
+    def close(self):
+        if self._h5 is not None:
+            try:
+                if self.mode != "r" and self._fd is not None:
+                    self._h5.flush()
+                self._h5.close()
+            finally:
+                self._h5 = None
+                if self.mode != "r" and self._fd is not None:
+                    try:
+                        self._file.commit()
+                    finally:
+                        os.close(self._fd)
+                        self._fd = None
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:
+            pass
+
+
+def _umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def open_store(path, kind="sweep", recipe="", mode="a"):
+    """Open results file ``path`` for writing (``mode='a'``: create or resume,
+    after every check) or reading (``mode='r'``)."""
+    if mode not in ("a", "r"):
+        raise ValueError(f"mode must be 'a' or 'r'; got {mode!r}.")
+    return HDF5Store(path, mode, kind, recipe)
+
+
+def dumps(value):
+    """Canonical JSON: sorted keys, no spaces."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True)

@@ -1,0 +1,256 @@
+"""Sweeps: a recipe, grids of parameters and a list of seeds, written in TOML.
+
+::
+
+    recipe = "digits-mlp"        # a registered name, or "package.module:name"
+    seeds = [0, 1, 2]
+
+    [grid]                       # every combination of these lists
+    learning_rate = [0.1, 0.3]
+    n_hidden = [16, 32]
+
+    [fixed]                      # the same for every run
+    epochs = 200
+
+Each (parameters, seed) point is one run; its id is a short hash of its
+canonical configuration (recipe, every parameter with defaults filled in,
+seed), so the same point has the same id in every sweep and on every machine.
+Re-running a sweep on the same results file resumes it: finished runs are
+skipped, failed and unfinished ones run again.
+"""
+import itertools
+import os
+import sys
+import tomllib
+from dataclasses import dataclass, field
+
+from .runners import (Task, configuration, coerce_param, make_runner, recipe_ref, resolve_recipe,
+                      warm_up)
+from .store import MemoryStore, StoreError, open_store
+
+_KEYS = ("recipe", "seeds", "grid", "fixed")
+
+
+class SpecError(ValueError):
+    """A sweep specification that cannot run."""
+
+
+@dataclass
+class Spec:
+    recipe: str                  # reference as written
+    seeds: list
+    grid: dict
+    fixed: dict
+    source: str = "the sweep"
+
+    def tasks(self):
+        """Every run of the sweep, in order (grid in the spec's order, seeds innermost)."""
+        rec = resolve_recipe(self.recipe)
+        names = list(self.grid)
+        out = []
+        for values in itertools.product(*(self.grid[n] for n in names)):
+            params = dict(rec.params)
+            params.update(self.fixed)
+            params.update(zip(names, values))
+            for seed in self.seeds:
+                run_id, config = configuration(self.recipe, params, seed)
+                out.append(Task(run_id, config, self.recipe, params, seed, len(out)))
+        return out
+
+
+def parse_spec(spec):
+    """A checked ``Spec`` from a TOML path or a dict; SpecError (one line) otherwise."""
+    source = "the sweep"
+    if isinstance(spec, Spec):
+        return spec
+    if isinstance(spec, (str, os.PathLike)):
+        source = os.fspath(spec)
+        try:
+            with open(source, "rb") as fh:
+                data = tomllib.load(fh)
+        except FileNotFoundError:
+            raise SpecError(f"sweep file {source} does not exist.") from None
+        except tomllib.TOMLDecodeError as err:
+            raise SpecError(f"{source} is not valid TOML: {err}.") from None
+        except OSError as err:
+            raise SpecError(f"cannot read sweep file {source}: {err.strerror or err}.") from None
+    elif isinstance(spec, dict):
+        data = spec
+    else:
+        raise TypeError(f"spec must be a path to a TOML file or a dict; got {type(spec).__name__}.")
+
+    def fail(message, kind=SpecError):
+        raise kind(f"{source}: {message}")
+
+    unknown = sorted(set(data) - set(_KEYS))
+    if unknown:
+        fail(f"unknown key {unknown[0]!r}; a sweep has the keys {list(_KEYS)}.")
+    if "recipe" not in data:
+        fail("missing key 'recipe' (the recipe to run, e.g. recipe = \"xor-bp\").")
+    if not isinstance(data["recipe"], str):
+        fail(f"recipe must be a str; got {type(data['recipe']).__name__} {data['recipe']!r}.")
+    try:
+        rec = resolve_recipe(data["recipe"])
+    except ValueError as err:
+        fail(str(err))
+    ref = recipe_ref(data["recipe"])
+
+    seeds = data.get("seeds", [0])
+    if not isinstance(seeds, list) or not seeds:
+        fail(f"seeds must be a non-empty list of ints; got {seeds!r}.")
+    for i, seed in enumerate(seeds):
+        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+            fail(f"seeds[{i}] must be an int >= 0; got {type(seed).__name__} {seed!r}.")
+    if len(set(seeds)) != len(seeds):
+        fail(f"seeds has duplicates: {seeds}.")
+
+    tables = {}
+    for key in ("grid", "fixed"):
+        table = data.get(key, {})
+        if not isinstance(table, dict):
+            fail(f"[{key}] must be a table (parameter = value); got {type(table).__name__}.")
+        for name in table:
+            if name not in rec.params:
+                fail(f"[{key}] names {name!r}, but recipe {rec.name!r} has no such parameter; "
+                     f"its parameters are {sorted(rec.params)}.")
+        tables[key] = table
+    both = sorted(set(tables["grid"]) & set(tables["fixed"]))
+    if both:
+        fail(f"parameter {both[0]!r} is in both [grid] and [fixed].")
+
+    grid = {}
+    for name, values in tables["grid"].items():
+        if not isinstance(values, list) or not values:
+            fail(f"grid.{name} must be a non-empty list of values; got {values!r}.")
+        checked = []
+        for i, value in enumerate(values):
+            try:
+                checked.append(coerce_param(rec, name, value, where=f"grid.{name}[{i}]"))
+            except (TypeError, ValueError) as err:
+                fail(str(err), type(err) if isinstance(err, TypeError) else SpecError)
+        keys = [repr(v) for v in checked]
+        if len(set(keys)) != len(keys):
+            fail(f"grid.{name} has duplicates: {values}.")
+        grid[name] = checked
+    fixed = {}
+    for name, value in tables["fixed"].items():
+        try:
+            fixed[name] = coerce_param(rec, name, value, where=f"fixed.{name}")
+        except (TypeError, ValueError) as err:
+            fail(str(err), type(err) if isinstance(err, TypeError) else SpecError)
+    return Spec(ref, list(seeds), grid, fixed, source)
+
+
+@dataclass
+class SweepReport:
+    """What a sweep did. ``store`` is the results store (a MemoryStore when out=None)."""
+    path: object
+    store: object
+    run_ids: list
+    done: int = 0
+    skipped: int = 0
+    failed: int = 0
+    errors: dict = field(default_factory=dict)
+
+
+def _progress(total, desc, enabled):
+    from tqdm import tqdm
+    return tqdm(total=total, desc=desc, unit="run", disable=not enabled, file=sys.stderr,
+                dynamic_ncols=True)
+
+
+def sweep(spec, out=None, workers=None, scheduler=None, progress=True, kind="sweep"):
+    """Run every (parameters, seed) point of ``spec`` and store them in ``out``.
+
+    spec : path to a TOML file, or a dict with the same keys.
+    out : path of the HDF5 results file (created, or resumed when it holds a
+        sweep of the same recipe); None keeps the results in memory.
+    workers : int, local worker processes (None: in this process).
+    scheduler : a Dask scheduler address ("tcp://host:8786") or "local".
+    progress : show a tqdm progress bar on stderr.
+
+    Every check (spec, recipe, parameters, output file) happens before any
+    run starts. Returns a ``SweepReport``.
+    """
+    spec = parse_spec(spec)
+    tasks = spec.tasks()
+    if workers is not None and scheduler is None:
+        from .._validation import check_int
+        check_int(workers, "workers", low=1)
+    if out is None:
+        store = MemoryStore(kind, spec.recipe)
+    else:
+        store = open_store(out, kind=kind, recipe=spec.recipe)
+    try:
+        report = _run_tasks(tasks, store, out, workers, scheduler, progress,
+                            desc=os.path.basename(os.fspath(out)) if out is not None else spec.recipe)
+    except BaseException:
+        try:
+            store.close()
+        except Exception:  # the error in flight says more
+            pass
+        raise
+    store.close()
+    return report
+
+
+def _run_tasks(tasks, store, out, workers, scheduler, progress, desc):
+    """Resume-aware loop shared by ``sweep`` and ``fastnn reproduce``."""
+    statuses = store.statuses()
+    for run_id, status in statuses.items():
+        if status == "running":           # left by a killed sweep: run it again
+            store.delete(run_id)
+    wanted = {t.run_id for t in tasks}
+    todo = []
+    report = SweepReport(out, store, [t.run_id for t in tasks])
+    for task in tasks:
+        status = statuses.get(task.run_id)
+        if status == "done":
+            report.skipped += 1
+            continue
+        if status == "failed" and task.run_id in wanted:
+            store.delete(task.run_id)
+        todo.append(task)
+    if not todo:
+        return report
+    for ref in dict.fromkeys(t.recipe for t in todo):
+        warm_up(ref)
+    runner = make_runner(workers, scheduler)
+    bar = _progress(len(tasks), desc, progress)
+    bar.update(report.skipped)
+    try:
+        for task, outcome in runner.map(todo, lambda t: store.begin(t.run_id, t.config, t.recipe,
+                                                                   t.seed, t.order)):
+            _store_outcome(store, task, outcome, report)
+            bar.update(1)
+            if report.failed:
+                bar.set_postfix(failed=report.failed)
+    finally:
+        bar.close()
+        runner.close()
+    return report
+
+
+def _store_outcome(store, task, outcome, report):
+    if outcome.result is not None:
+        try:
+            store.finish(task.run_id, outcome.result, outcome.attrs)
+            report.done += 1
+            return
+        except StoreError as err:         # disk full: record it if possible, then stop
+            try:
+                store.fail(task.run_id, f"could not store the result: {err}", outcome.attrs)
+            except Exception:
+                pass
+            raise
+        except (ValueError, TypeError) as err:   # a result the store cannot hold
+            outcome = type(outcome)(error=f"could not store the result: {err}", attrs=outcome.attrs)
+        except OSError as err:
+            outcome = type(outcome)(error=f"could not store the result: {err}", attrs=outcome.attrs)
+    try:
+        store.fail(task.run_id, outcome.error, outcome.attrs)
+    except OSError as err:
+        raise StoreError(f"stopped: could not write to {store.path}: {err}; the runs stored "
+                         f"before are intact.") from err
+    report.failed += 1
+    report.errors[task.run_id] = outcome.error

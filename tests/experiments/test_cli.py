@@ -1,0 +1,123 @@
+"""The fastnn command, through main([...])."""
+import h5py
+import pytest
+from toy_recipes import REF, read_plain
+
+from fastnn.cli import format_table, main, parse_value
+
+
+def _sweep_file(tmp_path):
+    path = tmp_path / "s.toml"
+    path.write_text(f'recipe = "{REF}"\nseeds = [0, 1]\n[grid]\nlearning_rate = [0.1, 0.3]\n'
+                    f'[fixed]\nn_steps = 12\n')
+    return path
+
+
+def _error(capsys, argv, match):
+    assert main(argv) == 2
+    captured = capsys.readouterr()
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("fastnn: error: "), captured.err
+    assert "Traceback" not in captured.err
+    import re
+    assert re.search(match, lines[0]), lines[0]
+
+
+@pytest.mark.parametrize("text, default, expected", [
+    ("3", 1, 3), ("0.5", 1.0, 0.5), ("1", 1.0, 1.0), ("true", False, True), ("No", True, False),
+    ("hello", "a", "hello"), ("[16, 8]", (1, 2), (16, 8)), ("16,8", (1, 2), (16, 8)),
+    ("0.1,0.2", [0.5], [0.1, 0.2]), ("", (1,), ()), ("[1, 2]", None, [1, 2]), ("abc", None, "abc"),
+])
+def test_set_values_take_the_type_of_the_default(text, default, expected):
+    value = parse_value(text, default)
+    assert value == expected and type(value) is type(expected)
+
+
+def test_recipes_lists_parameters_and_defaults(capsys):
+    assert main(["recipes"]) == 0
+    out = capsys.readouterr().out
+    assert "toy  [test]" in out and "    learning_rate = 0.1" in out and "    shape = [2, 2]" in out
+
+
+def test_run_prints_metrics_and_stores(tmp_path, capsys):
+    out = tmp_path / "one.h5"
+    assert main(["run", REF, "--set", "n_steps=4", "--set", "shape=3,3", "--seed", "2",
+                 "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "loss" in text and "wall_seconds" in text and f"stored in {out}" in text
+    (run,) = read_plain(out).values()
+    assert run["attrs"]["seed"] == 2 and run["arrays"]["confusion"].shape == (3, 3)
+
+
+def test_sweep_show_plot(tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    spec, out = _sweep_file(tmp_path), tmp_path / "r.h5"
+    assert main(["sweep", str(spec), "--out", str(out), "--no-progress"]) == 0
+    assert "4 runs; 4 done now, 0 already done, 0 failed" in capsys.readouterr().out
+    assert main(["sweep", str(spec), "--out", str(out), "--no-progress"]) == 0
+    assert "0 done now, 4 already done" in capsys.readouterr().out
+    assert main(["show", str(out)]) == 0
+    shown = capsys.readouterr().out.splitlines()
+    assert shown[0].split()[:5] == ["run_id", "recipe", "seed", "status", "learning_rate"]
+    assert "loss" in shown[0] and len(shown) == 2 + 4
+    png = tmp_path / "loss.png"
+    assert main(["plot", str(out), "--metric", "loss", "--out", str(png)]) == 0
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert main(["plot", str(out), "--confusion", "confusion"]) == 0
+    assert (tmp_path / "r-confusion.png").exists()
+
+
+def test_reproduce_table_and_resume(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["reproduce", "--only", REF, "--quick", "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "the article shows" in out and "the loss falls towards the noise level" in out
+    assert "loss 0." in out                                       # Result.summary
+    with h5py.File(tmp_path / "fastnn-reproduce.h5", "r") as f:
+        assert f.attrs["kind"] == "reproduce"
+        (run_id,) = list(f["runs"])
+        assert '"n_steps":5' in f["runs"][run_id].attrs["config"]    # the quick settings
+    assert main(["reproduce", "--only", REF, "--quick", "--no-progress"]) == 0   # resumes
+    assert len(read_plain(tmp_path / "fastnn-reproduce.h5")) == 1
+
+
+@pytest.mark.parametrize("argv, match", [
+    (["run", "nope"], "unknown recipe 'nope'"),
+    (["run", REF, "--set", "n_steps=abc"], "--set n_steps: expected an int; got 'abc'"),
+    (["run", REF, "--set", "bogus=1"], "recipe 'toy' has no parameter 'bogus'"),
+    (["run", REF, "--set", "n_steps"], "--set expects key=value"),
+    (["show", "missing.h5"], "missing.h5 does not exist"),
+    (["frobnicate"], "invalid choice: 'frobnicate'"),
+    (["sweep", "s.toml"], "the following arguments are required: --out"),
+    (["reproduce", "--only", "nope"], "unknown recipe 'nope'"),
+])
+def test_user_mistakes_are_one_line_and_exit_2(capsys, argv, match, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    _error(capsys, argv, match)
+
+
+def test_not_a_results_file_and_unwritable_out(tmp_path, capsys):
+    spec = _sweep_file(tmp_path)
+    _error(capsys, ["sweep", str(spec), "--out", str(spec), "--no-progress"],
+           "s.toml is not an HDF5 file, not a fastnn results file; fastnn will not overwrite it")
+    assert spec.read_text().startswith("recipe")
+    _error(capsys, ["show", str(spec)], "not a fastnn results file")
+    (tmp_path / "afile").write_text("")
+    _error(capsys, ["sweep", str(spec), "--out", str(tmp_path / "afile" / "r.h5")],
+           "cannot write results to .*does not exist")
+    _error(capsys, ["sweep", str(tmp_path / "nope.toml"), "--out", str(tmp_path / "r.h5")],
+           "sweep file .*nope.toml does not exist")
+    bad = tmp_path / "bad.toml"
+    bad.write_text("recipe = \n")
+    _error(capsys, ["sweep", str(bad), "--out", str(tmp_path / "r.h5")], "is not valid TOML")
+
+
+@pytest.mark.parametrize("command", ["recipes", "run", "sweep", "show", "plot", "reproduce"])
+def test_help_on_every_command(capsys, command):
+    assert main([command, "--help"]) == 0
+    assert f"usage: fastnn {command}" in capsys.readouterr().out
+
+
+def test_format_table():
+    text = format_table([{"a": 1, "b": 0.5}, {"a": 22, "b": float("nan")}], ["a", "b"])
+    assert text.splitlines() == ["a   b  ", "--  ---", "1   0.5", "22     "]

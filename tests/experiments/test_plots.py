@@ -1,0 +1,37 @@
+"""Pictures: curves over a sweep and confusion matrices."""
+import numpy as np
+import pytest
+from toy_recipes import REF
+
+from fastnn import plots
+from fastnn.experiments import sweep
+
+pytest.importorskip("matplotlib")
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def test_curves_groups_configurations_and_draws_bands(tmp_path):
+    out = tmp_path / "r.h5"
+    sweep({"recipe": REF, "seeds": [0, 1, 2], "grid": {"learning_rate": [0.1, 0.3]}}, out=out,
+          progress=False)
+    groups = plots._config_groups(str(out), "loss", {"loss", "weight_norm", "wall_seconds",
+                                                     "compile_seconds", "metric_n_steps", "label_len"})
+    assert sorted(groups) == ["learning_rate=0.1", "learning_rate=0.3"]
+    assert all(len(runs) == 3 for runs in groups.values())
+    for band in ("minmax", "std"):
+        png = plots.curves(out, "loss", tmp_path / f"{band}.png", band=band)
+        assert open(png, "rb").read(8) == PNG
+    with pytest.raises(ValueError, match="no run in .* has a curve 'nope'"):
+        plots.curves(out, "nope", tmp_path / "x.png")
+    with pytest.raises(ValueError, match="band must be one of"):
+        plots.curves(out, "loss", tmp_path / "x.png", band="iqr")
+
+
+def test_confusion_matrix(tmp_path):
+    png = plots.confusion_matrix(np.array([[5, 1], [2, 7]]), ["cat", "dog"], tmp_path / "c.png",
+                                 normalize=True, title="t")
+    assert open(png, "rb").read(8) == PNG
+    with pytest.raises(ValueError, match=r"matrix must be a square 2-D array; got shape \(2, 3\)"):
+        plots.confusion_matrix(np.zeros((2, 3)), None, tmp_path / "c.png")
+    with pytest.raises(ValueError, match="labels must have 2 entries"):
+        plots.confusion_matrix(np.zeros((2, 2)), ["a"], tmp_path / "c.png")

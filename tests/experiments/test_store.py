@@ -1,0 +1,272 @@
+"""The results store: layout, both backends, journal recovery, the errors before any work."""
+import errno
+import os
+
+import h5py
+import numpy as np
+import pytest
+from toy_recipes import REF, assert_same_run, read_plain
+
+from fastnn.experiments import store as store_mod
+from fastnn.experiments.registry import Result
+from fastnn.experiments.runners import configuration, execute, resolve_params, resolve_recipe
+from fastnn.experiments.store import MemoryStore, StoreError, open_store, recover
+from fastnn.experiments.sweep import sweep
+
+
+def _outcome(seed=0, **params):
+    rec = resolve_recipe(REF)
+    params = resolve_params(rec, params)
+    run_id, config = configuration(REF, params, seed)
+    return run_id, config, execute(REF, params, seed)
+
+
+@pytest.fixture(params=["memory", "hdf5"])
+def store(request, tmp_path):
+    if request.param == "memory":
+        s = MemoryStore("sweep", REF)
+    else:
+        s = open_store(tmp_path / "r.h5", kind="sweep", recipe=REF)
+    yield s
+    s.close()
+
+
+def test_store_round_trip_both_backends(store):
+    run_id, config, outcome = _outcome(seed=3, array_size=100)
+    store.begin(run_id, config, REF, 3, order=0)
+    assert store.statuses() == {run_id: "running"}
+    store.finish(run_id, outcome.result, outcome.attrs)
+    assert store.statuses() == {run_id: "done"}
+    run = store.read_run(run_id)
+    assert run["attrs"]["seed"] == 3 and run["attrs"]["config"] == config
+    assert run["attrs"]["summary"] == outcome.result.summary
+    assert run["metrics"]["loss"] == outcome.result.metrics["loss"]
+    np.testing.assert_array_equal(run["curves"]["loss"], outcome.result.curves["loss"])
+    np.testing.assert_array_equal(run["arrays"]["noise"], outcome.result.arrays["noise"])
+    assert run["text"]["report"] == outcome.result.text["report"]
+    assert run["attrs"]["numba_threads"] >= 1 and "cpu" in run["attrs"]
+
+
+def test_failed_and_deleted_runs_both_backends(store):
+    run_id, config, _ = _outcome(seed=1, fail=True)
+    store.begin(run_id, config, REF, 1)
+    store.fail(run_id, "ValueError: toy failed on purpose")
+    assert store.statuses() == {run_id: "failed"}
+    assert store.read_run(run_id)["attrs"]["error"].startswith("ValueError")
+    store.delete(run_id)
+    assert store.statuses() == {}
+
+
+def test_hdf5_layout_is_readable_with_plain_h5py(tmp_path):
+    path = tmp_path / "r.h5"
+    run_id, config, outcome = _outcome(array_size=100)
+    with open_store(path, kind="sweep", recipe=REF) as s:
+        s.begin(run_id, config, REF, 0)
+        s.finish(run_id, outcome.result, outcome.attrs)
+    with h5py.File(path, "r") as f:
+        assert f.attrs["schema_version"] == store_mod.SCHEMA_VERSION
+        assert f.attrs["format"] == "fastnn-results" and f.attrs["recipe"] == REF
+        for key in ("fastnn_version", "numpy_version", "numba_version", "h5py_version", "created"):
+            assert key in f.attrs
+        g = f["runs"][run_id]
+        assert g.attrs["status"] == "done" and g.attrs["config"] == config
+        for key in ("wall_seconds", "compile_seconds", "numba_threads", "threading_layer", "cpu",
+                    "platform", "python", "git_commit"):
+            assert key in g.attrs
+        curve = g["curves/loss"]
+        assert curve.maxshape == (None,) and curve.chunks is not None and curve.compression == "gzip"
+        assert g["arrays/noise"].compression == "gzip"          # 100 x 100 float64: large
+        assert g["arrays/weights"].compression is None           # 3 floats: small
+        assert g["metrics"].attrs["loss"] == outcome.result.metrics["loss"]
+    assert not os.path.exists(str(path) + ".journal")
+
+
+def test_status_is_written_last(tmp_path, monkeypatch):
+    """A write that dies before the status leaves the run as it was ('running')."""
+    path = tmp_path / "r.h5"
+    run_id, config, outcome = _outcome()
+    s = open_store(path, kind="sweep", recipe=REF)
+    s.begin(run_id, config, REF, 0)
+    original = h5py.AttributeManager.__setitem__
+
+    def no_status(self, name, value):
+        if name == "status":
+            raise RuntimeError("killed")
+        original(self, name, value)
+
+    monkeypatch.setattr(h5py.AttributeManager, "__setitem__", no_status)
+    with pytest.raises(RuntimeError, match="killed"):
+        s.finish(run_id, outcome.result, outcome.attrs)
+    monkeypatch.undo()
+    s.close()
+    runs = read_plain(path)
+    assert runs[run_id]["attrs"]["status"] == "running" and runs[run_id]["metrics"] == {}
+
+
+def test_pending_journal_is_replayed(tmp_path, monkeypatch):
+    """A process killed between the journal's commit point (its rename) and the
+    copy into the file: the file is untouched, and the next open (or
+    ``recover``) finishes the commit."""
+    path = str(tmp_path / "r.h5")
+    with open_store(path, kind="sweep", recipe=REF):
+        pass
+    before = open(path, "rb").read()
+    run_id, config, _ = _outcome()
+    pid = os.fork()
+    if pid == 0:                                   # the child dies right after the rename
+        try:
+            monkeypatch.setattr(store_mod, "_apply_pages", lambda *a: os._exit(9))
+            open_store(path, kind="sweep", recipe=REF).begin(run_id, config, REF, 0)
+        finally:
+            os._exit(3)
+    _, status = os.waitpid(pid, 0)
+    assert os.WEXITSTATUS(status) == 9
+    assert os.path.exists(path + ".journal")
+    assert open(path, "rb").read() == before
+    assert recover(path) is True
+    assert not os.path.exists(path + ".journal")
+    assert read_plain(path)[run_id]["attrs"]["status"] == "running"
+    assert recover(path) is False
+
+
+def test_damaged_journal_is_a_clear_error(tmp_path):
+    path = str(tmp_path / "r.h5")
+    with open_store(path, kind="sweep", recipe=REF):
+        pass
+    with open(path + ".journal", "wb") as fh:
+        fh.write(b"FNNJRNL1 garbage")
+    with pytest.raises(StoreError, match=r"r\.h5\.journal is damaged"):
+        open_store(path, kind="sweep", recipe=REF)
+
+
+# ---------------------------------------------------------------------------
+# errors before any work
+
+def test_not_an_hdf5_file_is_never_overwritten(tmp_path, spec):
+    path = tmp_path / "notes.h5"
+    path.write_text("my notes")
+    with pytest.raises(StoreError, match=r"notes\.h5 is not an HDF5 file, not a fastnn results "
+                                         r"file; fastnn will not overwrite it"):
+        sweep(spec, out=path, progress=False)
+    assert path.read_text() == "my notes"
+
+
+def test_hdf5_file_without_schema_is_not_a_results_file(tmp_path, spec):
+    path = tmp_path / "other.h5"
+    with h5py.File(path, "w") as f:
+        f["x"] = np.arange(3)
+    with pytest.raises(StoreError, match="without fastnn's schema_version attribute"):
+        sweep(spec, out=path, progress=False)
+    with h5py.File(path, "r") as f:
+        assert list(f) == ["x"]
+
+
+def test_corrupt_results_file_is_a_clear_error(tmp_path, spec):
+    path = tmp_path / "r.h5"
+    sweep(spec, out=path, progress=False)
+    data = path.read_bytes()
+    path.write_bytes(data[:len(data) // 3])                    # truncated
+    with pytest.raises(StoreError, match=r"r\.h5 is corrupt or truncated"):
+        sweep(spec, out=path, progress=False)
+    with pytest.raises(StoreError, match=r"r\.h5 is corrupt or truncated"):
+        open_store(path, mode="r")
+
+
+def test_results_file_of_another_recipe_is_not_overwritten(tmp_path, spec):
+    path = tmp_path / "r.h5"
+    sweep({"recipe": "toy_recipes:toy-numba", "seeds": [0]}, out=path, progress=False)
+    before = read_plain(path)
+    with pytest.raises(StoreError, match="holds a sweep of recipe 'toy_recipes:toy-numba'; this is a "
+                                         "sweep of recipe 'toy_recipes:toy'.*pick another --out"):
+        sweep(spec, out=path, progress=False)
+    assert read_plain(path).keys() == before.keys()
+
+
+def test_output_directory_missing_or_a_file(tmp_path, spec):
+    with pytest.raises(StoreError, match="does not exist"):
+        sweep(spec, out=tmp_path / "missing" / "r.h5", progress=False)
+    (tmp_path / "afile").write_text("x")
+    with pytest.raises(StoreError, match="does not exist"):
+        sweep(spec, out=tmp_path / "afile" / "r.h5", progress=False)
+
+
+def test_read_only_directory_reported_by_os_access(tmp_path, spec, monkeypatch):
+    real = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode, **kw: False if os.fspath(p) == str(tmp_path)
+                        and mode & os.W_OK else real(p, mode, **kw))
+    with pytest.raises(StoreError, match=f"the directory {tmp_path} is not writable"):
+        sweep(spec, out=tmp_path / "r.h5", progress=False)
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only directories")
+def test_read_only_directory_for_real(tmp_path, spec):
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    folder.chmod(0o555)
+    try:
+        with pytest.raises(StoreError, match="not writable"):
+            sweep(spec, out=folder / "r.h5", progress=False)
+    finally:
+        folder.chmod(0o755)
+
+
+def test_creating_a_file_that_fails_is_reported(tmp_path, spec, monkeypatch):
+    """os.access can say yes where creating a file fails (root on a read-only mount...)."""
+    import tempfile
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(errno.EROFS, "Read-only file system")
+
+    monkeypatch.setattr(tempfile, "mkstemp", refuse)
+    with pytest.raises(StoreError, match="creating a file in .* failed \\(Read-only file system\\)"):
+        sweep(spec, out=tmp_path / "r.h5", progress=False)
+    assert not (tmp_path / "r.h5").exists()
+
+
+# ---------------------------------------------------------------------------
+# a full disk
+
+def _enospc(*args, **kwargs):
+    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+
+def test_full_disk_in_hdf5_write_stops_and_keeps_stored_runs(tmp_path, spec, monkeypatch):
+    path = tmp_path / "r.h5"
+    first = dict(spec, seeds=[0])
+    sweep(first, out=path, progress=False)
+    stored = read_plain(path)
+    monkeypatch.setattr(h5py.Group, "create_dataset", _enospc)
+    with pytest.raises(StoreError, match="the disk is full.*the runs stored before are intact"):
+        sweep(spec, out=path, progress=False)
+    monkeypatch.undo()
+    after = read_plain(path)
+    for run_id, run in stored.items():
+        assert_same_run(after[run_id], run)
+    failed = [r for r in after.values() if r["attrs"]["status"] == "failed"]
+    assert len(failed) == 1 and "disk is full" in failed[0]["attrs"]["error"]
+    report = sweep(spec, out=path, progress=False)          # space again: resume completes
+    assert report.skipped == len(stored) and report.done == 6 - len(stored)
+
+
+def test_full_disk_while_journaling_keeps_stored_runs(tmp_path, spec, monkeypatch):
+    path = tmp_path / "r.h5"
+    sweep(dict(spec, seeds=[0]), out=path, progress=False)
+    stored = read_plain(path)
+    monkeypatch.setattr(store_mod, "_write_journal", _enospc)
+    with pytest.raises(StoreError, match="disk is full"):
+        sweep(spec, out=path, progress=False)
+    monkeypatch.undo()
+    after = read_plain(path)
+    assert after.keys() == stored.keys()
+    for run_id, run in stored.items():
+        assert_same_run(after[run_id], run)
+    assert not os.path.exists(str(path) + ".journal")
+
+
+def test_result_the_store_cannot_hold_marks_the_run_failed(tmp_path):
+    s = MemoryStore()
+    s.begin("a", "{}", REF, 0)
+    with pytest.raises(ValueError, match="curve 'c' must be a 1-D numeric array"):
+        s.finish("a", Result(curves={"c": np.zeros((2, 2))}))
+    with pytest.raises(ValueError, match="names must be non-empty strings without '/'"):
+        s.finish("a", Result(arrays={"a/b": np.zeros(2)}))

@@ -1,0 +1,184 @@
+"""Sweeps: spec checks, run ids, resuming, failed runs, one run, loading."""
+import json
+import sys
+
+import numpy as np
+import pytest
+from toy_recipes import REF, assert_same_run, read_plain
+
+from fastnn import experiments
+from fastnn.experiments import SpecError, load, load_curves, load_run, parse_spec, sweep
+from fastnn.experiments.runners import configuration
+from fastnn.experiments.store import MemoryStore, open_store
+
+
+def _write(tmp_path, text, name="s.toml"):
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_toml_spec_expands_grid_and_seeds(tmp_path):
+    path = _write(tmp_path, f'recipe = "{REF}"\nseeds = [0, 1]\n[grid]\nlearning_rate = [0.1, 1]\n'
+                            f'shape = [[2, 2], [3, 3]]\n[fixed]\nn_steps = 7\n')
+    tasks = parse_spec(path).tasks()
+    assert len(tasks) == 8
+    assert {t.params["learning_rate"] for t in tasks} == {0.1, 1.0}        # 1 became 1.0
+    assert {t.params["shape"] for t in tasks} == {(2, 2), (3, 3)}           # tuples, as the default
+    assert all(t.params["n_steps"] == 7 and t.params["noise"] == 0.1 for t in tasks)
+    assert len({t.run_id for t in tasks}) == 8
+
+
+def test_run_id_is_a_stable_hash_of_the_canonical_configuration():
+    params = experiments.get("toy").params
+    a = configuration(REF, dict(params, learning_rate=0.5), 3)
+    b = configuration(REF, dict(reversed(list(dict(params, learning_rate=0.5).items()))), 3)
+    assert a == b and len(a[0]) == 12
+    config = json.loads(a[1])
+    assert config == {"recipe": REF, "seed": 3,
+                      "params": json.loads(json.dumps({**params, "learning_rate": 0.5,
+                                                       "shape": [2, 2]}))}
+    assert configuration(REF, params, 4)[0] != configuration(REF, params, 3)[0]
+
+
+BAD_SPECS = [
+    ('recipe = "toy_recipes:toy"\nseeds = [0, 1\n', SpecError, r"s\.toml is not valid TOML"),
+    ('recipe = "nope"\n', SpecError, r"unknown recipe 'nope'; known recipes: .*toy"),
+    ('recipe = "no_such_module:toy"\n', SpecError, "cannot import module 'no_such_module'"),
+    ('seeds = [0]\n', SpecError, "missing key 'recipe'"),
+    ('recipe = "toy_recipes:toy"\nseed = [0]\n', SpecError, "unknown key 'seed'"),
+    ('recipe = "toy_recipes:toy"\n[grid]\nlearning_rat = [0.1]\n', SpecError,
+     "names 'learning_rat', but recipe 'toy' has no such parameter"),
+    ('recipe = "toy_recipes:toy"\n[fixed]\nbogus = 1\n', SpecError, "has no such parameter"),
+    ('recipe = "toy_recipes:toy"\n[grid]\nn_steps = [10, 2.5]\n', TypeError,
+     r"grid\.n_steps\[1\] must be an int; got float 2\.5"),
+    ('recipe = "toy_recipes:toy"\n[fixed]\nnormalise = "yes"\n', TypeError,
+     "fixed.normalise must be a bool; got str 'yes'"),
+    ('recipe = "toy_recipes:toy"\n[grid]\nn_steps = 10\n', SpecError,
+     r"grid\.n_steps must be a non-empty list"),
+    ('recipe = "toy_recipes:toy"\nseeds = [0, 0]\n', SpecError, "seeds has duplicates"),
+    ('recipe = "toy_recipes:toy"\nseeds = [-1]\n', SpecError, r"seeds\[0\] must be an int >= 0"),
+    ('recipe = "toy_recipes:toy"\nseeds = []\n', SpecError, "seeds must be a non-empty list"),
+    ('recipe = "toy_recipes:toy"\n[grid]\nn_steps = [1, 2]\n[fixed]\nn_steps = 3\n', SpecError,
+     "'n_steps' is in both"),
+    ('recipe = "toy_recipes:toy"\n[grid]\nlabel = ["a", "a"]\n', SpecError, "grid.label has duplicates"),
+]
+
+
+@pytest.mark.parametrize("text, error, match", BAD_SPECS)
+def test_bad_spec_is_a_one_line_error_before_any_work(tmp_path, text, error, match):
+    path = _write(tmp_path, text)
+    out = tmp_path / "r.h5"
+    with pytest.raises(error, match=match) as info:
+        sweep(path, out=out, progress=False)
+    assert "\n" not in str(info.value)
+    assert not out.exists()
+
+
+def test_missing_spec_file(tmp_path):
+    with pytest.raises(SpecError, match=r"sweep file .*missing\.toml does not exist"):
+        sweep(tmp_path / "missing.toml", out=tmp_path / "r.h5")
+
+
+def test_sweep_resume_skips_done_runs(tmp_path, spec):
+    out = tmp_path / "r.h5"
+    first = sweep(spec, out=out, progress=False)
+    assert (first.done, first.skipped, first.failed) == (6, 0, 0)
+    stored = read_plain(out)
+    again = sweep(spec, out=out, progress=False)
+    assert (again.done, again.skipped) == (0, 6)
+    for run_id, run in read_plain(out).items():
+        assert run["attrs"]["wall_seconds"] == stored[run_id]["attrs"]["wall_seconds"]   # untouched
+    bigger = sweep(dict(spec, seeds=[0, 1, 2, 3]), out=out, progress=False)           # extend
+    assert (bigger.done, bigger.skipped) == (2, 6)
+
+
+def test_running_run_left_by_a_kill_is_rerun(tmp_path, spec):
+    out = tmp_path / "r.h5"
+    sweep(spec, out=out, progress=False)
+    task = parse_spec(spec).tasks()[2]
+    with open_store(out, kind="sweep", recipe=REF) as s:
+        s.begin(task.run_id, task.config, REF, task.seed)           # as a killed sweep leaves it
+    assert read_plain(out)[task.run_id]["attrs"]["status"] == "running"
+    report = sweep(spec, out=out, progress=False)
+    assert (report.done, report.skipped) == (1, 5)
+    assert read_plain(out)[task.run_id]["attrs"]["status"] == "done"
+
+
+def test_failed_run_is_stored_and_does_not_stop_the_sweep(tmp_path):
+    out = tmp_path / "r.h5"
+    spec = {"recipe": REF, "seeds": [0, 1], "grid": {"fail": [False, True]}}
+    report = sweep(spec, out=out, progress=False)
+    assert (report.done, report.failed) == (2, 2)
+    table = load(out)
+    failed = table[table.status == "failed"]
+    assert len(failed) == 2 and failed.error.str.contains("toy failed on purpose").all()
+    again = sweep(spec, out=out, progress=False)                     # failed runs are retried
+    assert (again.skipped, again.failed) == (2, 2)
+
+
+def test_run_adds_timings_and_measures_numba_compile_time():
+    result = experiments.run(REF, seed=1, n_steps=4)
+    assert result.metrics["wall_seconds"] > 0 and result.metrics["compile_seconds"] == 0.0
+    compiled = experiments.run("toy_recipes:toy-numba", seed=2, n=4)
+    assert compiled.metrics["value"] == sum(i * (i + 2) for i in range(4))
+    assert compiled.metrics["compile_seconds"] > 0
+    assert compiled.metrics["compile_seconds"] <= compiled.metrics["wall_seconds"]
+
+
+def test_run_checks_parameters():
+    with pytest.raises(ValueError, match="recipe 'toy' has no parameter 'epochs'"):
+        experiments.run(REF, epochs=3)
+    with pytest.raises(TypeError, match="parameter 'n_steps' of recipe 'toy' must be an int; got str"):
+        experiments.run(REF, n_steps="3")
+
+
+def test_run_with_out_stores_once(tmp_path):
+    out = tmp_path / "one.h5"
+    a = experiments.run(REF, seed=5, out=out, n_steps=3)
+    b = experiments.run(REF, seed=5, out=out, n_steps=3)       # already there: read back
+    assert a.metrics == b.metrics and a.summary == b.summary
+    np.testing.assert_array_equal(a.arrays["noise"], b.arrays["noise"])
+    assert len(read_plain(out)) == 1
+
+
+def test_load_round_trip(tmp_path, spec):
+    out = tmp_path / "r.h5"
+    sweep(spec, out=out, progress=False)
+    table = load(out)
+    params = list(experiments.get("toy").params)
+    assert list(table.columns[:5]) == ["run_id", "recipe", "seed", "status", "error"]
+    assert set(params) <= set(table.columns)
+    assert {"loss", "weight_norm", "wall_seconds", "compile_seconds", "metric_n_steps"} <= set(table.columns)
+    assert len(table) == 6 and table.run_id.is_unique and (table.status == "done").all()
+    assert sorted(table.seed) == [0, 0, 1, 1, 2, 2]
+    assert set(table.learning_rate) == {0.1, 0.3} and (table["shape"] == "[2, 2]").all()
+    for row in table.itertuples():
+        run = load_run(out, row.run_id)
+        assert run["metrics"]["loss"] == row.loss
+        assert run["params"]["learning_rate"] == row.learning_rate and run["seed"] == row.seed
+    curves = load_curves(out, "loss")
+    assert list(curves) == list(table.run_id) and all(len(c) == 15 for c in curves.values())
+    assert load_curves(out, "missing") == {}
+
+
+def test_load_without_pandas_gives_a_structured_array(tmp_path, spec, monkeypatch):
+    out = tmp_path / "r.h5"
+    sweep(spec, out=out, progress=False)
+    frame = load(out)
+    monkeypatch.setitem(sys.modules, "pandas", None)
+    table = load(out)
+    assert isinstance(table, np.ndarray) and table.dtype.names == tuple(frame.columns)
+    assert len(table) == 6 and table["seed"].dtype == np.int64
+    np.testing.assert_array_equal(table["loss"], frame["loss"].to_numpy())
+    assert set(table["status"]) == {"done"}
+
+
+def test_in_memory_sweep_matches_the_file(tmp_path, spec):
+    memory = sweep(spec, progress=False)
+    assert isinstance(memory.store, MemoryStore)
+    sweep(spec, out=tmp_path / "r.h5", progress=False)
+    on_disk = read_plain(tmp_path / "r.h5")
+    for run_id in memory.run_ids:
+        assert_same_run(memory.store.read_run(run_id), on_disk[run_id])
+    assert list(load(memory.store).run_id) == memory.run_ids
