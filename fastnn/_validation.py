@@ -98,16 +98,17 @@ def check_array(X, name, dtype=np.float64, ndim=2, min_samples=1, n_features=Non
         if arr.dtype.kind == "O":
             try:
                 arr = arr.astype(np.float64)
-            except (TypeError, ValueError):
-                raise TypeError(f"{name} must hold numbers; got an array of dtype {kind}.") from None
+            except (TypeError, ValueError) as err:
+                raise TypeError(f"{name} must hold numbers; got an array of dtype {kind} ({err}).") from None
         else:
             raise TypeError(f"{name} must hold numbers; got an array of dtype {kind} ({arr.dtype}).")
     if arr.dtype.kind == "c":
-        raise TypeError(f"{name} must hold real numbers; got complex dtype {arr.dtype}.")
+        raise ValueError(f"{name} must hold real numbers; got complex dtype {arr.dtype} "
+                         "(Complex data not supported).")
     if arr.ndim != ndim:
         if ndim == 2 and arr.ndim == 1:
             raise ValueError(f"{name} must be 2-dimensional (n_samples, n_features); got a 1-D array "
-                             f"of shape {arr.shape}. Reshape it with {name}.reshape(-1, 1) for one "
+                             f"of shape {arr.shape}. Reshape your data with {name}.reshape(-1, 1) for one "
                              f"feature or {name}.reshape(1, -1) for one sample.")
         raise ValueError(f"{name} must be {ndim}-dimensional; got {arr.ndim} dimensions, shape {arr.shape}.")
     if arr.shape[0] < min_samples:
@@ -119,9 +120,10 @@ def check_array(X, name, dtype=np.float64, ndim=2, min_samples=1, n_features=Non
     if not np.isfinite(out).all():
         bad = np.argwhere(~np.isfinite(out))[0]
         where = ", ".join(str(int(i)) for i in bad)
-        value = out[tuple(bad)]
+        value = float(out[tuple(bad)])
         if np.isfinite(arr[tuple(bad)]):
-            raise ValueError(f"{name} overflows {np.dtype(dtype).name}: {arr[tuple(bad)]!r} at [{where}].")
+            raise ValueError(f"{name} overflows {np.dtype(dtype).name}: {float(arr[tuple(bad)])!r} "
+                             f"at [{where}].")
         raise ValueError(f"{name} must be finite (no NaN or inf); got {value!r} at [{where}].")
     if n_features is not None and ndim == 2 and out.shape[1] != n_features:
         who = fitted_with or "the model"
@@ -145,3 +147,91 @@ def check_consistent_length(X, y, names=("X", "y")):
     if len(X) != len(y):
         raise ValueError(f"{names[0]} and {names[1]} must have the same number of samples; "
                          f"got {len(X)} and {len(y)}.")
+
+
+def check_unit_interval(X, name):
+    """Every value of the (already finite) array ``X`` in [0, 1], e.g. the
+    probabilities of binary units; returns ``X``."""
+    bad = (X < 0) | (X > 1)
+    if bad.any():
+        where = np.argwhere(bad)[0]
+        value = X[tuple(where)]
+        raise ValueError(f"{name} must hold values in [0, 1]; got {value.item()!r} at "
+                         f"[{', '.join(str(int(i)) for i in where)}]. Scale it first, e.g. "
+                         f"with sklearn.preprocessing.minmax_scale.")
+    return X
+
+
+def _where(index):
+    return ", ".join(str(int(i)) for i in index)
+
+
+def check_binary_states(X, name, alphabet=None, n_units=None):
+    """Rows of two-valued states, {-1, +1} or {0, 1}, as int8 in {-1, +1}.
+
+    ``alphabet`` None infers it from ``X`` (all values in {-1, 1}: bipolar;
+    in {0, 1}: binary; a set of ones only counts as bipolar); otherwise the
+    values must be ``alphabet`` (a pair, e.g. the alphabet a Hopfield network
+    was fitted with) and ``n_units`` the row length. Returns
+    ``(states, alphabet)``: a new C-contiguous int8 array and the pair.
+    """
+    arr = check_array(X, name, dtype=np.float64)
+    if n_units is not None and arr.shape[1] != n_units:
+        raise ValueError(f"{name} has {arr.shape[1]} units per row, but the network was fitted "
+                         f"with {n_units}.")
+    original = np.asarray(X)
+
+    def shown(index):
+        value = original[tuple(index)]
+        return value.item() if hasattr(value, "item") else value
+
+    if alphabet is None:
+        bipolar = (arr == -1) | (arr == 1)
+        if bipolar.all():
+            alphabet = (-1, 1)
+        elif ((arr == 0) | (arr == 1)).all():
+            alphabet = (0, 1)
+        else:
+            other = ~(bipolar | (arr == 0))
+            if other.any():
+                at = np.argwhere(other)[0]
+                got = f"{shown(at)!r} at [{_where(at)}]"
+            else:
+                minus, zero = np.argwhere(arr == -1)[0], np.argwhere(arr == 0)[0]
+                got = f"both -1 (at [{_where(minus)}]) and 0 (at [{_where(zero)}])"
+            raise ValueError(f"{name} must hold only -1 and +1, or only 0 and 1; got {got}.")
+    else:
+        alphabet = (int(alphabet[0]), int(alphabet[1]))
+        bad = (arr != alphabet[0]) & (arr != alphabet[1])
+        if bad.any():
+            at = np.argwhere(bad)[0]
+            words = "-1 and +1" if alphabet == (-1, 1) else "0 and 1"
+            raise ValueError(f"{name} must hold only {words}, the values of the patterns the "
+                             f"network was fitted with; got {shown(at)!r} at [{_where(at)}].")
+    if alphabet == (0, 1):
+        states = (2 * arr - 1).astype(np.int8)
+    else:
+        states = arr.astype(np.int8)
+    return np.ascontiguousarray(states), alphabet
+
+
+def check_hopfield_weights(W, name="weights"):
+    """A finite, symmetric square matrix with a non-negative diagonal, as a
+    new C-contiguous float64 array (the weights of a Hopfield network: with
+    them, asynchronous updates at temperature 0 never raise the energy)."""
+    arr = check_array(W, name, dtype=np.float64)
+    if arr.shape[0] != arr.shape[1]:
+        raise ValueError(f"{name} must be a square matrix of shape (n_units, n_units); "
+                         f"got shape {arr.shape}.")
+    asym = arr != arr.T
+    if asym.any():
+        i, j = np.argwhere(asym)[0]
+        raise ValueError(f"{name} must be symmetric; got {name}[{i}, {j}] = {float(arr[i, j])!r} but "
+                         f"{name}[{j}, {i}] = {float(arr[j, i])!r}. Symmetrise it with "
+                         f"({name} + {name}.T) / 2.")
+    diag = np.diagonal(arr)
+    if (diag < 0).any():
+        i = int(np.argmax(diag < 0))
+        raise ValueError(f"{name} must have a non-negative diagonal; got {float(diag[i])!r} at "
+                         f"[{i}, {i}].")
+    return np.array(arr, dtype=np.float64, order="C", copy=True)

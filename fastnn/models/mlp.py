@@ -23,6 +23,7 @@ import math
 import time
 import warnings
 
+import numba
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.exceptions import ConvergenceWarning, DataConversionWarning
@@ -40,12 +41,22 @@ from ..kernels import dense
 from ..kernels.activations import CODES as ACTIVATIONS
 from ..kernels.losses import CODES as LOSSES
 
+# Below this many multiply-adds per minibatch (batch size x parameters), the
+# threads cost more than they save, and the serial twin runs.
+PARALLEL_WORK = 1 << 17
+
 SOLVERS = {"sgd", "adam"}
 SAMPLE_ORDERS = {"shuffle": dense.SHUFFLE, "sequential": dense.SEQUENTIAL,
                  "replacement": dense.REPLACEMENT}
 MOMENTUM_RULES = {"classical", "previous_gradient"}
 INITS = {"glorot", "normal"}
 HIDDEN_ACTIVATIONS = {"identity", "logistic", "tanh", "relu"}
+
+
+def _twin(parallel, serial, work):
+    """The parallel kernel when ``work`` pays for the threads, else the serial one.
+    Both give the same bits."""
+    return parallel if work >= PARALLEL_WORK and numba.get_num_threads() > 1 else serial
 
 
 class _BaseMLP(BaseEstimator):
@@ -310,9 +321,11 @@ class _BaseMLP(BaseEstimator):
         best = None
         no_improve = 0
         t0 = time.perf_counter()
+        train = _twin(dense.train_epochs, dense.train_epochs_serial,
+                      batch * self._params.shape[0] if batch > 1 else 0)
         while done < max_iter:
             n = min(per_call, max_iter - done)
-            ran = dense.train_epochs(
+            ran = train(
                 self._params, self._layout, self._loss_code, X, Y, batch, order_kind, self._seed,
                 self._epochs, n, solver, nesterov, hp, tol, self.n_iter_no_change,
                 self._vel, self._sq, self._state, order, A, D, G, batch_loss, curve[done:done + n])
@@ -366,7 +379,8 @@ class _BaseMLP(BaseEstimator):
     def _forward(self, X):
         out = np.empty((X.shape[0], self.n_outputs_), dtype=self._params.dtype)
         A = np.empty((X.shape[0], self._n_units), dtype=self._params.dtype)
-        dense.forward(self._params, self._layout, X, A, out)
+        forward = _twin(dense.forward, dense.forward_serial, X.shape[0] * self._params.shape[0])
+        forward(self._params, self._layout, X, A, out)
         return out
 
     def _check_X_predict(self, X):
@@ -446,13 +460,13 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         if not incremental:
             target = type_of_target(y)
             if target not in ("binary", "multiclass", "multilabel-indicator"):
-                raise ValueError(f"y must hold class labels (binary, multiclass or multilabel); "
-                                 f"got target type {target!r}.")
+                raise ValueError(f"Unknown label type: y must hold class labels (binary, multiclass or "
+                                 f"multilabel); got target type {target!r}.")
             self._label_binarizer = LabelBinarizer()
             self._label_binarizer.fit(y if classes is None else classes)
             self.classes_ = self._label_binarizer.classes_
             if len(self.classes_) < 2 and target != "multilabel-indicator":
-                raise ValueError(f"y must contain at least 2 classes; got 1 class: {list(self.classes_)}.")
+                raise ValueError(f"y must contain at least 2 classes; got 1 class: {self.classes_.tolist()}.")
             self._multilabel = target == "multilabel-indicator"
         else:
             labels = np.unique(y) if y.ndim == 1 else None

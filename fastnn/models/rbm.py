@@ -1,0 +1,340 @@
+"""Bernoulli restricted Boltzmann machine: a compiled drop-in for scikit-learn's.
+
+The same parameters, attributes and methods as
+``sklearn.neural_network.BernoulliRBM`` (persistent contrastive divergence, the
+same minibatches, the same initial weights for the same ``random_state``),
+plus plain contrastive divergence (``method='cd'``), several Gibbs steps a
+negative phase (``k``) and a choice of ``dtype``.
+"""
+import time
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted
+
+from .._validation import (
+    check_array, check_dtype, check_feature_names, check_float, check_int, check_option,
+    check_unit_interval,
+)
+from ..kernels import rbm as kernels
+
+# Below this many multiply-adds a minibatch, the serial kernels are faster than
+# starting threads for every minibatch. Both give the same bits.
+_PARALLEL_WORK = 200_000
+
+
+class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+    """Bernoulli restricted Boltzmann machine (binary visible and hidden units).
+
+    Trained by persistent contrastive divergence exactly as scikit-learn's
+    ``BernoulliRBM`` (Tieleman 2008), or by plain contrastive divergence CD-k
+    (Hinton 2002). Visible values are probabilities in [0, 1].
+
+    Parameters
+    ----------
+    n_components : int, default=256
+        Number of binary hidden units.
+    learning_rate : float, default=0.1
+        Learning rate; each update is divided by the minibatch size.
+    batch_size : int, default=10
+        Examples per minibatch (consecutive rows of ``X``, the last one shorter).
+    n_iter : int, default=10
+        Passes over the training set.
+    verbose : int, default=0
+        Print the pseudo-likelihood after every pass when > 0.
+    random_state : int, RandomState instance or None, default=None
+        Draws the initial weights (the same numbers as scikit-learn's
+        ``BernoulliRBM`` for the same seed), the seeds of the counter-based
+        generator that samples the units, and the units flipped by
+        ``score_samples``.
+    method : {'pcd', 'cd'}, default='pcd'
+        'pcd': the negative chains persist from minibatch to minibatch
+        (``h_samples_``); 'cd': they start from each minibatch.
+    k : int, default=1
+        Gibbs steps in each negative phase.
+    dtype : {'float32', 'float64'} or None, default=None
+        dtype of the parameters and of the arithmetic's storage. None follows
+        ``X`` as scikit-learn does: float32 stays float32, anything else is float64.
+
+    Attributes
+    ----------
+    components_ : ndarray of shape (n_components, n_features)
+        Weight matrix, Fortran-ordered (its transpose is C-contiguous).
+    intercept_hidden_ : ndarray of shape (n_components,)
+    intercept_visible_ : ndarray of shape (n_features,)
+    h_samples_ : ndarray of shape (batch_size, n_components)
+        The persistent hidden samples of the negative chains (PCD); zeros with
+        ``method='cd'``, whose chains start from the data.
+    n_features_in_ : int
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Defined only when ``X`` has string column names.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastnn import BernoulliRBM
+    >>> X = np.array([[0, 0, 0], [0, 1, 1], [1, 0, 1], [1, 1, 1]])
+    >>> BernoulliRBM(n_components=2, random_state=0).fit(X).transform(X).shape
+    (4, 2)
+    """
+
+    def __init__(self, n_components=256, *, learning_rate=0.1, batch_size=10, n_iter=10,
+                 verbose=0, random_state=None, method="pcd", k=1, dtype=None):
+        self.n_components = n_components
+        self.learning_rate = learning_rate
+        self.batch_size = batch_size
+        self.n_iter = n_iter
+        self.verbose = verbose
+        self.random_state = random_state
+        self.method = method
+        self.k = k
+        self.dtype = dtype
+
+    # ---------------------------------------------------------------- checks
+
+    def _check_params(self):
+        check_int(self.n_components, "n_components", low=1)
+        check_float(self.learning_rate, "learning_rate", low=0.0, low_inclusive=False)
+        check_int(self.batch_size, "batch_size", low=1)
+        check_int(self.n_iter, "n_iter", low=0)
+        check_int(self.verbose, "verbose", low=0)
+        check_option(self.method, "method", ("pcd", "cd"))
+        check_int(self.k, "k", low=1)
+        if self.dtype is not None:
+            check_dtype(self.dtype)
+
+    def _fit_dtype(self, X):
+        if self.dtype is not None:
+            return check_dtype(self.dtype)
+        return np.float32 if getattr(X, "dtype", None) == np.float32 else np.float64
+
+    def _check_X(self, X, reset, dtype=None):
+        """X as a C-contiguous array in [0, 1] of the model's dtype."""
+        check_feature_names(self, X, reset=reset)
+        if dtype is None:
+            dtype = self.components_.dtype
+        X = check_array(X, "X", dtype=dtype,
+                        n_features=None if reset else self.n_features_in_,
+                        fitted_with=type(self).__name__)
+        X = self._check_values(X)
+        if reset:
+            self.n_features_in_ = X.shape[1]
+        return X
+
+    def _check_values(self, X):
+        """The visible values must be probabilities."""
+        return check_unit_interval(X, "X")
+
+    def _weights(self):
+        """W = components_.T, C-contiguous of the model's dtype (a view after fit)."""
+        W = self.components_.T
+        if not W.flags.c_contiguous:
+            W = np.ascontiguousarray(W)
+            self.components_ = W.T
+        return W
+
+    @staticmethod
+    def _uniforms(uniforms, needed):
+        if uniforms is None:
+            return np.empty(0), False
+        arr = check_array(uniforms, "uniforms", ndim=1)
+        if arr.shape[0] != needed:
+            raise ValueError(f"uniforms must hold {needed} numbers for this call; "
+                             f"got {arr.shape[0]}.")
+        check_unit_interval(arr, "uniforms")
+        return arr, True
+
+    def _seed(self, rng):
+        return int(rng.randint(0, np.iinfo(np.int64).max, dtype=np.int64))
+
+    @staticmethod
+    def _kernel(parallel_name, work):
+        name = parallel_name if work >= _PARALLEL_WORK else parallel_name + "_serial"
+        return getattr(kernels, name)
+
+    def _check_finite(self, where):
+        for name in ("components_", "intercept_hidden_", "intercept_visible_"):
+            value = getattr(self, name)
+            if not np.isfinite(value).all():
+                raise ValueError(
+                    f"training diverged {where}: {name} contains non-finite values; "
+                    f"lower learning_rate ({self.learning_rate}).")
+
+    # ----------------------------------------------------------------- train
+
+    def _uniforms_per_step(self, n_chains):
+        return n_chains * self.k * (self.n_features_in_ + self.n_components)
+
+    def fit(self, X, y=None, *, uniforms=None):
+        """Fit the model to the data X.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features), values in [0, 1]
+        y : ignored
+        uniforms : 1-D array of float64, optional
+            Replay mode (a testing aid): the uniform random numbers that sample
+            the units, in the order scikit-learn's ``BernoulliRBM`` draws them
+            (see ``fastnn.kernels.rbm.train``), instead of the counter-based
+            generator. With ``method='pcd'`` and ``k=1`` the weights then equal
+            scikit-learn's fed the same numbers.
+
+        Returns
+        -------
+        self
+        """
+        self._check_params()
+        dtype = self._fit_dtype(X)
+        X = self._check_X(X, reset=True, dtype=dtype)
+        n_samples, n_features = X.shape
+        rng = check_random_state(self.random_state)
+        self.components_ = np.asarray(
+            rng.normal(0, 0.01, (self.n_components, n_features)), order="F", dtype=dtype)
+        self._n_features_out = self.n_components
+        self.intercept_hidden_ = np.zeros(self.n_components, dtype=dtype)
+        self.intercept_visible_ = np.zeros(n_features, dtype=dtype)
+        self.h_samples_ = np.zeros((self.batch_size, self.n_components), dtype=dtype)
+        seed = self._seed(rng)
+
+        n_batches = -(-n_samples // self.batch_size)
+        batch_rows = min(self.batch_size, n_samples)
+        if self.method == "pcd":
+            per_epoch = n_batches * self._uniforms_per_step(self.batch_size)
+        else:  # one chain a row of the minibatch
+            per_epoch = self._uniforms_per_step(n_samples)
+        replay, _ = self._uniforms(uniforms, self.n_iter * per_epoch)
+        train = self._kernel("train", max(batch_rows, len(self.h_samples_)) * n_features * self.n_components)
+        W = self._weights()
+        chain = self.h_samples_ if self.method == "pcd" else np.zeros((0, self.n_components), dtype)
+        position = 0
+        begin = time.time()
+        for epoch in range(self.n_iter):
+            position = train(X, W, self.intercept_visible_, self.intercept_hidden_, chain,
+                             float(self.learning_rate), self.batch_size, 1, self.k,
+                             self.method == "pcd", seed, epoch * n_batches, replay, position)
+            self._check_finite(f"in pass {epoch + 1}")
+            if self.verbose:
+                end = time.time()
+                print(f"[{type(self).__name__}] Iteration {epoch + 1}, pseudo-likelihood = "
+                      f"{self.score_samples(X).mean():.2f}, time = {end - begin:.2f}s")
+                begin = end
+        return self
+
+    def partial_fit(self, X, y=None, *, uniforms=None):
+        """Fit the model to ``X`` as one minibatch (one PCD or CD-k update).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features), values in [0, 1]
+        y : ignored
+        uniforms : 1-D array of float64, optional
+            Replay mode, as in ``fit``.
+
+        Returns
+        -------
+        self
+        """
+        self._check_params()
+        first = not hasattr(self, "components_")
+        if first:  # scikit-learn's partial_fit always works in float64
+            dtype = np.float64 if self.dtype is None else check_dtype(self.dtype)
+        else:
+            dtype = self.components_.dtype
+        X = self._check_X(X, reset=first, dtype=dtype)
+        if not hasattr(self, "random_state_"):
+            self.random_state_ = check_random_state(self.random_state)
+        if first:
+            self.components_ = np.asarray(
+                self.random_state_.normal(0, 0.01, (self.n_components, X.shape[1])),
+                order="F", dtype=dtype)
+            self._n_features_out = self.n_components
+            self.intercept_hidden_ = np.zeros(self.n_components, dtype=dtype)
+            self.intercept_visible_ = np.zeros(X.shape[1], dtype=dtype)
+            self.h_samples_ = np.zeros((self.batch_size, self.n_components), dtype=dtype)
+        seed = self._seed(self.random_state_)
+        n_samples = X.shape[0]
+        persistent = self.method == "pcd"
+        chain = self.h_samples_ if persistent else np.zeros((0, self.n_components), dtype)
+        n_chains = chain.shape[0] if persistent else n_samples
+        replay, _ = self._uniforms(uniforms, self._uniforms_per_step(n_chains))
+        train = self._kernel("train", max(n_samples, n_chains) * X.shape[1] * self.n_components)
+        train(X, self._weights(), self.intercept_visible_, self.intercept_hidden_, chain,
+              float(self.learning_rate), n_samples, 1, self.k, persistent, seed, 0, replay, 0)
+        self._check_finite("in partial_fit")
+        return self
+
+    # ------------------------------------------------------------ inference
+
+    def transform(self, X):
+        """Hidden activation probabilities P(h=1|v=X), shape (n_samples, n_components)."""
+        check_is_fitted(self)
+        X = self._check_X(X, reset=False)
+        out = np.empty((X.shape[0], self.n_components), dtype=X.dtype)
+        self._kernel("hidden_probabilities", X.size * self.n_components)(
+            X, self._weights(), self.intercept_hidden_, out)
+        return out
+
+    def gibbs(self, v):
+        """One Gibbs sampling step from ``v``: h ~ P(h|v), then v' ~ P(v|h).
+
+        Returns
+        -------
+        v_new : ndarray of bool, shape (n_samples, n_features)
+        """
+        check_is_fitted(self)
+        v = self._check_X(v, reset=False)
+        if not hasattr(self, "random_state_"):
+            self.random_state_ = check_random_state(self.random_state)
+        seed = self._seed(self.random_state_)
+        h = np.empty((v.shape[0], self.n_components), dtype=v.dtype)
+        out = np.empty_like(v)
+        self._kernel("gibbs", v.size * self.n_components)(
+            v, self._weights(), self.intercept_visible_, self.intercept_hidden_, seed, 0,
+            np.empty(0), h, out)
+        return out.astype(bool)
+
+    def free_energy(self, X):
+        """F(v) = -v . b - sum_j log(1 + exp(c_j + v . W[:, j])), shape (n_samples,)."""
+        check_is_fitted(self)
+        X = self._check_X(X, reset=False)
+        out = np.empty(X.shape[0])
+        self._kernel("free_energy", X.size * self.n_components)(
+            X, self._weights(), self.intercept_visible_, self.intercept_hidden_, out)
+        return out
+
+    def score_samples(self, X):
+        """Pseudo-likelihood of each sample, as scikit-learn computes it.
+
+        One unit a sample, drawn by a fresh ``check_random_state(random_state)``
+        (the same units as scikit-learn for the same ``random_state``), is
+        flipped; the score is ``n_features * log(sigmoid(F(v') - F(v)))``.
+        Not deterministic when ``random_state`` is None.
+        """
+        check_is_fitted(self)
+        X = self._check_X(X, reset=False)
+        rng = check_random_state(self.random_state)
+        flip = np.ascontiguousarray(rng.randint(0, X.shape[1], X.shape[0]), dtype=np.int64)
+        out = np.empty(X.shape[0])
+        self._kernel("pseudo_likelihood", X.size * self.n_components)(
+            X, self._weights(), self.intercept_visible_, self.intercept_hidden_, flip, out)
+        return out
+
+    # ------------------------------------------------------------------ misc
+
+    def save(self, path):
+        """Write the fitted model to an HDF5 file (see ``fastnn.load``)."""
+        from ._io import save_model
+        save_model(self, path)
+
+    _saved_private = ("_n_features_out",)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = False
+        try:
+            dt = None if self.dtype is None else np.dtype(check_dtype(self.dtype)).name
+        except (TypeError, ValueError):
+            dt = None
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"] if dt is None else [dt]
+        return tags

@@ -1,0 +1,287 @@
+"""Dense kernels: activations, losses, forward/backward, the compiled epoch loop."""
+import itertools
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+from numpy.testing import assert_allclose, assert_array_equal
+
+from fastnn import threads
+from fastnn.kernels import activations as A
+from fastnn.kernels import dense, losses, rng
+from tests import reference
+
+TOL = {np.float32: dict(rtol=1e-5, atol=1e-6), np.float64: dict(rtol=1e-12, atol=1e-14)}
+NAMES = ["identity", "logistic", "tanh", "relu", "softmax"]
+
+
+def _z(seed=0, shape=(7, 5)):
+    z = np.random.default_rng(seed).normal(0, 3, shape)
+    z[0] = 0.0                       # the awkward rows: all zeros
+    z[1] = [1e4, -1e4, 800, -800, 3]  # and saturating values
+    return z
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_activation_matches_reference_and_is_finite(name):
+    z = _z()
+    out = np.empty_like(z)
+    A.activation_forward(A.CODES[name], z, out)
+    assert np.isfinite(out).all()
+    with np.errstate(over="ignore"):
+        expected = reference.activation(name, z)
+    good = np.isfinite(expected).all(axis=1)
+    assert_allclose(out[good], expected[good], rtol=1e-12, atol=1e-300)
+    if name == "logistic":
+        assert out[1, 0] == 1.0 and 0.0 <= out[1, 1] < 1e-300
+
+
+@pytest.mark.parametrize("name", ["identity", "logistic", "tanh", "relu"])
+def test_activation_derivative_matches_finite_differences(name):
+    z = np.random.default_rng(1).normal(0, 2, (4, 6))
+    z[np.abs(z) < 1e-3] = 0.5        # keep relu away from its kink
+    a = np.empty_like(z)
+    A.activation_forward(A.CODES[name], z, a)
+    d = np.empty_like(z)
+    A.activation_derivative(A.CODES[name], a, d)
+    h = 1e-6
+    fd = (reference.activation(name, z + h) - reference.activation(name, z - h)) / (2 * h)
+    assert_allclose(d, fd, rtol=1e-7, atol=1e-9)
+
+
+def _loss_cases():
+    for act in NAMES:
+        yield act, "squared"
+    yield "logistic", "log"
+    yield "softmax", "log"
+
+
+@pytest.mark.parametrize("act,loss", list(_loss_cases()))
+def test_output_delta_is_the_derivative_of_the_loss(act, loss):
+    g = np.random.default_rng(2)
+    z = g.normal(0, 1.5, 4)
+    y = g.uniform(0, 1, 4) if act != "softmax" else np.eye(4)[1]
+    if act == "relu":
+        z = np.abs(z) + 0.1
+    a = z.copy()
+    A.activate(A.CODES[act], a)
+    delta = np.empty(4)
+    losses.output_delta(losses.CODES[loss], A.CODES[act], a, y, delta)
+
+    def loss_at(zz):
+        aa = zz.copy()
+        A.activate(A.CODES[act], aa)
+        return losses.sample_loss(losses.CODES[loss], A.CODES[act], aa, y)
+
+    h = 1e-6
+    fd = np.array([(loss_at(z + h * e) - loss_at(z - h * e)) / (2 * h) for e in np.eye(4)])
+    assert_allclose(delta, fd, rtol=1e-6, atol=1e-9)
+
+
+def test_losses_match_reference():
+    g = np.random.default_rng(3)
+    Y = np.eye(3)[g.integers(0, 3, 6)]
+    Z = g.normal(size=(6, 3))
+    for act, loss in [("softmax", "log"), ("logistic", "log"), ("tanh", "squared")]:
+        P = reference.activation(act, Z)
+        got = np.mean([losses.sample_loss(losses.CODES[loss], A.CODES[act], P[n], Y[n])
+                       for n in range(6)])
+        exp = reference.mlp_loss(Z, Y, [np.eye(3)], [np.zeros(3)], [act], loss)
+        assert got == pytest.approx(exp, rel=1e-12)
+
+
+def test_log_loss_is_clipped_not_infinite():
+    a = np.array([0.0, 1.0])
+    y = np.array([1.0, 0.0])
+    v = losses.sample_loss(losses.LOG, A.LOGISTIC, a, y)
+    assert np.isfinite(v) and v > 30
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("kernel", [dense.dense_forward, dense.dense_forward_serial])
+@pytest.mark.parametrize("act", NAMES)
+def test_dense_forward_matches_reference(kernel, act, dtype):
+    g = np.random.default_rng(4)
+    x = g.normal(size=(9, 6)).astype(dtype)
+    x[0] = 0.0
+    w = g.normal(size=(6, 4)).astype(dtype)
+    b = g.normal(size=4).astype(dtype)
+    out = np.empty((9, 4), dtype)
+    kernel(x, w, b, A.CODES[act], out)
+    expected = reference.activation(act, x.astype(np.float64) @ w + b)
+    assert_allclose(out, expected, **TOL[dtype])
+
+
+@pytest.mark.parametrize("kernel", [dense.dense_backward, dense.dense_backward_serial])
+def test_dense_backward_matches_reference(kernel):
+    g = np.random.default_rng(5)
+    x = reference.activation("tanh", g.normal(size=(8, 5)))
+    w = g.normal(size=(5, 3))
+    delta = g.normal(size=(8, 3))
+    gw, gb, din = np.empty((5, 3)), np.empty(3), np.empty((8, 5))
+    kernel(x, w, delta, A.TANH, gw, gb, din)
+    assert_allclose(gw, x.T @ delta / 8, rtol=1e-12)
+    assert_allclose(gb, delta.mean(axis=0), rtol=1e-12)
+    assert_allclose(din, (delta @ w.T) * (1 - x ** 2), rtol=1e-12)
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 2**63 - 1), stream=st.integers(0, 2**40), n=st.integers(1, 60))
+def test_permutation_is_a_permutation(seed, stream, n):
+    order = np.empty(n, np.int64)
+    rng.permutation(seed, stream, order)
+    assert_array_equal(np.sort(order), np.arange(n))
+
+
+def test_uniform_is_uniform_and_keyed():
+    u = np.array([rng.uniform(7, 3, i) for i in range(20000)])
+    assert u.min() >= 0.0 and u.max() < 1.0
+    assert abs(u.mean() - 0.5) < 0.01 and abs(u.var() - 1 / 12) < 0.005
+    assert rng.uniform(7, 3, 5) == rng.uniform(7, 3, 5)
+    assert len({rng.uniform(7, 3, 5), rng.uniform(8, 3, 5), rng.uniform(7, 4, 5), rng.uniform(7, 3, 6)}) == 4
+
+
+# ------------------------------------------------------------ the epoch loop
+
+
+def _net(sizes, acts, bias, dtype=np.float64, seed=0):
+    layout, n_params, n_units = dense.make_layout(sizes, [A.CODES[a] for a in acts], bias)
+    params = np.random.default_rng(seed).uniform(-0.5, 0.5, n_params).astype(dtype)
+    return layout, params, n_units
+
+
+def _views(layout, params):
+    Ws = [params[w0:w0 + i * o].reshape(i, o) for i, o, w0 in layout[:, :3]]
+    bs = [params[b0:b0 + o] if b0 >= 0 else None for o, b0 in zip(layout[:, 1], layout[:, 3])]
+    return Ws, bs
+
+
+def _train(layout, params, n_units, X, Y, *, batch=1, order=dense.SEQUENTIAL, epochs=1, solver=dense.SGD,
+           lr=0.1, momentum=0.0, alpha=0.0, nesterov=False, seed=0, kernel=dense.train_epochs,
+           loss=losses.SQUARED):
+    hp = np.array([lr, momentum, 0.9, 0.999, 1e-8, alpha])
+    dt = params.dtype
+    vel, sq = np.zeros_like(params), np.zeros_like(params)
+    state = np.array([np.inf, 0, 0, 0.0])
+    curve = np.empty(epochs)
+    n = kernel(params, layout, loss, X.astype(dt), Y.astype(dt), batch, order, seed, 0, epochs, solver,
+               nesterov, hp, -1.0, 10, vel, sq, state, np.empty(len(X), np.int64),
+               np.empty((batch, n_units), dt), np.empty((batch, n_units), dt), np.empty_like(params),
+               np.empty(batch), curve)
+    return n, curve, state
+
+
+XOR_X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], float)
+XOR_Y = np.array([[0], [1], [1], [0]], float)
+
+
+@pytest.mark.parametrize("rule,solver", [("classical", dense.SGD),
+                                         ("previous_gradient", dense.SGD_PREVIOUS_GRADIENT)])
+def test_per_sample_epochs_match_the_article_loop(rule, solver):
+    layout, params, n_units = _net([2, 5, 1], ["logistic", "logistic"], [True, False])
+    Ws, bs = _views(layout, params.copy())
+    Ws, bs = [w.copy() for w in Ws], [b.copy() if b is not None else None for b in bs]
+    _train(layout, params, n_units, XOR_X, XOR_Y, epochs=3, lr=0.5, momentum=0.3, solver=solver)
+    vel = {}
+    for _ in range(3):
+        for x, y in zip(XOR_X, XOR_Y):
+            reference.sgd_momentum_step(x, y, Ws, bs, vel, 0.5, 0.3, rule)
+    got_W, got_b = _views(layout, params)
+    for g, e in zip(got_W, Ws):
+        assert_allclose(g, e, rtol=1e-12)
+    assert_allclose(got_b[0], bs[0], rtol=1e-12)
+
+
+def _fd_gradient(layout, params, X, Y, acts, loss, alpha, h=1e-5):
+    fd = np.empty_like(params)
+    for k in range(len(params)):
+        vals = []
+        for s in (h, -h):
+            p = params.copy()
+            p[k] += s
+            Ws, bs = _views(layout, p)
+            vals.append(reference.mlp_loss(X, Y, Ws, bs, acts, loss, alpha))
+        fd[k] = (vals[0] - vals[1]) / (2 * h)
+    return fd
+
+
+CASES = [(hidden, out, loss) for hidden in ["identity", "logistic", "tanh", "relu"]
+         for out, loss in [("identity", "squared"), ("logistic", "squared"), ("tanh", "squared"),
+                           ("relu", "squared"), ("softmax", "squared"), ("logistic", "log"),
+                           ("softmax", "log")]]
+
+
+@pytest.mark.parametrize("batch", [1, 6], ids=["per-sample", "minibatch"])
+@pytest.mark.parametrize("hidden,out,loss", CASES)
+def test_training_step_follows_the_finite_difference_gradient(hidden, out, loss, batch):
+    """One SGD step of the real training path moves the weights by -lr * gradient."""
+    g = np.random.default_rng(6)
+    X = g.normal(size=(batch, 3))
+    Y = np.eye(3)[g.integers(0, 3, batch)] if out in ("softmax", "logistic") else g.normal(size=(batch, 3))
+    acts = [hidden, hidden, out]
+    layout, params, n_units = _net([3, 4, 3, 3], acts, [True, False, True], seed=7)
+    if out == "relu" or hidden == "relu":
+        params[layout[0, 3]:layout[0, 3] + 4] += 0.3
+    alpha = 0.01
+    fd = _fd_gradient(layout, params, X, Y, acts, loss, alpha)
+    p1 = params.copy()
+    lr = 1e-7
+    _train(layout, p1, n_units, X, Y, batch=batch, lr=lr, alpha=alpha, loss=losses.CODES[loss])
+    step = (params - p1) / lr
+    assert_allclose(step, fd, rtol=1e-5, atol=1e-7)
+
+
+def test_gradient_kernel_matches_finite_differences():
+    g = np.random.default_rng(8)
+    X = g.normal(size=(5, 3))
+    Y = np.eye(2)[g.integers(0, 2, 5)]
+    acts = ["tanh", "softmax"]
+    layout, params, n_units = _net([3, 4, 2], acts, [True, True])
+    grad = np.empty_like(params)
+    value = dense.gradient(params, layout, losses.LOG, X, Y, 0.1, np.empty((5, n_units)),
+                           np.empty((5, n_units)), grad)
+    Ws, bs = _views(layout, params)
+    assert value == pytest.approx(reference.mlp_loss(X, Y, Ws, bs, acts, "log", 0.1), rel=1e-12)
+    assert_allclose(grad, _fd_gradient(layout, params, X, Y, acts, "log", 0.1), rtol=1e-6, atol=1e-9)
+
+
+@pytest.mark.parametrize("batch", [1, 3])
+@pytest.mark.parametrize("order", [dense.SHUFFLE, dense.REPLACEMENT])
+@pytest.mark.parametrize("solver", [dense.SGD, dense.ADAM])
+def test_training_is_bit_identical_across_thread_counts_and_twins(batch, order, solver, n_threads):
+    g = np.random.default_rng(9)
+    X = g.normal(size=(11, 4))
+    X[X < 0] = 0.0                   # zeros take the skipping branch
+    Y = np.eye(3)[g.integers(0, 3, 11)]
+    results = []
+    for kernel, n in itertools.product([dense.train_epochs, dense.train_epochs_serial], n_threads):
+        layout, params, n_units = _net([4, 8, 3], ["relu", "softmax"], [True, True])
+        with threads(n):
+            _, curve, _ = _train(layout, params, n_units, X, Y, batch=batch, order=order, epochs=4,
+                                 solver=solver, lr=0.05, momentum=0.9, nesterov=True, kernel=kernel,
+                                 loss=losses.LOG, alpha=1e-3)
+        results.append((params, curve))
+    for params, curve in results[1:]:
+        assert_array_equal(params, results[0][0])
+        assert_array_equal(curve, results[0][1])
+
+
+def test_divergence_is_reported_not_hidden():
+    layout, params, n_units = _net([2, 5, 1], ["relu", "identity"], [True, True])
+    X = np.random.default_rng(1).normal(size=(20, 2)) * 1e3
+    Y = X.sum(axis=1, keepdims=True) * 1e3
+    n, curve, state = _train(layout, params, n_units, X, Y, epochs=50, lr=10.0)
+    assert state[dense.STATUS] == dense.DIVERGED
+    assert n < 50 and not np.isfinite(curve[n - 1])
+
+
+def test_stopping_rule_follows_scikit_learn():
+    layout, params, n_units = _net([2, 3, 1], ["logistic", "logistic"], [True, True])
+    hp = np.array([1e-12, 0.0, 0.9, 0.999, 1e-8, 0.0])   # no progress: stops after n_iter_no_change + 1
+    state = np.array([np.inf, 0, 0, 0.0])
+    curve = np.empty(100)
+    n = dense.train_epochs(params, layout, 0, XOR_X, XOR_Y, 1, 1, 0, 0, 100, 0, False, hp, 1e-4, 5,
+                           np.zeros_like(params), np.zeros_like(params), state, np.empty(4, np.int64),
+                           np.empty((1, n_units)), np.empty((1, n_units)), np.empty_like(params),
+                           np.empty(1), curve)
+    assert n == 7 and state[dense.STATUS] == dense.CONVERGED

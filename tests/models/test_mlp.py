@@ -1,0 +1,347 @@
+"""MLPClassifier / MLPRegressor: the article's behaviour, scikit-learn's contract, bad input."""
+import os
+import subprocess
+import sys
+import warnings
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.datasets import load_digits
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+import fastnn
+from fastnn import MLPClassifier, MLPRegressor, check_gradients, threads
+
+XOR_X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=float)
+XOR_Y = np.array([0, 1, 1, 0], dtype=float)
+
+
+def part_d(**kw):
+    """The article's part D network: 2-5-1 sigmoid, bias input, momentum 0.1."""
+    params = dict(hidden_layer_sizes=(5,), activation="logistic", output_activation="logistic",
+                  loss="squared", solver="sgd", learning_rate_init=0.05, momentum=0.1,
+                  momentum_rule="previous_gradient", batch_size=1, max_iter=10000,
+                  sample_order="sequential", bias=(True, False), init=((-0.2, 0.2), (-2.0, 2.0)),
+                  tol=None, alpha=0.0)
+    params.update(kw)
+    return MLPRegressor(**params)
+
+
+# ---------------------------------------------------------------- scikit-learn
+
+
+@parametrize_with_checks([
+    MLPClassifier(hidden_layer_sizes=(16,), max_iter=200, random_state=0, learning_rate_init=0.01),
+    MLPRegressor(hidden_layer_sizes=(16,), max_iter=200, random_state=0, learning_rate_init=0.01),
+], expected_failed_checks=lambda est: {})
+def test_scikit_learn_estimator_checks(estimator, check):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        check(estimator)
+
+
+# ------------------------------------------------------------ the article
+
+
+def test_hand_worked_momentum_step_of_the_2_5_1_network():
+    """Two steps of part D's rule on the sample [1, 0] -> 1, worked out by hand.
+
+    Start: every input weight 0.1 (the bias cell's too), every output weight 0.5,
+    learning rate 0.5, momentum 0.1.
+    Forward: each hidden unit sums 1 * 0.1 + 0 * 0.1 + 0.1 (bias) = 0.2,
+        h = sigmoid(0.2) = 0.549833997312478;
+    the output sums 5 * 0.5 * h = 1.374584993281195, o = sigmoid(...) = 0.7981199182565396.
+    Output delta (o - y) o (1 - o) = -0.03252783012557497.
+    Hidden delta h (1 - h) * 0.5 * (-0.0325278...) = -0.004025588515217953.
+    Step 1 (no previous gradient): w_out = 0.5 - 0.5 * h * d_out = 0.508942453430923;
+        w_in(x=1) = w_bias = 0.1 - 0.5 * d_hid = 0.10201279425760898; w_in(x=0) unchanged.
+    Step 2 adds momentum * previous gradient: w -= 0.5 * g2 + 0.1 * g1.
+    """
+    m = part_d(max_iter=1, learning_rate_init=0.5, momentum=0.1).fit(XOR_X[2:3], [1.0])
+    m.coefs_[0][:] = 0.1
+    m.intercepts_[0][:] = 0.1
+    m.coefs_[1][:] = 0.5
+    m._vel[:] = 0.0
+    m.partial_fit(XOR_X[2:3], [1.0])
+    assert_allclose(m.coefs_[1][:, 0], 0.508942453430923, rtol=1e-14)
+    assert_allclose(m.coefs_[0][0], 0.10201279425760898, rtol=1e-14)
+    assert_allclose(m.intercepts_[0], 0.10201279425760898, rtol=1e-14)
+    assert_array_equal(m.coefs_[0][1], 0.1)
+    g1_out = 0.549833997312478 * -0.03252783012557497
+    # step 2, recomputed from the step-1 weights
+    h2 = 1 / (1 + np.exp(-2 * 0.10201279425760898))
+    o2 = 1 / (1 + np.exp(-5 * 0.508942453430923 * h2))
+    g2_out = h2 * (o2 - 1) * o2 * (1 - o2)
+    m.partial_fit(XOR_X[2:3], [1.0])
+    assert_allclose(m.coefs_[1][:, 0], 0.508942453430923 - 0.5 * g2_out - 0.1 * g1_out, rtol=1e-13)
+
+
+def test_xor_bp_reaches_the_article_result_for_95_of_100_seeds():
+    ok = 0
+    for seed in range(100):
+        out = part_d(random_state=seed).fit(XOR_X, XOR_Y).predict(XOR_X)
+        ok += np.abs(out - XOR_Y).max() < 0.1
+    assert ok >= 95, ok
+
+
+def test_two_layer_loss_never_increases():
+    X = np.array([[0, 0, 1], [0, 1, 1], [1, 0, 1], [1, 1, 1]], dtype=float)
+    # part I: weights uniform in [0, 1), no biases, the sum of squares over the 4 samples
+    # descended with step 1 (= learning rate 8 on fastnn's mean of half squares)
+    m = MLPRegressor((4,), activation="logistic", output_activation="logistic", solver="sgd",
+                     learning_rate_init=8.0, momentum=0.0, batch_size="full", max_iter=1500, tol=None,
+                     bias=False, alpha=0.0, init=(0.0, 1.0), random_state=1).fit(X, XOR_Y)
+    curve = np.array(m.loss_curve_)
+    assert len(curve) == 1500
+    assert (np.diff(curve) <= 0).all()
+    assert np.abs(m.predict(X) - XOR_Y).max() < 0.2
+
+
+def test_digits_mlp_reaches_97_percent():
+    from sklearn.model_selection import train_test_split
+    d = load_digits()
+    Xtr, Xte, ytr, yte = train_test_split(d.data / 16, d.target, test_size=0.25, random_state=0)
+    m = MLPClassifier((100,), activation="logistic", solver="sgd", learning_rate_init=0.05, momentum=0.0,
+                      batch_size=1, max_iter=30, tol=None, alpha=0.0, init=(-0.25, 0.25),
+                      random_state=0).fit(Xtr, ytr)
+    assert m.score(Xte, yte) >= 0.97
+
+
+def test_single_layer_cannot_fit_xor_but_fits_a_linear_target():
+    X = np.array([[0, 0, 1], [0, 1, 1], [1, 0, 1], [1, 1, 1]], dtype=float)
+    kw = dict(hidden_layer_sizes=(), output_activation="logistic", solver="sgd", learning_rate_init=1.0,
+              momentum=0.0, batch_size="full", max_iter=10000, tol=None, bias=False, alpha=0.0,
+              init=(-1.0, 1.0), random_state=1)
+    linear = MLPRegressor(**kw).fit(X, [0, 0, 1, 1])
+    assert np.abs(linear.predict(X) - [0, 0, 1, 1]).max() < 0.05
+    xor = MLPRegressor(**kw).fit(X, XOR_Y)
+    assert np.abs(xor.predict(X) - XOR_Y).max() > 0.4
+
+
+# --------------------------------------------------------------- gradients
+
+ACTS = ["identity", "logistic", "tanh", "relu"]
+OUTPUTS = [("identity", "squared"), ("logistic", "squared"), ("softmax", "squared"), ("tanh", "squared"),
+           ("logistic", "log"), ("softmax", "log")]
+
+
+@pytest.mark.parametrize("batch", [1, "full"])
+@pytest.mark.parametrize("out,loss", OUTPUTS)
+@pytest.mark.parametrize("act", ACTS)
+def test_check_gradients_every_activation_and_loss(act, out, loss, batch):
+    g = np.random.default_rng(0)
+    n = 1 if batch == 1 else 12
+    X = g.normal(size=(n, 4))
+    if out in ("softmax",) or loss == "log":
+        y = np.array([0, 1, 2] * 4)[:n]
+        est = MLPClassifier((5, 3), activation=act, output_activation=out, loss=loss, alpha=0.01,
+                            random_state=0)
+        if n == 1:
+            y = np.array([0])
+            X = np.vstack([X, g.normal(size=(2, 4))])
+            y = np.array([0, 1, 2])
+    else:
+        y = g.normal(size=(n, 2))
+        est = MLPRegressor((5, 3), activation=act, output_activation=out, loss=loss, alpha=0.01,
+                           random_state=0)
+    errors = check_gradients(est, X, y)
+    assert errors.shape == (3,)
+    assert errors.max() < 1e-5, errors
+
+
+def test_check_gradients_catches_a_wrong_gradient(monkeypatch):
+    from fastnn.kernels import dense
+    real = dense.gradient
+
+    def wrong(params, layout, loss, X, Y, alpha, A, D, grad):
+        value = real(params, layout, loss, X, Y, alpha, A, D, grad)
+        grad[0] *= 1.01
+        return value
+
+    monkeypatch.setattr(dense, "gradient", wrong)
+    errors = check_gradients(MLPRegressor((3,), random_state=0), XOR_X, XOR_Y)
+    assert errors[0] > 1e-3
+
+
+# ----------------------------------------------------------- determinism
+
+
+def _coefs(n, dtype="float64", batch=16):
+    X = load_digits().data[:300] / 16
+    y = load_digits().target[:300]
+    with threads(n):
+        m = MLPClassifier((32,), solver="sgd", batch_size=batch, max_iter=3, random_state=5, tol=None,
+                          dtype=dtype).fit(X, y)
+    return m.coefs_
+
+
+@pytest.mark.parametrize("batch", [1, 16])
+def test_same_random_state_same_bits_for_any_thread_count(batch, n_threads):
+    runs = [_coefs(n, batch=batch) for n in n_threads]
+    for c in runs[1:]:
+        for a, b in zip(runs[0], c):
+            assert_array_equal(a, b)
+
+
+def test_same_random_state_same_bits_in_a_fresh_process(tmp_path):
+    code = ("import numpy as np, sys; from tests.models.test_mlp import _coefs; "
+            "np.save(sys.argv[1], np.concatenate([c.ravel() for c in _coefs(1)]))")
+    out = tmp_path / "c.npy"
+    subprocess.run([sys.executable, "-c", code, str(out)], check=True, cwd=os.getcwd())
+    here = np.concatenate([c.ravel() for c in _coefs(1)])
+    assert_array_equal(np.load(out), here)
+
+
+# --------------------------------------------------------------- input
+
+
+@pytest.mark.parametrize("make", [
+    lambda X: X.astype(np.float32),
+    lambda X: np.asfortranarray(X),
+    lambda X: np.repeat(X, 2, axis=1)[:, ::2],
+    lambda X: _readonly(X),
+], ids=["float32", "fortran", "non-contiguous", "read-only"])
+def test_awkward_but_valid_inputs_give_the_same_model(make):
+    X = load_digits().data[:200] / 16
+    y = load_digits().target[:200]
+    ref = MLPClassifier((16,), max_iter=5, random_state=0, tol=None).fit(X.astype(np.float32), y)
+    m = MLPClassifier((16,), max_iter=5, random_state=0, tol=None).fit(make(X), y)
+    for a, b in zip(ref.coefs_, m.coefs_):
+        assert_array_equal(a, b)
+    assert_array_equal(m.predict(make(X)), ref.predict(X))
+
+
+def _readonly(X):
+    X = X.copy()
+    X.setflags(write=False)
+    return X
+
+
+def test_float32_model_trains_in_float32():
+    X = load_digits().data[:300] / 16
+    y = load_digits().target[:300]
+    m = MLPClassifier((16,), max_iter=200, random_state=0, dtype="float32", learning_rate_init=0.01).fit(X, y)
+    assert m.coefs_[0].dtype == np.float32
+    assert m.predict_proba(X).dtype == np.float32
+    assert m.score(X, y) > 0.9
+
+
+BAD_FIT = [
+    ("nan", dict(X=np.array([[np.nan, 1.0], [1.0, 2.0]])), ValueError, r"X must be finite \(no NaN or inf\); got nan at \[0, 0\]"),
+    ("inf", dict(X=np.array([[1.0, 1.0], [np.inf, 2.0]])), ValueError, r"X must be finite \(no NaN or inf\); got inf at \[1, 0\]"),
+    ("empty", dict(X=np.empty((0, 2)), y=np.empty(0)), ValueError, r"X must have at least 1 sample; got 0 \(shape \(0, 2\)\)"),
+    ("1-D X", dict(X=np.array([1.0, 2.0])), ValueError, r"X must be 2-dimensional \(n_samples, n_features\); got a 1-D array of shape \(2,\). Reshape your data"),
+    ("lengths", dict(y=np.array([0, 1, 1])), ValueError, r"X and y must have the same number of samples; got 2 and 3"),
+    ("object", dict(X=np.array([["a", 1], [2, 3]], dtype=object)), TypeError, r"X must hold numbers; got an array of dtype object"),
+    ("string", dict(X=np.array([["a", "b"], ["c", "d"]])), TypeError, r"X must hold numbers; got an array of dtype string \(<U1\)"),
+    ("one class", dict(y=np.array([1, 1])), ValueError, r"y must contain at least 2 classes; got 1 class: \[1\]"),
+    ("no y", dict(y=None), ValueError, r"MLPClassifier requires y to be passed, but the target y is None"),
+    ("zero features", dict(X=np.empty((2, 0))), ValueError, r"X has 0 feature\(s\) \(shape=\(2, 0\)\) while a minimum of 1 is required"),
+    ("complex", dict(X=np.array([[1j, 1], [2, 3]])), ValueError, r"X must hold real numbers; got complex dtype complex128"),
+    ("overflow", dict(X=np.array([[1e300, 1], [2, 3]]), dtype="float32"), ValueError, r"X overflows float32: 1e\+300 at \[0, 0\]"),
+]
+BAD_PARAMS = [
+    ("lr zero", dict(learning_rate_init=0.0), ValueError, r"learning_rate_init must be a finite float > 0.0; got 0.0"),
+    ("lr negative", dict(learning_rate_init=-0.1), ValueError, r"learning_rate_init must be a finite float > 0.0; got -0.1"),
+    ("lr string", dict(learning_rate_init="fast"), TypeError, r"learning_rate_init must be a float; got str 'fast'"),
+    ("momentum 1", dict(momentum=1.0), ValueError, r"momentum must be a finite float in \[0.0, 1.0\); got 1.0"),
+    ("momentum neg", dict(momentum=-0.5), ValueError, r"momentum must be a finite float in \[0.0, 1.0\); got -0.5"),
+    ("activation", dict(activation="sigmoid"), ValueError, r"activation must be one of \['identity', 'logistic', 'relu', 'tanh'\]; got 'sigmoid'"),
+    ("solver", dict(solver="lbfgs"), ValueError, r"solver must be one of \['adam', 'sgd'\]; got 'lbfgs'"),
+    ("hidden 0", dict(hidden_layer_sizes=(5, 0)), ValueError, r"hidden_layer_sizes\[1\] must be an int >= 1; got 0"),
+    ("hidden float", dict(hidden_layer_sizes=(5.5,)), TypeError, r"hidden_layer_sizes\[0\] must be an int; got float 5.5"),
+    ("max_iter", dict(max_iter=0), ValueError, r"max_iter must be an int >= 1; got 0"),
+    ("batch", dict(batch_size="big"), ValueError, r"batch_size must be an int >= 1, 'auto' or 'full'; got 'big'"),
+    ("alpha", dict(alpha=-1.0), ValueError, r"alpha must be a finite float >= 0.0; got -1.0"),
+    ("loss", dict(loss="hinge"), ValueError, r"loss must be one of \['log', 'squared'\]; got 'hinge'"),
+    ("loss/output", dict(loss="log", output_activation="tanh"), ValueError, r"loss='log' needs output_activation 'logistic' or 'softmax'; got output_activation='tanh'"),
+    ("bias length", dict(bias=(True,)), ValueError, r"bias must have one entry per weight layer \(2\); got 1: \(True,\)"),
+    ("init", dict(init=((0.2, -0.2), (1, 2))), ValueError, r"init ranges must be finite with low < high; got \(0.2, -0.2\)"),
+    ("init name", dict(init="xavier"), ValueError, r"init must be one of \['glorot', 'normal'\]; got 'xavier'"),
+    ("order", dict(sample_order="random"), ValueError, r"sample_order must be one of \['replacement', 'sequential', 'shuffle'\]; got 'random'"),
+    ("dtype", dict(dtype="int32"), ValueError, r"dtype must be 'float32' or 'float64'; got 'int32'"),
+    ("rule", dict(momentum_rule="heavy"), ValueError, r"momentum_rule must be one of \['classical', 'previous_gradient'\]; got 'heavy'"),
+    ("val frac", dict(validation_fraction=1.0), ValueError, r"validation_fraction must be a finite float in \(0.0, 1.0\); got 1.0"),
+]
+
+
+@pytest.mark.parametrize("case,kw,err,msg", BAD_FIT + BAD_PARAMS, ids=[c[0] for c in BAD_FIT + BAD_PARAMS])
+def test_bad_input_is_named_in_the_error(case, kw, err, msg):
+    data = dict(X=np.array([[0.0, 1.0], [1.0, 0.0]]), y=np.array([0, 1]))
+    params = dict(hidden_layer_sizes=(3,), max_iter=2)
+    params.update({k: v for k, v in kw.items() if k not in data})
+    data.update({k: v for k, v in kw.items() if k in data})
+    with pytest.raises(err, match=msg):
+        MLPClassifier(**params).fit(data["X"], data["y"])
+
+
+def test_wrong_number_of_features_at_predict():
+    m = MLPClassifier((3,), max_iter=2).fit(XOR_X, [0, 1, 1, 0])
+    with pytest.raises(ValueError, match="X has 3 features, but MLPClassifier is expecting 2 features as input"):
+        m.predict(np.ones((2, 3)))
+
+
+def test_divergence_raises_a_clear_error():
+    X = np.random.default_rng(0).normal(size=(50, 3)) * 1e6
+    y = X.sum(axis=1) * 1e6
+    m = MLPRegressor((8,), solver="sgd", learning_rate_init=10.0, momentum=0.9, max_iter=200, tol=None)
+    with pytest.raises(ValueError, match=r"training diverged at epoch \d+: .* contains NaN or inf; "
+                                         r"lower learning_rate_init \(10.0\) or scale X"):
+        m.fit(X, y)
+
+
+# --------------------------------------------------- partial_fit, save, verbose
+
+
+def test_partial_fit_continues_the_same_trajectory():
+    X = load_digits().data[:200] / 16
+    y = load_digits().target[:200]
+    full = MLPClassifier((16,), solver="sgd", max_iter=3, tol=None, random_state=0, shuffle=False).fit(X, y)
+    part = MLPClassifier((16,), solver="sgd", max_iter=1, tol=None, random_state=0, shuffle=False).fit(X, y)
+    part.partial_fit(X, y)
+    part.partial_fit(X, y)
+    for a, b in zip(full.coefs_, part.coefs_):
+        assert_allclose(a, b, rtol=1e-12)
+    assert part.n_iter_ == 3 and len(part.loss_curve_) == 3
+
+
+def test_save_and_load_round_trip(tmp_path):
+    X = load_digits().data[:200] / 16
+    y = load_digits().target[:200]
+    m = MLPClassifier((16,), max_iter=5, random_state=0, tol=None, init=((-0.3, 0.3), (-1, 1))).fit(X, y)
+    m.save(tmp_path / "m.h5")
+    back = fastnn.load(tmp_path / "m.h5")
+    assert type(back) is MLPClassifier and back.get_params() == m.get_params()
+    assert_array_equal(back.predict_proba(X), m.predict_proba(X))
+    assert back.loss_curve_ == m.loss_curve_
+    back.partial_fit(X, y)                # training state came back too
+    m.partial_fit(X, y)
+    assert_array_equal(back.coefs_[0], m.coefs_[0])
+
+
+def test_load_rejects_files_that_are_not_models(tmp_path):
+    bad = tmp_path / "not.h5"
+    bad.write_bytes(b"this is not HDF5")
+    with pytest.raises(ValueError, match="is not a fastnn model file: it is not a readable HDF5 file"):
+        fastnn.load(bad)
+    import h5py
+    with h5py.File(tmp_path / "other.h5", "w") as f:
+        f["x"] = 1
+    with pytest.raises(ValueError, match="is not a fastnn model file"):
+        fastnn.load(tmp_path / "other.h5")
+
+
+def test_verbose_shows_progress_and_loss(capsys):
+    MLPRegressor((3,), max_iter=5, verbose=True, tol=None, random_state=0).fit(XOR_X, XOR_Y)
+    err = capsys.readouterr().err
+    assert "MLPRegressor" in err and "loss=" in err and "5/5" in err
+
+
+def test_early_stopping_keeps_the_best_validation_weights():
+    X = load_digits().data / 16
+    y = load_digits().target
+    m = MLPClassifier((32,), early_stopping=True, max_iter=60, random_state=0, n_iter_no_change=3).fit(X, y)
+    assert len(m.validation_scores_) == m.n_iter_
+    assert m.best_validation_score_ == max(m.validation_scores_) > 0.9
