@@ -149,6 +149,12 @@ class Outcome:
     result: object = None          # Result, or None when the run failed
     error: str = ""
     attrs: dict = field(default_factory=dict)   # wall/compile seconds and provenance
+    exception: object = field(default=None, repr=False, compare=False)  # in-process runs only
+
+    def __getstate__(self):  # the exception object stays in the process that raised it
+        state = dict(self.__dict__)
+        state["exception"] = None
+        return state
 
 
 @lru_cache(maxsize=1)
@@ -265,7 +271,8 @@ def execute(ref, params, seed, threads=None):
     except Exception as err:  # a failed run is stored with its error and does not stop the sweep
         attrs.update(provenance())
         tb = traceback.format_exception(type(err), err, err.__traceback__)
-        return Outcome(error=f"{type(err).__name__}: {err}\n" + "".join(tb[-6:]), attrs=attrs)
+        return Outcome(error=f"{type(err).__name__}: {err}\n" + "".join(tb[-6:]), attrs=attrs,
+                       exception=err)
 
 
 def _dask_execute(ref, params, seed, threads=None):
@@ -498,7 +505,7 @@ def run(recipe, seed=0, out=None, **params):
     if out is None:
         outcome = execute(ref, resolved, seed)
         if outcome.result is None:
-            raise RuntimeError(f"recipe {rec.name!r} failed: {outcome.error}")
+            raise outcome.exception  # the recipe's own error (e.g. a bad parameter value)
         return outcome.result
     from .load import result_from_run
     from .store import open_store
@@ -509,6 +516,6 @@ def run(recipe, seed=0, out=None, **params):
         outcome = execute(ref, resolved, seed)
         if outcome.result is None:
             store.fail(run_id, outcome.error, outcome.attrs)
-            raise RuntimeError(f"recipe {rec.name!r} failed (stored as failed in {out}): {outcome.error}")
+            raise outcome.exception
         store.finish(run_id, outcome.result, outcome.attrs)
         return outcome.result

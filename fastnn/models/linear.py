@@ -24,19 +24,23 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
     margin : float >= 0, default=0.1
     n_epochs : int >= 1, default=1
     initial_slope : float, default=0.25
+    above_class : label or None, default=None
+        The class that lies above the line (None: the larger label, ``classes_[1]``).
 
     Attributes
     ----------
     slope_ : float
     slope_history_ : ndarray, the slope after every update
-    classes_ : ndarray of 2 labels; ``classes_[1]`` lies above the line.
+    classes_ : ndarray of 2 labels
+    above_ : the label of the class above the line
     """
 
-    def __init__(self, learning_rate=0.5, margin=0.1, n_epochs=1, initial_slope=0.25):
+    def __init__(self, learning_rate=0.5, margin=0.1, n_epochs=1, initial_slope=0.25, above_class=None):
         self.learning_rate = learning_rate
         self.margin = margin
         self.n_epochs = n_epochs
         self.initial_slope = initial_slope
+        self.above_class = above_class
 
     def fit(self, X, y):
         check_float(self.learning_rate, "learning_rate", low=0.0, high=1.0, low_inclusive=False)
@@ -59,9 +63,17 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError(f"y must hold exactly 2 classes; got {len(classes)} class"
                              f"{'es' if len(classes) != 1 else ''}: {list(classes)[:10]}.")
         self.n_features_in_ = 2
-        self.classes_, encoded = np.unique(y, return_inverse=True)
+        self.classes_ = np.unique(y)
+        if self.above_class is None:
+            self.above_ = self.classes_[1]
+        elif self.above_class in self.classes_.tolist():
+            self.above_ = self.above_class
+        else:
+            raise ValueError(f"above_class must be one of the labels {self.classes_.tolist()}; "
+                             f"got {self.above_class!r}.")
+        above = y == self.above_
         history = np.empty(self.n_epochs * X.shape[0])
-        self.slope_ = float(train_slope(X, encoded.astype(np.bool_), float(self.initial_slope),
+        self.slope_ = float(train_slope(X, above, float(self.initial_slope),
                                         float(self.learning_rate), float(self.margin),
                                         int(self.n_epochs), history))
         self.slope_history_ = history
@@ -75,4 +87,5 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
         return X[:, 1] - self.slope_ * X[:, 0]
 
     def predict(self, X):
-        return self.classes_[(self.decision_function(X) > 0).astype(int)]
+        below = self.classes_[0] if self.classes_[1] == self.above_ else self.classes_[1]
+        return np.where(self.decision_function(X) > 0, self.above_, below)

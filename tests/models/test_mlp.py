@@ -103,9 +103,9 @@ def test_digits_mlp_reaches_97_percent():
     from sklearn.model_selection import train_test_split
     d = load_digits()
     Xtr, Xte, ytr, yte = train_test_split(d.data / 16, d.target, test_size=0.25, random_state=0)
-    m = MLPClassifier((100,), activation="logistic", solver="sgd", learning_rate_init=0.05, momentum=0.0,
-                      batch_size=1, max_iter=30, tol=None, alpha=0.0, init=(-0.25, 0.25),
-                      random_state=0).fit(Xtr, ytr)
+    m = MLPClassifier((100,), activation="logistic", solver="sgd", learning_rate_init=0.02, momentum=0.9,
+                      nesterovs_momentum=False, batch_size=1, max_iter=50, tol=None, alpha=0.0,
+                      init=(-0.25, 0.25), random_state=0).fit(Xtr, ytr)
     assert m.score(Xte, yte) >= 0.97
 
 
