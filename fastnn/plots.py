@@ -120,3 +120,13 @@ def confusion_matrix(matrix, labels, out_png, title=None, normalize=False):
     fig.savefig(out_png, dpi=120)
     plt.close(fig)
     return os.fspath(out_png)
+
+
+# Model pictures live beside their family and are reachable from here.
+def __getattr__(name):
+    families = {"hopfield_recall": "plots_hopfield", "hopfield_capacity": "plots_hopfield",
+                "feature_maps": "plots_cnn", "rbm_components": "plots_rbm"}
+    if name in families:
+        import importlib
+        return getattr(importlib.import_module(f"fastnn.{families[name]}"), name)
+    raise AttributeError(f"module 'fastnn.plots' has no attribute {name!r}")

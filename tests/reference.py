@@ -380,6 +380,29 @@ def hopfield_recall_python(weights, probes, units, max_sweeps=100):
     return np.array(out, dtype=np.int8)
 
 
+def hopfield_recall_numpy(weights, probes, units, max_sweeps=100):
+    """The per-unit loop of public Hopfield code, ``s[i] = sign(W[i] @ s)`` (a
+    tie keeps the state), asynchronous, temperature 0, until a sweep changes
+    nothing. ``units(p, k)``: the units of sweep ``k`` of probe ``p``.
+    Returns the final states (int8)."""
+    W = np.asarray(weights, dtype=np.float64)
+    out = np.array(probes, dtype=np.int8)
+    for p in range(len(out)):
+        s = out[p].astype(np.float64)
+        for k in range(max_sweeps):
+            changes = 0
+            for i in units(p, k):
+                h = W[i] @ s
+                new = 1.0 if h > 0 else (-1.0 if h < 0 else s[i])
+                if new != s[i]:
+                    s[i] = new
+                    changes += 1
+            if changes == 0:
+                break
+        out[p] = s
+    return out
+
+
 # ----------------------------------------------------------------- Bernoulli RBM (part A.7)
 # W has shape (n_visible, n_hidden): P(h=1|v) = sigmoid(v W + c), P(v=1|h) = sigmoid(h W.T + b).
 
@@ -441,3 +464,4 @@ def rbm_train(X, W, b, c, chain, learning_rate, batch_size, n_epochs, k, persist
             if persistent:
                 chain = (draw(h_neg.shape) < h_neg).astype(float)
     return W, b, c, chain
+
