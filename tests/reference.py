@@ -70,6 +70,9 @@ def sgd_momentum_step(x, y, coefs, intercepts, velocities, lr, momentum, rule="c
             if rule == "classical":
                 velocities[key] = momentum * velocities.get(key, 0.0) - lr * g
                 P[l] += velocities[key]
+            elif rule == "nesterov":
+                velocities[key] = momentum * velocities.get(key, 0.0) - lr * g
+                P[l] += momentum * velocities[key] - lr * g
             else:  # part D: w -= lr * g + momentum * g_previous
                 P[l] -= lr * g + momentum * velocities.get(key, 0.0)
                 velocities[key] = g

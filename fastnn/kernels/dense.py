@@ -168,14 +168,26 @@ def _sum_sq_weights(params, layout):
 
 
 @njit(cache=True)
-def _sample_step(params, layout, loss, x, y, a, d, solver, nesterov, hp, lr_t, vel, sq, skip_zero):
+def _sample_step(params, layout, loss, x, y, a, d, solver, nesterov, hp, lr_t, vel, sq, skip_zero,
+                 lazy, upto, step, powers, sums):
     """Forward, backward and update for one sample (batch size 1).
 
     The gradient of layer ``l`` is ``x_i * d_j``; it is applied row by row as
     it is formed, after the deltas of all layers were computed with the old
-    weights. With plain SGD (no momentum, no L2) a zero input leaves its row
-    unchanged, so that row is skipped. Returns the sample's loss.
+    weights. A zero input gives its row of the first layer a zero gradient:
+    with plain SGD (no momentum, no L2) the row does not change and is
+    skipped; with momentum (``lazy``) the row only coasts on its velocity, and
+    those steps are applied in closed form when the row is next read (see
+    ``_catch_up``). Returns the sample's loss.
     """
+    if lazy:
+        w0 = layout[0, W_OFF]
+        n_out0 = layout[0, N_OUT]
+        for i in range(layout[0, N_IN]):
+            if x[i] != 0.0:
+                _catch_up(params, vel, w0 + i * n_out0, n_out0, step - 1 - upto[i], solver, nesterov,
+                          hp[MOMENTUM], powers, sums)
+                upto[i] = step
     forward_row(params, layout, x, a)
     last = layout.shape[0] - 1
     o = layout[last, A_OFF]
@@ -196,9 +208,10 @@ def _sample_step(params, layout, loss, x, y, a, d, solver, nesterov, hp, lr_t, v
             inp = x
         else:
             inp = a[layout[l - 1, A_OFF]:layout[l - 1, A_OFF] + n_in]
+        skip = skip_zero or (lazy and l == 0)
         for i in range(n_in):
             v = inp[i]
-            if skip_zero and v == 0.0:
+            if skip and v == 0.0:
                 continue
             _update_range(params, vel, sq, w0 + i * n_out, n_out, delta, v, alpha,
                           solver, nesterov, hp, lr_t)
@@ -206,6 +219,50 @@ def _sample_step(params, layout, loss, x, y, a, d, solver, nesterov, hp, lr_t, v
             _update_range(params, vel, sq, b0, n_out, delta, 1.0, 0.0,
                           solver, nesterov, hp, lr_t)
     return value
+
+
+@njit(cache=True, inline="always")
+def _catch_up(params, vel, start, count, k, solver, nesterov, mom, powers, sums):
+    """Apply ``k`` steps with a zero gradient to ``params[start:start+count]`` at once.
+
+    Classical momentum: ``v <- m**k v`` and ``w += v (m + m**2 + ... + m**k)``;
+    Nesterov adds ``m`` times that; part D's rule only subtracts
+    ``momentum * g_previous`` once, then the previous gradient is zero.
+    ``powers[k] = m**k`` and ``sums[k] = m + ... + m**k`` (tabled up to their length).
+    """
+    if k <= 0:
+        return
+    if solver == SGD_PREVIOUS_GRADIENT:
+        for j in range(count):
+            params[start + j] -= mom * vel[start + j]
+            vel[start + j] = 0.0
+        return
+    if k < powers.shape[0]:
+        pk = powers[k]
+        geo = sums[k]
+    else:
+        pk = mom ** k
+        geo = mom * (1.0 - pk) / (1.0 - mom)
+    if nesterov:
+        geo *= mom
+    for j in range(count):
+        v = vel[start + j]
+        params[start + j] += v * geo
+        vel[start + j] = v * pk
+
+
+@njit(cache=True)
+def _momentum_tables(mom, n):
+    powers = np.empty(n)
+    sums = np.empty(n)
+    p = 1.0
+    acc = 0.0
+    for k in range(n):
+        powers[k] = p
+        sums[k] = acc
+        p *= mom
+        acc += p
+    return powers, sums
 
 
 def _train_epochs(params, layout, loss, X, Y, batch_size, order_kind, seed, epoch0, n_epochs,
@@ -251,6 +308,12 @@ def _train_epochs(params, layout, loss, X, Y, batch_size, order_kind, seed, epoc
     act_last = layout[last, ACT]
     alpha = hp[ALPHA]
     skip_zero = solver == SGD and hp[MOMENTUM] == 0.0 and alpha == 0.0
+    lazy = (batch_size == 1 and not skip_zero and solver != ADAM and alpha == 0.0
+            and hp[MOMENTUM] > 0.0)
+    n_in0 = layout[0, N_IN]
+    upto = np.zeros(n_in0 if lazy else 0, dtype=np.int64)
+    powers, sums = _momentum_tables(hp[MOMENTUM], 1 << 14 if lazy else 0)
+    step = 0
     n_batches = (n_samples + batch_size - 1) // batch_size
     done = 0
     for e in range(n_epochs):
@@ -271,8 +334,10 @@ def _train_epochs(params, layout, loss, X, Y, batch_size, order_kind, seed, epoc
                 idx = order[k]
                 state[STEP] += 1.0
                 lr_t = _adam_lr(hp, state[STEP]) if solver == ADAM else hp[LR]
+                step += 1
                 total += _sample_step(params, layout, loss, X[idx], Y[idx], a, d,
-                                      solver, nesterov, hp, lr_t, vel, sq, skip_zero)
+                                      solver, nesterov, hp, lr_t, vel, sq, skip_zero,
+                                      lazy, upto, step, powers, sums)
                 if alpha > 0.0:
                     total += 0.5 * alpha * _sum_sq_weights(params, layout)
         else:
@@ -325,6 +390,12 @@ def _train_epochs(params, layout, loss, X, Y, batch_size, order_kind, seed, epoc
                                 g[j] += D[r, o + j]
                         _update_range(params, vel, sq, b0, n_out, g, scale, 0.0,
                                       solver, nesterov, hp, lr_t)
+        if lazy:  # bring every row of the first layer up to date
+            n_out0 = layout[0, N_OUT]
+            for i in range(n_in0):
+                _catch_up(params, vel, layout[0, W_OFF] + i * n_out0, n_out0, step - upto[i],
+                          solver, nesterov, hp[MOMENTUM], powers, sums)
+                upto[i] = step
         epoch_loss = total / n_samples
         loss_curve[e] = epoch_loss
         done = e + 1

@@ -175,13 +175,15 @@ XOR_X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], float)
 XOR_Y = np.array([[0], [1], [1], [0]], float)
 
 
-@pytest.mark.parametrize("rule,solver", [("classical", dense.SGD),
+@pytest.mark.parametrize("rule,solver", [("classical", dense.SGD), ("nesterov", dense.SGD),
                                          ("previous_gradient", dense.SGD_PREVIOUS_GRADIENT)])
 def test_per_sample_epochs_match_the_article_loop(rule, solver):
+    """Zero inputs take the lazy-momentum path: rows catch up in closed form."""
     layout, params, n_units = _net([2, 5, 1], ["logistic", "logistic"], [True, False])
     Ws, bs = _views(layout, params.copy())
     Ws, bs = [w.copy() for w in Ws], [b.copy() if b is not None else None for b in bs]
-    _train(layout, params, n_units, XOR_X, XOR_Y, epochs=3, lr=0.5, momentum=0.3, solver=solver)
+    _train(layout, params, n_units, XOR_X, XOR_Y, epochs=3, lr=0.5, momentum=0.3, solver=solver,
+           nesterov=rule == "nesterov")
     vel = {}
     for _ in range(3):
         for x, y in zip(XOR_X, XOR_Y):
@@ -285,3 +287,21 @@ def test_stopping_rule_follows_scikit_learn():
                            np.empty((1, n_units)), np.empty((1, n_units)), np.empty_like(params),
                            np.empty(1), curve)
     assert n == 7 and state[dense.STATUS] == dense.CONVERGED
+
+
+@pytest.mark.parametrize("rule", ["classical", "nesterov", "previous_gradient"])
+def test_lazy_momentum_matches_the_eager_loop_on_sparse_inputs(rule):
+    g = np.random.default_rng(11)
+    X = g.uniform(0, 1, (25, 8)) * (g.uniform(0, 1, (25, 8)) < 0.2)   # 80% zeros, rows idle for long
+    Y = g.uniform(0, 1, (25, 2))
+    layout, params, n_units = _net([8, 4, 2], ["logistic", "logistic"], [True, True])
+    Ws, bs = [w.copy() for w in _views(layout, params)[0]], [b.copy() for b in _views(layout, params)[1]]
+    solver = dense.SGD_PREVIOUS_GRADIENT if rule == "previous_gradient" else dense.SGD
+    _train(layout, params, n_units, X, Y, epochs=4, lr=0.3, momentum=0.9, solver=solver,
+           nesterov=rule == "nesterov")
+    vel = {}
+    for _ in range(4):
+        for x, y in zip(X, Y):
+            reference.sgd_momentum_step(x, y, Ws, bs, vel, 0.3, 0.9, rule)
+    for got, exp in zip(_views(layout, params)[0], Ws):
+        assert_allclose(got, exp, rtol=1e-11, atol=1e-13)
