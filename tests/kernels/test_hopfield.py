@@ -52,7 +52,7 @@ def test_reference_random_numbers_are_the_kernels():
         assert reference.hopfield_uniform(seed, stream, counter) == rng.uniform(seed, stream, counter)
     order = np.empty(50, np.int64)
     key = int(rng.hash3(7, 2, 3))
-    rng.permutation(key, 2, order)
+    rng.permutation(np.uint64(key), 2, order)  # a uint64 key, as the kernels pass it
     assert order.tolist() == reference.hopfield_permutation(key, 2, 50)
 
 
