@@ -1,0 +1,556 @@
+"""Bernoulli RBM kernels: activation probabilities, Gibbs sampling, PCD and
+CD-k training, free energy, pseudo-likelihood.
+
+The weights are the textbook ``W`` of shape ``(n_visible, n_hidden)``, C-contiguous,
+so that ``P(h=1|v) = sigmoid(v @ W + c)`` and ``P(v=1|h) = sigmoid(h @ W.T + b)``.
+(scikit-learn's ``components_`` is ``W.T``, stored in Fortran order: the same memory.)
+
+Randomness. A unit is sampled on when a uniform number ``u`` in [0, 1) is below its
+probability. Every kernel that samples takes ``seed`` and ``uniforms``:
+
+- ``uniforms`` empty (``np.empty(0)``): the number for chain (sample) ``n`` is
+  ``rng.uniform(seed, n, counter)`` with a counter that names the step and the
+  unit, so the result does not depend on the thread count;
+- ``uniforms`` non-empty: the replay mode. The numbers are read from this 1-D
+  float64 array in the order scikit-learn's ``RandomState.uniform(size=...)``
+  calls would draw them (each docstring says the order), so a test can feed the
+  kernels the very numbers scikit-learn used and compare the weights step for step.
+
+Sums skip the zero units (data and samples are mostly zeros) and are written as
+row updates (``acc[:] += v[i] * W[i, :]``), so they vectorise; so do the sigmoid
+(an exp written out, below) and the counter-based random numbers.
+Parallel loops run over independent outputs: samples (chains) for probabilities
+and sampling, blocks of visible units (rows of ``W``) for the weight update, each
+entry summed over the samples in a fixed order by one thread.
+"""
+import math
+
+import numpy as np
+from numba import njit, prange
+
+from .rng import uniform
+
+_BLOCK = 16  # visible units a task of the weight update
+
+# exp by range reduction: exp(x) = 2**k * exp(r) with |r| <= ln(2) / 2, exp(r) by
+# its Taylor polynomial of degree 13 (truncation error < 1e-17), 2**k built from
+# its bits. Plain loops over arrays, so LLVM vectorises them (a call to libm's exp
+# does not vectorise). Within 3e-16 (relative) of scipy's expit.
+_LOG2E = 1.4426950408889634
+_LN2_HI = 6.93147180369123816490e-01
+_LN2_LO = 1.90821492927058770002e-10
+_EXP_CLAMP = 700.0  # keeps 2**k a normal float; sigmoid(-700) < 1e-304
+
+
+@njit(cache=True, inline="always")
+def _sigmoid_inplace(a, n, bits):
+    """a[:n] = 1 / (1 + exp(-a[:n])) for a float64 array, vectorised.
+
+    ``bits`` is int64 scratch of length >= n. Finite for any finite input.
+    """
+    for j in range(n):
+        x = min(max(-a[j], -_EXP_CLAMP), _EXP_CLAMP)
+        kf = math.floor(x * _LOG2E + 0.5)
+        r = (x - kf * _LN2_HI) - kf * _LN2_LO
+        p = 1.0 / 6227020800.0
+        p = p * r + 1.0 / 479001600.0
+        p = p * r + 1.0 / 39916800.0
+        p = p * r + 1.0 / 3628800.0
+        p = p * r + 1.0 / 362880.0
+        p = p * r + 1.0 / 40320.0
+        p = p * r + 1.0 / 5040.0
+        p = p * r + 1.0 / 720.0
+        p = p * r + 1.0 / 120.0
+        p = p * r + 1.0 / 24.0
+        p = p * r + 1.0 / 6.0
+        p = p * r + 0.5
+        p = p * r + 1.0
+        p = p * r + 1.0
+        a[j] = p
+        bits[j] = (int(kf) + 1023) << 52
+    scale = bits[:n].view(np.float64)
+    for j in range(n):
+        a[j] = 1.0 / (1.0 + a[j] * scale[j])
+
+
+@njit(cache=True, inline="always")
+def _fill_uniforms(uniforms, position, seed, stream, counter, out, n):
+    """out[:n]: the replayed ``uniforms[position:position + n]`` when ``uniforms``
+    is not empty, else ``rng.uniform(seed, stream, counter + j)`` (vectorised)."""
+    if uniforms.shape[0] > 0:
+        for j in range(n):
+            out[j] = uniforms[position + j]
+    else:
+        for j in range(n):
+            out[j] = uniform(seed, stream, counter + j)
+
+
+@njit(cache=True, inline="always")
+def _sample(p, u, n, out, active):
+    """out[j] = 1 if u[j] < p[j] else 0; the indices of the ones go to ``active``.
+
+    Returns their number. Branch-free: the outcomes are coin flips.
+    """
+    count = 0
+    for j in range(n):
+        on = u[j] < p[j]
+        out[j] = 1.0 if on else 0.0
+        active[count] = j
+        count += 1 if on else 0
+    return count
+
+
+@njit(cache=True, inline="always")
+def _nonzeros(v, active):
+    """The indices of the non-zero entries of ``v`` go to ``active``; returns their number."""
+    count = 0
+    for i in range(v.shape[0]):
+        active[count] = i
+        count += 1 if v[i] != 0.0 else 0
+    return count
+
+
+@njit(cache=True, inline="always")
+def softplus(x):
+    """log(1 + exp(x)) (``np.logaddexp(0, x)``), finite for any finite x."""
+    return max(x, 0.0) + math.log1p(math.exp(-abs(x)))
+
+
+@njit(cache=True, inline="always")
+def _hidden_pre(v, active, count, weights, hidden_bias, acc):
+    """acc[:n_hidden] = hidden_bias + v @ weights, over the listed non-zero visibles."""
+    n_hidden = weights.shape[1]
+    for j in range(n_hidden):
+        acc[j] = hidden_bias[j]
+    for q in range(count):
+        i = active[q]
+        a = v[i]
+        for j in range(n_hidden):
+            acc[j] += a * weights[i, j]
+
+
+@njit(cache=True, inline="always")
+def _visible_pre(h, active, count, weights_t, visible_bias, acc):
+    """acc[:n_visible] = visible_bias + h @ weights_t.T, over the listed non-zero hiddens.
+
+    ``weights_t`` is ``W.T``, C-contiguous (n_hidden, n_visible): rows are added whole.
+    """
+    n_visible = weights_t.shape[1]
+    for i in range(n_visible):
+        acc[i] = visible_bias[i]
+    for q in range(count):
+        j = active[q]
+        a = h[j]
+        for i in range(n_visible):
+            acc[i] += a * weights_t[j, i]
+
+
+# --------------------------------------------------------------------------
+# probabilities and sampling
+
+
+def _hidden_probabilities(v, weights, hidden_bias, out):
+    """P(h=1|v) = sigmoid(v @ W + c) for every sample, into ``out``.
+
+    Parameters
+    ----------
+    v : ndarray of shape (n_samples, n_visible)
+    weights : ndarray of shape (n_visible, n_hidden)
+    hidden_bias : ndarray of shape (n_hidden,)
+    out : ndarray of shape (n_samples, n_hidden)
+        Out: the probabilities.
+
+    Returns
+    -------
+    None
+    """
+    n_samples, n_visible = v.shape
+    n_hidden = weights.shape[1]
+    acc = np.empty((n_samples, n_hidden))
+    active = np.empty((n_samples, max(n_visible, n_hidden)), dtype=np.int64)
+    for n in prange(n_samples):
+        count = _nonzeros(v[n], active[n])
+        _hidden_pre(v[n], active[n], count, weights, hidden_bias, acc[n])
+        _sigmoid_inplace(acc[n], n_hidden, active[n])
+        for j in range(n_hidden):
+            out[n, j] = acc[n, j]
+
+
+def _visible_probabilities(h, weights, visible_bias, out):
+    """P(v=1|h) = sigmoid(h @ W.T + b) for every sample, into ``out``.
+
+    Parameters
+    ----------
+    h : ndarray of shape (n_samples, n_hidden)
+    weights : ndarray of shape (n_visible, n_hidden)
+    visible_bias : ndarray of shape (n_visible,)
+    out : ndarray of shape (n_samples, n_visible)
+        Out: the probabilities.
+
+    Returns
+    -------
+    None
+    """
+    n_samples = h.shape[0]
+    n_visible, n_hidden = weights.shape
+    weights_t = np.ascontiguousarray(weights.T)
+    acc = np.empty((n_samples, n_visible))
+    active = np.empty((n_samples, max(n_visible, n_hidden)), dtype=np.int64)
+    for n in prange(n_samples):
+        count = _nonzeros(h[n], active[n])
+        _visible_pre(h[n], active[n], count, weights_t, visible_bias, acc[n])
+        _sigmoid_inplace(acc[n], n_visible, active[n])
+        for i in range(n_visible):
+            out[n, i] = acc[n, i]
+
+
+def _sample_hiddens(v, weights, hidden_bias, seed, step, uniforms, out):
+    """Sample h ~ P(h|v): ``out[n, j] = 1`` if ``u < P(h_j=1|v_n)``, else 0.
+
+    ``u`` is ``rng.uniform(seed, n, step * n_hidden + j)``, or in replay mode
+    ``uniforms[n * n_hidden + j]`` (scikit-learn's ``uniform(size=(n_samples, n_hidden))``).
+
+    Returns
+    -------
+    None
+    """
+    n_samples, n_visible = v.shape
+    n_hidden = weights.shape[1]
+    acc = np.empty((n_samples, n_hidden))
+    u = np.empty((n_samples, n_hidden))
+    active = np.empty((n_samples, max(n_visible, n_hidden)), dtype=np.int64)
+    for n in prange(n_samples):
+        count = _nonzeros(v[n], active[n])
+        _hidden_pre(v[n], active[n], count, weights, hidden_bias, acc[n])
+        _sigmoid_inplace(acc[n], n_hidden, active[n])
+        _fill_uniforms(uniforms, n * n_hidden, seed, n, step * n_hidden, u[n], n_hidden)
+        _sample(acc[n], u[n], n_hidden, out[n], active[n])
+
+
+def _sample_visibles(h, weights, visible_bias, seed, step, uniforms, out):
+    """Sample v ~ P(v|h): ``out[n, i] = 1`` if ``u < P(v_i=1|h_n)``, else 0.
+
+    ``u`` is ``rng.uniform(seed, n, step * n_visible + i)``, or in replay mode
+    ``uniforms[n * n_visible + i]``.
+
+    Returns
+    -------
+    None
+    """
+    n_samples = h.shape[0]
+    n_visible, n_hidden = weights.shape
+    weights_t = np.ascontiguousarray(weights.T)
+    acc = np.empty((n_samples, n_visible))
+    u = np.empty((n_samples, n_visible))
+    active = np.empty((n_samples, max(n_visible, n_hidden)), dtype=np.int64)
+    for n in prange(n_samples):
+        count = _nonzeros(h[n], active[n])
+        _visible_pre(h[n], active[n], count, weights_t, visible_bias, acc[n])
+        _sigmoid_inplace(acc[n], n_visible, active[n])
+        _fill_uniforms(uniforms, n * n_visible, seed, n, step * n_visible, u[n], n_visible)
+        _sample(acc[n], u[n], n_visible, out[n], active[n])
+
+
+def _gibbs(v, weights, visible_bias, hidden_bias, seed, step, uniforms, h_out, v_out):
+    """One Gibbs step from ``v``: h ~ P(h|v), then v' ~ P(v|h).
+
+    Counter-based numbers: chain ``n`` uses counters from ``step * (n_hidden +
+    n_visible)`` on, the hiddens' first. Replay mode: ``n_samples * n_hidden``
+    numbers for the hiddens, then ``n_samples * n_visible`` for the visibles
+    (scikit-learn's ``BernoulliRBM.gibbs``).
+
+    Parameters
+    ----------
+    v : ndarray of shape (n_samples, n_visible)
+    weights, visible_bias, hidden_bias : the RBM's parameters
+    seed, step : int
+    uniforms : ndarray of float64, empty or of size n_samples * (n_hidden + n_visible)
+    h_out : ndarray of shape (n_samples, n_hidden)
+        Out: the hidden sample (0/1).
+    v_out : ndarray of shape (n_samples, n_visible)
+        Out: the new visible sample (0/1).
+
+    Returns
+    -------
+    None
+    """
+    n_samples, n_visible = v.shape
+    n_hidden = weights.shape[1]
+    width = max(n_hidden, n_visible)
+    units = n_hidden + n_visible
+    acc = np.empty((n_samples, width))
+    u = np.empty((n_samples, width))
+    active = np.empty((n_samples, width), dtype=np.int64)
+    weights_t = np.ascontiguousarray(weights.T)
+    for n in prange(n_samples):
+        a = acc[n]
+        count = _nonzeros(v[n], active[n])
+        _hidden_pre(v[n], active[n], count, weights, hidden_bias, a)
+        _sigmoid_inplace(a, n_hidden, active[n])
+        _fill_uniforms(uniforms, n * n_hidden, seed, n, step * units, u[n], n_hidden)
+        count = _sample(a, u[n], n_hidden, h_out[n], active[n])
+        _visible_pre(h_out[n], active[n], count, weights_t, visible_bias, a)
+        _sigmoid_inplace(a, n_visible, active[n])
+        _fill_uniforms(uniforms, n_samples * n_hidden + n * n_visible, seed, n,
+                       step * units + n_hidden, u[n], n_visible)
+        _sample(a, u[n], n_visible, v_out[n], active[n])
+
+
+# --------------------------------------------------------------------------
+# training
+
+
+def _train(X, weights, visible_bias, hidden_bias, chain, learning_rate, batch_size,
+           n_epochs, k, persistent, seed, step, uniforms, position):
+    """Train by persistent (PCD) or plain contrastive divergence (CD-k), in place.
+
+    The minibatches are consecutive slices of ``batch_size`` rows of ``X`` (the
+    last one shorter), as scikit-learn's ``gen_even_slices`` forms them. For one
+    minibatch ``v_pos`` of ``m`` rows, with ``lr = learning_rate / m``::
+
+        h_pos = P(h=1|v_pos)                           (mean field)
+        PCD: the chains start from the persistent hidden samples ``chain``
+        CD:  one chain a row, starting from a sample of h_pos
+        k times: v_neg ~ P(v|h); h_neg = P(h=1|v_neg); h ~ h_neg but the last time
+        W += lr * (v_pos.T @ h_pos - v_neg.T @ h_neg)
+        c += lr * (sum(h_pos) - sum(h_neg))
+        b += lr * (sum(v_pos) - sum(v_neg))
+        PCD: chain = a sample of h_neg
+
+    With ``k = 1`` and ``persistent`` this is scikit-learn's ``BernoulliRBM._fit``.
+    One thread runs the positive phase of data row ``r`` and chain ``r``; then one
+    thread updates a block of rows of ``W``, each entry summed over the rows in order.
+
+    Random numbers for minibatch ``t`` (counted from ``step``), chain ``r`` of
+    ``R``: counter-based, ``rng.uniform(seed, r, t * k * (n_visible + n_hidden) +
+    offset)``; replay, blocks of ``R * n_units`` numbers in the order they are used,
+    each in (chain, unit) order: PCD ``v, (h, v) * (k - 1), h``, which for ``k = 1``
+    is scikit-learn's visible draw then its hidden draw; CD ``h, v, (h, v) * (k - 1)``.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_visible), values in [0, 1]
+    weights : ndarray of shape (n_visible, n_hidden)
+        Updated in place.
+    visible_bias : ndarray of shape (n_visible,)
+        Updated in place.
+    hidden_bias : ndarray of shape (n_hidden,)
+        Updated in place.
+    chain : ndarray of shape (n_chains, n_hidden)
+        PCD: the persistent hidden samples, updated in place. CD: not used.
+    learning_rate : float
+    batch_size : int
+    n_epochs : int
+        Passes over ``X``.
+    k : int
+        Gibbs steps a negative phase.
+    persistent : bool
+    seed : int
+    step : int
+        Number of the first minibatch (the counter of the random numbers).
+    uniforms : ndarray of float64
+        Empty, or the numbers to replay.
+    position : int
+        Where the replay starts in ``uniforms``.
+
+    Returns
+    -------
+    int
+        ``position`` plus the numbers the minibatches used (counted also when
+        not replaying).
+    """
+    n_samples, n_visible = X.shape
+    n_hidden = weights.shape[1]
+    n_batches = (n_samples + batch_size - 1) // batch_size
+    rows_max = max(batch_size, chain.shape[0])
+    width = max(n_visible, n_hidden)
+    units = k * (n_visible + n_hidden)
+    weights_t = np.ascontiguousarray(weights.T)
+    h_pos = np.empty((rows_max, n_hidden))
+    h_neg = np.empty((rows_max, n_hidden))
+    h_state = np.empty((rows_max, n_hidden))
+    v_neg = np.empty((rows_max, n_visible))
+    pre = np.empty((rows_max, width))
+    u = np.empty((rows_max, width))
+    active = np.empty((rows_max, width), dtype=np.int64)
+    n_blocks = (n_visible + _BLOCK - 1) // _BLOCK
+    for epoch in range(n_epochs):
+        for batch in range(n_batches):
+            start = batch * batch_size
+            m = min(batch_size, n_samples - start)
+            n_chains = chain.shape[0] if persistent else m
+            lr = learning_rate / m
+            base = (step + epoch * n_batches + batch) * units
+            # one thread a row: the positive phase of data row r, negative chain r
+            for r in prange(max(m, n_chains)):
+                acc = pre[r]
+                act = active[r]
+                ur = u[r]
+                if r < m:
+                    count = _nonzeros(X[start + r], act)
+                    _hidden_pre(X[start + r], act, count, weights, hidden_bias, acc)
+                    _sigmoid_inplace(acc, n_hidden, act)
+                    for j in range(n_hidden):
+                        h_pos[r, j] = acc[j]
+                if r < n_chains:
+                    hs = h_state[r]
+                    offset = 0  # this chain's numbers used so far in this minibatch
+                    if persistent:
+                        for j in range(n_hidden):
+                            hs[j] = chain[r, j]
+                        count = _nonzeros(hs, act)
+                    else:
+                        _fill_uniforms(uniforms, position + r * n_hidden, seed, r, base, ur, n_hidden)
+                        count = _sample(h_pos[r], ur, n_hidden, hs, act)
+                        offset = n_hidden
+                    for s in range(k):
+                        if s > 0:
+                            _fill_uniforms(uniforms, position + n_chains * offset + r * n_hidden,
+                                           seed, r, base + offset, ur, n_hidden)
+                            count = _sample(h_neg[r], ur, n_hidden, hs, act)
+                            offset += n_hidden
+                        _visible_pre(hs, act, count, weights_t, visible_bias, acc)
+                        _sigmoid_inplace(acc, n_visible, act)
+                        _fill_uniforms(uniforms, position + n_chains * offset + r * n_visible,
+                                       seed, r, base + offset, ur, n_visible)
+                        count = _sample(acc, ur, n_visible, v_neg[r], act)
+                        offset += n_visible
+                        _hidden_pre(v_neg[r], act, count, weights, hidden_bias, acc)
+                        _sigmoid_inplace(acc, n_hidden, act)
+                        for j in range(n_hidden):
+                            h_neg[r, j] = acc[j]
+                    if persistent:
+                        _fill_uniforms(uniforms, position + n_chains * offset + r * n_hidden,
+                                       seed, r, base + offset, ur, n_hidden)
+                        _sample(h_neg[r], ur, n_hidden, chain[r], act)
+            position += n_chains * units
+            # hidden biases (serial: n_hidden sums over a few rows)
+            for j in range(n_hidden):
+                sum_pos = 0.0
+                for r in range(m):
+                    sum_pos += h_pos[r, j]
+                sum_neg = 0.0
+                for r in range(n_chains):
+                    sum_neg += h_neg[r, j]
+                hidden_bias[j] += lr * (sum_pos - sum_neg)
+            # one thread a block of visible units: rows of W, visible biases
+            for blk in prange(n_blocks):
+                i0 = blk * _BLOCK
+                i1 = min(i0 + _BLOCK, n_visible)
+                grad = np.empty(n_hidden)
+                rows = np.empty(max(m, n_chains), dtype=np.int64)
+                for i in range(i0, i1):
+                    for j in range(n_hidden):
+                        grad[j] = 0.0
+                    count = 0
+                    for r in range(m):
+                        rows[count] = r
+                        count += 1 if X[start + r, i] != 0.0 else 0
+                    sum_pos = 0.0
+                    for q in range(count):
+                        r = rows[q]
+                        a = X[start + r, i]
+                        sum_pos += a
+                        for j in range(n_hidden):
+                            grad[j] += a * h_pos[r, j]
+                    count = 0
+                    for r in range(n_chains):
+                        rows[count] = r
+                        count += 1 if v_neg[r, i] != 0.0 else 0
+                    sum_neg = 0.0
+                    for q in range(count):
+                        r = rows[q]
+                        a = v_neg[r, i]
+                        sum_neg += a
+                        for j in range(n_hidden):
+                            grad[j] -= a * h_neg[r, j]
+                    for j in range(n_hidden):
+                        weights[i, j] += lr * grad[j]
+                    visible_bias[i] += lr * (sum_pos - sum_neg)
+                for j in range(n_hidden):
+                    for i in range(i0, i1):
+                        weights_t[j, i] = weights[i, j]
+    return position
+
+
+# --------------------------------------------------------------------------
+# energies
+
+
+def _free_energy(v, weights, visible_bias, hidden_bias, out):
+    """F(v) = -v . b - sum_j softplus(c_j + v @ W[:, j]) for every sample.
+
+    Returns
+    -------
+    None
+    """
+    n_samples, n_visible = v.shape
+    n_hidden = weights.shape[1]
+    acc = np.empty((n_samples, n_hidden))
+    active = np.empty((n_samples, n_visible), dtype=np.int64)
+    for n in prange(n_samples):
+        a = acc[n]
+        count = _nonzeros(v[n], active[n])
+        _hidden_pre(v[n], active[n], count, weights, hidden_bias, a)
+        f = 0.0
+        for i in range(n_visible):
+            f -= v[n, i] * visible_bias[i]
+        for j in range(n_hidden):
+            f -= softplus(a[j])
+        out[n] = f
+
+
+def _pseudo_likelihood(v, weights, visible_bias, hidden_bias, flip, out):
+    """Pseudo-likelihood by one flipped unit a sample, as scikit-learn scores.
+
+    With ``v'`` equal to ``v`` but ``v'_i = 1 - v_i`` for ``i = flip[n]``::
+
+        out[n] = n_visible * log(sigmoid(F(v') - F(v)))
+
+    The difference is computed directly (only unit ``i`` changes), not as the
+    difference of two free energies.
+
+    Parameters
+    ----------
+    v : ndarray of shape (n_samples, n_visible)
+    weights, visible_bias, hidden_bias : the RBM's parameters
+    flip : ndarray of shape (n_samples,), int64
+        The unit flipped in each sample, in [0, n_visible).
+    out : ndarray of shape (n_samples,)
+
+    Returns
+    -------
+    None
+    """
+    n_samples, n_visible = v.shape
+    n_hidden = weights.shape[1]
+    acc = np.empty((n_samples, n_hidden))
+    active = np.empty((n_samples, n_visible), dtype=np.int64)
+    for n in prange(n_samples):
+        a = acc[n]
+        count = _nonzeros(v[n], active[n])
+        _hidden_pre(v[n], active[n], count, weights, hidden_bias, a)
+        i = flip[n]
+        delta = 1.0 - 2.0 * v[n, i]          # v'_i - v_i
+        diff = -delta * visible_bias[i]      # F(v') - F(v)
+        for j in range(n_hidden):
+            diff -= softplus(a[j] + delta * weights[i, j]) - softplus(a[j])
+        out[n] = -n_visible * softplus(-diff)
+
+
+hidden_probabilities = njit(parallel=True, cache=True)(_hidden_probabilities)
+hidden_probabilities_serial = njit(_hidden_probabilities)   # never cache a twin
+visible_probabilities = njit(parallel=True, cache=True)(_visible_probabilities)
+visible_probabilities_serial = njit(_visible_probabilities)
+sample_hiddens = njit(parallel=True, cache=True)(_sample_hiddens)
+sample_hiddens_serial = njit(_sample_hiddens)
+sample_visibles = njit(parallel=True, cache=True)(_sample_visibles)
+sample_visibles_serial = njit(_sample_visibles)
+gibbs = njit(parallel=True, cache=True)(_gibbs)
+gibbs_serial = njit(_gibbs)
+train = njit(parallel=True, cache=True)(_train)
+train_serial = njit(_train)
+free_energy = njit(parallel=True, cache=True)(_free_energy)
+free_energy_serial = njit(_free_energy)
+pseudo_likelihood = njit(parallel=True, cache=True)(_pseudo_likelihood)
+pseudo_likelihood_serial = njit(_pseudo_likelihood)

@@ -1,0 +1,234 @@
+"""Bernoulli RBM kernels against the NumPy references of tests/reference.py."""
+import numba
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+
+from fastnn._threads import threads
+from fastnn.kernels import rbm
+from tests import reference
+
+TOL = {np.float32: dict(rtol=1e-5, atol=1e-6), np.float64: dict(rtol=1e-12, atol=1e-14)}
+NO_UNIFORMS = np.empty(0)
+
+
+def problem(dtype=np.float64, n_samples=13, n_visible=11, n_hidden=7, seed=0):
+    """Grey-level data with exact zeros and ones, an all-zeros and an all-ones row."""
+    rng = np.random.RandomState(seed)
+    X = rng.rand(n_samples, n_visible)
+    X[X < 0.3] = 0.0
+    X[X > 0.9] = 1.0
+    X[0] = 0.0
+    X[1] = 1.0
+    W = rng.normal(0, 0.5, (n_visible, n_hidden))
+    b = rng.normal(0, 0.5, n_visible)
+    c = rng.normal(0, 0.5, n_hidden)
+    return tuple(np.ascontiguousarray(a, dtype=dtype) for a in (X, W, b, c))
+
+
+# ------------------------------------------------------------ probabilities
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_hidden_probabilities_match_reference(dtype):
+    X, W, b, c = problem(dtype)
+    out = np.empty((len(X), W.shape[1]), dtype=dtype)
+    rbm.hidden_probabilities(X, W, c, out)
+    expected = reference.rbm_hidden_probabilities(*(a.astype(np.float64) for a in (X, W, c)))
+    assert_allclose(out, expected, **TOL[dtype])
+
+
+@pytest.mark.parametrize("kernel", [rbm.visible_probabilities, rbm.visible_probabilities_serial])
+def test_visible_probabilities_match_reference(kernel):
+    X, W, b, c = problem()
+    h = (np.random.RandomState(1).rand(len(X), W.shape[1]) < 0.5).astype(float)
+    out = np.empty_like(X)
+    kernel(h, W, b, out)
+    assert_allclose(out, reference.rbm_visible_probabilities(h, W, b), **TOL[np.float64])
+
+
+def test_sigmoid_is_finite_and_saturates_for_huge_inputs():
+    # pre-activations of +-1e4 and +-800: no overflow, no NaN, exact 0 or 1 (or
+    # below 1e-300) at the ends, 0.5 at 0
+    W = np.array([[1e4, -1e4, 800.0, -800.0, 0.0]])
+    out = np.empty((1, 5))
+    rbm.hidden_probabilities(np.ones((1, 1)), W, np.zeros(5), out)
+    assert np.isfinite(out).all()
+    assert out[0, 0] == 1.0 and out[0, 2] == 1.0 and out[0, 4] == 0.5
+    assert 0.0 <= out[0, 1] < 1e-300 and 0.0 <= out[0, 3] < 1e-300
+
+
+def test_sigmoid_within_an_ulp_or_two_of_scipy():
+    from scipy.special import expit
+    x = np.concatenate([np.linspace(-40, 40, 2001), [-700.0, -1e-9, 1e-9, 36.7]])
+    out = np.empty((1, len(x)))
+    rbm.hidden_probabilities(np.ones((1, 1)), x[None, :].copy(), np.zeros(len(x)), out)
+    assert_allclose(out[0], expit(x), rtol=5e-16, atol=0)
+
+
+# ------------------------------------------------------------------ energies
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_free_energy_matches_reference(dtype):
+    X, W, b, c = problem(dtype)
+    out = np.empty(len(X))
+    rbm.free_energy(X, W, b, c, out)
+    expected = reference.rbm_free_energy(*(a.astype(np.float64) for a in (X, W, b, c)))
+    assert_allclose(out, expected, **TOL[dtype])
+
+
+def test_free_energy_of_zero_weights_is_closed_form():
+    # W = 0, b = 0.5, c = 0: F(v) = -0.5 * sum(v) - n_hidden * log 2
+    v = np.array([[0.0, 1.0, 1.0], [0.0, 0.0, 0.0]])
+    out = np.empty(2)
+    rbm.free_energy_serial(v, np.zeros((3, 4)), np.full(3, 0.5), np.zeros(4), out)
+    assert_allclose(out, [-1.0 - 4 * np.log(2), -4 * np.log(2)], rtol=1e-15)
+
+
+@pytest.mark.parametrize("kernel", [rbm.pseudo_likelihood, rbm.pseudo_likelihood_serial])
+def test_pseudo_likelihood_matches_reference(kernel):
+    X, W, b, c = problem()
+    flip = np.random.RandomState(2).randint(0, X.shape[1], len(X)).astype(np.int64)
+    out = np.empty(len(X))
+    kernel(X, W, b, c, flip, out)
+    assert_allclose(out, reference.rbm_pseudo_likelihood(X, W, b, c, flip), rtol=1e-10, atol=1e-12)
+
+
+# ------------------------------------------------------------------ sampling
+
+
+def test_sample_hiddens_monte_carlo_mean_matches_mean_field():
+    # 4000 independent draws (steps) of each hidden unit: the sample mean is the
+    # mean-field probability within 4 standard errors (sqrt(p(1-p)/4000) <= 0.008)
+    X, W, b, c = problem(n_samples=5)
+    p = reference.rbm_hidden_probabilities(X, W, c)
+    total = np.zeros_like(p)
+    out = np.empty_like(p)
+    n_draws = 4000
+    for step in range(n_draws):
+        rbm.sample_hiddens(X, W, c, 7, step, NO_UNIFORMS, out)
+        total += out
+    assert set(np.unique(out)) <= {0.0, 1.0}
+    assert_allclose(total / n_draws, p, atol=4 * 0.5 / np.sqrt(n_draws))
+
+
+def test_sample_visibles_replay_uses_the_given_numbers():
+    X, W, b, c = problem()
+    h = (np.random.RandomState(3).rand(len(X), W.shape[1]) < 0.5).astype(float)
+    u = np.random.RandomState(4).rand(len(X) * X.shape[1])
+    out = np.empty_like(X)
+    rbm.sample_visibles(h, W, b, 0, 0, u, out)
+    expected = u.reshape(X.shape) < reference.rbm_visible_probabilities(h, W, b)
+    assert_array_equal(out, expected.astype(float))
+
+
+def test_gibbs_replay_follows_scikit_learns_order():
+    # hiddens from the first n_samples * n_hidden numbers, visibles from the rest
+    X, W, b, c = problem()
+    n, nv = X.shape
+    nh = W.shape[1]
+    u = np.random.RandomState(5).rand(n * (nh + nv))
+    h_out, v_out = np.empty((n, nh)), np.empty_like(X)
+    rbm.gibbs(X, W, b, c, 0, 0, u, h_out, v_out)
+    h = (u[:n * nh].reshape(n, nh) < reference.rbm_hidden_probabilities(X, W, c)).astype(float)
+    v = (u[n * nh:].reshape(n, nv) < reference.rbm_visible_probabilities(h, W, b)).astype(float)
+    assert_array_equal(h_out, h)
+    assert_array_equal(v_out, v)
+
+
+def test_counter_based_sampling_depends_on_seed_and_step_only():
+    X, W, b, c = problem(n_samples=40)
+    runs = {}
+    for seed, step in [(1, 0), (1, 0), (2, 0), (1, 1)]:
+        out = np.empty((len(X), W.shape[1]))
+        rbm.sample_hiddens(X, W, c, seed, step, NO_UNIFORMS, out)
+        runs.setdefault((seed, step), []).append(out)
+    assert_array_equal(*runs[(1, 0)])
+    assert not np.array_equal(runs[(1, 0)][0], runs[(2, 0)][0])
+    assert not np.array_equal(runs[(1, 0)][0], runs[(1, 1)][0])
+
+
+# ------------------------------------------------------------------ training
+
+
+def _train(kernel, X, W, b, c, chain, k, persistent, uniforms, batch_size=5, n_epochs=2,
+           seed=0, learning_rate=0.3):
+    W, b, c, chain = W.copy(), b.copy(), c.copy(), chain.copy()
+    used = kernel(X, W, b, c, chain, learning_rate, batch_size, n_epochs, k, persistent, seed,
+                  0, uniforms, 0)
+    return W, b, c, chain, used
+
+
+@pytest.mark.parametrize("persistent,k", [(True, 1), (True, 3), (False, 1), (False, 2)])
+def test_train_replay_matches_numpy_reference(persistent, k):
+    # 13 rows in minibatches of 5: the last one has 3 rows (and, for PCD, 5 chains)
+    X, W, b, c = problem()
+    W *= 0.1
+    chain = (np.random.RandomState(6).rand(5, W.shape[1]) < 0.5).astype(float)
+    n_chains = [5, 5, 5] if persistent else [5, 5, 3]
+    n_uniforms = 2 * sum(n_chains) * k * (X.shape[1] + W.shape[1])
+    u = np.random.RandomState(7).rand(n_uniforms)
+    *got, used = _train(rbm.train, X, W, b, c, chain, k, persistent, u)
+    expected = reference.rbm_train(X, W, b, c, chain, 0.3, 5, 2, k, persistent, u)
+    assert used == n_uniforms
+    for g, e in zip(got, expected):
+        assert_allclose(g, e, rtol=1e-12, atol=1e-14)
+
+
+def test_train_serial_and_parallel_twins_give_the_same_bits():
+    X, W, b, c = problem()
+    chain = np.zeros((5, W.shape[1]))
+    a = _train(rbm.train, X, W, b, c, chain, 2, True, NO_UNIFORMS)
+    s = _train(rbm.train_serial, X, W, b, c, chain, 2, True, NO_UNIFORMS)
+    for x, y in zip(a, s):
+        assert_array_equal(x, y)
+
+
+@pytest.mark.parametrize("persistent", [True, False])
+def test_train_same_bits_for_any_thread_count(persistent, n_threads):
+    X, W, b, c = problem(n_samples=40, n_visible=40, n_hidden=20)
+    chain = np.zeros((10, W.shape[1]))
+    runs = []
+    for n in n_threads:
+        with threads(n):
+            runs.append(_train(rbm.train, X, W, b, c, chain, 1, persistent, NO_UNIFORMS,
+                               batch_size=10))
+    for x, y in zip(*runs):
+        assert_array_equal(x, y)
+
+
+def test_train_does_not_modify_the_data_and_keeps_chains_binary():
+    X, W, b, c = problem()
+    X0 = X.copy()
+    W2, b2, c2, chain, _ = _train(rbm.train, X, W, b, c, np.zeros((5, W.shape[1])), 1, True,
+                                  NO_UNIFORMS)
+    assert_array_equal(X, X0)
+    assert set(np.unique(chain)) <= {0.0, 1.0}
+    assert not np.array_equal(W2, W)
+
+
+def test_train_float32_follows_float64():
+    X, W, b, c = problem()
+    chain = np.zeros((5, W.shape[1]))
+    u = np.random.RandomState(8).rand(2 * 15 * (X.shape[1] + W.shape[1]))
+    W64, *_ = _train(rbm.train, X, W, b, c, chain, 1, True, u)
+    W32, *_ = _train(rbm.train, *(a.astype(np.float32) for a in (X, W, b, c)),
+                     chain.astype(np.float32), 1, True, u)
+    assert W32.dtype == np.float32
+    assert_allclose(W32, W64, rtol=1e-4, atol=1e-5)
+
+
+def test_pcd_raises_the_pseudo_likelihood_of_a_two_pattern_set():
+    # two complementary patterns, repeated: after training the model prefers them
+    X = np.tile(np.array([[1, 1, 1, 0, 0, 0], [0, 0, 0, 1, 1, 1]], dtype=float), (50, 1))
+    rng = np.random.RandomState(0)
+    W = np.ascontiguousarray(rng.normal(0, 0.01, (6, 4)))
+    b, c = np.zeros(6), np.zeros(4)
+    flip = rng.randint(0, 6, len(X)).astype(np.int64)
+    before, after = np.empty(len(X)), np.empty(len(X))
+    rbm.pseudo_likelihood(X, W, b, c, flip, before)
+    rbm.train(X, W, b, c, np.zeros((10, 4)), 0.1, 10, 20, 1, True, 3, 0, NO_UNIFORMS, 0)
+    rbm.pseudo_likelihood(X, W, b, c, flip, after)
+    assert after.mean() > before.mean() + 1.0
+    assert numba.config.NUMBA_NUM_THREADS >= 1

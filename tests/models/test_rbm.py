@@ -1,0 +1,243 @@
+"""fastnn.BernoulliRBM: scikit-learn's BernoulliRBM step for step, its contract, its errors."""
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.linear_model import LogisticRegression
+from sklearn.neural_network import BernoulliRBM as SkRBM
+from sklearn.pipeline import Pipeline
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from fastnn._threads import threads
+from fastnn.models.rbm import BernoulliRBM
+
+
+class RecordingRandomState(np.random.RandomState):
+    """A RandomState that keeps every ``uniform`` draw (scikit-learn's sampling numbers)."""
+
+    def __init__(self, seed):
+        super().__init__(seed)
+        self.drawn = []
+
+    def uniform(self, low=0.0, high=1.0, size=None):
+        u = super().uniform(low, high, size)
+        self.drawn.append(np.ravel(u).copy())
+        return u
+
+    def numbers(self):
+        return np.concatenate(self.drawn) if self.drawn else np.empty(0)
+
+
+def grey_data(n_samples=47, n_features=12, seed=1):
+    rng = np.random.RandomState(seed)
+    X = rng.rand(n_samples, n_features)
+    X[X < 0.4] = 0.0
+    X[X > 0.95] = 1.0
+    return X
+
+
+# ------------------------------------------------------- scikit-learn, step for step
+
+
+def test_fit_equals_scikit_learn_given_the_same_random_numbers():
+    # 47 rows in minibatches of 10 (the last one has 7), 3 passes, float64
+    X = grey_data()
+    sk = SkRBM(n_components=7, learning_rate=0.1, batch_size=10, n_iter=3,
+               random_state=RecordingRandomState(0)).fit(X)
+    ours = BernoulliRBM(n_components=7, learning_rate=0.1, batch_size=10, n_iter=3,
+                        random_state=0).fit(X, uniforms=sk.random_state.numbers())
+    for name in ("components_", "intercept_hidden_", "intercept_visible_", "h_samples_"):
+        assert_allclose(getattr(ours, name), getattr(sk, name), rtol=0, atol=1e-10, err_msg=name)
+    assert ours.components_.flags.f_contiguous and ours.components_.dtype == np.float64
+
+
+def test_partial_fit_equals_scikit_learn_given_the_same_random_numbers():
+    X = grey_data()
+    rec = RecordingRandomState(3)
+    sk = SkRBM(n_components=5, learning_rate=0.05, batch_size=4, random_state=rec)
+    ours = BernoulliRBM(n_components=5, learning_rate=0.05, batch_size=4, random_state=3)
+    for chunk in (X[:6], X[6:20], X[20:23]):
+        sk.partial_fit(chunk)
+        u = rec.numbers()
+        rec.drawn = []
+        ours.partial_fit(chunk, uniforms=u)
+        assert_allclose(ours.components_, sk.components_, rtol=0, atol=1e-10)
+        assert_allclose(ours.h_samples_, sk.h_samples_, atol=0)
+
+
+def test_initial_weights_transform_and_scores_equal_scikit_learn():
+    X = grey_data()
+    sk = SkRBM(n_components=6, n_iter=0, random_state=4).fit(X)
+    ours = BernoulliRBM(n_components=6, n_iter=0, random_state=4).fit(X)
+    assert_array_equal(ours.components_, sk.components_)
+    sk.components_ = sk.components_ + np.random.RandomState(5).normal(0, 0.5, sk.components_.shape)
+    sk.intercept_hidden_ = np.linspace(-1, 1, 6)
+    sk.intercept_visible_ = np.linspace(-0.5, 0.5, 12)
+    for name in ("components_", "intercept_hidden_", "intercept_visible_"):
+        setattr(ours, name, getattr(sk, name).copy())
+    assert_allclose(ours.transform(X), sk.transform(X), rtol=1e-13)
+    # the same flipped units (random_state=4) and the same pseudo-likelihood
+    assert_allclose(ours.score_samples(X), sk.score_samples(X), rtol=1e-10)
+    assert_allclose(ours.free_energy(X), sk._free_energy(X), rtol=1e-12)
+
+
+# ------------------------------------------------------------ scikit-learn contract
+
+
+class _SquashedRBM(BernoulliRBM):
+    """The RBM with its inputs squashed into (0, 1) by a logistic, for the checks
+    whose random data lies outside [0, 1] (which BernoulliRBM rejects by design)."""
+
+    def _check_values(self, X):
+        return (1.0 / (1.0 + np.exp(-X.astype(np.float64)))).astype(X.dtype)
+
+
+_RANDOM_SCORE = "score_samples flips one random unit a row, as scikit-learn's BernoulliRBM " \
+                "(scikit-learn lists the same expected failure for its own)"
+
+
+def _expected_failures(estimator):
+    out = {"check_methods_subset_invariance": _RANDOM_SCORE,
+           "check_methods_sample_order_invariance": _RANDOM_SCORE}
+    if type(estimator) is BernoulliRBM:
+        out.update({name: "its random data lies outside [0, 1], which BernoulliRBM rejects "
+                          "(issue 6); passes on _SquashedRBM" for name in _OUT_OF_RANGE})
+    return out
+
+
+_OUT_OF_RANGE = [
+    "check_dict_unchanged", "check_dont_overwrite_parameters", "check_estimators_dtypes",
+    "check_estimators_fit_returns_self", "check_estimators_overwrite_params",
+    "check_estimators_pickle", "check_f_contiguous_array_estimator", "check_fit2d_1feature",
+    "check_fit2d_1sample", "check_fit2d_predict1d", "check_fit_check_is_fitted",
+    "check_fit_idempotent", "check_n_features_in", "check_n_features_in_after_fitting",
+    "check_pipeline_consistency", "check_positive_only_tag_during_fit",
+    "check_readonly_memmap_input", "check_transformer_data_not_an_array",
+    "check_transformer_general", "check_transformer_preserve_dtypes",
+]
+
+
+@parametrize_with_checks([BernoulliRBM(n_components=4, n_iter=2, random_state=0),
+                          _SquashedRBM(n_components=4, n_iter=2, random_state=0)],
+                         expected_failed_checks=_expected_failures)
+def test_scikit_learn_estimator_checks(estimator, check):
+    check(estimator)
+
+
+def test_works_in_a_pipeline_with_logistic_regression():
+    from fastnn.data.digits import load_digits
+    X, y = load_digits()
+    pipe = Pipeline([("rbm", BernoulliRBM(n_components=64, learning_rate=0.06, n_iter=10,
+                                          random_state=0)),
+                     ("logistic", LogisticRegression(C=100.0, max_iter=2000))])
+    pipe.fit(X[:1200], y[:1200])
+    assert pipe.score(X[1200:], y[1200:]) > 0.85
+    assert pipe.named_steps["rbm"].get_feature_names_out()[0] == "bernoullirbm0"
+
+
+# ------------------------------------------------------------ fastnn's additions
+
+
+def test_same_bits_for_any_thread_count(n_threads):
+    X = grey_data(200, 30)
+    fits = []
+    for n in n_threads:
+        with threads(n):
+            m = BernoulliRBM(n_components=300, n_iter=2, random_state=0).fit(X)  # parallel kernel
+            fits.append((m.components_, m.h_samples_, m.transform(X), m.gibbs(X)))
+    for a, b in zip(*fits):
+        assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("method,k", [("pcd", 1), ("pcd", 3), ("cd", 1), ("cd", 2)])
+def test_training_raises_the_pseudo_likelihood(method, k):
+    X = np.tile(np.eye(2).repeat(4, axis=1), (60, 1))  # two complementary patterns
+    m = BernoulliRBM(n_components=4, n_iter=0, random_state=0, method=method, k=k).fit(X)
+    before = m.score_samples(X).mean()
+    m.set_params(n_iter=20).fit(X)
+    assert m.score_samples(X).mean() > before + 1.0
+    if method == "cd":
+        assert not m.h_samples_.any()
+
+
+def test_dtype_float32_is_kept_and_follows_float64():
+    X = grey_data()
+    m32 = BernoulliRBM(n_components=5, random_state=0).fit(X.astype(np.float32))
+    m64 = BernoulliRBM(n_components=5, random_state=0, dtype="float64").fit(X.astype(np.float32))
+    assert m32.components_.dtype == np.float32 and m64.components_.dtype == np.float64
+    assert m32.transform(X).dtype == np.float32
+    assert BernoulliRBM(n_components=5, dtype="float32").fit(X).components_.dtype == np.float32
+
+
+def test_gibbs_returns_booleans_and_does_not_modify_input():
+    X = grey_data()
+    X0 = X.copy()
+    m = BernoulliRBM(n_components=5, n_iter=1, random_state=0).fit(X)
+    v = m.gibbs(X)
+    assert v.dtype == bool and v.shape == X.shape
+    assert_array_equal(X, X0)
+
+
+def test_save_and_load_round_trip(tmp_path):
+    import fastnn.models._io as io
+    X = grey_data()
+    m = BernoulliRBM(n_components=5, n_iter=2, random_state=0).fit(X)
+    m.save(tmp_path / "rbm.h5")
+    back = io.load_model(tmp_path / "rbm.h5")
+    assert_array_equal(back.transform(X), m.transform(X))
+
+
+# ----------------------------------------------------------------- bad input
+
+BAD_X = [
+    (np.array([[0.5, 1.5]]), ValueError, r"X must hold values in \[0, 1\]; got 1\.5 at \[0, 1\]"),
+    (np.array([[-0.1, 0.5]]), ValueError, r"X must hold values in \[0, 1\]; got -0\.1 at \[0, 0\]"),
+    (np.array([[0.5, np.nan]]), ValueError, r"X must be finite \(no NaN or inf\); got nan at \[0, 1\]"),
+    (np.array([0.5, 0.5]), ValueError, r"X must be 2-dimensional"),
+    (np.zeros((0, 2)), ValueError, r"X must have at least 1 sample"),
+    (np.array([["a", "b"]]), TypeError, r"X must hold numbers"),
+]
+
+
+@pytest.mark.parametrize("X,error,match", BAD_X)
+def test_bad_X_in_fit_raises_a_clear_error(X, error, match):
+    with pytest.raises(error, match=match):
+        BernoulliRBM(n_components=2).fit(X)
+
+
+@pytest.mark.parametrize("method", ["transform", "score_samples", "gibbs", "partial_fit"])
+def test_bad_X_after_fit_raises_a_clear_error(method):
+    m = BernoulliRBM(n_components=2, n_iter=1, random_state=0).fit(grey_data())
+    with pytest.raises(ValueError, match=r"X has 3 features, but BernoulliRBM is expecting 12"):
+        getattr(m, method)(np.zeros((2, 3)))
+    with pytest.raises(ValueError, match=r"X must hold values in \[0, 1\]; got 2\.0"):
+        getattr(m, method)(np.full((2, 12), 2.0))
+
+
+BAD_PARAMS = [
+    (dict(n_components=0), ValueError, r"n_components must be an int >= 1; got 0"),
+    (dict(n_components=2.5), TypeError, r"n_components must be an int; got float 2\.5"),
+    (dict(learning_rate=-0.1), ValueError, r"learning_rate must be a finite float > 0.0; got -0\.1"),
+    (dict(batch_size=0), ValueError, r"batch_size must be an int >= 1; got 0"),
+    (dict(n_iter=-1), ValueError, r"n_iter must be an int >= 0; got -1"),
+    (dict(method="pc"), ValueError, r"method must be one of \['cd', 'pcd'\]; got 'pc'"),
+    (dict(k=0), ValueError, r"k must be an int >= 1; got 0"),
+    (dict(dtype="int32"), ValueError, r"dtype must be 'float32' or 'float64'; got 'int32'"),
+]
+
+
+@pytest.mark.parametrize("params,error,match", BAD_PARAMS)
+def test_bad_parameters_raise_a_clear_error(params, error, match):
+    with pytest.raises(error, match=match):
+        BernoulliRBM(**params).fit(grey_data())
+
+
+def test_wrong_number_of_replayed_uniforms_is_an_error():
+    # 47 rows: 5 minibatches of 10 chains, 12 visible + 7 hidden numbers each
+    with pytest.raises(ValueError, match=r"uniforms must hold 950 numbers for this call; got 3"):
+        BernoulliRBM(n_components=7, batch_size=10, n_iter=1).fit(grey_data(), uniforms=[0.1, 0.2, 0.3])
+
+
+def test_unfitted_model_raises_not_fitted():
+    from sklearn.exceptions import NotFittedError
+    with pytest.raises(NotFittedError):
+        BernoulliRBM().transform(grey_data())
