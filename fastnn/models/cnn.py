@@ -12,14 +12,13 @@ article's ``rot90(filter, 2)`` intends; see ``fastnn.kernels.conv``). The
 whole training loop runs in ``fastnn.kernels.conv.train_epochs``.
 """
 import math
-import time
 import warnings
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import ConvergenceWarning, DataConversionWarning
 from sklearn.utils import check_random_state
-from sklearn.utils.multiclass import check_classification_targets, type_of_target
+from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
 from .._validation import (
@@ -197,7 +196,7 @@ class ConvNetClassifier(ClassifierMixin, BaseEstimator):
             shape = (1,) + arr.shape[1:]
         else:
             d = arr.shape[1]
-            shape = self._check_image_shape() if reset else self.image_shape_
+            shape = self._check_image_shape() if reset else tuple(self.image_shape_)
             if reset and shape is None:
                 s = math.isqrt(d)
                 shape = (1, s, s) if s * s == d else (1, 1, d)
@@ -208,10 +207,13 @@ class ConvNetClassifier(ClassifierMixin, BaseEstimator):
                 raise ValueError(f"X has {d} features, but {type(self).__name__} is expecting "
                                  f"{self.n_features_in_} features as input.")
         shape = tuple(int(v) for v in shape)
-        if not reset and shape != self.image_shape_:
+        if not reset and shape != tuple(self.image_shape_):
             raise ValueError(f"X holds images of shape {shape}, but {type(self).__name__} was fitted "
-                             f"with images of shape {self.image_shape_}.")
-        return np.ascontiguousarray(arr.reshape((n,) + shape))
+                             f"with images of shape {tuple(self.image_shape_)}.")
+        out = np.ascontiguousarray(arr.reshape((n,) + shape))
+        if not out.flags.writeable:  # a read-only array would compile the kernels once more
+            out = out.copy()
+        return out
 
     def _check_geometry(self, image_shape):
         kh, kw = _pair(self.filter_size, "filter_size")
@@ -318,14 +320,14 @@ class ConvNetClassifier(ClassifierMixin, BaseEstimator):
             self.classes_ = np.unique(y if classes is None else np.asarray(classes))
             if len(self.classes_) < 2:
                 raise ValueError(f"y must contain at least 2 classes; got 1 class: "
-                                 f"{list(self.classes_)}.")
+                                 f"{self.classes_.tolist()}.")
         idx = np.searchsorted(self.classes_, y)
         idx = np.clip(idx, 0, len(self.classes_) - 1)
         bad = self.classes_[idx] != y
         if bad.any():
             unknown = sorted(set(np.asarray(y)[bad].tolist()))
             raise ValueError(f"y holds labels not seen in the first call: {unknown}; expected a "
-                             f"subset of {list(self.classes_)}.")
+                             f"subset of {self.classes_.tolist()}.")
         Y = np.zeros((len(y), len(self.classes_)), dtype=self._dtype if not first
                      else check_dtype(self.dtype))
         Y[np.arange(len(y)), idx] = 1.0

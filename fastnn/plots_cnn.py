@@ -1,0 +1,75 @@
+"""Pictures of the convolutional network (optional matplotlib).
+
+To be folded into ``fastnn.plots``; matplotlib is imported inside the
+function, with the Agg backend, so importing this module stays light.
+"""
+import numpy as np
+
+
+def feature_maps(model, image, out_png, title=None):
+    """Draw a fitted ConvNetClassifier's filters and one image's feature maps.
+
+    Three rows, one column per filter, as the article shows them: the learned
+    filters (the first input channel, unflipped), the image's maps after the
+    convolution and its activation, and the maps after max pooling. The image
+    itself is drawn at the left of the first row.
+
+    Parameters
+    ----------
+    model : fitted ``fastnn.ConvNetClassifier``
+    image : array_like
+        One image in any form the model accepts for one sample: (H, W),
+        (C, H, W) or a flat row.
+    out_png : str or path-like
+        Where to write the PNG.
+    title : str or None
+
+    Returns
+    -------
+    out_png : the path written.
+    """
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError as err:  # pragma: no cover - depends on the environment
+        raise ImportError("feature_maps needs matplotlib: pip install 'fastnn[plot]'") from err
+
+    image = np.asarray(image)
+    shape = tuple(model.image_shape_) if hasattr(model, "image_shape_") else None
+    if shape is not None and image.shape == shape[1:]:
+        batch = image[None]
+    elif shape is not None and image.shape == shape:
+        batch = image[None]
+    elif image.ndim == 1:
+        batch = image[None, :]
+    else:
+        raise ValueError(f"image must be one image of shape {shape[1:] if shape else '(H, W)'}, "
+                         f"{shape} or a flat row; got shape {image.shape}.")
+    maps, pooled = model.feature_maps(batch)
+    maps, pooled = maps[0], pooled[0]
+    filters = model.filters_[:, 0]
+    n_f = filters.shape[0]
+    shown = np.asarray(batch[0], dtype=np.float64).reshape(tuple(model.image_shape_))[0]
+
+    fig, axes = plt.subplots(3, n_f + 1, figsize=(1.3 * (n_f + 1), 4.2), squeeze=False)
+    for ax in axes.ravel():
+        ax.set_xticks([])
+        ax.set_yticks([])
+    axes[0, 0].imshow(shown, cmap="gray_r")
+    axes[0, 0].set_title("image", fontsize=8)
+    axes[1, 0].axis("off")
+    axes[2, 0].axis("off")
+    labels = ("filter", "conv", "pooled")
+    for f in range(n_f):
+        for row, data in enumerate((filters[f], maps[f], pooled[f])):
+            axes[row, f + 1].imshow(data, cmap="gray")
+            if f == 0:
+                axes[row, f + 1].set_ylabel(labels[row], fontsize=8)
+        axes[0, f + 1].set_title(str(f), fontsize=8)
+    if title:
+        fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    fig.savefig(out_png, dpi=100)
+    plt.close(fig)
+    return out_png

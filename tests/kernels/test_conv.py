@@ -1,0 +1,286 @@
+"""Valid convolution (forward, backward, the matrix-product form) and the part E
+network's training kernel, against the references in tests/reference.py."""
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from numpy.testing import assert_allclose, assert_array_equal
+from scipy.signal import correlate2d
+
+from fastnn._threads import threads
+from fastnn.kernels import conv, dense
+from fastnn.kernels.activations import IDENTITY, LOGISTIC, RELU, TANH
+from tests import reference
+
+TOL = {np.float32: dict(rtol=1e-5, atol=1e-5), np.float64: dict(rtol=1e-12, atol=1e-12)}
+ACTS = {"identity": IDENTITY, "logistic": LOGISTIC, "tanh": TANH, "relu": RELU}
+
+
+def _problem(seed, n, c, f, h, w, kh, kw, dtype=np.float64):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, c, h, w)).astype(dtype)
+    filters = rng.normal(size=(f, c, kh, kw)).astype(dtype)
+    b = rng.normal(size=f).astype(dtype)
+    return x, filters, b
+
+
+def _conv(kernel, x, w, b, act=IDENTITY):
+    out = np.empty((x.shape[0], w.shape[0], x.shape[2] - w.shape[2] + 1,
+                    x.shape[3] - w.shape[3] + 1), x.dtype)
+    kernel(x, w, b, act, out)
+    return out
+
+
+@pytest.mark.parametrize("kernel", [conv.conv2d_valid, conv.conv2d_valid_serial])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@settings(max_examples=12, deadline=None)
+@given(n=st.integers(1, 3), c=st.integers(1, 3), f=st.integers(1, 4), kh=st.integers(1, 4),
+       kw=st.integers(1, 4), extra_h=st.integers(0, 5), extra_w=st.integers(0, 5),
+       seed=st.integers(0, 2**31), act=st.sampled_from(sorted(ACTS)))
+def test_conv2d_valid_matches_scipy_reference(kernel, dtype, n, c, f, kh, kw, extra_h, extra_w,
+                                              seed, act):
+    x, w, b = _problem(seed, n, c, f, kh + extra_h, kw + extra_w, kh, kw, dtype)
+    out = _conv(kernel, x, w, b, ACTS[act])
+    assert out.dtype == dtype
+    assert_allclose(out, reference.conv2d_valid(x, w, b, act), **TOL[dtype])
+
+
+def test_conv2d_valid_is_correlation_with_the_flipped_filter():
+    """The convention: the article's rot90(filter, 2) then slide = correlate2d(x, rot180(w))."""
+    x, w, b = _problem(1, 1, 1, 2, 7, 6, 3, 2)
+    out = _conv(conv.conv2d_valid, x, w, np.zeros(2))
+    for f in range(2):
+        assert_allclose(out[0, f], correlate2d(x[0, 0], w[f, 0, ::-1, ::-1], mode="valid"),
+                        rtol=1e-12, atol=1e-12)
+        assert_allclose(out[0, f], reference.conv_article(x[0, 0], w[:, 0], np.zeros(2),
+                                                          "identity")[f], rtol=1e-12, atol=1e-12)
+
+
+def test_conv2d_valid_worked_example():
+    # image 3x3 = 1..9, filter [[1, 0], [0, -1]] flipped is [[-1, 0], [0, 1]]:
+    # out[0, 0] = -x[0,0] + x[1,1] = -1 + 5 = 4, and every output is 4; bias 0.5 -> 4.5.
+    x = np.arange(1.0, 10.0).reshape(1, 1, 3, 3)
+    w = np.array([[[[1.0, 0.0], [0.0, -1.0]]]])
+    assert_array_equal(_conv(conv.conv2d_valid, x, w, np.array([0.5])), np.full((1, 1, 2, 2), 4.5))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_conv2d_valid_gemm_matches_the_loops(dtype):
+    x, w, b = _problem(2, 5, 2, 3, 9, 8, 3, 4, dtype)
+    cols = np.empty((5 * 7 * 5, 2 * 3 * 4), dtype)
+    out = np.empty((5, 3, 7, 5), dtype)
+    conv.conv2d_valid_gemm(x, w, b, LOGISTIC, cols, out)
+    assert_allclose(out, _conv(conv.conv2d_valid, x, w, b, LOGISTIC), **TOL[dtype])
+
+
+def test_conv2d_valid_leaves_inputs_unchanged_and_handles_awkward_values():
+    x, w, b = _problem(3, 2, 2, 2, 6, 6, 3, 3)
+    x[0] = 0.0  # an all-zero image
+    x[1, 0, 0, 0] = 1e300  # saturating: the logistic stays finite
+    before = (x.copy(), w.copy(), b.copy())
+    out = _conv(conv.conv2d_valid, x, np.abs(w) + 1.0, b, LOGISTIC)
+    assert np.isfinite(out).all() and (out >= 0).all() and (out <= 1).all()
+    assert_allclose(out[0], np.broadcast_to(1 / (1 + np.exp(-b))[:, None, None], (2, 4, 4)),
+                    rtol=1e-12)
+    for a, a0 in zip((x, w, b), before):
+        assert_array_equal(a, a0)
+
+
+@pytest.mark.parametrize("kernel", [conv.conv2d_backward, conv.conv2d_backward_serial])
+def test_conv2d_backward_matches_central_differences(kernel):
+    """d/dw, d/db, d/dx of sum(G * conv(x, w, b)) / n, float64, rtol 1e-5."""
+    x, w, b = _problem(4, 3, 2, 3, 6, 5, 3, 2)
+    g = np.random.default_rng(5).normal(size=(3, 3, 4, 4))
+
+    def loss(x_, w_, b_):
+        return np.sum(g * reference.conv2d_valid(x_, w_, b_)) / len(x_)
+
+    gw, gb, dx = np.empty_like(w), np.empty_like(b), np.empty_like(x)
+    kernel(x, w, g, gw, gb, dx)
+    eps = 1e-6
+    for arr, grad, scale in ((w, gw, 1.0), (b, gb, 1.0), (x, dx, 1.0 / len(x))):
+        fd = np.empty_like(arr)
+        for idx in np.ndindex(*arr.shape):
+            old = arr[idx]
+            arr[idx] = old + eps
+            up = loss(x, w, b)
+            arr[idx] = old - eps
+            down = loss(x, w, b)
+            arr[idx] = old
+            fd[idx] = (up - down) / (2 * eps)
+        # dx is the gradient of the un-averaged sum, per image
+        assert_allclose(grad * scale, fd, rtol=1e-5, atol=1e-9)
+
+
+def test_conv2d_backward_skips_delta_in_when_given_no_rows():
+    x, w, _ = _problem(6, 2, 1, 2, 5, 5, 2, 2)
+    g = np.ones((2, 2, 4, 4))
+    gw, gb = np.empty_like(w), np.empty(2)
+    conv.conv2d_backward(x, w, g, gw, gb, np.empty((0, 1, 5, 5)))
+    assert_allclose(gb, [16.0, 16.0])
+
+
+def test_conv2d_same_for_any_thread_count(n_threads):
+    x, w, b = _problem(7, 12, 2, 5, 10, 10, 3, 3)
+    g = np.random.default_rng(8).normal(size=(12, 5, 8, 8))
+    runs = []
+    for n in n_threads:
+        with threads(n):
+            out = _conv(conv.conv2d_valid, x, w, b, TANH)
+            gw, gb, dx = np.empty_like(w), np.empty_like(b), np.empty_like(x)
+            conv.conv2d_backward(x, w, g, gw, gb, dx)
+        runs.append((out, gw, gb, dx))
+    for a, c in zip(runs[0], runs[-1]):
+        assert_array_equal(a, c)
+
+
+# ----------------------------------------------------------------- the network kernels
+
+def _network(seed=0, hidden=(5,), n_filters=3, image=(1, 8, 8), k=3, pool=2, n_classes=3,
+             conv_act=LOGISTIC, act=LOGISTIC):
+    rng = np.random.default_rng(seed)
+    spec, layout, n_params, n_units = conv.make_cnn_layout(image, n_filters, k, k, pool, conv_act,
+                                                           hidden, act, n_classes)
+    params = rng.uniform(-0.5, 0.5, n_params)
+    return spec, layout, params, n_units
+
+
+def _unpack(spec, layout, params):
+    n_conv = spec[conv.SPEC_B_OFF]
+    filters = params[:n_conv].reshape(spec[conv.SPEC_F], spec[conv.SPEC_C], spec[conv.SPEC_KH],
+                                      spec[conv.SPEC_KW])
+    fbias = params[n_conv:n_conv + spec[conv.SPEC_F]]
+    d = spec[conv.SPEC_DENSE_OFF]
+    coefs = [params[d + w0:d + w0 + i * o].reshape(i, o) for i, o, w0 in layout[:, :3]]
+    intercepts = [params[d + b0:d + b0 + o] for o, b0 in zip(layout[:, 1], layout[:, 3])]
+    return filters, fbias, coefs, intercepts
+
+
+def _scratch(spec, n_units, batch=1):
+    n_p = spec[conv.SPEC_N_POOLED]
+    return dict(CONV=np.empty((batch, spec[conv.SPEC_F], spec[conv.SPEC_OH], spec[conv.SPEC_OW])),
+                POOL=np.empty((batch, n_p)), ARG=np.empty((batch, n_p), np.int64),
+                A=np.empty((batch, n_units)), D=np.empty((batch, n_units)), DP=np.empty((batch, n_p)))
+
+
+def _train(kernel, spec, layout, params, X, Y, batch, epochs=1, lr=0.1, order=dense.SEQUENTIAL,
+           solver=dense.SGD, momentum=0.0, alpha=0.0, seed=3):
+    n_units = int(layout[-1, dense.A_OFF] + layout[-1, dense.N_OUT])
+    s = _scratch(spec, n_units, batch)
+    vel, sq = np.zeros_like(params), np.zeros_like(params)
+    state = np.array([np.inf, 0.0, 0.0, dense.RUNNING])
+    hp = np.array([lr, momentum, 0.9, 0.999, 1e-8, alpha])
+    n_batches = -(-len(X) // batch)
+    curve = np.empty(epochs)
+    steps = np.empty((epochs, n_batches))
+    filters = _unpack(spec, layout, params)[0]
+    ran = kernel(params, spec, layout, X, Y, batch, order, seed, 0, epochs, solver, hp, -1.0, 10,
+                 vel, sq, state, np.empty(len(X), np.int64), s["CONV"], s["POOL"], s["ARG"], s["A"],
+                 s["D"], s["DP"], np.empty_like(filters), np.empty(spec[conv.SPEC_F]),
+                 np.empty_like(params), np.empty(batch), curve, steps)
+    assert ran == epochs
+    return curve, steps
+
+
+def _data(seed, n, image=(1, 8, 8), n_classes=3):
+    rng = np.random.default_rng(seed)
+    X = rng.uniform(size=(n,) + image)
+    Y = np.eye(n_classes)[rng.integers(0, n_classes, n)]
+    return X, Y
+
+
+@pytest.mark.parametrize("kernel", [conv.train_epochs, conv.train_epochs_serial])
+def test_one_sgd_step_matches_the_article_written_out(kernel):
+    """One image, one step: the kernel equals reference.cnn_sgd_step."""
+    spec, layout, params, _ = _network(seed=1, hidden=(6,))
+    X, Y = _data(2, 1)
+    filters, fbias, coefs, intercepts = (
+        [p.copy() for p in v] if isinstance(v, list) else v.copy()
+        for v in _unpack(spec, layout, params))
+    ref_loss = reference.cnn_sgd_step(X[0, 0], Y[0], filters, fbias, coefs, intercepts, lr=0.1)
+    curve, steps = _train(kernel, spec, layout, params, X, Y, batch=1)
+    got = _unpack(spec, layout, params)
+    assert_allclose(curve[0], ref_loss, rtol=1e-12)
+    assert_allclose(got[0], filters, rtol=1e-12, atol=1e-14)
+    assert_allclose(got[1], fbias, rtol=1e-12, atol=1e-14)
+    for a, r in zip(got[2] + got[3], coefs + intercepts):
+        assert_allclose(a, r, rtol=1e-12, atol=1e-14)
+
+
+def test_minibatch_step_is_the_mean_gradient_step():
+    """Batch of all samples, plain SGD: params -= lr * gradient(full batch)."""
+    spec, layout, params, n_units = _network(seed=2, hidden=(4, 5), conv_act=TANH, act=TANH)
+    X, Y = _data(3, 6)
+    s = _scratch(spec, n_units)
+    grad = np.empty_like(params)
+    conv.gradient(params, spec, layout, X, Y, 0.0, s["CONV"][0], s["POOL"][0], s["ARG"][0],
+                  s["A"][0], s["D"][0], s["DP"][0], grad)
+    expected = params - 0.05 * grad
+    _train(conv.train_epochs, spec, layout, params, X, Y, batch=6, lr=0.05)
+    assert_allclose(params, expected, rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("conv_act,act,alpha", [(LOGISTIC, LOGISTIC, 0.0), (TANH, RELU, 0.3),
+                                                (RELU, TANH, 0.0)])
+def test_network_gradient_matches_central_differences(conv_act, act, alpha):
+    """Convolution, pooling and the softmax head, on the whole network, float64."""
+    spec, layout, params, n_units = _network(seed=4, hidden=(5,), conv_act=conv_act, act=act,
+                                             image=(2, 7, 9), k=2, pool=2)
+    X, Y = _data(5, 4, image=(2, 7, 9))
+    s = _scratch(spec, n_units)
+    args = (s["CONV"][0], s["POOL"][0], s["ARG"][0], s["A"][0], s["D"][0], s["DP"][0])
+    grad = np.empty_like(params)
+    loss = conv.gradient(params, spec, layout, X, Y, alpha, *args, grad)
+    filters, fbias, coefs, intercepts = _unpack(spec, layout, params)
+    names = {LOGISTIC: "logistic", TANH: "tanh", RELU: "relu"}
+    assert_allclose(loss, reference.cnn_loss(X, Y, filters, fbias, coefs, intercepts, 2,
+                                             names[conv_act], names[act], alpha), rtol=1e-12)
+    fd = np.empty_like(params)
+    eps = 1e-6
+    scratch = np.empty_like(params)
+    for k in range(len(params)):
+        old = params[k]
+        params[k] = old + eps
+        up = conv.gradient(params, spec, layout, X, Y, alpha, *args, scratch)
+        params[k] = old - eps
+        down = conv.gradient(params, spec, layout, X, Y, alpha, *args, scratch)
+        params[k] = old
+        fd[k] = (up - down) / (2 * eps)
+    assert_allclose(grad, fd, rtol=1e-5, atol=1e-8)
+
+
+@pytest.mark.parametrize("batch", [1, 4])
+@pytest.mark.parametrize("solver,momentum", [(dense.SGD, 0.0), (dense.SGD, 0.9), (dense.ADAM, 0.0)])
+def test_train_epochs_same_for_any_thread_count(n_threads, batch, solver, momentum):
+    runs = []
+    X, Y = _data(6, 11)
+    for n in n_threads:
+        spec, layout, params, _ = _network(seed=7)
+        with threads(n):
+            curve, steps = _train(conv.train_epochs, spec, layout, params, X, Y, batch, epochs=2,
+                                  order=dense.SHUFFLE, solver=solver, momentum=momentum, alpha=0.01)
+        runs.append((params, curve, steps))
+    for a, b in zip(runs[0], runs[-1]):
+        assert_array_equal(a, b)
+
+
+def test_parallel_and_serial_training_agree():
+    X, Y = _data(8, 9)
+    out = []
+    for kernel in (conv.train_epochs, conv.train_epochs_serial):
+        spec, layout, params, _ = _network(seed=9)
+        _train(kernel, spec, layout, params, X, Y, 3, epochs=2, order=dense.REPLACEMENT)
+        out.append(params)
+    assert_array_equal(*out)
+
+
+def test_predict_proba_matches_reference_forward():
+    spec, layout, params, n_units = _network(seed=10, hidden=(4,))
+    X, _ = _data(11, 5)
+    s = _scratch(spec, n_units, 5)
+    out = np.empty((5, 3))
+    conv.predict_proba(params, spec, layout, X, s["CONV"], s["POOL"], s["ARG"], s["A"], out)
+    filters, fbias, coefs, intercepts = _unpack(spec, layout, params)
+    _, _, probs = reference.cnn_forward(X, filters, fbias, coefs, intercepts, 2)
+    assert_allclose(out, probs, rtol=1e-12)
+    assert_allclose(out.sum(axis=1), 1.0, rtol=1e-12)
