@@ -19,6 +19,8 @@ import math
 import os
 import sys
 
+import numpy as np
+
 REPRODUCE_OUT = "fastnn-reproduce.h5"
 
 
@@ -209,11 +211,55 @@ def _existing(path):
     return path
 
 
+# picture name -> (the recipe whose runs have it, the arrays it needs)
+PICTURES = {
+    "hopfield-recall": ("hopfield-recall", ("noisy_probes", "noisy_recalled", "patterns", "shape")),
+    "hopfield-capacity": ("hopfield-capacity", ()),
+    "rbm-components": ("rbm-digits", ("components",)),
+    "feature-maps": ("digits-cnn / mnist-cnn", ("example_image", "filters", "example_maps",
+                                               "example_pooled")),
+}
+
+
+def _picture(name, run, out):
+    from . import plots
+    a = run["arrays"]
+    missing = [k for k in PICTURES[name][1] if k not in a]
+    if missing:
+        raise UserError(f"--picture {name} needs a run of {PICTURES[name][0]} with arrays "
+                        f"{list(PICTURES[name][1])}; run {run['run_id']} ({run['recipe']}) lacks {missing}.")
+    title = f"{run['recipe']} {run['run_id']}"
+    if name == "hopfield-recall":
+        plots.hopfield_recall(a["noisy_probes"], a["noisy_recalled"], a["patterns"],
+                              tuple(int(v) for v in a["shape"]), out, title=title)
+    elif name == "hopfield-capacity":
+        from .plots_hopfield import curves_from_result
+        curves = curves_from_result(a)
+        if not curves:
+            raise UserError(f"--picture hopfield-capacity needs a run of hopfield-capacity; run "
+                            f"{run['run_id']} is {run['recipe']}.")
+        loads = run["params"]["loads"]
+        plots.hopfield_capacity(np.asarray(loads, dtype=float), curves, out, title=title)
+    elif name == "rbm-components":
+        plots.rbm_components(a["components"], out, title=title)
+    else:
+        from .plots_cnn import feature_maps_arrays
+        feature_maps_arrays(a["example_image"], a["filters"], a["example_maps"], a["example_pooled"],
+                            out, title=title)
+
+
 def cmd_plot(args):
     from . import plots
     path = _existing(args.file)
     stem = os.path.splitext(path)[0]
-    if args.confusion:
+    if args.picture:
+        from .experiments.load import load_run, records
+        run_ids = [args.run] if args.run else [r["run_id"] for r in records(path) if r["status"] == "done"]
+        if not run_ids:
+            raise UserError(f"{path} has no finished run.")
+        out = args.out or f"{stem}-{args.picture}.png"
+        _picture(args.picture, load_run(path, run_ids[0]), out)
+    elif args.confusion:
         from .experiments.load import load_run, records
         run_ids = [args.run] if args.run else [r["run_id"] for r in records(path) if r["status"] == "done"]
         if not run_ids:
@@ -329,7 +375,10 @@ def build_parser():
     p.add_argument("file", help="HDF5 results file")
     p.add_argument("--metric", default="loss", help="curve to plot (default loss)")
     p.add_argument("--confusion", metavar="ARRAY", help="plot stored array ARRAY as a confusion matrix")
-    p.add_argument("--run", help="run id for --confusion (default: the first finished run)")
+    p.add_argument("--picture", choices=sorted(PICTURES),
+                   help="a model picture from a stored run: " + ", ".join(
+                       f"{k} ({v[0]})" for k, v in sorted(PICTURES.items())))
+    p.add_argument("--run", help="run id for --confusion or --picture (default: the first finished run)")
     p.add_argument("--out", help="PNG file (default: FILE-METRIC.png)")
     p.set_defaults(func=cmd_plot)
 

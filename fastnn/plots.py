@@ -125,7 +125,8 @@ def confusion_matrix(matrix, labels, out_png, title=None, normalize=False):
 # Model pictures live beside their family and are reachable from here.
 def __getattr__(name):
     families = {"hopfield_recall": "plots_hopfield", "hopfield_capacity": "plots_hopfield",
-                "feature_maps": "plots_cnn", "rbm_components": "plots_rbm"}
+                "feature_maps": "plots_cnn", "feature_maps_arrays": "plots_cnn",
+                "rbm_components": "plots_rbm"}
     if name in families:
         import importlib
         return getattr(importlib.import_module(f"fastnn.{families[name]}"), name)

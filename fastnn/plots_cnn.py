@@ -47,10 +47,25 @@ def feature_maps(model, image, out_png, title=None):
         raise ValueError(f"image must be one image of shape {shape[1:] if shape else '(H, W)'}, "
                          f"{shape} or a flat row; got shape {image.shape}.")
     maps, pooled = model.feature_maps(batch)
-    maps, pooled = maps[0], pooled[0]
-    filters = model.filters_[:, 0]
-    n_f = filters.shape[0]
     shown = np.asarray(batch[0], dtype=np.float64).reshape(tuple(model.image_shape_))[0]
+    return feature_maps_arrays(shown, model.filters_, maps[0], pooled[0], out_png, title)
+
+
+def feature_maps_arrays(image, filters, maps, pooled, out_png, title=None):
+    """The picture of ``feature_maps`` from stored arrays (as a recipe keeps them):
+    ``image`` (H, W) or (C, H, W), ``filters`` (F, C, k, k), ``maps`` and
+    ``pooled`` (F, h, w)."""
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError as err:  # pragma: no cover - depends on the environment
+        raise ImportError("feature_maps needs matplotlib: pip install 'fastnn[plot]'") from err
+    shown = np.asarray(image, dtype=np.float64)
+    if shown.ndim == 3:
+        shown = shown[0]
+    filters = np.asarray(filters)[:, 0]
+    n_f = filters.shape[0]
 
     fig, axes = plt.subplots(3, n_f + 1, figsize=(1.3 * (n_f + 1), 4.2), squeeze=False)
     for ax in axes.ravel():

@@ -46,8 +46,11 @@ def _train_and_score(model, X_train, y_train, X_test, y_test):
                "n_train": int(len(X_train)), "n_test": int(len(X_test))}
     curves = {"loss": np.asarray(model.loss_curve_),
               "step_error": _block_means(model.step_losses_)}
+    maps, pooled = model.feature_maps(X_test[:1])
     arrays = {"filters": model.filters_.copy(), "filter_biases": model.filter_biases_.copy(),
-              "confusion_matrix": confusion_matrix(y_test, pred)}
+              "confusion_matrix": confusion_matrix(y_test, pred),
+              "example_image": np.asarray(X_test[0], dtype=np.float64),
+              "example_maps": maps[0], "example_pooled": pooled[0]}
     text = {"classification_report": classification_report(y_test, pred, digits=4)}
     return metrics, curves, arrays, text
 
