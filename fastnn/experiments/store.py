@@ -29,8 +29,17 @@ a journal that the next open replays (``recover``). Runs committed before a
 kill are never touched again. The journal protects against killed processes,
 not against power loss (there is no fsync).
 
-Only one process writes a file (a POSIX lock guards it); workers send their
-results to the parent.
+Only one process writes a file; workers send their results to the parent.
+The writer holds an exclusive lock for as long as the file is open, and
+``recover`` (which every reader calls) replays a journal only under that same
+lock, so it never touches the journal of a live writer. On Linux the lock is an
+open-file-description lock (``F_OFD_SETLK``): it belongs to the writer's own
+descriptor. A POSIX ``lockf`` lock belongs to the process instead and is
+silently dropped when the process closes *any* descriptor of the file; the
+store's own checks (and any reader in the same process) close such descriptors,
+so with ``lockf`` a reader could replay a writer's journal while it was being
+applied, or apply a stale one over newer commits and truncate the file, and two
+writers could share one file. Other systems fall back to ``lockf``.
 """
 import errno
 import fcntl
@@ -144,6 +153,29 @@ def _apply_pages(fd, old_size, size, pages):
     os.ftruncate(fd, size)
 
 
+def _lock(fd):
+    """Take the writer's exclusive lock on ``fd``; False if another process holds it.
+
+    The lock lasts until ``fd`` (and any descriptor duplicated from it) is
+    closed; closing other descriptors of the same file does not release it.
+    """
+    op = getattr(fcntl, "F_OFD_SETLK", None)
+    if op is not None:
+        # struct flock: l_type, l_whence, l_start, l_len, l_pid (0 for OFD locks)
+        arg = struct.pack("hhqqi4x", fcntl.F_WRLCK, os.SEEK_SET, 0, 0, 0)
+        try:
+            fcntl.fcntl(fd, op, arg)
+            return True
+        except OSError as err:
+            if err.errno != errno.EINVAL:        # EINVAL: a kernel without OFD locks
+                return False
+    try:
+        fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return False
+    return True
+
+
 def recover(path):
     """Replay a pending journal of results file ``path``; True if one was replayed.
 
@@ -156,9 +188,7 @@ def recover(path):
         return False
     fd = os.open(path, os.O_RDWR)
     try:
-        try:
-            fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
+        if not _lock(fd):
             return False             # a live writer holds the file and will finish its commit
         return _recover_locked(path, fd)
     finally:
@@ -518,6 +548,7 @@ class HDF5Store(MemoryStore):
         self.mode = mode
         self._fd = None
         self._h5 = None
+        self._pid = os.getpid()
         if mode == "r":
             if not os.path.exists(self.path):
                 raise StoreError(f"{self.path} does not exist.")
@@ -549,9 +580,7 @@ class HDF5Store(MemoryStore):
             self._fd = os.open(path, os.O_RDWR)
         except OSError as err:
             raise StoreError(f"cannot write results to {path}: {err.strerror or err}.") from None
-        try:
-            fcntl.lockf(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
+        if not _lock(self._fd):
             os.close(self._fd)
             self._fd = None
             raise StoreError(f"{path} is being written by another fastnn process; wait for it "
@@ -738,19 +767,34 @@ class HDF5Store(MemoryStore):
         return None
 
     def close(self):
-        if self._h5 is not None:
-            try:
-                if self.mode != "r" and self._fd is not None:
-                    self._h5.flush()
-                self._h5.close()
-            finally:
-                self._h5 = None
-                if self.mode != "r" and self._fd is not None:
-                    try:
-                        self._file.commit()
-                    finally:
-                        os.close(self._fd)
-                        self._fd = None
+        if self._h5 is None:
+            return
+        if getattr(self, "_pid", os.getpid()) != os.getpid():
+            # a forked copy of the writer: its view of the file is stale and the
+            # lock is its parent's; only the parent may write (closing this copy
+            # of the descriptor leaves the parent's lock in place)
+            self._h5 = None
+            if self._fd is not None:
+                os.close(self._fd)
+                self._fd = None
+            return
+        writer = self.mode != "r" and self._fd is not None
+        try:
+            if writer:
+                self._h5.flush()
+            self._h5.close()
+        except BaseException:
+            if writer:            # never commit a half-done close: every run is already committed
+                self._file.rollback()
+            raise
+        else:
+            if writer:
+                self._file.commit()
+        finally:
+            self._h5 = None
+            if writer:
+                os.close(self._fd)
+                self._fd = None
 
     def __del__(self):
         try:

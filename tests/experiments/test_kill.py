@@ -7,6 +7,7 @@ import sys
 import time
 
 import h5py
+import numpy as np
 from toy_recipes import REF, assert_same_run, read_plain
 
 from fastnn.experiments import parse_spec, recover, sweep
@@ -99,3 +100,170 @@ def test_sigkill_at_random_moments_then_resume(tmp_path, subprocess_env):
     for rid, run in runs.items():
         assert run["attrs"]["status"] == "done"
         assert_same_run(run, reference.read_run(rid))
+
+
+# --------------------------------------------------------------------------
+# the store alone under stress: large arrays, many attributes, kills inside commits,
+# rolled-back writes, and readers opening the file while it is written
+
+from fastnn.experiments import store as store_mod                      # noqa: E402
+from fastnn.experiments.registry import Result                          # noqa: E402
+from fastnn.experiments.store import StoreError, open_store             # noqa: E402
+
+N_RUNS = 10
+PROVENANCE = {"wall_seconds": 61.5, "compile_seconds": 2.5, "numba_threads": 2,
+              "threading_layer": "omp", "cpu": "a CPU model name of some length",
+              "platform": "Linux-6.1-x86_64-with-glibc2.36", "python": "3.11.7",
+              "host": "host", "git_commit": "0123456789abcdef0123456789abcdef01234567"}
+BEGIN_ATTRS = {"config", "recipe", "seed", "order", "error", "summary", "status"}
+
+
+def _stress_result(i):
+    """~300 KB of parameters (incompressible), a curve, a report and 8 metrics."""
+    rng = np.random.default_rng(i)
+    hidden = 40 + 11 * i
+    return Result(metrics={f"metric_{k}": float(i + k / 8) for k in range(8)},
+                  curves={"loss": rng.random(1 + i % 4)},
+                  arrays={"coefs_0": rng.random((784, hidden)), "coefs_1": rng.random((hidden, 10)),
+                          "confusion_matrix": rng.integers(0, 1000, (10, 10))},
+                  text={"classification_report": "precision recall " * (20 + i)},
+                  summary=f"test accuracy 0.9{i} on mnist")
+
+
+def _stress_config(i):
+    return f'{{"params":{{"hidden":{40 + 11 * i},"pad":"{"x" * (10 * i)}"}},"recipe":"r","seed":0}}'
+
+
+def _stress_writer(path, seed):
+    """Resume the stress sweep; dies by SIGKILL at random steps of the commits."""
+    rng = random.Random(seed)
+
+    def die_sometimes():
+        if rng.random() < 0.02:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    write_journal, apply_pages = store_mod._write_journal, store_mod._apply_pages
+
+    def journal(path_, size, pages):
+        die_sometimes()                                  # before the journal is written
+        write_journal(path_, size, pages)
+        die_sometimes()                                  # right after the commit point
+
+    def apply(fd, old_size, size, pages):
+        if rng.random() < 0.02:                          # part of the pages copied in, then killed
+            part = dict(list(pages.items())[:rng.randrange(len(pages) + 1)])
+            apply_pages(fd, old_size, max(old_size, size), part)
+            os.kill(os.getpid(), signal.SIGKILL)
+        apply_pages(fd, old_size, size, pages)
+        die_sometimes()                                  # copied in, journal not yet deleted
+
+    store_mod._write_journal, store_mod._apply_pages = journal, apply
+    try:
+        s = open_store(path, kind="sweep", recipe="r")
+    except StoreError:                                   # a reader is replaying a journal
+        return 0
+    statuses = s.statuses()
+    for run_id, status in statuses.items():
+        if status != "done":
+            s.delete(run_id)
+    order = list(range(N_RUNS))
+    rng.shuffle(order)
+    for i in order:
+        run_id = f"{i:012x}"
+        if statuses.get(run_id) == "done":
+            continue
+        s.begin(run_id, _stress_config(i), "r", 0, i)
+        if rng.random() < 0.15:                          # a write HDF5 rejects: rolled back
+            try:
+                s.finish(run_id, _stress_result(i), dict(PROVENANCE, bad=object()))
+            except TypeError:
+                s.fail(run_id, "could not store the result", PROVENANCE)
+                continue
+        try:
+            s.finish(run_id, _stress_result(i), PROVENANCE)
+        except OSError as err:                           # as the sweep does: the run fails
+            s.fail(run_id, f"could not store the result: {err}", PROVENANCE)
+    s.close()
+    return 0
+
+
+def _stress_reader(path):
+    """Open the file as ``fastnn show`` / ``load`` do, over and over."""
+    from fastnn.experiments import load
+    while True:
+        try:
+            load(path)
+        except Exception:                                # a file mid-commit may not be readable
+            pass
+
+
+def _fork(fn, *args):
+    pid = os.fork()
+    if pid == 0:
+        code = 70
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, 2)
+            code = fn(*args)
+        finally:
+            os._exit(code)
+    return pid
+
+
+def _check_stress_file(path):
+    """Every run has all the attributes of ``begin``; every finished run is complete and exact."""
+    recover(path)
+    done = set()
+    with h5py.File(path, "r") as f:
+        for run_id, g in f["runs"].items():
+            keys = set(g.attrs)
+            assert keys >= BEGIN_ATTRS, f"run {run_id} lost attributes: has only {sorted(keys)}"
+            i = int(run_id, 16)
+            assert g.attrs["config"] == _stress_config(i) and g.attrs["order"] == i
+            if g.attrs["status"] != "done":
+                continue
+            assert keys >= BEGIN_ATTRS | set(PROVENANCE), f"run {run_id}: {sorted(keys)}"
+            expected = _stress_result(i)
+            assert g.attrs["summary"] == expected.summary
+            assert dict(g["metrics"].attrs) == expected.metrics
+            for name, arr in expected.arrays.items():
+                assert g["arrays"][name][()].tobytes() == arr.tobytes(), (run_id, name)
+            assert g["curves/loss"][()].tobytes() == expected.curves["loss"].tobytes()
+            done.add(run_id)
+    return done
+
+
+def test_store_stress_kills_inside_commits_with_readers(tmp_path):
+    """Writers killed with SIGKILL at random moments and between the journal's steps, writes
+    rolled back, and two processes reading the file meanwhile: after every kill h5py opens
+    the file, every run keeps all its attributes, and no finished run is lost or altered."""
+    try:
+        import pandas  # noqa: F401  (load's table; imported once here, not in every reader)
+    except ImportError:
+        pass
+    path = str(tmp_path / "stress.h5")
+    rng = random.Random(31)
+    done, finished_sweeps, rounds = set(), 0, 0
+    deadline = time.monotonic() + 40
+    while rounds < 30 and time.monotonic() < deadline:
+        rounds += 1
+        readers = [_fork(_stress_reader, path) for _ in range(2)] if os.path.exists(path) else []
+        writer = _fork(_stress_writer, path, rng.random())
+        time.sleep(rng.uniform(0.05, 1.0))
+        for pid in [writer] + readers:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            os.waitpid(pid, 0)
+        if not os.path.exists(path):
+            continue
+        now = _check_stress_file(path)
+        assert done <= now, f"finished runs lost after a kill: {sorted(done - now)}"
+        done = now
+        if len(done) == N_RUNS:                          # all stored: start a new file
+            finished_sweeps += 1
+            os.unlink(path)
+            done = set()
+    print(f"{rounds} rounds, {finished_sweeps} sweeps finished")
+    assert rounds >= 10

@@ -270,3 +270,71 @@ def test_result_the_store_cannot_hold_marks_the_run_failed(tmp_path):
         s.finish("a", Result(curves={"c": np.zeros((2, 2))}))
     with pytest.raises(ValueError, match="names must be non-empty strings without '/'"):
         s.finish("a", Result(arrays={"a/b": np.zeros(2)}))
+
+
+def _in_child(fn):
+    """Run ``fn()`` in a forked process (another process for the locks); its exit code."""
+    pid = os.fork()
+    if pid == 0:
+        code = 70
+        try:
+            code = fn()
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    return os.WEXITSTATUS(status)
+
+
+def test_writer_lock_survives_closing_other_descriptors_of_the_file(tmp_path):
+    """The writer's lock lasts while the file is open, even after this process opened and
+    closed the file elsewhere (its own checks, plain h5py, ``load``): a POSIX lockf lock
+    is dropped then, and another process could write the file or replay the live
+    writer's journal (the cause of runs that lost their attributes)."""
+    from fastnn.experiments import load
+    path = str(tmp_path / "r.h5")
+    s = open_store(path, kind="sweep", recipe=REF)
+    run_id, config, outcome = _outcome()
+    s.begin(run_id, config, REF, 0)
+    with h5py.File(path, "r") as f:                      # closes a descriptor of the file
+        assert run_id in f["runs"]
+    assert list(load(path)["run_id"]) == [run_id]        # a reader in the same process
+
+    def second_writer():
+        try:
+            open_store(path, kind="sweep", recipe=REF)
+        except StoreError as err:
+            return 4 if "being written by another fastnn process" in str(err) else 5
+        return 6
+    assert _in_child(second_writer) == 4
+
+    with open(path + ".journal", "wb") as fh:            # as if the writer were mid-commit
+        fh.write(b"a journal being applied")
+    with open(path + ".journal.tmp", "wb") as fh:
+        fh.write(b"a journal being written")
+    assert _in_child(lambda: 8 if recover(path) is False else 9) == 8
+    assert os.path.exists(path + ".journal") and os.path.exists(path + ".journal.tmp")
+    os.unlink(path + ".journal")
+    os.unlink(path + ".journal.tmp")
+    s.finish(run_id, outcome.result, outcome.attrs)
+    s.close()
+    assert _in_child(lambda: 0 if open_store(path, kind="sweep", recipe=REF).close() is None else 1) == 0
+    assert read_plain(path)[run_id]["attrs"]["status"] == "done"
+
+
+def test_forked_copy_of_a_writer_never_writes(tmp_path):
+    """A forked child that closes its copy of an open store leaves the file alone."""
+    path = str(tmp_path / "r.h5")
+    s = open_store(path, kind="sweep", recipe=REF)
+    run_id, config, _ = _outcome()
+    s.begin(run_id, config, REF, 0)
+    before = open(path, "rb").read()
+
+    def child():
+        s._h5.attrs["scribble"] = "from a forked child"
+        s.close()
+        return 0
+    assert _in_child(child) == 0
+    assert open(path, "rb").read() == before
+    s.close()
+    with h5py.File(path, "r") as f:
+        assert "scribble" not in f.attrs
