@@ -21,39 +21,56 @@ CODES = {"identity": IDENTITY, "logistic": LOGISTIC, "tanh": TANH, "relu": RELU,
 
 @njit(cache=True, inline="always")
 def logistic(x):
-    """1 / (1 + exp(-x)), finite and in [0, 1] for any finite or infinite x."""
-    if x >= 0.0:
-        return 1.0 / (1.0 + math.exp(-x))
-    e = math.exp(x)
-    return e / (1.0 + e)
+    """1 / (1 + exp(-x)), finite and in [0, 1] for any finite or infinite x.
+
+    Written without a branch: ``e = exp(-|x|)`` is in (0, 1], and the result is
+    ``1 / (1 + e)`` for ``x >= 0`` and ``e / (1 + e)`` below, a select on the
+    numerator. The same bits as the two-branch form, but the signs of a
+    layer's inputs are random, and a mispredicted branch per unit cost more
+    than the rest of the division.
+    """
+    e = math.exp(-abs(x))
+    num = 1.0 if x >= 0.0 else e
+    return num / (1.0 + e)
+
+
+@njit(cache=True, inline="always")
+def activate_at(code, z, o, n):
+    """Apply activation ``code`` to ``z[o:o+n]`` in place (``o >= 0``).
+
+    Indexed at ``o + j`` rather than through a view: the dense kernels keep a
+    sample's layers in one buffer, and a view per layer costs reference-count
+    calls that dominate tiny layers.
+    """
+    o = max(o, 0)   # lets LLVM drop the negative-index test (see dense._nonneg)
+    if code == LOGISTIC:
+        for j in range(n):
+            z[o + j] = logistic(z[o + j])
+    elif code == TANH:
+        for j in range(n):
+            z[o + j] = math.tanh(z[o + j])
+    elif code == RELU:
+        for j in range(n):
+            if z[o + j] < 0.0:
+                z[o + j] = 0.0
+    elif code == SOFTMAX:
+        m = z[o]
+        for j in range(1, n):
+            if z[o + j] > m:
+                m = z[o + j]
+        s = 0.0
+        for j in range(n):
+            e = math.exp(z[o + j] - m)
+            z[o + j] = e
+            s += e
+        for j in range(n):
+            z[o + j] = z[o + j] / s
 
 
 @njit(cache=True)
 def activate(code, z):
     """Apply activation ``code`` to the 1-D array ``z`` in place."""
-    n = z.shape[0]
-    if code == LOGISTIC:
-        for j in range(n):
-            z[j] = logistic(z[j])
-    elif code == TANH:
-        for j in range(n):
-            z[j] = math.tanh(z[j])
-    elif code == RELU:
-        for j in range(n):
-            if z[j] < 0.0:
-                z[j] = 0.0
-    elif code == SOFTMAX:
-        m = z[0]
-        for j in range(1, n):
-            if z[j] > m:
-                m = z[j]
-        s = 0.0
-        for j in range(n):
-            e = math.exp(z[j] - m)
-            z[j] = e
-            s += e
-        for j in range(n):
-            z[j] = z[j] / s
+    activate_at(code, z, 0, z.shape[0])
 
 
 @njit(cache=True, inline="always")

@@ -17,14 +17,23 @@ buffer (the input layer is not copied there). Deltas use the same offsets.
 The epoch loop (sample order, forward, backward, update, loss, stopping)
 runs here, in compiled code: a Python loop calling a compiled step per sample
 costs microseconds a call, more than the step itself on the article's networks.
+
+Speed notes (each trick is explained where it is used): the per-sample path
+indexes flat arrays at clamped offsets instead of creating views
+(``_nonneg``), updates a layer with one solver dispatch (``_update_rows``) and
+inlines its helpers; minibatches walk each weight matrix in L1-sized blocks of
+rows, pushing a group of samples through a block (``_forward_group``) and
+summing a block's gradient over the batch before updating it in cache
+(``_weight_block_step``). Every output keeps its summation order, so results
+are the same bits as the plain loops and do not depend on the thread count.
 """
 import math
 
 import numpy as np
 from numba import njit, prange
 
-from .activations import activate, derivative
-from .losses import output_delta, sample_loss
+from .activations import activate, activate_at, derivative
+from .losses import output_delta, output_delta_at, sample_loss, sample_loss_at
 from .rng import permutation, randint
 
 N_IN, N_OUT, W_OFF, B_OFF, ACT, A_OFF = range(6)
@@ -45,8 +54,18 @@ LR, MOMENTUM, BETA1, BETA2, EPSILON, ALPHA = range(6)
 RUNNING, CONVERGED, DIVERGED = 0, 1, 2
 
 
-@njit(cache=True)
-def forward_row(params, layout, x, a):
+@njit(cache=True, inline="always")
+def _nonneg(k):
+    """``k`` clamped at 0: offsets from ``layout`` are never negative, and
+    saying so lets LLVM drop Numba's negative-index wrap-around test on
+    ``params[row + j]`` and vectorise the loop, as it does for a view indexed
+    by the loop counter, without creating the view (each view costs two
+    reference-count calls into the runtime, which on XOR's 5-unit layers cost
+    more than the arithmetic)."""
+    return max(k, 0)
+
+
+def _forward_row(params, layout, x, a):
     """Activations of every layer for one sample.
 
     ``x``: the sample's inputs (1-D); ``a``: its activation buffer, written.
@@ -54,56 +73,72 @@ def forward_row(params, layout, x, a):
     inputs outside and outputs inside, so the inner loop reads one contiguous
     row of ``W``; an input equal to zero is skipped (MNIST is mostly zeros).
 
-    Inner loops index views with the loop counter alone (``w[j]``, not
-    ``params[row + j]``): Numba then knows the index is not negative, drops its
-    wrap-around test, and LLVM vectorises the loop (2.5x faster here).
+    Arrays are indexed at ``offset + loop counter`` with offsets clamped by
+    ``_nonneg``: LLVM then knows no index is negative, drops Numba's
+    wrap-around test and vectorises the inner loop (2.5x faster than
+    ``params[row + j]`` with an unknown ``row``), and no views are created.
     """
-    inp = x
     for l in range(layout.shape[0]):
         n_in = layout[l, N_IN]
         n_out = layout[l, N_OUT]
-        w0 = layout[l, W_OFF]
+        w0 = _nonneg(layout[l, W_OFF])
         b0 = layout[l, B_OFF]
-        z = a[layout[l, A_OFF]:layout[l, A_OFF] + n_out]
+        o = _nonneg(layout[l, A_OFF])
+        p = _nonneg(layout[l - 1, A_OFF]) if l > 0 else 0
         if b0 >= 0:
-            b = params[b0:b0 + n_out]
             for j in range(n_out):
-                z[j] = b[j]
+                a[o + j] = params[b0 + j]
         else:
             for j in range(n_out):
-                z[j] = 0.0
+                a[o + j] = 0.0
         for i in range(n_in):
-            v = inp[i]
+            v = x[i] if l == 0 else a[p + i]
             if v == 0.0:
                 continue
-            w = params[w0 + i * n_out:w0 + (i + 1) * n_out]   # row i of W
+            row = _nonneg(w0 + i * n_out)   # row i of W
             for j in range(n_out):
-                z[j] += v * w[j]
-        activate(layout[l, ACT], z)
-        inp = z
+                a[o + j] += v * params[row + j]
+        activate_at(layout[l, ACT], a, o, n_out)
 
 
-@njit(cache=True)
-def hidden_deltas_row(params, layout, a, d):
+forward_row = njit(cache=True)(_forward_row)
+# Inlined into ``_sample_step`` only (per-sample training): each call costs a
+# few nanoseconds plus, in the callee, an atomic reference-count increment and
+# decrement per array argument, more than XOR's arithmetic (the inlined step
+# measured 310 ns a sample against 370). Elsewhere the plain twin keeps
+# compile times down.
+_forward_row_inline = njit(cache=True, inline="always")(_forward_row)
+
+
+def _hidden_deltas_row(params, layout, a, d):
     """Backpropagate the output delta of one sample through the hidden layers.
 
     ``d`` holds the output layer's delta at its ``a_off``; this fills the
     hidden layers' deltas: ``d_prev[i] = f'(a_prev[i]) * sum_j W[i, j] d[j]``.
+    Offsets are clamped as in ``forward_row`` (no views, vectorised).
     """
     for l in range(layout.shape[0] - 1, 0, -1):
         n_in = layout[l, N_IN]
         n_out = layout[l, N_OUT]
-        w0 = layout[l, W_OFF]
-        o = layout[l, A_OFF]
-        p = layout[l - 1, A_OFF]
+        w0 = _nonneg(layout[l, W_OFF])
+        o = _nonneg(layout[l, A_OFF])
+        p = _nonneg(layout[l - 1, A_OFF])
         act_prev = layout[l - 1, ACT]
-        dl = d[o:o + n_out]
         for i in range(n_in):
-            w = params[w0 + i * n_out:w0 + (i + 1) * n_out]
+            row = _nonneg(w0 + i * n_out)
             s = 0.0
             for j in range(n_out):
-                s += w[j] * dl[j]
+                s += params[row + j] * d[o + j]
             d[p + i] = s * derivative(act_prev, a[p + i])
+
+
+hidden_deltas_row = njit(cache=True)(_hidden_deltas_row)
+# Inlined into ``_sample_step`` only (per-sample training): each call costs a
+# few nanoseconds plus, in the callee, an atomic reference-count increment and
+# decrement per array argument, more than XOR's arithmetic (the inlined step
+# measured 310 ns a sample against 370). Elsewhere the plain twin keeps
+# compile times down.
+_hidden_deltas_row_inline = njit(cache=True, inline="always")(_hidden_deltas_row)
 
 
 @njit(cache=True, inline="always")
@@ -121,8 +156,7 @@ def _update_range(params, vel, sq, start, count, grad, scale, alpha, solver, nes
     ``w -= lr_t * m / (sqrt(s) + eps)`` with the bias-corrected ``lr_t``.
     """
     T = params.dtype.type          # compute in the parameters' own precision
-    p = params[start:start + count]
-    v = vel[start:start + count]
+    start = _nonneg(start)
     scale = T(scale)
     alpha = T(alpha)
     lr = T(hp[LR])
@@ -130,40 +164,206 @@ def _update_range(params, vel, sq, start, count, grad, scale, alpha, solver, nes
         mom = T(hp[MOMENTUM])
         if mom == 0.0:
             for k in range(count):
-                g = scale * grad[k] + alpha * p[k]
-                p[k] -= lr * g
+                g = scale * grad[k] + alpha * params[start + k]
+                params[start + k] -= lr * g
         elif nesterov:
             for k in range(count):
-                g = scale * grad[k] + alpha * p[k]
-                vk = mom * v[k] - lr * g
-                v[k] = vk
-                p[k] += mom * vk - lr * g
+                g = scale * grad[k] + alpha * params[start + k]
+                vk = mom * vel[start + k] - lr * g
+                vel[start + k] = vk
+                params[start + k] += mom * vk - lr * g
         else:
             for k in range(count):
-                g = scale * grad[k] + alpha * p[k]
-                vk = mom * v[k] - lr * g
-                v[k] = vk
-                p[k] += vk
+                g = scale * grad[k] + alpha * params[start + k]
+                vk = mom * vel[start + k] - lr * g
+                vel[start + k] = vk
+                params[start + k] += vk
     elif solver == SGD_PREVIOUS_GRADIENT:
         mom = T(hp[MOMENTUM])
         for k in range(count):
-            g = scale * grad[k] + alpha * p[k]
-            p[k] -= lr * g + mom * v[k]
-            v[k] = g
+            g = scale * grad[k] + alpha * params[start + k]
+            params[start + k] -= lr * g + mom * vel[start + k]
+            vel[start + k] = g
     else:
-        sk = sq[start:start + count]
         b1 = T(hp[BETA1])
         b2 = T(hp[BETA2])
         eps = T(hp[EPSILON])
         lrt = T(lr_t)
         one = T(1.0)
         for k in range(count):
-            g = scale * grad[k] + alpha * p[k]
-            m = b1 * v[k] + (one - b1) * g
-            s2 = b2 * sk[k] + (one - b2) * g * g
-            v[k] = m
-            sk[k] = s2
-            p[k] -= lrt * m / (math.sqrt(s2) + eps)
+            g = scale * grad[k] + alpha * params[start + k]
+            m = b1 * vel[start + k] + (one - b1) * g
+            s2 = b2 * sq[start + k] + (one - b2) * g * g
+            vel[start + k] = m
+            sq[start + k] = s2
+            params[start + k] -= lrt * m / (math.sqrt(s2) + eps)
+
+
+@njit(cache=True, inline="always")
+def _update_rows(params, vel, sq, w0, n_in, n_out, inp, i0, delta, d0, skip, alpha, solver, nesterov,
+                 hp, lr_t):
+    """One optimiser step on a whole weight matrix whose gradient is ``outer(inp, delta)``.
+
+    The inputs are ``inp[i0:i0+n_in]``, the deltas ``delta[d0:d0+n_out]``.
+    The same arithmetic as ``_update_range(..., w0 + i * n_out, n_out, delta,
+    inp[i], alpha, ...)`` row by row, but the solver is chosen once per layer
+    and the matrix is indexed at clamped offsets (``params[row + j]``, see
+    ``_nonneg``): no view per row, no wrap-around tests, and LLVM still
+    vectorises along ``j``. On small layers (XOR's 5 x 1) the per-row call
+    and views were most of the update. Rows with a zero input are skipped
+    when ``skip``.
+    """
+    T = params.dtype.type
+    i0 = _nonneg(i0)
+    d0 = _nonneg(d0)
+    alpha = T(alpha)
+    lr = T(hp[LR])
+    mom = T(hp[MOMENTUM])
+    if solver == SGD and mom == 0.0:
+        for i in range(n_in):
+            x = T(inp[i0 + i])
+            if skip and x == 0.0:
+                continue
+            row = _nonneg(w0 + i * n_out)
+            for j in range(n_out):
+                g = x * delta[d0 + j] + alpha * params[row + j]
+                params[row + j] -= lr * g
+    elif solver == SGD and nesterov:
+        for i in range(n_in):
+            x = T(inp[i0 + i])
+            if skip and x == 0.0:
+                continue
+            row = _nonneg(w0 + i * n_out)
+            for j in range(n_out):
+                g = x * delta[d0 + j] + alpha * params[row + j]
+                vk = mom * vel[row + j] - lr * g
+                vel[row + j] = vk
+                params[row + j] += mom * vk - lr * g
+    elif solver == SGD:
+        for i in range(n_in):
+            x = T(inp[i0 + i])
+            if skip and x == 0.0:
+                continue
+            row = _nonneg(w0 + i * n_out)
+            for j in range(n_out):
+                g = x * delta[d0 + j] + alpha * params[row + j]
+                vk = mom * vel[row + j] - lr * g
+                vel[row + j] = vk
+                params[row + j] += vk
+    elif solver == SGD_PREVIOUS_GRADIENT:
+        for i in range(n_in):
+            x = T(inp[i0 + i])
+            if skip and x == 0.0:
+                continue
+            row = _nonneg(w0 + i * n_out)
+            for j in range(n_out):
+                g = x * delta[d0 + j] + alpha * params[row + j]
+                params[row + j] -= lr * g + mom * vel[row + j]
+                vel[row + j] = g
+    else:
+        dl = delta[d0:d0 + n_out]
+        for i in range(n_in):
+            x = inp[i0 + i]
+            if skip and x == 0.0:
+                continue
+            _update_range(params, vel, sq, w0 + i * n_out, n_out, dl, x, alpha,
+                          solver, nesterov, hp, lr_t)
+
+
+# Bytes of gradient rows one block of ``_weight_block_step`` accumulates: half
+# of a 32 KiB L1 data cache, leaving room for the rows of D and X it streams.
+BLOCK_BYTES = 16384
+
+
+@njit(cache=True, inline="always")
+def _block_rows(n_out, itemsize):
+    return max(1, BLOCK_BYTES // (n_out * itemsize))
+
+
+@njit(cache=True, inline="always")
+def _weight_block_step(params, vel, sq, G, X, A, D, order, start, nb, first, p, o, w0, i0, i1,
+                       n_out, scale, alpha, solver, nesterov, hp, lr_t):
+    """Gradient and update of rows ``i0:i1`` of one layer's ``W`` for a minibatch.
+
+    ``G[i, :] = sum_r x_r[i] * D[r, :]`` over the batch's samples in order,
+    then one optimiser step on the block. The block of ``G`` (at most
+    ``BLOCK_BYTES``) stays in the L1 cache while the samples stream past, so
+    each sample's delta row is read once per block instead of once per input
+    row, and the block is updated while still in cache. Each entry is summed
+    by one thread in sample order: the bits do not depend on the threads.
+    Zero inputs (most of MNIST) are skipped.
+    """
+    n = i1 - i0
+    g0 = w0 + i0 * n_out
+    Gb = G[g0:g0 + n * n_out].reshape((n, n_out))
+    for ii in range(n):
+        for j in range(n_out):
+            Gb[ii, j] = 0.0
+    for r in range(nb):
+        if first:
+            x = X[order[start + r], i0:i1]
+        else:
+            x = A[r, p + i0:p + i1]
+        dr = D[r, o:o + n_out]
+        for ii in range(n):
+            v = x[ii]
+            if v == 0.0:
+                continue
+            for j in range(n_out):
+                Gb[ii, j] += v * dr[j]
+    _update_range(params, vel, sq, g0, n * n_out, G[g0:g0 + n * n_out], scale, alpha,
+                  solver, nesterov, hp, lr_t)
+
+
+# Samples of a minibatch that ``_forward_group`` pushes through a block of
+# weights together (their activation rows, 16 x 128 floats, stay in L1 too).
+GROUP_ROWS = 16
+
+
+@njit(cache=True, inline="always")
+def _forward_group(params, layout, X, order, start, r0, r1, A):
+    """``forward_row`` for the batch rows ``r0:r1`` (samples ``order[start + r]``).
+
+    Each layer's ``W`` is walked in blocks of rows (at most ``BLOCK_BYTES``)
+    and every sample of the group is pushed through a block before the next
+    is read, so a block is loaded into L1 once per group rather than once per
+    sample. Each output still sums its inputs in order: the same bits as
+    ``forward_row``.
+    """
+    for l in range(layout.shape[0]):
+        n_in = layout[l, N_IN]
+        n_out = layout[l, N_OUT]
+        w0 = layout[l, W_OFF]
+        b0 = layout[l, B_OFF]
+        o = layout[l, A_OFF]
+        p = layout[l - 1, A_OFF] if l > 0 else 0
+        for r in range(r0, r1):
+            z = A[r, o:o + n_out]
+            if b0 >= 0:
+                b = params[b0:b0 + n_out]
+                for j in range(n_out):
+                    z[j] = b[j]
+            else:
+                for j in range(n_out):
+                    z[j] = 0.0
+        rows = _block_rows(n_out, params.itemsize)
+        for i0 in range(0, n_in, rows):
+            i1 = min(n_in, i0 + rows)
+            Wb = params[w0 + i0 * n_out:w0 + i1 * n_out].reshape((i1 - i0, n_out))
+            for r in range(r0, r1):
+                if l == 0:
+                    x = X[order[start + r], i0:i1]
+                else:
+                    x = A[r, p + i0:p + i1]
+                z = A[r, o:o + n_out]
+                for ii in range(i1 - i0):
+                    v = x[ii]
+                    if v == 0.0:
+                        continue
+                    for j in range(n_out):
+                        z[j] += v * Wb[ii, j]
+        for r in range(r0, r1):
+            activate(layout[l, ACT], A[r, o:o + n_out])
 
 
 @njit(cache=True, inline="always")
@@ -202,35 +402,29 @@ def _sample_step(params, layout, loss, x, y, a, d, solver, nesterov, hp, lr_t, v
                 _catch_up(params, vel, w0 + i * n_out0, n_out0, step - 1 - upto[i], solver, nesterov,
                           hp[MOMENTUM], powers, sums)
                 upto[i] = step
-    forward_row(params, layout, x, a)
+    _forward_row_inline(params, layout, x, a)
     last = layout.shape[0] - 1
     o = layout[last, A_OFF]
     n_out = layout[last, N_OUT]
     act = layout[last, ACT]
-    out = a[o:o + n_out]
-    value = sample_loss(loss, act, out, y)
-    output_delta(loss, act, out, y, d[o:o + n_out])
-    hidden_deltas_row(params, layout, a, d)
+    value = sample_loss_at(loss, act, a, y, o, n_out)
+    output_delta_at(loss, act, a, y, d, o, n_out)
+    _hidden_deltas_row_inline(params, layout, a, d)
     alpha = hp[ALPHA]
     for l in range(layout.shape[0]):
         n_in = layout[l, N_IN]
         n_out = layout[l, N_OUT]
         w0 = layout[l, W_OFF]
         b0 = layout[l, B_OFF]
-        delta = d[layout[l, A_OFF]:layout[l, A_OFF] + n_out]
+        o = layout[l, A_OFF]
         if l == 0:
-            inp = x
+            _update_rows(params, vel, sq, w0, n_in, n_out, x, 0, d, o, skip_zero or lazy,
+                         alpha, solver, nesterov, hp, lr_t)
         else:
-            inp = a[layout[l - 1, A_OFF]:layout[l - 1, A_OFF] + n_in]
-        skip = skip_zero or (lazy and l == 0)
-        for i in range(n_in):
-            v = inp[i]
-            if skip and v == 0.0:
-                continue
-            _update_range(params, vel, sq, w0 + i * n_out, n_out, delta, v, alpha,
-                          solver, nesterov, hp, lr_t)
+            _update_rows(params, vel, sq, w0, n_in, n_out, a, layout[l - 1, A_OFF], d, o, skip_zero,
+                         alpha, solver, nesterov, hp, lr_t)
         if b0 >= 0:
-            _update_range(params, vel, sq, b0, n_out, delta, 1.0, 0.0,
+            _update_range(params, vel, sq, b0, n_out, d[o:o + n_out], 1.0, 0.0,
                           solver, nesterov, hp, lr_t)
     return value
 
@@ -246,12 +440,11 @@ def _catch_up(params, vel, start, count, k, solver, nesterov, mom, powers, sums)
     """
     if k <= 0:
         return
-    p = params[start:start + count]
-    v = vel[start:start + count]
+    start = _nonneg(start)
     if solver == SGD_PREVIOUS_GRADIENT:
         for j in range(count):
-            p[j] -= mom * v[j]
-            v[j] = 0.0
+            params[start + j] -= mom * vel[start + j]
+            vel[start + j] = 0.0
         return
     if k < powers.shape[0]:
         pk = powers[k]
@@ -265,9 +458,9 @@ def _catch_up(params, vel, start, count, k, solver, nesterov, mom, powers, sums)
     geo = T(geo)
     pk = T(pk)
     for j in range(count):
-        vj = v[j]
-        p[j] += vj * geo
-        v[j] = vj * pk
+        vj = vel[start + j]
+        params[start + j] += vj * geo
+        vel[start + j] = vj * pk
 
 
 @njit(cache=True)
@@ -363,13 +556,16 @@ def _train_epochs(params, layout, loss, X, Y, batch_size, order_kind, seed, epoc
             for b in range(n_batches):
                 start = b * batch_size
                 nb = min(batch_size, n_samples - start)
-                for r in prange(nb):
-                    idx = order[start + r]
-                    forward_row(params, layout, X[idx], A[r])
-                    out = A[r, o_last:o_last + n_last]
-                    batch_loss[r] = sample_loss(loss, act_last, out, Y[idx])
-                    output_delta(loss, act_last, out, Y[idx], D[r, o_last:o_last + n_last])
-                    hidden_deltas_row(params, layout, A[r], D[r])
+                for grp in prange((nb + GROUP_ROWS - 1) // GROUP_ROWS):
+                    r0 = grp * GROUP_ROWS
+                    r1 = min(nb, r0 + GROUP_ROWS)
+                    _forward_group(params, layout, X, order, start, r0, r1, A)
+                    for r in range(r0, r1):
+                        idx = order[start + r]
+                        out = A[r, o_last:o_last + n_last]
+                        batch_loss[r] = sample_loss(loss, act_last, out, Y[idx])
+                        output_delta(loss, act_last, out, Y[idx], D[r, o_last:o_last + n_last])
+                        hidden_deltas_row(params, layout, A[r], D[r])
                 for r in range(nb):
                     total += batch_loss[r]
                 if alpha > 0.0:
@@ -384,23 +580,11 @@ def _train_epochs(params, layout, loss, X, Y, batch_size, order_kind, seed, epoc
                     b0 = layout[l, B_OFF]
                     o = layout[l, A_OFF]
                     p = layout[l - 1, A_OFF] if l > 0 else 0
-                    for i in prange(n_in):
-                        row = w0 + i * n_out
-                        g = G[row:row + n_out]
-                        for j in range(n_out):
-                            g[j] = 0.0
-                        for r in range(nb):
-                            if l == 0:
-                                v = X[order[start + r], i]
-                            else:
-                                v = A[r, p + i]
-                            if v == 0.0:
-                                continue
-                            dr = D[r, o:o + n_out]
-                            for j in range(n_out):
-                                g[j] += v * dr[j]
-                        _update_range(params, vel, sq, row, n_out, g, scale, alpha / nb,
-                                      solver, nesterov, hp, lr_t)
+                    rows = _block_rows(n_out, params.itemsize)
+                    for blk in prange((n_in + rows - 1) // rows):
+                        _weight_block_step(params, vel, sq, G, X, A, D, order, start, nb, l == 0,
+                                           p, o, w0, blk * rows, min(n_in, (blk + 1) * rows),
+                                           n_out, scale, alpha / nb, solver, nesterov, hp, lr_t)
                     if b0 >= 0:
                         g = G[b0:b0 + n_out]
                         for j in range(n_out):

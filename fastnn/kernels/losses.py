@@ -28,44 +28,58 @@ def _clip(p):
     return p
 
 
-@njit(cache=True)
-def sample_loss(loss, act, a, y):
-    """The loss of one sample: outputs ``a``, targets ``y`` (1-D)."""
+@njit(cache=True, inline="always")
+def sample_loss_at(loss, act, a, y, o, n):
+    """The loss of one sample: outputs ``a[o:o+n]``, targets ``y`` (1-D)."""
+    o = max(o, 0)   # lets LLVM drop the negative-index test
     s = 0.0
-    n = a.shape[0]
     if loss == SQUARED:
         for j in range(n):
-            d = float(a[j]) - float(y[j])
+            d = float(a[o + j]) - float(y[j])
             s += 0.5 * d * d
     elif act == SOFTMAX:
         for j in range(n):
             if y[j] != 0.0:
-                s -= y[j] * math.log(_clip(a[j]))
+                s -= y[j] * math.log(_clip(a[o + j]))
     else:
         for j in range(n):
-            p = _clip(a[j])
+            p = _clip(a[o + j])
             s -= y[j] * math.log(p) + (1.0 - y[j]) * math.log(1.0 - p)
     return s
 
 
 @njit(cache=True)
-def output_delta(loss, act, a, y, delta):
-    """dLoss/dz of the output layer for one sample, into ``delta``.
+def sample_loss(loss, act, a, y):
+    """The loss of one sample: outputs ``a``, targets ``y`` (1-D)."""
+    return sample_loss_at(loss, act, a, y, 0, a.shape[0])
 
+
+@njit(cache=True, inline="always")
+def output_delta_at(loss, act, a, y, delta, o, n):
+    """dLoss/dz of the output layer for one sample, into ``delta[o:o+n]``.
+
+    Outputs are ``a[o:o+n]`` (the dense kernels keep activations and deltas
+    of a sample at the same offsets), targets ``y`` (1-D).
     Cross-entropy after softmax or logistic gives ``a - y``. The squared loss
     multiplies ``a - y`` by the activation's derivative; after a softmax it
     goes through the softmax Jacobian ``a_j (g_j - sum_k g_k a_k)``.
     """
-    n = a.shape[0]
+    o = max(o, 0)
     if loss == LOG:
         for j in range(n):
-            delta[j] = a[j] - y[j]
+            delta[o + j] = a[o + j] - y[j]
     elif act == SOFTMAX:
         s = 0.0
         for k in range(n):
-            s += (a[k] - y[k]) * a[k]
+            s += (a[o + k] - y[k]) * a[o + k]
         for j in range(n):
-            delta[j] = a[j] * ((a[j] - y[j]) - s)
+            delta[o + j] = a[o + j] * ((a[o + j] - y[j]) - s)
     else:
         for j in range(n):
-            delta[j] = (a[j] - y[j]) * derivative(act, a[j])
+            delta[o + j] = (a[o + j] - y[j]) * derivative(act, a[o + j])
+
+
+@njit(cache=True)
+def output_delta(loss, act, a, y, delta):
+    """dLoss/dz of the output layer for one sample, into ``delta`` (see ``output_delta_at``)."""
+    output_delta_at(loss, act, a, y, delta, 0, a.shape[0])

@@ -305,3 +305,43 @@ def test_lazy_momentum_matches_the_eager_loop_on_sparse_inputs(rule):
             reference.sgd_momentum_step(x, y, Ws, bs, vel, 0.3, 0.9, rule)
     for got, exp in zip(_views(layout, params)[0], Ws):
         assert_allclose(got, exp, rtol=1e-11, atol=1e-13)
+
+
+def test_blocked_minibatch_path_matches_numpy_and_is_bit_identical_across_twins(n_threads):
+    """Minibatches go through weight blocks (``BLOCK_BYTES``) and sample groups
+    (``GROUP_ROWS``): a layer of 70 x 64 float64 spans three blocks of rows and a
+    batch of 20 two groups, plus a partial last batch. Compared with NumPy's
+    ``X_b @ W`` minibatch SGD with momentum, and across twins and thread counts."""
+    rows = dense.BLOCK_BYTES // (64 * 8)
+    assert 70 > 2 * rows and 20 > dense.GROUP_ROWS
+    g = np.random.default_rng(12)
+    X = g.uniform(0, 1, (47, 70)) * (g.uniform(0, 1, (47, 70)) < 0.3)   # mostly zeros
+    Y = np.eye(3)[g.integers(0, 3, 47)]
+    acts = ["logistic", "softmax"]
+    lr, mom, batch = 0.2, 0.9, 20
+    results = []
+    for kernel, n in itertools.product([dense.train_epochs, dense.train_epochs_serial], n_threads):
+        layout, params, n_units = _net([70, 64, 3], acts, [True, True])
+        with threads(n):
+            _train(layout, params, n_units, X, Y, batch=batch, epochs=2, lr=lr, momentum=mom,
+                   kernel=kernel, loss=losses.LOG)
+        results.append(params)
+    for params in results[1:]:
+        assert_array_equal(params, results[0])
+    layout, params, _ = _net([70, 64, 3], acts, [True, True])
+    Ws, bs = [w.copy() for w in _views(layout, params)[0]], [b.copy() for b in _views(layout, params)[1]]
+    vel = [np.zeros_like(p) for p in Ws + bs]
+    for _ in range(2):
+        for start in range(0, len(X), batch):
+            xb, yb = X[start:start + batch], Y[start:start + batch]
+            a = reference.mlp_forward(xb, Ws, bs, acts)
+            deltas = [(a[-1] - yb) / len(xb)]
+            deltas.insert(0, (deltas[0] @ Ws[1].T) * a[1] * (1 - a[1]))
+            grads = [a[0].T @ deltas[0], a[1].T @ deltas[1], deltas[0].sum(0), deltas[1].sum(0)]
+            for p, v, gr in zip(Ws + bs, vel, grads):
+                v *= mom
+                v -= lr * gr
+                p += v
+    got_W, got_b = _views(layout, results[0])
+    for got, exp in zip(got_W + got_b, Ws + bs):
+        assert_allclose(got, exp, rtol=1e-10, atol=1e-13)
