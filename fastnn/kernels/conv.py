@@ -35,9 +35,9 @@ import numpy as np
 from numba import njit, prange
 
 from .activations import IDENTITY, LOGISTIC, RELU, SOFTMAX, TANH, derivative, logistic
-from .dense import (A_OFF, ADAM, ALPHA, B_OFF, BEST_LOSS, CONVERGED, DIVERGED, LR, MOMENTUM, N_IN,
-                    N_OUT, NO_IMPROVE, SEQUENTIAL, SGD, SHUFFLE, STATUS, STEP, W_OFF, _adam_lr,
-                    _update_range, forward_row, hidden_deltas_row, make_layout)
+from .dense import (A_OFF, ADAM, ALPHA, B_OFF, LR, MOMENTUM, N_IN, N_OUT, SEQUENTIAL, SGD, SHUFFLE,
+                    STEP, W_OFF, _adam_lr, _update_range, end_epoch, forward_row, hidden_deltas_row,
+                    make_layout)
 from .losses import LOG, output_delta, sample_loss
 from .pool import max_pool_image
 from .rng import permutation, randint
@@ -574,19 +574,8 @@ def _train_epochs(params, spec, layout, X, Y, batch_size, order_kind, seed, epoc
         epoch_loss = total / n_samples
         loss_curve[e] = epoch_loss
         done = e + 1
-        if not math.isfinite(epoch_loss):
-            state[STATUS] = DIVERGED
+        if end_epoch(state, epoch_loss, tol, n_iter_no_change):
             break
-        if tol >= 0.0:
-            if epoch_loss > state[BEST_LOSS] - tol:
-                state[NO_IMPROVE] += 1.0
-            else:
-                state[NO_IMPROVE] = 0.0
-            if epoch_loss < state[BEST_LOSS]:
-                state[BEST_LOSS] = epoch_loss
-            if state[NO_IMPROVE] > n_iter_no_change:
-                state[STATUS] = CONVERGED
-                break
     return done
 
 

@@ -477,6 +477,31 @@ def _momentum_tables(mom, n):
     return powers, sums
 
 
+@njit(cache=True, inline="always")
+def end_epoch(state, epoch_loss, tol, n_iter_no_change):
+    """The end-of-epoch rule of every training loop; True when training must stop.
+
+    A non-finite loss sets ``state[STATUS] = DIVERGED``. Otherwise, with
+    ``tol >= 0``, scikit-learn's rule: an epoch whose loss is not ``tol`` below
+    the best so far counts as no improvement, and more than
+    ``n_iter_no_change`` of them in a row set ``CONVERGED``.
+    """
+    if not math.isfinite(epoch_loss):
+        state[STATUS] = DIVERGED
+        return True
+    if tol >= 0.0:
+        if epoch_loss > state[BEST_LOSS] - tol:
+            state[NO_IMPROVE] += 1.0
+        else:
+            state[NO_IMPROVE] = 0.0
+        if epoch_loss < state[BEST_LOSS]:
+            state[BEST_LOSS] = epoch_loss
+        if state[NO_IMPROVE] > n_iter_no_change:
+            state[STATUS] = CONVERGED
+            return True
+    return False
+
+
 def _train_epochs(params, layout, loss, X, Y, batch_size, order_kind, seed, epoch0, n_epochs,
                   solver, nesterov, hp, tol, n_iter_no_change, vel, sq, state,
                   order, A, D, G, batch_loss, loss_curve):
@@ -604,19 +629,8 @@ def _train_epochs(params, layout, loss, X, Y, batch_size, order_kind, seed, epoc
         epoch_loss = total / n_samples
         loss_curve[e] = epoch_loss
         done = e + 1
-        if not math.isfinite(epoch_loss):
-            state[STATUS] = DIVERGED
+        if end_epoch(state, epoch_loss, tol, n_iter_no_change):
             break
-        if tol >= 0.0:
-            if epoch_loss > state[BEST_LOSS] - tol:
-                state[NO_IMPROVE] += 1.0
-            else:
-                state[NO_IMPROVE] = 0.0
-            if epoch_loss < state[BEST_LOSS]:
-                state[BEST_LOSS] = epoch_loss
-            if state[NO_IMPROVE] > n_iter_no_change:
-                state[STATUS] = CONVERGED
-                break
     return done
 
 
