@@ -35,12 +35,11 @@ import numpy as np
 from numba import njit, prange
 
 from .activations import IDENTITY, LOGISTIC, RELU, SOFTMAX, TANH, derivative, logistic
-from .dense import (A_OFF, ADAM, ALPHA, B_OFF, LR, MOMENTUM, N_IN, N_OUT, SEQUENTIAL, SGD, SHUFFLE,
-                    STEP, W_OFF, _adam_lr, _update_range, end_epoch, forward_row, hidden_deltas_row,
+from .dense import (A_OFF, ADAM, ALPHA, B_OFF, LR, MOMENTUM, N_IN, N_OUT, SGD, STEP, W_OFF,
+                    _adam_lr, _update_range, end_epoch, epoch_order, forward_row, hidden_deltas_row,
                     make_layout)
 from .losses import LOG, output_delta, sample_loss
 from .pool import max_pool_image
-from .rng import permutation, randint
 
 # the entries of ``spec``
 (SPEC_C, SPEC_H, SPEC_W, SPEC_F, SPEC_KH, SPEC_KW, SPEC_OH, SPEC_OW, SPEC_POOL, SPEC_PH, SPEC_PW,
@@ -477,14 +476,7 @@ def _train_epochs(params, spec, layout, X, Y, batch_size, order_kind, seed, epoc
     done = 0
     for e in range(n_epochs):
         epoch = epoch0 + e
-        if order_kind == SHUFFLE:
-            permutation(seed, epoch, order)
-        elif order_kind == SEQUENTIAL:
-            for k in range(n_samples):
-                order[k] = k
-        else:
-            for k in range(n_samples):
-                order[k] = randint(seed, epoch, k, n_samples)
+        epoch_order(order_kind, seed, epoch, order)
         total = 0.0
         if batch_size == 1:
             for k in range(n_samples):

@@ -477,6 +477,24 @@ def _momentum_tables(mom, n):
     return powers, sums
 
 
+@njit(cache=True)
+def epoch_order(order_kind, seed, epoch, order):
+    """Fill ``order`` with the samples of global epoch ``epoch``, keyed by ``(seed, epoch)``.
+
+    SHUFFLE: a fresh permutation; SEQUENTIAL: 0, 1, 2...; REPLACEMENT: each
+    step draws a sample at random (the article's part A).
+    """
+    n = order.shape[0]
+    if order_kind == SHUFFLE:
+        permutation(seed, epoch, order)
+    elif order_kind == SEQUENTIAL:
+        for k in range(n):
+            order[k] = k
+    else:
+        for k in range(n):
+            order[k] = randint(seed, epoch, k, n)
+
+
 @njit(cache=True, inline="always")
 def end_epoch(state, epoch_loss, tol, n_iter_no_change):
     """The end-of-epoch rule of every training loop; True when training must stop.
@@ -555,14 +573,7 @@ def _train_epochs(params, layout, loss, X, Y, batch_size, order_kind, seed, epoc
     done = 0
     for e in range(n_epochs):
         epoch = epoch0 + e
-        if order_kind == SHUFFLE:
-            permutation(seed, epoch, order)
-        elif order_kind == SEQUENTIAL:
-            for k in range(n_samples):
-                order[k] = k
-        else:
-            for k in range(n_samples):
-                order[k] = randint(seed, epoch, k, n_samples)
+        epoch_order(order_kind, seed, epoch, order)
         total = 0.0
         if batch_size == 1:
             a = A[0]
