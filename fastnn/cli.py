@@ -218,6 +218,7 @@ PICTURES = {
     "rbm-components": ("rbm-digits", ("components",)),
     "feature-maps": ("digits-cnn / mnist-cnn", ("example_image", "filters", "example_maps",
                                                "example_pooled")),
+    "timing": ("timing", ("predictions",)),
 }
 
 
@@ -242,6 +243,11 @@ def _picture(name, run, out):
         plots.hopfield_capacity(np.asarray(loads, dtype=float), curves, out, title=title)
     elif name == "rbm-components":
         plots.rbm_components(a["components"], out, title=title)
+    elif name == "timing":
+        try:
+            plots.timing(run, out, title=title)
+        except ValueError as error:  # a stored run without the timing curves
+            raise UserError(f"--picture timing: {error}") from None
     else:
         from .plots_cnn import feature_maps_arrays
         feature_maps_arrays(a["example_image"], a["filters"], a["example_maps"], a["example_pooled"],

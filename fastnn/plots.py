@@ -126,7 +126,7 @@ def confusion_matrix(matrix, labels, out_png, title=None, normalize=False):
 def __getattr__(name):
     families = {"hopfield_recall": "plots_hopfield", "hopfield_capacity": "plots_hopfield",
                 "feature_maps": "plots_cnn", "feature_maps_arrays": "plots_cnn",
-                "rbm_components": "plots_rbm"}
+                "rbm_components": "plots_rbm", "timing": "plots_timing"}
     if name in families:
         import importlib
         return getattr(importlib.import_module(f"fastnn.{families[name]}"), name)

@@ -6,7 +6,10 @@ Every loader returns plain NumPy arrays. MNIST is read from local files
 from .digits import load_digits, nudge_digits
 from .idx import IDXError, read_idx, write_idx
 from .mnist import find_mnist, load_mnist
+from .prices import (features, labels, log_returns, read_ohlc, regime_prices, synthetic_ohlc,
+                     synthetic_prices)
 from .xor import xor
 
-__all__ = ["IDXError", "find_mnist", "load_digits", "load_mnist", "nudge_digits", "read_idx",
-           "write_idx", "xor"]
+__all__ = ["IDXError", "features", "find_mnist", "labels", "load_digits", "load_mnist",
+           "log_returns", "nudge_digits", "read_idx", "read_ohlc", "regime_prices", "synthetic_ohlc",
+           "synthetic_prices", "write_idx", "xor"]

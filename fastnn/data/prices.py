@@ -4,9 +4,15 @@ labels built from them without look-ahead.
 
 Conventions: ``close`` has one price per period ``t = 0 .. n-1``; the log
 return of period ``t`` is ``r[t] = log(close[t] / close[t-1])`` (``t >= 1``).
-The row at ``t`` of :func:`features` uses only ``r[t - window + 1 .. t]``,
-i.e. prices up to ``t``; its label (:func:`labels`) is the direction of the
-NEXT return ``r[t + 1]``.
+The row at ``t`` of :func:`features` uses only ``r[t - window + 1 .. t]``
+(and, when given, the volumes and high/low ranges of the same periods), i.e.
+data up to ``t``; its label (:func:`labels`) is the direction of the NEXT
+return ``r[t + 1]``.
+
+Synthetic sources: :func:`synthetic_prices` (AR(1) log returns; 0 is a pure
+random walk), :func:`regime_prices` (a Markov chain switching between a
+trending and a mean-reverting regime) and :func:`synthetic_ohlc` (plausible
+open, high, low and volume around a close series).
 """
 import csv
 import datetime
@@ -35,15 +41,27 @@ def _where(path, row, column):
     return f"{path}: row {row}, column {column!r}"
 
 
+def _check_bar(path, line, open_, high, low, close):
+    """A bar must satisfy low <= open, close <= high."""
+    if high < low:
+        raise ValueError(f"{_where(path, line, 'high')}: high {high!r} is below low {low!r}; "
+                         "expected low <= high.")
+    for name, value in (("open", open_), ("close", close)):
+        if not low <= value <= high:
+            raise ValueError(f"{_where(path, line, name)}: {name} {value!r} is outside the bar's "
+                             f"range [low, high] = [{low!r}, {high!r}].")
+
+
 def read_ohlc(path):
     """Read an OHLC(V) CSV file.
 
     The header names a ``Date`` column and ``Open``, ``High``, ``Low``,
     ``Close`` and optionally ``Volume`` columns, in any order and any case;
     other columns are ignored. Dates are ISO ``YYYY-MM-DD`` and must strictly
-    increase; prices must be numbers > 0, volumes numbers >= 0. Blank lines
-    are skipped. Any bad cell raises ValueError naming the row (the line of
-    the file, the header being row 1) and the column.
+    increase; prices must be numbers > 0 with ``Low <= Open, Close <= High``,
+    volumes numbers >= 0. Blank lines are skipped. Any bad cell raises
+    ValueError naming the row (the line of the file, the header being row 1)
+    and the column.
 
     Returns
     -------
@@ -106,6 +124,7 @@ def read_ohlc(path):
             elif not np.isfinite(value) or value <= 0:
                 raise ValueError(f"{_where(path, line, name)}: expected a finite price > 0; got {text!r}.")
             values[name].append(value)
+        _check_bar(path, line, *(values[name][-1] for name in PRICE_COLUMNS))
     if not dates:
         raise ValueError(f"{path}: no data rows after the header.")
     return OHLC(np.array(dates, dtype="datetime64[D]"),
@@ -126,8 +145,7 @@ def synthetic_prices(n, seed, autocorrelation=0.0, volatility=0.01, start=100.0)
     ``close[0] = start``.
     """
     n = check_int(n, "n", low=2)
-    a = check_float(autocorrelation, "autocorrelation", low=-1.0, high=1.0,
-                    low_inclusive=False, high_inclusive=False)
+    a = _check_coefficient(autocorrelation, "autocorrelation")
     volatility = check_float(volatility, "volatility", low=0.0, low_inclusive=False)
     start = check_float(start, "start", low=0.0, low_inclusive=False)
     e = np.random.default_rng(seed).standard_normal(n - 1)
@@ -137,6 +155,96 @@ def synthetic_prices(n, seed, autocorrelation=0.0, volatility=0.01, start=100.0)
     for t in range(1, n - 1):
         r[t] = a * r[t - 1] + scale * e[t]
     return start * np.exp(np.concatenate([[0.0], np.cumsum(r)]))
+
+
+def _check_coefficient(value, name):
+    return check_float(value, name, low=-1.0, high=1.0, low_inclusive=False, high_inclusive=False)
+
+
+def regime_prices(n, seed, trend=0.6, revert=-0.4, switch=0.02, volatility=0.01, start=100.0):
+    """``n`` closing prices whose log returns switch between two AR(1) regimes.
+
+    A two-state Markov chain ``s[t]`` (1: trending, 0: mean-reverting) keeps
+    its state from one period to the next with probability ``1 - switch`` and
+    flips with probability ``switch`` (mean stay ``1 / switch`` periods);
+    ``s[0]`` is 0 or 1 with probability 1/2, the chain's stationary law. The
+    return into period ``t >= 1`` is::
+
+        a = trend if s[t] == 1 else revert
+        r[t] = a * r[t-1] + volatility * sqrt(1 - a**2) * e[t]
+
+    with ``e`` standard normal and ``r[0] = 0``, so within a regime returns
+    have standard deviation about ``volatility`` and lag-1 autocorrelation
+    ``a``: positive (momentum) while trending, negative while mean-reverting.
+    Knowing the regime, the best hit rate on the next sign is
+    ``0.5 + arcsin(|a|) / pi`` (0.705 for 0.6, 0.631 for -0.4). ``seed`` seeds
+    NumPy's generator (the same seed gives the same path and prices).
+
+    Returns
+    -------
+    close : ndarray of shape (n,), float64
+        ``close[0] = start``.
+    regime : ndarray of shape (n,), int64
+        ``s``: the regime of the return into each period.
+    """
+    n = check_int(n, "n", low=2)
+    trend = _check_coefficient(trend, "trend")
+    revert = _check_coefficient(revert, "revert")
+    switch = check_float(switch, "switch", low=0.0, high=1.0)
+    volatility = check_float(volatility, "volatility", low=0.0, low_inclusive=False)
+    start = check_float(start, "start", low=0.0, low_inclusive=False)
+    rng = np.random.default_rng(seed)
+    first = rng.integers(2)
+    flips = rng.random(n - 1) < switch
+    e = rng.standard_normal(n - 1)
+    regime = np.concatenate([[first], (first + np.cumsum(flips)) % 2]).astype(np.int64)
+    coefficient = np.where(regime[1:] == 1, trend, revert)
+    scale = volatility * np.sqrt(1.0 - coefficient * coefficient)
+    r = np.empty(n - 1)
+    previous = 0.0
+    for t in range(n - 1):
+        previous = coefficient[t] * previous + scale[t] * e[t]
+        r[t] = previous
+    close = start * np.exp(np.concatenate([[0.0], np.cumsum(r)]))
+    return close, regime
+
+
+def synthetic_ohlc(close, seed, start_date="2000-01-03"):
+    """A plausible OHLCV table around a close series, for tests and synthetic runs.
+
+    ``open[t] = close[t-1]`` (``open[0] = close[0]``); the bar stretches beyond
+    its body by half-normal amounts of scale ``sigma / 2``, ``sigma`` being the
+    standard deviation of the log returns::
+
+        high[t] = max(open[t], close[t]) * exp(sigma / 2 * |u[t]|)
+        low[t]  = min(open[t], close[t]) * exp(-sigma / 2 * |w[t]|)
+
+    and volume rises with the size of the move, as it does in markets::
+
+        volume[t] = 1e6 * exp(0.5 * |r[t]| / sigma + 0.25 * v[t])
+
+    with ``u``, ``w``, ``v`` standard normal drawn from ``seed`` (give a seed
+    other than the one that drew ``close``). Volume and range carry no
+    information about the NEXT move beyond what the returns do. Dates are
+    consecutive business days from ``start_date``.
+
+    Returns
+    -------
+    OHLC
+    """
+    close = _check_close(close)
+    n = len(close)
+    rng = np.random.default_rng(seed)
+    u, w, v = rng.standard_normal((3, n))
+    r = np.concatenate([[0.0], np.diff(np.log(close))])
+    sigma = float(r[1:].std()) if n > 2 else 0.0
+    sigma = sigma if sigma > 0 else 0.01
+    open_ = np.concatenate([close[:1], close[:-1]])
+    high = np.maximum(open_, close) * np.exp(0.5 * sigma * np.abs(u))
+    low = np.minimum(open_, close) * np.exp(-0.5 * sigma * np.abs(w))
+    volume = 1e6 * np.exp(0.5 * np.abs(r) / sigma + 0.25 * v)
+    dates = np.busday_offset(np.datetime64(start_date, "D"), np.arange(n), roll="forward")
+    return OHLC(dates.astype("datetime64[D]"), open_, high, low, close.copy(), volume)
 
 
 def _check_close(close):
@@ -150,25 +258,59 @@ def _check_close(close):
     return close
 
 
+def _check_series(values, name, n, positive):
+    values = np.asarray(values)
+    if values.ndim != 1 or values.dtype.kind not in "iuf":
+        raise ValueError(f"{name} must be a 1-D numeric array; got shape {values.shape}, "
+                         f"dtype {values.dtype}.")
+    if len(values) != n:
+        raise ValueError(f"{name} must have one value a period, like close ({n}); got {len(values)}.")
+    values = values.astype(np.float64)
+    bad = np.flatnonzero(~np.isfinite(values) | ((values <= 0) if positive else (values < 0)))
+    if bad.size:
+        what = "finite prices > 0" if positive else "finite numbers >= 0"
+        raise ValueError(f"{name} must hold {what}; got {float(values[bad[0]])!r} at index {bad[0]}.")
+    return values
+
+
 def log_returns(close):
     """``r`` of shape (n,): ``r[0] = nan``, ``r[t] = log(close[t] / close[t-1])``."""
     close = _check_close(close)
     return np.concatenate([[np.nan], np.diff(np.log(close))])
 
 
-def features(close, window, train_end=None):
-    """Windows of past log returns, standardised, one row a period.
+def _windows(series, window):
+    """Row ``t >= window`` holds ``series[t - window + 1 .. t]`` (oldest first);
+    rows before are NaN."""
+    n = len(series)
+    X = np.full((n, window), np.nan)
+    for j in range(window):
+        X[window:, j] = series[1 + j:n - window + 1 + j]
+    return X
+
+
+def features(close, window, train_end=None, *, train_start=None, volume=None, high=None, low=None):
+    """Windows of past log returns (and optionally volume and range), standardised.
 
     Row ``t`` holds ``r[t - window + 1], ..., r[t]`` (oldest first): prices up to
-    ``t`` only. Rows ``t < window`` have no full window and are NaN. Each
-    column is standardised with the mean and standard deviation of the rows
-    ``window <= t < train_end`` (the training window; None: every row, which
-    looks ahead and is meant for exploration only), so changing prices at or
-    after ``train_end`` changes no row before it.
+    ``t`` only. With ``volume`` it also holds the log volume changes of the
+    same periods, ``log1p(volume[s]) - log1p(volume[s-1])`` (``log1p`` keeps
+    a zero volume finite); with ``high`` and ``low`` the log ranges
+    ``log(high[s] / low[s])`` (to first order ``(high - low) / close``, and
+    finite when ``high == low``). Columns: the returns, then the volume
+    changes, then the ranges, ``window`` of each. Every value of row ``t``
+    is known at the close of ``t``.
+
+    Rows ``t < window`` have no full window and are NaN. Each column is
+    standardised with the mean and standard deviation of the training rows
+    ``max(window, train_start) <= t < train_end`` (``train_end`` None: every
+    row, which looks ahead and is meant for exploration only), so changing
+    any value at or after ``train_end`` changes no row before it, and a
+    rolling window's statistics ignore rows before ``train_start``.
 
     Returns
     -------
-    X : ndarray of shape (n, window), float64
+    X : ndarray of shape (n, window * (1 + [volume given] + [range given])), float64
     """
     close = _check_close(close)
     n = len(close)
@@ -176,12 +318,26 @@ def features(close, window, train_end=None):
     if train_end is None:
         train_end = n
     train_end = check_int(train_end, "train_end", low=window + 2, high=n)
-    r = log_returns(close)
-    X = np.full((n, window), np.nan)
-    for j in range(window):
-        # column j at row t holds r[t - window + 1 + j]
-        X[window:, j] = r[1 + j:n - window + 1 + j]
-    train = X[window:train_end]
+    train_start = window if train_start is None else check_int(train_start, "train_start", low=window,
+                                                               high=train_end - 2)
+    if (high is None) != (low is None):
+        raise ValueError("high and low must be given together for the range features; got "
+                         f"{'high' if low is None else 'low'} only.")
+    blocks = [_windows(log_returns(close), window)]
+    if volume is not None:
+        volume = _check_series(volume, "volume", n, positive=False)
+        blocks.append(_windows(np.concatenate([[np.nan], np.diff(np.log1p(volume))]), window))
+    if high is not None:
+        high = _check_series(high, "high", n, positive=True)
+        low = _check_series(low, "low", n, positive=True)
+        below = np.flatnonzero(high < low)
+        if below.size:
+            k = below[0]
+            raise ValueError(f"high must be >= low in every period; got high {float(high[k])!r} < low "
+                             f"{float(low[k])!r} at index {k}.")
+        blocks.append(_windows(np.log(high / low), window))
+    X = np.hstack(blocks) if len(blocks) > 1 else blocks[0]
+    train = X[train_start:train_end]
     mean = train.mean(axis=0)
     std = train.std(axis=0)
     std[std == 0] = 1.0
