@@ -66,6 +66,23 @@ def test_sigmoid_within_an_ulp_or_two_of_scipy():
     assert_allclose(out[0], expit(x), rtol=5e-16, atol=0)
 
 
+
+def test_float32_sigmoid_within_a_few_ulp_of_scipy_and_finite():
+    # float32 models compute the sigmoid in float32: within 3 ulp of expit for
+    # results above 1e-30, finite, exact 1 and tiny-but-positive at the ends
+    from scipy.special import expit
+    x = np.concatenate([np.linspace(-60, 40, 4001), [-1e4, -800.0, -88.5, 1e-9, 17.0, 800.0, 1e4]])
+    x = x.astype(np.float32)
+    out = np.empty((1, len(x)), dtype=np.float32)
+    rbm.hidden_probabilities(np.ones((1, 1), np.float32), x[None, :].copy(),
+                             np.zeros(len(x), np.float32), out)
+    expected = expit(x.astype(np.float64))
+    assert np.isfinite(out).all()
+    big = expected > 1e-30
+    assert_allclose(out[0, big], expected[big], rtol=3 * 2.0 ** -24, atol=0)
+    assert np.all((out[0, ~big] >= 0) & (out[0, ~big] < 2e-38))
+    assert out[0, -1] == 1.0 and out[0, -2] == 1.0
+
 # ------------------------------------------------------------------ energies
 
 
