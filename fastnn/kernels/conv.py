@@ -27,17 +27,23 @@ One convolution layer (activation ``conv_act``), ``p x p`` max pooling
 softmax output trained with cross-entropy). All parameters live in one flat
 array: the filters (F*C*kh*kw, row-major), their biases (F), then the dense
 head's parameters. ``spec`` is an int64 array of the shapes (see ``SPEC_*``).
-The whole training loop runs in ``train_epochs``.
+The whole training loop runs in ``train_epochs``; at batch size 1 it runs
+``_image_step``, whose loops are laid out for SIMD (maps at the image's row
+stride, ``lane_dot`` for the sums; see the section "batch size 1").
 """
 import math
 
 import numpy as np
-from numba import njit, prange
+from llvmlite import ir
+from numba import njit, prange, types
+from numba.core import cgutils
+from numba.extending import intrinsic, overload
 
-from .activations import IDENTITY, LOGISTIC, RELU, SOFTMAX, TANH, derivative, logistic
-from .dense import (A_OFF, ADAM, ALPHA, B_OFF, LR, MOMENTUM, N_IN, N_OUT, SGD, STEP, W_OFF,
-                    _adam_lr, _update_range, end_epoch, epoch_order, forward_row, hidden_deltas_row,
-                    make_layout)
+from .activations import (IDENTITY, LOGISTIC, RELU, SOFTMAX, TANH, activate_at, derivative,
+                          logistic, logistic32_inplace)
+from .dense import (A_OFF, ACT, ADAM, ALPHA, B_OFF, LR, MOMENTUM, N_IN, N_OUT, SGD, STEP, W_OFF,
+                    _adam_lr, _nonneg, _update_range, end_epoch, epoch_order, forward_row,
+                    hidden_deltas_row, make_layout)
 from .losses import LOG, output_delta, sample_loss
 from .pool import max_pool_image
 
@@ -287,34 +293,356 @@ def _dot(a, a0, b, b0, n):
     return ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))
 
 
-@njit(cache=True)
+# ---------------------------------------------------------------------------
+# a SIMD dot product with a fixed summation order
+
+_LANES = {types.float32: 16, types.float64: 8}  # one 64-byte vector of each
+
+
+@intrinsic
+def lane_dot(typingctx, a, a0, b, b0, n):
+    """``sum_k a[a0 + k] * b[b0 + k]`` for ``k < n``, summed in SIMD lanes.
+
+    A running sum is a chain of dependent scalar additions, and LLVM will not
+    vectorise it without fastmath (which would let the vector width, so the
+    machine, pick the rounding). This intrinsic fixes the order itself, the
+    same on any CPU and thread count: with ``L`` lanes (16 for float32, 8 for
+    float64) and ``n >= L``, chunk ``c`` of ``L`` consecutive products is added
+    lane-wise into accumulator ``c % 2`` (a lone last full chunk into the
+    first); when ``L`` does not divide ``n``, the last ``L`` products are added
+    into the first accumulator with the lanes already counted masked to zero.
+    The two accumulators are added, then the lanes are summed halving
+    (``v[:h] + v[h:]`` down to one). Below ``L`` terms, a plain running sum.
+    No fused multiply-add: each product is rounded, as in the scalar loops.
+    ``a`` and ``b`` are C-contiguous 1-D arrays of the same float type; the
+    caller keeps the ranges in bounds (nothing is checked).
+    """
+    if not (isinstance(a, types.Array) and isinstance(b, types.Array) and a.ndim == 1
+            and b.ndim == 1 and a.dtype == b.dtype and a.dtype in _LANES
+            and a.layout == "C" and b.layout == "C"):
+        return None
+    dtype = a.dtype
+    lanes = _LANES[dtype]
+    sig = dtype(a, a0, b, b0, n)
+
+    def codegen(context, builder, signature, args):
+        aty, a0ty, bty, b0ty, nty = signature.args
+        av, a0v, bv, b0v, nv = args
+        intp = context.get_value_type(types.intp)
+        i32 = ir.IntType(32)
+        a0v = context.cast(builder, a0v, a0ty, types.intp)
+        b0v = context.cast(builder, b0v, b0ty, types.intp)
+        nv = context.cast(builder, nv, nty, types.intp)
+        fty = context.get_value_type(dtype)
+        vty = ir.VectorType(fty, lanes)
+        pa = builder.gep(context.make_array(aty)(context, builder, av).data, [a0v],
+                         source_etype=fty)
+        pb = builder.gep(context.make_array(bty)(context, builder, bv).data, [b0v],
+                         source_etype=fty)
+        n_lanes = ir.Constant(intp, lanes)
+        zero = ir.Constant(vty, None)
+
+        def products(start):
+            va = builder.load(builder.gep(pa, [start], source_etype=fty), typ=vty, align=4)
+            vb = builder.load(builder.gep(pb, [start], source_etype=fty), typ=vty, align=4)
+            return builder.fmul(va, vb)
+
+        def add_to(acc, v):
+            builder.store(builder.fadd(builder.load(acc), v), acc)
+
+        res = cgutils.alloca_once_value(builder, ir.Constant(fty, 0.0))
+        with builder.if_else(builder.icmp_signed("<", nv, n_lanes)) as (short, full):
+            with short:
+                with cgutils.for_range(builder, nv) as loop:
+                    k = loop.index
+                    x = builder.fmul(
+                        builder.load(builder.gep(pa, [k], source_etype=fty), typ=fty),
+                        builder.load(builder.gep(pb, [k], source_etype=fty), typ=fty))
+                    add_to(res, x)
+            with full:
+                acc0 = cgutils.alloca_once_value(builder, zero)
+                acc1 = cgutils.alloca_once_value(builder, zero)
+                n_chunks = builder.sdiv(nv, n_lanes)
+                pairs = builder.sdiv(n_chunks, ir.Constant(intp, 2))
+                with cgutils.for_range(builder, pairs) as loop:
+                    s0 = builder.mul(loop.index, ir.Constant(intp, 2 * lanes))
+                    add_to(acc0, products(s0))
+                    add_to(acc1, products(builder.add(s0, n_lanes)))
+                odd = builder.icmp_signed("!=", builder.mul(pairs, ir.Constant(intp, 2)), n_chunks)
+                with builder.if_then(odd):
+                    add_to(acc0, products(builder.mul(builder.sub(n_chunks, ir.Constant(intp, 1)),
+                                                      n_lanes)))
+                rem = builder.sub(nv, builder.mul(n_chunks, n_lanes))
+                with builder.if_then(builder.icmp_signed(">", rem, ir.Constant(intp, 0))):
+                    tail = products(builder.sub(nv, n_lanes))
+                    ivec = ir.VectorType(intp, lanes)
+                    first = builder.insert_element(ir.Constant(ivec, None),
+                                                   builder.sub(n_lanes, rem), ir.Constant(i32, 0))
+                    first = builder.shuffle_vector(first, first,
+                                                   ir.Constant(ir.VectorType(i32, lanes), [0] * lanes))
+                    keep = builder.icmp_signed(">=", ir.Constant(ivec, list(range(lanes))), first)
+                    add_to(acc0, builder.select(keep, tail, zero))
+                v = builder.fadd(builder.load(acc0), builder.load(acc1))
+                width = lanes
+                while width > 1:
+                    half = width // 2
+                    lo = ir.Constant(ir.VectorType(i32, half), list(range(half)))
+                    hi = ir.Constant(ir.VectorType(i32, half), list(range(half, width)))
+                    v = builder.fadd(builder.shuffle_vector(v, v, lo),
+                                     builder.shuffle_vector(v, v, hi))
+                    width = half
+                builder.store(builder.extract_element(v, ir.Constant(i32, 0)), res)
+        return builder.load(res)
+
+    return sig, codegen
+
+
+# ---------------------------------------------------------------------------
+# batch size 1: the maps kept at the image's row stride
+#
+# Per image, the article's network is about 840k multiply-adds in loops of 5
+# (the filter) or 24 (a map row). ``_image_step`` instead runs every loop over
+# long contiguous ranges that LLVM vectorises: a map is stored at the image's
+# row stride ``W`` (``z[f*lz + r*W + c]``, ``lz = (oh - 1)*W + ow``; columns
+# ``ow..W-1`` of a row hold values of windows that wrap to the next image row,
+# computed but never read), so one filter tap is a single multiply-add over
+# ``lz`` consecutive positions, and one tap of the filter gradient is one
+# ``lane_dot`` of the routed deltas with the image shifted by the tap. Each
+# map value sums its taps in the same order as ``conv_image``.
+
+def _activate_maps(code, z, n, bits, scale):
+    """Activation ``code`` on ``z[:n]`` in place (the polynomial logistic for float32)."""
+    raise NotImplementedError("numba only")
+
+
+@overload(_activate_maps, inline="always")
+def _activate_maps_overload(code, z, n, bits, scale):
+    if z.dtype == types.float32:
+        def impl32(code, z, n, bits, scale):
+            if code == LOGISTIC:
+                logistic32_inplace(z, n, bits, scale)
+            elif code != IDENTITY:
+                for j in range(n):
+                    z[j] = _act(code, z[j])
+        return impl32
+
+    def impl(code, z, n, bits, scale):  # float64 keeps libm's exp: the reference's bits
+        if code != IDENTITY:
+            for j in range(n):
+                z[j] = _act(code, z[j])
+    return impl
+
+
+@njit(cache=True, inline="always")
+def _conv_maps(params, spec, x, z, lz):
+    """The activated maps of one image at the image's row stride.
+
+    ``x`` is the image flattened (C*H*W,); ``z`` (F*lz,) is written,
+    ``z[f*lz + r*W + c] = b[f] + sum_{ch, i, j} x[ch, r + i, c + j] * w[f, ch, kh-1-i, kw-1-j]``
+    for ``c < ow`` (bias first, then the taps in ``(ch, i, j)`` order, as
+    ``conv_image``), before the activation.
+    """
+    n_f = spec[SPEC_F]
+    n_c = spec[SPEC_C]
+    kh = spec[SPEC_KH]
+    kw = spec[SPEC_KW]
+    wd = spec[SPEC_W]
+    hw = spec[SPEC_H] * wd
+    b_off = spec[SPEC_B_OFF]
+    for f in range(n_f):
+        zo = _nonneg(f * lz)
+        bias = params[b_off + f]
+        for m in range(lz):
+            z[zo + m] = bias
+        for ch in range(n_c):
+            for i in range(kh):
+                wr = ((f * n_c + ch) * kh + kh - 1 - i) * kw + kw - 1  # tap j at wr - j
+                xr = ch * hw + i * wd
+                j = 0
+                while j + 4 <= kw:  # four taps a pass over z, added in order: same bits
+                    w0 = params[wr - j]
+                    w1 = params[wr - j - 1]
+                    w2 = params[wr - j - 2]
+                    w3 = params[wr - j - 3]
+                    x0 = _nonneg(xr + j)
+                    x1 = _nonneg(x0 + 1)
+                    x2 = _nonneg(x0 + 2)
+                    x3 = _nonneg(x0 + 3)
+                    for m in range(lz):
+                        z[zo + m] = (((z[zo + m] + w0 * x[x0 + m]) + w1 * x[x1 + m])
+                                     + w2 * x[x2 + m]) + w3 * x[x3 + m]
+                    j += 4
+                while j < kw:
+                    wv = params[wr - j]
+                    xo = _nonneg(xr + j)
+                    for m in range(lz):
+                        z[zo + m] += wv * x[xo + m]
+                    j += 1
+
+
+@njit(cache=True, inline="always")
+def _pool_maps(z, lz, spec, pooled, arg):
+    """Max pooling of the maps of ``_conv_maps``: ``pooled`` (F*ph*pw,) in (f, r, c)
+    order and ``arg``, the position of each maximum in its map, ``row * W + col``
+    (the image's stride). Ties go to the first maximum, as ``max_pool_image``."""
+    n_f = spec[SPEC_F]
+    p = spec[SPEC_POOL]
+    ph = spec[SPEC_PH]
+    pw = spec[SPEC_PW]
+    wd = spec[SPEC_W]
+    for f in range(n_f):
+        zo = _nonneg(f * lz)
+        if p == 2:  # the article's pooling, unrolled: the loop over c vectorises
+            for r in range(ph):
+                r0 = 2 * r * wd
+                k0 = _nonneg((f * ph + r) * pw)
+                for c in range(pw):
+                    at = r0 + 2 * c
+                    best = z[zo + at]
+                    at1 = at + 1
+                    v = z[zo + at1]
+                    take = v > best
+                    at = at1 if take else at
+                    best = v if take else best
+                    at2 = r0 + wd + 2 * c
+                    v = z[zo + at2]
+                    take = v > best
+                    at = at2 if take else at
+                    best = v if take else best
+                    at3 = at2 + 1
+                    v = z[zo + at3]
+                    take = v > best
+                    at = at3 if take else at
+                    best = v if take else best
+                    pooled[k0 + c] = best
+                    arg[k0 + c] = at
+            continue
+        for r in range(ph):
+            for c in range(pw):
+                at = (p * r) * wd + p * c
+                best = z[zo + at]
+                for i in range(p):
+                    for j in range(p):
+                        pos = (p * r + i) * wd + p * c + j
+                        v = z[zo + pos]
+                        take = v > best  # strict: the first maximum wins ties
+                        at = pos if take else at  # selects, not branches: the maxima
+                        best = v if take else best  # fall at random, and mispredict
+                k = (f * ph + r) * pw + c
+                pooled[k] = best
+                arg[k] = at
+
+
+@njit(cache=True, inline="always")
+def _filter_gradient_maps(spec, x, dp, arg, dz, lz, gw, gb):
+    """One image's filter and bias gradients, ``gw`` (F, C, kh, kw) and ``gb``
+    (F,) overwritten, from the pooled deltas ``dp`` and their positions ``arg``
+    (``_pool_maps``'s). The deltas of a filter are routed into ``dz`` (lz,),
+    zero elsewhere (and zeroed again after), so that each tap is one
+    ``lane_dot``: ``gw[f, ch, kh-1-i, kw-1-j] = sum_m dz[m] x[ch*H*W + i*W + j + m]``.
+    """
+    n_f = spec[SPEC_F]
+    n_c = spec[SPEC_C]
+    kh = spec[SPEC_KH]
+    kw = spec[SPEC_KW]
+    wd = spec[SPEC_W]
+    hw = spec[SPEC_H] * wd
+    cells = spec[SPEC_PH] * spec[SPEC_PW]
+    for f in range(n_f):
+        k0 = _nonneg(f * cells)
+        gb[f] = 0.0
+        for k in range(cells):
+            g = dp[k0 + k]
+            gb[f] += g
+            dz[arg[k0 + k]] = g
+        for ch in range(n_c):
+            for i in range(kh):
+                for j in range(kw):
+                    gw[f, ch, kh - 1 - i, kw - 1 - j] = lane_dot(dz, 0, x, ch * hw + i * wd + j,
+                                                                 lz)
+        for k in range(cells):
+            dz[arg[k0 + k]] = 0.0
+
+
+@njit(cache=True, inline="always")
+def _head_forward(pd, layout, x, a):
+    """``dense.forward_row`` for one image, four inputs a pass.
+
+    ``a[o + j] = b[j] + sum_i x_i W[i, j]`` with the inputs added in order, so
+    the same values as ``forward_row``, but each pass over the outputs adds the
+    rows of four inputs, loading and storing ``a`` once for four rows (the
+    first layer has 1440 rows of 128). Zero inputs are skipped only when all
+    four are zero.
+    """
+    for l in range(layout.shape[0]):
+        n_in = layout[l, N_IN]
+        n_out = layout[l, N_OUT]
+        w0 = layout[l, W_OFF]
+        b0 = layout[l, B_OFF]
+        o = _nonneg(layout[l, A_OFF])
+        p = _nonneg(layout[l - 1, A_OFF]) if l > 0 else 0
+        if b0 >= 0:
+            b0 = _nonneg(b0)
+            for j in range(n_out):
+                a[o + j] = pd[b0 + j]
+        else:
+            for j in range(n_out):
+                a[o + j] = 0.0
+        i = 0
+        while i + 4 <= n_in:
+            if l == 0:
+                v0, v1, v2, v3 = x[i], x[i + 1], x[i + 2], x[i + 3]
+            else:
+                v0, v1, v2, v3 = a[p + i], a[p + i + 1], a[p + i + 2], a[p + i + 3]
+            if not (v0 == 0.0 and v1 == 0.0 and v2 == 0.0 and v3 == 0.0):
+                r0 = _nonneg(w0 + i * n_out)
+                r1 = _nonneg(r0 + n_out)
+                r2 = _nonneg(r1 + n_out)
+                r3 = _nonneg(r2 + n_out)
+                for j in range(n_out):
+                    a[o + j] = (((a[o + j] + v0 * pd[r0 + j]) + v1 * pd[r1 + j])
+                                + v2 * pd[r2 + j]) + v3 * pd[r3 + j]
+            i += 4
+        while i < n_in:
+            v = x[i] if l == 0 else a[p + i]
+            if v != 0.0:
+                row = _nonneg(w0 + i * n_out)
+                for j in range(n_out):
+                    a[o + j] += v * pd[row + j]
+            i += 1
+        activate_at(layout[l, ACT], a, o, n_out)
+
+
+@njit(cache=True, inline="always")
 def _pooled_delta_and_update_first(pd, vd, sd, layout, pooled, d, cact, dp, alpha, solver, hp, lr_t):
     """For one image: the delta of the pooled units (with the old weights of
     the head's first layer), then that layer's update, row by row.
 
     ``dp[i] = f'(pooled[i]) * sum_j W[i, j] d[j]`` where ``f`` is the
     convolution's activation (a pooled value is the activated map at its
-    argmax, so ``f'`` is taken there).
+    argmax, so ``f'`` is taken there). The sum is a ``lane_dot``; the row is
+    updated while it is in cache, indexed at clamped offsets (no views).
     """
+    T = pd.dtype.type
     n_in = layout[0, N_IN]
     n_out = layout[0, N_OUT]
     w0 = layout[0, W_OFF]
     b0 = layout[0, B_OFF]
-    o = layout[0, A_OFF]
-    delta = d[o:o + n_out]
+    o = _nonneg(layout[0, A_OFF])
     plain = solver == SGD and hp[MOMENTUM] == 0.0 and alpha == 0.0
     for i in range(n_in):
-        row = w0 + i * n_out
+        row = _nonneg(w0 + i * n_out)
         v = pooled[i]
-        dp[i] = _dot(pd, row, delta, 0, n_out) * derivative(cact, v)
+        dp[i] = lane_dot(pd, row, d, o, n_out) * derivative(cact, v)
         if plain:  # the article's rule, w -= lr * x_i * delta_j, in one pass
-            c = lr_t * v
+            c = T(lr_t * v)
             for j in range(n_out):
-                pd[row + j] -= c * delta[j]
+                pd[row + j] -= c * d[o + j]
         else:
-            _update_range(pd, vd, sd, row, n_out, delta, v, alpha, solver, False, hp, lr_t)
+            _update_range(pd, vd, sd, row, n_out, d[o:o + n_out], v, alpha, solver, False, hp,
+                          lr_t)
     if b0 >= 0:
-        _update_range(pd, vd, sd, b0, n_out, delta, 1.0, 0.0, solver, False, hp, lr_t)
+        _update_range(pd, vd, sd, b0, n_out, d[o:o + n_out], 1.0, 0.0, solver, False, hp, lr_t)
 
 
 @njit(cache=True)
@@ -389,23 +717,29 @@ def _sum_sq(params, spec, layout):
     return s
 
 
-@njit(cache=True)
-def _image_step(params, spec, layout, x, y, conv, pooled, arg, a, d, dp, gw, gb,
+@njit(cache=True, inline="always")
+def _image_step(params, spec, layout, x, y, z, lz, bits, scale, dz, pooled, arg, a, d, dp, gw, gb,
                 solver, hp, lr_t, vel, sq):
     """Forward, backward and update for one image (batch size 1); returns its loss.
 
-    Every delta is computed with the weights as they were before the step;
-    the head's layers are updated as their deltas are used, then the filters.
+    ``x`` is the image flattened; ``z``, ``bits``, ``scale`` (F*lz,) and ``dz``
+    (lz,) are the scratch of ``_conv_maps``, ``_activate_maps`` and
+    ``_filter_gradient_maps`` (``dz`` all zero). Every delta is computed with
+    the weights as they were before the step; the head's layers are updated as
+    their deltas are used, then the filters.
     """
-    image_forward(params, spec, layout, x, conv, pooled, arg, a)
+    _conv_maps(params, spec, x, z, lz)
+    _activate_maps(spec[SPEC_ACT], z, z.shape[0], bits, scale)
+    _pool_maps(z, lz, spec, pooled, arg)
+    doff = spec[SPEC_DENSE_OFF]
+    pd = params[doff:]
+    _head_forward(pd, layout, pooled, a)
     last = layout.shape[0] - 1
     o = layout[last, A_OFF]
     n_out = layout[last, N_OUT]
     out = a[o:o + n_out]
     value = sample_loss(LOG, SOFTMAX, out, y)
     output_delta(LOG, SOFTMAX, out, y, d[o:o + n_out])
-    doff = spec[SPEC_DENSE_OFF]
-    pd = params[doff:]
     vd = vel[doff:]
     sd = sq[doff:]
     hidden_deltas_row(pd, layout, a, d)
@@ -413,7 +747,7 @@ def _image_step(params, spec, layout, x, y, conv, pooled, arg, a, d, dp, gw, gb,
     _update_head_upper(pd, vd, sd, layout, a, d, alpha, solver, hp, lr_t)
     _pooled_delta_and_update_first(pd, vd, sd, layout, pooled, d, spec[SPEC_ACT], dp, alpha,
                                    solver, hp, lr_t)
-    filter_gradient_image(spec, x, dp, arg, gw, gb, False)
+    _filter_gradient_maps(spec, x, dp, arg, dz, lz, gw, gb)
     n_conv = spec[SPEC_B_OFF]
     _update_range(params, vel, sq, 0, n_conv, gw.reshape(n_conv), 1.0, alpha, solver, False,
                   hp, lr_t)
@@ -442,7 +776,10 @@ def _train_epochs(params, spec, layout, X, Y, batch_size, order_kind, seed, epoc
     order : int64 (n_samples,), scratch.
     CONV (batch_size, F, oh, ow), POOL (batch_size, F*ph*pw), ARG (same, int64),
     A, D (batch_size, head units), DP (batch_size, F*ph*pw), GW (F, C, kh, kw),
-    GB (F,), G (len(params),), batch_loss (batch_size,) : scratch.
+    GB (F,), G (len(params),), batch_loss (batch_size,) : scratch. At batch
+    size 1 the maps are kept at the image's row stride in scratch allocated
+    here (see ``_conv_maps``): CONV is not used and ARG holds the argmax
+    positions at that stride.
     loss_curve : float64 (n_epochs,), out: mean loss of each epoch.
     step_loss : float64 (n_epochs, n_batches), out: the loss of each step (the
         image's loss at batch size 1, the batch mean otherwise), for the
@@ -473,6 +810,14 @@ def _train_epochs(params, spec, layout, X, Y, batch_size, order_kind, seed, epoc
     sd = sq[doff:]
     gd = G[doff:]
     n_batches = (n_samples + batch_size - 1) // batch_size
+    # batch size 1: flat images and the maps at the image's row stride (see _conv_maps)
+    X1 = X.reshape((n_samples, n_c * spec[SPEC_H] * spec[SPEC_W]))
+    lz = (spec[SPEC_OH] - 1) * spec[SPEC_W] + spec[SPEC_OW]
+    nz = n_f * lz if batch_size == 1 else 0
+    Z = np.empty(nz, params.dtype)
+    BITS = np.empty(nz, np.int32)
+    SCALE = BITS.view(np.float32)
+    DZ = np.zeros(lz if batch_size == 1 else 0, params.dtype)
     done = 0
     for e in range(n_epochs):
         epoch = epoch0 + e
@@ -483,8 +828,9 @@ def _train_epochs(params, spec, layout, X, Y, batch_size, order_kind, seed, epoc
                 idx = order[k]
                 state[STEP] += 1.0
                 lr_t = _adam_lr(hp, state[STEP]) if solver == ADAM else hp[LR]
-                value = _image_step(params, spec, layout, X[idx], Y[idx], CONV[0], POOL[0],
-                                    ARG[0], A[0], D[0], DP[0], GW, GB, solver, hp, lr_t, vel, sq)
+                value = _image_step(params, spec, layout, X1[idx], Y[idx], Z, lz, BITS, SCALE, DZ,
+                                    POOL[0], ARG[0], A[0], D[0], DP[0], GW, GB, solver, hp, lr_t,
+                                    vel, sq)
                 if alpha > 0.0:
                     value += 0.5 * alpha * _sum_sq(params, spec, layout)
                 step_loss[e, k] = value

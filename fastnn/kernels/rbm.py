@@ -29,6 +29,7 @@ import numpy as np
 from numba import njit, prange, types
 from numba.extending import overload
 
+from .activations import logistic32_inplace
 from .rng import uniform
 
 _BLOCK = 16  # visible units a task of the weight update
@@ -74,45 +75,6 @@ def _sigmoid_inplace(a, n, bits):
         a[j] = 1.0 / (1.0 + a[j] * scale[j])
 
 
-# float32: the same scheme in single precision (2**k from int32 bits), with
-# Cephes' degree-6 polynomial for exp(r) on |r| <= ln(2) / 2; within 3 ulp of
-# expit for results above 1e-30, twice the SIMD width of the float64 loop.
-_LOG2E_32 = np.float32(_LOG2E)
-_LN2_HI_32 = np.float32(0.693359375)
-_LN2_LO_32 = np.float32(-2.12194440e-4)
-_EXP_CLAMP_32 = np.float32(87.0)  # keeps 2**k a normal float32
-_EXP32 = (np.float32(1.9875691500e-4), np.float32(1.3981999507e-3), np.float32(8.3334519073e-3),
-          np.float32(4.1665795894e-2), np.float32(1.6666665459e-1), np.float32(5.0000001201e-1))
-_ONE_32 = np.float32(1.0)
-_HALF_32 = np.float32(0.5)
-
-
-@njit(cache=True, inline="always")
-def _sigmoid32_inplace(a, n, bits):
-    """a[:n] = 1 / (1 + exp(-a[:n])) for a float32 array, vectorised.
-
-    ``bits`` is int64 scratch of length >= n / 2 (used as int32). Finite for any
-    finite input; results below 1.7e-38 are clamped to it.
-    """
-    bits32 = bits.view(np.int32)
-    c0, c1, c2, c3, c4, c5 = _EXP32
-    for j in range(n):
-        x = min(max(-a[j], -_EXP_CLAMP_32), _EXP_CLAMP_32)
-        kf = np.float32(math.floor(x * _LOG2E_32 + _HALF_32))
-        r = (x - kf * _LN2_HI_32) - kf * _LN2_LO_32
-        p = c0
-        p = p * r + c1
-        p = p * r + c2
-        p = p * r + c3
-        p = p * r + c4
-        p = p * r + c5
-        a[j] = p * r * r + r + _ONE_32
-        bits32[j] = (np.int32(kf) + np.int32(127)) << np.int32(23)
-    scale = bits32[:n].view(np.float32)
-    for j in range(n):
-        a[j] = _ONE_32 / (_ONE_32 + a[j] * scale[j])
-
-
 def _sigmoid(a, n, bits):
     """The logistic function in place, in the precision of ``a`` (dispatched at compile time)."""
     raise NotImplementedError("numba only")
@@ -120,8 +82,11 @@ def _sigmoid(a, n, bits):
 
 @overload(_sigmoid, inline="always")
 def _sigmoid_overload(a, n, bits):
-    if a.dtype == types.float32:
-        return lambda a, n, bits: _sigmoid32_inplace(a, n, bits)
+    if a.dtype == types.float32:  # float32 models: the vectorised float32 logistic
+        def impl32(a, n, bits):
+            bits32 = bits.view(np.int32)
+            logistic32_inplace(a, n, bits32, bits32.view(np.float32))
+        return impl32
     return lambda a, n, bits: _sigmoid_inplace(a, n, bits)
 
 

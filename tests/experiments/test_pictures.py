@@ -16,7 +16,7 @@ def _png_ok(path):
     ("hopfield-recall", ["n_probes_per_pattern=2", "compare_rules=false"], "hopfield-recall"),
     ("hopfield-capacity", ["sizes=100", "n_seeds=1", "loads=0.05,0.14,0.3", "n_probes=8"],
      "hopfield-capacity"),
-    ("rbm-digits", ["n_iter=1", "n_components=16", "compare_scikit_learn=false"], "rbm-components"),
+    ("rbm-digits", ["n_iter=1", "n_components=16", "compare_scikit_learn=false", "n_seeds=1"], "rbm-components"),
     ("digits-cnn", ["epochs=1", "n_filters=3"], "feature-maps"),
 ])
 def test_picture_from_a_stored_run(tmp_path, capsys, recipe, sets, picture):

@@ -3,12 +3,14 @@ network's training kernel, against the references in tests/reference.py."""
 import numpy as np
 import pytest
 from hypothesis import given, settings
+from numba import njit
 from hypothesis import strategies as st
 from numpy.testing import assert_allclose, assert_array_equal
 from scipy.signal import correlate2d
+from scipy.special import expit
 
 from fastnn._threads import threads
-from fastnn.kernels import conv, dense
+from fastnn.kernels import activations, conv, dense
 from fastnn.kernels.activations import IDENTITY, LOGISTIC, RELU, TANH
 from tests import reference
 
@@ -156,17 +158,19 @@ def _unpack(spec, layout, params):
     return filters, fbias, coefs, intercepts
 
 
-def _scratch(spec, n_units, batch=1):
+def _scratch(spec, n_units, batch=1, dtype=np.float64):
     n_p = spec[conv.SPEC_N_POOLED]
-    return dict(CONV=np.empty((batch, spec[conv.SPEC_F], spec[conv.SPEC_OH], spec[conv.SPEC_OW])),
-                POOL=np.empty((batch, n_p)), ARG=np.empty((batch, n_p), np.int64),
-                A=np.empty((batch, n_units)), D=np.empty((batch, n_units)), DP=np.empty((batch, n_p)))
+    return dict(CONV=np.empty((batch, spec[conv.SPEC_F], spec[conv.SPEC_OH], spec[conv.SPEC_OW]),
+                              dtype),
+                POOL=np.empty((batch, n_p), dtype), ARG=np.empty((batch, n_p), np.int64),
+                A=np.empty((batch, n_units), dtype), D=np.empty((batch, n_units), dtype),
+                DP=np.empty((batch, n_p), dtype))
 
 
 def _train(kernel, spec, layout, params, X, Y, batch, epochs=1, lr=0.1, order=dense.SEQUENTIAL,
            solver=dense.SGD, momentum=0.0, alpha=0.0, seed=3):
     n_units = int(layout[-1, dense.A_OFF] + layout[-1, dense.N_OUT])
-    s = _scratch(spec, n_units, batch)
+    s = _scratch(spec, n_units, batch, params.dtype)
     vel, sq = np.zeros_like(params), np.zeros_like(params)
     state = np.array([np.inf, 0.0, 0.0, dense.RUNNING])
     hp = np.array([lr, momentum, 0.9, 0.999, 1e-8, alpha])
@@ -176,7 +180,7 @@ def _train(kernel, spec, layout, params, X, Y, batch, epochs=1, lr=0.1, order=de
     filters = _unpack(spec, layout, params)[0]
     ran = kernel(params, spec, layout, X, Y, batch, order, seed, 0, epochs, solver, hp, -1.0, 10,
                  vel, sq, state, np.empty(len(X), np.int64), s["CONV"], s["POOL"], s["ARG"], s["A"],
-                 s["D"], s["DP"], np.empty_like(filters), np.empty(spec[conv.SPEC_F]),
+                 s["D"], s["DP"], np.empty_like(filters), np.empty(spec[conv.SPEC_F], params.dtype),
                  np.empty_like(params), np.empty(batch), curve, steps)
     assert ran == epochs
     return curve, steps
@@ -284,3 +288,103 @@ def test_predict_proba_matches_reference_forward():
     _, _, probs = reference.cnn_forward(X, filters, fbias, coefs, intercepts, 2)
     assert_allclose(out, probs, rtol=1e-12)
     assert_allclose(out.sum(axis=1), 1.0, rtol=1e-12)
+
+
+# ----------------------------------------------------------------- the batch-1 helpers
+
+def _lane_dot_reference(a, b, lanes):
+    """lane_dot's documented order, in NumPy (element-wise float ops round as the kernel's)."""
+    n = len(a)
+    if n < lanes:
+        s = a.dtype.type(0.0)
+        for k in range(n):
+            s = s + a[k] * b[k]
+        return s
+    acc = [np.zeros(lanes, a.dtype), np.zeros(lanes, a.dtype)]
+    chunks = n // lanes
+    for c in range(chunks):
+        last_lone = chunks % 2 == 1 and c == chunks - 1
+        acc[0 if last_lone else c % 2] += a[c * lanes:(c + 1) * lanes] * b[c * lanes:(c + 1) * lanes]
+    rem = n - chunks * lanes
+    if rem:
+        tail = a[n - lanes:] * b[n - lanes:]
+        tail[:lanes - rem] = 0.0
+        acc[0] += tail
+    v = acc[0] + acc[1]
+    while len(v) > 1:
+        v = v[:len(v) // 2] + v[len(v) // 2:]
+    return v[0]
+
+
+@njit
+def _call_lane_dot(a, a0, b, b0, n):
+    return conv.lane_dot(a, a0, b, b0, n)
+
+
+@pytest.mark.parametrize("dtype,lanes", [(np.float32, 16), (np.float64, 8)])
+def test_lane_dot_sums_in_its_documented_order(dtype, lanes):
+    rng = np.random.default_rng(12)
+    a = rng.normal(size=900).astype(dtype)
+    b = rng.normal(size=900).astype(dtype)
+    for n in [0, 1, 5, lanes - 1, lanes, lanes + 1, 2 * lanes, 3 * lanes, 3 * lanes + 5, 128, 668]:
+        for a0, b0 in [(0, 0), (3, 17)]:
+            got = _call_lane_dot(a, a0, b, b0, n)
+            want = _lane_dot_reference(a[a0:a0 + n], b[b0:b0 + n], lanes)
+            assert got == want, (n, a0, b0)
+            exact = np.dot(a[a0:a0 + n].astype(np.float64), b[b0:b0 + n].astype(np.float64))
+            assert abs(got - exact) <= 1e-5 * (1 + np.abs(a[a0:a0 + n] * b[b0:b0 + n]).sum())
+
+
+@njit
+def _call_logistic32(z, bits):
+    activations.logistic32_inplace(z, z.shape[0], bits, bits.view(np.float32))
+
+
+def test_logistic32_is_within_a_few_ulp_of_expit_and_finite():
+    x = np.concatenate([np.linspace(-100, 100, 20001), [0.0, -0.0, 1e-30, -1e-30, 87.5, -87.5,
+                                                      1e30, -1e30, 3.4e38, -3.4e38]])
+    z = x.astype(np.float32)
+    want = expit(z.astype(np.float64))
+    _call_logistic32(z, np.empty(len(z), np.int32))
+    assert z.dtype == np.float32 and np.isfinite(z).all() and (z >= 0).all() and (z <= 1).all()
+    big = want > 1e-30
+    assert_allclose(z[big], want[big], rtol=5e-7, atol=0)
+    assert (z[~big] < 2e-30).all()
+
+
+@pytest.mark.parametrize("conv_act,act,k,pool", [("logistic", "logistic", 3, 2),
+                                                 ("tanh", "relu", 2, 3), ("relu", "tanh", 3, 2)])
+def test_float32_sgd_step_matches_the_article(conv_act, act, k, pool):
+    """Batch size 1 in float32 (the polynomial logistic, lane sums) against the float64 reference."""
+    spec, layout, params, _ = _network(seed=13, hidden=(6,), image=(1, 10, 10), k=k, pool=pool,
+                                       conv_act=ACTS[conv_act], act=ACTS[act])
+    X, Y = _data(14, 1, image=(1, 10, 10))
+    ref = [[p.copy() for p in v] if isinstance(v, list) else v.copy()
+           for v in _unpack(spec, layout, params)]
+    ref_loss = reference.cnn_sgd_step(X[0, 0], Y[0], *ref, lr=0.1, pool=pool, conv_act=conv_act,
+                                      act=act)
+    p32 = params.astype(np.float32)
+    curve, _ = _train(conv.train_epochs, spec, layout, p32, X.astype(np.float32),
+                      Y.astype(np.float32), batch=1)
+    assert_allclose(curve[0], ref_loss, rtol=1e-5)
+    got = _unpack(spec, layout, p32)
+    for a, r in zip([got[0], got[1]] + got[2] + got[3], [ref[0], ref[1]] + ref[2] + ref[3]):
+        assert a.dtype == np.float32
+        assert_allclose(a, r, rtol=1e-5, atol=1e-6)
+
+
+def test_float32_batch_one_same_for_any_thread_count(n_threads):
+    # (the serial twin at batch 1 is checked in float64 above; compiling it for
+    # float32 too would cost 20 s of the suite)
+    X, Y = _data(15, 9)
+    runs = []
+    for n in n_threads:
+        spec, layout, params, _ = _network(seed=16)
+        p32 = params.astype(np.float32)
+        with threads(n):
+            curve, steps = _train(conv.train_epochs, spec, layout, p32, X.astype(np.float32),
+                                  Y.astype(np.float32), 1, epochs=2, order=dense.SHUFFLE)
+        runs.append((p32, curve, steps))
+    for other in runs[1:]:
+        for a, b in zip(runs[0], other):
+            assert_array_equal(a, b)
