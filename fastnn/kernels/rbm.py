@@ -400,8 +400,11 @@ def _train(X, weights, visible_bias, hidden_bias, chain, learning_rate, batch_si
     units = k * (n_visible + n_hidden)
     weights_t = np.ascontiguousarray(weights.T)
     dtype = weights.dtype  # float32 models compute in float32, as scikit-learn does
+    T = dtype.type
     # rows [0, rows_max): h_pos of the data rows; [rows_max, 2 rows_max): h_neg of the chains
     hh = np.empty((2 * rows_max, n_hidden), dtype=dtype)
+    sums_pos = np.empty(n_hidden)  # float64, as the scalar sums were
+    sums_neg = np.empty(n_hidden)
     h_state = np.empty((rows_max, n_hidden), dtype=dtype)
     v_neg = np.empty((rows_max, n_visible), dtype=dtype)
     pre = np.empty((rows_max, width), dtype=dtype)
@@ -414,6 +417,7 @@ def _train(X, weights, visible_bias, hidden_bias, chain, learning_rate, batch_si
             m = min(batch_size, n_samples - start)
             n_chains = chain.shape[0] if persistent else m
             lr = learning_rate / m
+            lr_w = T(lr)  # the weights' precision, as NumPy's float32 arrays do
             base = (step + epoch * n_batches + batch) * units
             # one thread a row: the positive phase of data row r, negative chain r
             for r in prange(max(m, n_chains)):
@@ -421,17 +425,16 @@ def _train(X, weights, visible_bias, hidden_bias, chain, learning_rate, batch_si
                 act = active[r]
                 ur = u[r]
                 if r < m:
+                    h_pos = hh[r]
                     count = _nonzeros(X[start + r], act)
-                    _hidden_pre(X[start + r], act, count, weights, hidden_bias, acc)
-                    _sigmoid(acc, n_hidden, act)
-                    for j in range(n_hidden):
-                        hh[r, j] = acc[j]
+                    _hidden_pre(X[start + r], act, count, weights, hidden_bias, h_pos)
+                    _sigmoid(h_pos, n_hidden, act)
                 if r < n_chains:
-                    hs = h_state[r]
+                    # the chain's hidden state: PCD reads (and at k > 1 overwrites) the
+                    # persistent sample in place; it is resampled at the end anyway
+                    hs = chain[r] if persistent else h_state[r]
                     offset = 0  # this chain's numbers used so far in this minibatch
                     if persistent:
-                        for j in range(n_hidden):
-                            hs[j] = chain[r, j]
                         count = _nonzeros(hs, act)
                     else:
                         _fill_uniforms(uniforms, position + r * n_hidden, seed, r, base, ur, n_hidden)
@@ -449,24 +452,27 @@ def _train(X, weights, visible_bias, hidden_bias, chain, learning_rate, batch_si
                                        seed, r, base + offset, ur, n_visible)
                         count = _sample(acc, ur, n_visible, v_neg[r], act)
                         offset += n_visible
-                        _hidden_pre(v_neg[r], act, count, weights, hidden_bias, acc)
-                        _sigmoid(acc, n_hidden, act)
-                        for j in range(n_hidden):
-                            hh[rows_max + r, j] = acc[j]
+                        h_neg = hh[rows_max + r]
+                        _hidden_pre(v_neg[r], act, count, weights, hidden_bias, h_neg)
+                        _sigmoid(h_neg, n_hidden, act)
                     if persistent:
                         _fill_uniforms(uniforms, position + n_chains * offset + r * n_hidden,
                                        seed, r, base + offset, ur, n_hidden)
                         _sample(hh[rows_max + r], ur, n_hidden, chain[r], act)
             position += n_chains * units
-            # hidden biases (serial: n_hidden sums over a few rows)
+            # hidden biases (serial: n_hidden sums over a few rows, row by row so
+            # the loop over units vectorises; each sum still runs over r in order)
             for j in range(n_hidden):
-                sum_pos = 0.0
-                for r in range(m):
-                    sum_pos += hh[r, j]
-                sum_neg = 0.0
-                for r in range(n_chains):
-                    sum_neg += hh[rows_max + r, j]
-                hidden_bias[j] += lr * (sum_pos - sum_neg)
+                sums_pos[j] = 0.0
+                sums_neg[j] = 0.0
+            for r in range(m):
+                for j in range(n_hidden):
+                    sums_pos[j] += hh[r, j]
+            for r in range(n_chains):
+                for j in range(n_hidden):
+                    sums_neg[j] += hh[rows_max + r, j]
+            for j in range(n_hidden):
+                hidden_bias[j] += lr * (sums_pos[j] - sums_neg[j])
             # one thread a block of visible units: rows of W, visible biases
             for blk in prange(n_blocks):
                 i0 = blk * _BLOCK
@@ -507,9 +513,9 @@ def _train(X, weights, visible_bias, hidden_bias, chain, learning_rate, batch_si
                             grad[j] += c0 * hh[r0, j]
                         q += 1
                     for j in range(n_hidden):
-                        w = weights[i, j] + lr * grad[j]
-                        weights[i, j] = w
-                        weights_t[j, i] = w
+                        weights[i, j] += lr_w * grad[j]
+                    for j in range(n_hidden):  # W.T kept in step (a strided copy of the row)
+                        weights_t[j, i] = weights[i, j]
                     visible_bias[i] += lr * (sum_pos - sum_neg)
     return position
 
