@@ -320,3 +320,17 @@ def test_timing_picture_from_a_result_and_from_a_stored_run(tmp_path, predictabl
     assert timing(str(out), from_path) == from_path and from_path.stat().st_size > 5000
     with pytest.raises(ValueError, match=r"the timing picture needs a run of the timing recipe; this run lacks"):
         timing({"metrics": {}, "curves": {}, "arrays": {}}, tmp_path / "x.png")
+
+
+def test_any_mlp_configuration_two_hidden_layers_and_tanh():
+    from fastnn import experiments
+    r = experiments.run("timing", seed=1, n=700, train=300, retrain_every=100, epochs=5,
+                        hidden=[8, 4], activation="tanh")
+    assert 0.0 <= r.metrics["hit_rate"] <= 1.0 and r.metrics["n_predictions"] > 0
+    net = part_d_network(0, hidden=[8, 4], activation="tanh")
+    assert net.hidden_layer_sizes == (8, 4) and net.activation == "tanh"
+    assert net.bias == (True, False, False) and len(net.init) == 3
+    with pytest.raises(ValueError, match="hidden must be a layer size or a non-empty list"):
+        part_d_network(0, hidden=[])
+    with pytest.raises(ValueError, match="activation"):
+        experiments.run("timing", seed=1, n=700, train=300, epochs=2, activation="sigmoidal")

@@ -36,17 +36,29 @@ def wilson_interval(hits, n, z=1.959963984540054):
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
-def part_d_network(seed, hidden=5, epochs=50, learning_rate=0.05, momentum=0.1):
+def part_d_network(seed, hidden=5, epochs=50, learning_rate=0.05, momentum=0.1,
+                   activation="logistic"):
     """Part D's BP network as a classifier: sigmoid hidden and output units,
     squared error, per-sample updates in order, momentum on the previous
     gradient, a bias on the input layer only, weights in [-0.2, 0.2] and
-    [-2, 2]."""
+    [-2, 2].
+
+    ``hidden``: the hidden layer's size, or a list of sizes for several hidden
+    layers (the later ones initialised in [-2, 2] too, without bias);
+    ``activation``: the hidden units' activation ('logistic' as in part D,
+    'tanh', 'relu', 'identity').
+    """
     from ...models.mlp import MLPClassifier
-    return MLPClassifier((hidden,), activation="logistic", output_activation="logistic",
+    sizes = (hidden,) if np.ndim(hidden) == 0 else tuple(hidden)
+    if len(sizes) == 0:
+        raise ValueError(f"hidden must be a layer size or a non-empty list of sizes; got {hidden!r}.")
+    return MLPClassifier(sizes, activation=activation, output_activation="logistic",
                          loss="squared", solver="sgd", learning_rate_init=learning_rate,
                          momentum=momentum, momentum_rule="previous_gradient", batch_size=1,
-                         max_iter=epochs, sample_order="sequential", bias=(True, False),
-                         init=((-0.2, 0.2), (-2.0, 2.0)), tol=None, alpha=0.0, random_state=seed)
+                         max_iter=epochs, sample_order="sequential",
+                         bias=(True,) + (False,) * len(sizes),
+                         init=((-0.2, 0.2),) + ((-2.0, 2.0),) * len(sizes), tol=None, alpha=0.0,
+                         random_state=seed)
 
 
 def walk_forward(close, seed, window=10, train=500, retrain_every=50, dead_zone=0.0,
@@ -183,8 +195,8 @@ def _load(csv, data, n, seed, autocorrelation, trend, revert, switch, use_volume
         quick={"n": 800, "epochs": 20})
 def timing(seed, csv="", data="ar1", n=1500, autocorrelation=0.3, trend=0.6, revert=-0.4, switch=0.02,
            window=10, train=500, retrain_every=50, scheme="expanding", position="long_flat",
-           use_volume=False, use_range=False, hidden=5, epochs=50, learning_rate=0.05, momentum=0.1,
-           cost=0.0005, dead_zone=0.0):
+           use_volume=False, use_range=False, hidden=(5,), activation="logistic", epochs=50,
+           learning_rate=0.05, momentum=0.1, cost=0.0005, dead_zone=0.0):
     """Part D's BP network predicting the next move of a price series, walk-forward.
 
     ``csv=PATH`` reads an OHLC(V) file (``data`` and the synthetic parameters
@@ -200,7 +212,8 @@ def timing(seed, csv="", data="ar1", n=1500, autocorrelation=0.3, trend=0.6, rev
     rising with the size of the move; neither says anything about the next
     move); a CSV without a Volume column rejects ``use_volume``. Label: the
     sign of the next return (``dead_zone`` leaves small moves unlabelled).
-    The network (``hidden`` sigmoid units, ``epochs`` per-sample epochs) is
+    The network (``hidden``: the hidden layer sizes, part D's one of 5 sigmoid units;
+    ``activation`` for other hidden units; ``epochs`` per-sample epochs) is
     refitted every ``retrain_every`` rows on all earlier rows
     (``scheme='expanding'``) or the last ``train`` rows (``'rolling'``),
     starting with ``train`` rows. The strategy is long when the network says
@@ -214,8 +227,9 @@ def timing(seed, csv="", data="ar1", n=1500, autocorrelation=0.3, trend=0.6, rev
     use_range = check_bool(use_range, "use_range")
     close, dates, volume, high, low, source = _load(csv, data, n, seed, autocorrelation, trend, revert,
                                                     switch, use_volume, use_range)
-    make = lambda s: part_d_network(s, hidden=hidden, epochs=epochs, learning_rate=learning_rate,  # noqa: E731
-                                    momentum=momentum)
+    def make(s):
+        return part_d_network(s, hidden=hidden, activation=activation, epochs=epochs,
+                              learning_rate=learning_rate, momentum=momentum)
     predictions, fits = walk_forward(close, seed, window=window, train=train, retrain_every=retrain_every,
                                      dead_zone=dead_zone, make_model=make, scheme=scheme, volume=volume,
                                      high=high, low=low, return_fits=True)
