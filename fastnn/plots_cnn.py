@@ -5,6 +5,8 @@ function, with the Agg backend, so importing this module stays light.
 """
 import numpy as np
 
+from .plots import _pyplot
+
 
 def feature_maps(model, image, out_png, title=None):
     """Draw a fitted ConvNetClassifier's filters and one image's feature maps.
@@ -28,12 +30,7 @@ def feature_maps(model, image, out_png, title=None):
     -------
     out_png : the path written.
     """
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError as err:  # pragma: no cover - depends on the environment
-        raise ImportError("feature_maps needs matplotlib: pip install 'fastnn[plot]'") from err
+    _pyplot()  # matplotlib present, before any work
 
     image = np.asarray(image)
     shape = tuple(model.image_shape_) if hasattr(model, "image_shape_") else None
@@ -55,12 +52,7 @@ def feature_maps_arrays(image, filters, maps, pooled, out_png, title=None):
     """The picture of ``feature_maps`` from stored arrays (as a recipe keeps them):
     ``image`` (H, W) or (C, H, W), ``filters`` (F, C, k, k), ``maps`` and
     ``pooled`` (F, h, w)."""
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError as err:  # pragma: no cover - depends on the environment
-        raise ImportError("feature_maps needs matplotlib: pip install 'fastnn[plot]'") from err
+    plt = _pyplot()
     shown = np.asarray(image, dtype=np.float64)
     if shown.ndim == 3:
         shown = shown[0]

@@ -5,15 +5,7 @@ returns the path. To be folded into ``fastnn.plots``.
 """
 import numpy as np
 
-
-def _pyplot():
-    try:
-        import matplotlib
-    except ImportError:
-        raise ImportError("fastnn's pictures need matplotlib: pip install 'fastnn[plot]'") from None
-    matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt
-    return plt
+from .plots import _pyplot
 
 
 def _image(row, shape):

@@ -1,6 +1,8 @@
 """Picture of the RBM's learned components (folded into fastnn.plots later)."""
 import numpy as np
 
+from .plots import _pyplot
+
 
 def rbm_components(components, out_png, image_shape=(8, 8), n_cols=10, title=None):
     """Draw each learned component (a row of ``components_``) as a small grey image.
@@ -20,9 +22,7 @@ def rbm_components(components, out_png, image_shape=(8, 8), n_cols=10, title=Non
     -------
     str : the path written.
     """
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = _pyplot()
 
     comps = np.asarray(components, dtype=np.float64)
     h, w = image_shape

@@ -8,15 +8,7 @@ import os
 
 import numpy as np
 
-
-def _pyplot():
-    try:
-        import matplotlib
-    except ImportError:
-        raise ImportError("fastnn's pictures need matplotlib: pip install 'fastnn[plot]'") from None
-    matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt
-    return plt
+from .plots import _pyplot
 
 
 def _parts(path_or_run, run_id):
