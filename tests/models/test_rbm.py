@@ -137,8 +137,9 @@ def test_works_in_a_pipeline_with_logistic_regression():
 # ------------------------------------------------------------ fastnn's additions
 
 
-def test_same_bits_for_any_thread_count(n_threads):
-    X = grey_data(200, 30)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_same_bits_for_any_thread_count(n_threads, dtype):
+    X = grey_data(200, 30).astype(dtype)   # float32: computed in float32 throughout
     fits = []
     for n in n_threads:
         with threads(n):
