@@ -755,6 +755,90 @@ def _image_step(params, spec, layout, x, y, z, lz, bits, scale, dz, pooled, arg,
     return value
 
 
+# ---------------------------------------------------------------------------
+# minibatches: the batch-1 helpers per image, then the sums over the batch
+#
+# One thread takes an image of the batch through the same loops as
+# ``_image_step`` (maps at the row stride, the float32 logistic, ``lane_dot``
+# for the pooled deltas and the filter-gradient taps) but updates nothing: it
+# leaves the image's head deltas and its filter and bias gradients in its own
+# rows of the scratch. The sums over the batch then run parallel over
+# independent outputs (weight rows of the head, filters), each adding the
+# batch rows in order, so the result does not depend on the thread count.
+
+@njit(cache=True)
+def _image_gradient(params, spec, layout, x, y, z, lz, bits, scale, dz, pooled, arg, a, d, dp,
+                    gwb):
+    """Forward and backward of one image with the weights unchanged; returns its loss.
+
+    As ``_image_step`` without the updates: ``pooled``, ``arg``, ``a``, ``d``
+    (every layer's delta) and ``dp`` are written, and ``gwb`` (F*C*kh*kw + F,)
+    gets the image's filter gradients (flat, ``params``' order) then its bias
+    gradients. ``z``, ``bits``, ``scale`` and ``dz`` as ``_image_step``.
+    """
+    cact = spec[SPEC_ACT]
+    _conv_maps(params, spec, x, z, lz)
+    _activate_maps(cact, z, z.shape[0], bits, scale)
+    _pool_maps(z, lz, spec, pooled, arg)
+    pd = params[spec[SPEC_DENSE_OFF]:]
+    _head_forward(pd, layout, pooled, a)
+    last = layout.shape[0] - 1
+    o = layout[last, A_OFF]
+    n_out = layout[last, N_OUT]
+    out = a[o:o + n_out]
+    value = sample_loss(LOG, SOFTMAX, out, y)
+    output_delta(LOG, SOFTMAX, out, y, d[o:o + n_out])
+    hidden_deltas_row(pd, layout, a, d)
+    n_in0 = layout[0, N_IN]
+    n_out0 = layout[0, N_OUT]
+    w00 = _nonneg(layout[0, W_OFF])
+    o0 = _nonneg(layout[0, A_OFF])
+    for i in range(n_in0):
+        dp[i] = lane_dot(pd, w00 + i * n_out0, d, o0, n_out0) * derivative(cact, pooled[i])
+    n_f = spec[SPEC_F]
+    n_conv = spec[SPEC_B_OFF]
+    gw = gwb[:n_conv].reshape((n_f, spec[SPEC_C], spec[SPEC_KH], spec[SPEC_KW]))
+    _filter_gradient_maps(spec, x, dp, arg, dz, lz, gw, gwb[n_conv:n_conv + n_f])
+    return value
+
+
+@njit(cache=True, inline="always")
+def _batch_outer_row(inp, i0, istride, d, d0, dstride, n_out, nb, g, g0):
+    """``g[g0 + j] = sum_{r < nb} inp[i0 + r*istride] * d[d0 + r*dstride + j]``.
+
+    One row of the batch's weight gradient (``inp`` and ``d`` flat, a batch row
+    every ``istride`` / ``dstride``). The batch rows are added in order, four a
+    pass over ``g`` (``_head_forward``'s pattern: ``g`` loaded and stored once
+    for four rows); the four are skipped only when all four inputs are zero.
+    """
+    g0 = _nonneg(g0)
+    for j in range(n_out):
+        g[g0 + j] = 0.0
+    r = 0
+    while r + 4 <= nb:
+        k = _nonneg(i0 + r * istride)
+        v0 = inp[k]
+        v1 = inp[k + istride]
+        v2 = inp[k + 2 * istride]
+        v3 = inp[k + 3 * istride]
+        if not (v0 == 0.0 and v1 == 0.0 and v2 == 0.0 and v3 == 0.0):
+            e0 = _nonneg(d0 + r * dstride)
+            e1 = _nonneg(e0 + dstride)
+            e2 = _nonneg(e1 + dstride)
+            e3 = _nonneg(e2 + dstride)
+            for j in range(n_out):
+                g[g0 + j] = (((g[g0 + j] + v0 * d[e0 + j]) + v1 * d[e1 + j])
+                             + v2 * d[e2 + j]) + v3 * d[e3 + j]
+        r += 4
+    while r < nb:
+        v = inp[_nonneg(i0 + r * istride)]
+        if v != 0.0:
+            e = _nonneg(d0 + r * dstride)
+            for j in range(n_out):
+                g[g0 + j] += v * d[e + j]
+        r += 1
+
+
 def _train_epochs(params, spec, layout, X, Y, batch_size, order_kind, seed, epoch0, n_epochs,
                   solver, hp, tol, n_iter_no_change, vel, sq, state,
                   order, CONV, POOL, ARG, A, D, DP, GW, GB, G, batch_loss, loss_curve, step_loss):
@@ -802,22 +886,20 @@ def _train_epochs(params, spec, layout, X, Y, batch_size, order_kind, seed, epoc
     n_c = spec[SPEC_C]
     kh = spec[SPEC_KH]
     kw = spec[SPEC_KW]
-    ow = spec[SPEC_OW]
-    cells = spec[SPEC_PH] * spec[SPEC_PW]
-    cact = spec[SPEC_ACT]
     pd = params[doff:]
     vd = vel[doff:]
     sd = sq[doff:]
     gd = G[doff:]
     n_batches = (n_samples + batch_size - 1) // batch_size
-    # batch size 1: flat images and the maps at the image's row stride (see _conv_maps)
+    # flat images and, a row per image of the batch, the maps at the image's row
+    # stride (see _conv_maps) and the image's filter gradients
     X1 = X.reshape((n_samples, n_c * spec[SPEC_H] * spec[SPEC_W]))
     lz = (spec[SPEC_OH] - 1) * spec[SPEC_W] + spec[SPEC_OW]
-    nz = n_f * lz if batch_size == 1 else 0
-    Z = np.empty(nz, params.dtype)
-    BITS = np.empty(nz, np.int32)
+    Z = np.empty((batch_size, n_f * lz), params.dtype)
+    BITS = np.empty((batch_size, n_f * lz), np.int32)
     SCALE = BITS.view(np.float32)
-    DZ = np.zeros(lz if batch_size == 1 else 0, params.dtype)
+    DZ = np.zeros((batch_size, lz), params.dtype)
+    GP = np.empty((batch_size if batch_size > 1 else 0, n_conv + n_f), params.dtype)
     done = 0
     for e in range(n_epochs):
         epoch = epoch0 + e
@@ -828,32 +910,27 @@ def _train_epochs(params, spec, layout, X, Y, batch_size, order_kind, seed, epoc
                 idx = order[k]
                 state[STEP] += 1.0
                 lr_t = _adam_lr(hp, state[STEP]) if solver == ADAM else hp[LR]
-                value = _image_step(params, spec, layout, X1[idx], Y[idx], Z, lz, BITS, SCALE, DZ,
-                                    POOL[0], ARG[0], A[0], D[0], DP[0], GW, GB, solver, hp, lr_t,
-                                    vel, sq)
+                value = _image_step(params, spec, layout, X1[idx], Y[idx], Z[0], lz, BITS[0],
+                                    SCALE[0], DZ[0], POOL[0], ARG[0], A[0], D[0], DP[0], GW, GB,
+                                    solver, hp, lr_t, vel, sq)
                 if alpha > 0.0:
                     value += 0.5 * alpha * _sum_sq(params, spec, layout)
                 step_loss[e, k] = value
                 total += value
         else:
-            n_in0 = layout[0, N_IN]
-            n_out0 = layout[0, N_OUT]
-            o0 = layout[0, A_OFF]
-            w00 = layout[0, W_OFF]
+            n_units = A.shape[1]
+            A1 = A.reshape(A.size)
+            D1 = D.reshape(D.size)
+            P1 = POOL.reshape(POOL.size)
+            per = n_c * kh * kw
             for b in range(n_batches):
                 start = b * batch_size
                 nb = min(batch_size, n_samples - start)
                 for r in prange(nb):
                     idx = order[start + r]
-                    image_forward(params, spec, layout, X[idx], CONV[r], POOL[r], ARG[r], A[r])
-                    out = A[r, o_last:o_last + n_last]
-                    batch_loss[r] = sample_loss(LOG, SOFTMAX, out, Y[idx])
-                    output_delta(LOG, SOFTMAX, out, Y[idx], D[r, o_last:o_last + n_last])
-                    hidden_deltas_row(pd, layout, A[r], D[r])
-                    dr = D[r]
-                    for i in range(n_in0):
-                        DP[r, i] = (_dot(pd, w00 + i * n_out0, dr, o0, n_out0)
-                                    * derivative(cact, POOL[r, i]))
+                    batch_loss[r] = _image_gradient(params, spec, layout, X1[idx], Y[idx], Z[r], lz,
+                                                    BITS[r], SCALE[r], DZ[r], POOL[r], ARG[r], A[r],
+                                                    D[r], DP[r], GP[r])
                 bl = 0.0
                 for r in range(nb):
                     bl += batch_loss[r]
@@ -870,20 +947,15 @@ def _train_epochs(params, spec, layout, X, Y, batch_size, order_kind, seed, epoc
                     w0 = layout[l, W_OFF]
                     b0 = layout[l, B_OFF]
                     o = layout[l, A_OFF]
-                    p = layout[l - 1, A_OFF] if l > 0 else 0
                     for i in prange(n_in):
                         row = w0 + i * n_out
-                        g = gd[row:row + n_out]
-                        for j in range(n_out):
-                            g[j] = 0.0
-                        for r in range(nb):
-                            v = POOL[r, i] if l == 0 else A[r, p + i]
-                            if v == 0.0:
-                                continue
-                            for j in range(n_out):
-                                g[j] += v * D[r, o + j]
-                        _update_range(pd, vd, sd, row, n_out, g, scale, alpha / nb,
-                                      solver, False, hp, lr_t)
+                        if l == 0:
+                            _batch_outer_row(P1, i, n_in, D1, o, n_units, n_out, nb, gd, row)
+                        else:
+                            _batch_outer_row(A1, layout[l - 1, A_OFF] + i, n_units, D1, o, n_units,
+                                             n_out, nb, gd, row)
+                        _update_range(pd, vd, sd, row, n_out, gd[row:row + n_out], scale,
+                                      alpha / nb, solver, False, hp, lr_t)
                     if b0 >= 0:
                         g = gd[b0:b0 + n_out]
                         for j in range(n_out):
@@ -893,22 +965,20 @@ def _train_epochs(params, spec, layout, X, Y, batch_size, order_kind, seed, epoc
                                 g[j] += D[r, o + j]
                         _update_range(pd, vd, sd, b0, n_out, g, scale, 0.0,
                                       solver, False, hp, lr_t)
-                for f in prange(n_f):
-                    gb = GB[f:f + 1]
-                    gw = GW[f:f + 1]
-                    gb[0] = 0.0
-                    for ch in range(n_c):
-                        for i in range(kh):
-                            for j in range(kw):
-                                gw[0, ch, i, j] = 0.0
-                    for r in range(nb):
-                        _filter_gradient_one(X[order[start + r]], DP[r], ARG[r], f, n_c, kh, kw,
-                                             ow, cells, GW, GB, True)
-                    per = n_c * kh * kw
-                    _update_range(params, vel, sq, f * per, per, GW[f].reshape(per), scale,
+                for f in prange(n_f):  # each filter sums its batch rows in order
+                    for k in range(f * per, f * per + per):
+                        s = GP[0, k]
+                        for r in range(1, nb):
+                            s += GP[r, k]
+                        G[k] = s
+                    s = GP[0, n_conv + f]
+                    for r in range(1, nb):
+                        s += GP[r, n_conv + f]
+                    G[n_conv + f] = s
+                    _update_range(params, vel, sq, f * per, per, G[f * per:f * per + per], scale,
                                   alpha / nb, solver, False, hp, lr_t)
-                    _update_range(params, vel, sq, n_conv + f, 1, gb, scale, 0.0,
-                                  solver, False, hp, lr_t)
+                    _update_range(params, vel, sq, n_conv + f, 1, G[n_conv + f:n_conv + f + 1],
+                                  scale, 0.0, solver, False, hp, lr_t)
         epoch_loss = total / n_samples
         loss_curve[e] = epoch_loss
         done = e + 1

@@ -65,8 +65,9 @@ def _nonneg(k):
     return max(k, 0)
 
 
-def _forward_row(params, layout, x, a):
-    """Activations of every layer for one sample.
+@njit(cache=True, inline="always")
+def _forward_layers(params, layout, x, a, l0):
+    """Activations of layers ``l0, l0 + 1, ...`` for one sample (those before are in ``a``).
 
     ``x``: the sample's inputs (1-D); ``a``: its activation buffer, written.
     ``z_j = b_j + sum_i x_i W[i, j]`` then ``a = f(z)``. The loop runs over
@@ -78,7 +79,7 @@ def _forward_row(params, layout, x, a):
     wrap-around test and vectorises the inner loop (2.5x faster than
     ``params[row + j]`` with an unknown ``row``), and no views are created.
     """
-    for l in range(layout.shape[0]):
+    for l in range(l0, layout.shape[0]):
         n_in = layout[l, N_IN]
         n_out = layout[l, N_OUT]
         w0 = _nonneg(layout[l, W_OFF])
@@ -99,6 +100,11 @@ def _forward_row(params, layout, x, a):
             for j in range(n_out):
                 a[o + j] += v * params[row + j]
         activate_at(layout[l, ACT], a, o, n_out)
+
+
+def _forward_row(params, layout, x, a):
+    """Activations of every layer for one sample (``_forward_layers`` from layer 0)."""
+    _forward_layers(params, layout, x, a, 0)
 
 
 forward_row = njit(cache=True)(_forward_row)
@@ -395,14 +401,31 @@ def _sample_step(params, layout, loss, x, y, a, d, solver, nesterov, hp, lr_t, v
     ``_catch_up``). Returns the sample's loss.
     """
     if lazy:
-        w0 = layout[0, W_OFF]
+        # the first layer: each row read is brought up to date and used at once,
+        # while it is in cache (the same values as catching up every row first)
+        w0 = _nonneg(layout[0, W_OFF])
         n_out0 = layout[0, N_OUT]
+        b0 = layout[0, B_OFF]
+        o0 = _nonneg(layout[0, A_OFF])
+        if b0 >= 0:
+            for j in range(n_out0):
+                a[o0 + j] = params[b0 + j]
+        else:
+            for j in range(n_out0):
+                a[o0 + j] = 0.0
         for i in range(layout[0, N_IN]):
-            if x[i] != 0.0:
-                _catch_up(params, vel, w0 + i * n_out0, n_out0, step - 1 - upto[i], solver, nesterov,
+            v = x[i]
+            if v != 0.0:
+                row = _nonneg(w0 + i * n_out0)
+                _catch_up(params, vel, row, n_out0, step - 1 - upto[i], solver, nesterov,
                           hp[MOMENTUM], powers, sums)
                 upto[i] = step
-    _forward_row_inline(params, layout, x, a)
+                for j in range(n_out0):
+                    a[o0 + j] += v * params[row + j]
+        activate_at(layout[0, ACT], a, o0, n_out0)
+        _forward_layers(params, layout, x, a, 1)
+    else:
+        _forward_row_inline(params, layout, x, a)
     last = layout.shape[0] - 1
     o = layout[last, A_OFF]
     n_out = layout[last, N_OUT]
