@@ -374,7 +374,7 @@ class ConvNetClassifier(ClassifierMixin, BaseEstimator):
         n_f, oh, ow = int(s[conv.SPEC_F]), int(s[conv.SPEC_OH]), int(s[conv.SPEC_OW])
         n_pooled = int(s[conv.SPEC_N_POOLED])
         order = np.empty(n_samples, dtype=np.int64)
-        CONV = np.empty((batch, n_f, oh, ow), dtype=dt)
+        CONV = np.empty((0, n_f, oh, ow), dtype=dt)  # not used by train_epochs (maps in its own scratch)
         POOL = np.empty((batch, n_pooled), dtype=dt)
         ARG = np.empty((batch, n_pooled), dtype=np.int64)
         A = np.empty((batch, self._n_units), dtype=dt)

@@ -211,9 +211,10 @@ def test_one_sgd_step_matches_the_article_written_out(kernel):
         assert_allclose(a, r, rtol=1e-12, atol=1e-14)
 
 
-def test_minibatch_step_is_the_mean_gradient_step():
+@pytest.mark.parametrize("conv_act,act", [(TANH, TANH), (LOGISTIC, RELU)])
+def test_minibatch_step_is_the_mean_gradient_step(conv_act, act):
     """Batch of all samples, plain SGD: params -= lr * gradient(full batch)."""
-    spec, layout, params, n_units = _network(seed=2, hidden=(4, 5), conv_act=TANH, act=TANH)
+    spec, layout, params, n_units = _network(seed=2, hidden=(4, 5), conv_act=conv_act, act=act)
     X, Y = _data(3, 6)
     s = _scratch(spec, n_units)
     grad = np.empty_like(params)
@@ -373,9 +374,29 @@ def test_float32_sgd_step_matches_the_article(conv_act, act, k, pool):
         assert_allclose(a, r, rtol=1e-5, atol=1e-6)
 
 
-def test_float32_batch_one_same_for_any_thread_count(n_threads):
-    # (the serial twin at batch 1 is checked in float64 above; compiling it for
-    # float32 too would cost 20 s of the suite)
+@pytest.mark.parametrize("conv_act,act", [(LOGISTIC, LOGISTIC), (TANH, RELU)])
+def test_float32_minibatch_step_is_the_mean_gradient_step(conv_act, act):
+    """A float32 minibatch (the batch-1 helpers per image, the batch's sums four
+    rows a pass) against the float64 full-batch gradient: params -= lr * grad."""
+    spec, layout, params, n_units = _network(seed=17, hidden=(6, 5), image=(1, 10, 10),
+                                             conv_act=conv_act, act=act)
+    X, Y = _data(18, 7, image=(1, 10, 10))
+    s = _scratch(spec, n_units)
+    grad = np.empty_like(params)
+    loss = conv.gradient(params, spec, layout, X, Y, 0.0, s["CONV"][0], s["POOL"][0],
+                         s["ARG"][0], s["A"][0], s["D"][0], s["DP"][0], grad)
+    p32 = params.astype(np.float32)
+    curve, steps = _train(conv.train_epochs, spec, layout, p32, X.astype(np.float32),
+                          Y.astype(np.float32), batch=7, lr=0.5)
+    assert p32.dtype == np.float32
+    assert_allclose(steps[0, 0], loss, rtol=1e-5)
+    assert_allclose(p32, params - 0.5 * grad, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("batch", [1, 4])
+def test_float32_training_same_for_any_thread_count(n_threads, batch):
+    # (the serial twin is checked in float64 above; compiling it for float32
+    # too would cost 20 s of the suite)
     X, Y = _data(15, 9)
     runs = []
     for n in n_threads:
@@ -383,7 +404,8 @@ def test_float32_batch_one_same_for_any_thread_count(n_threads):
         p32 = params.astype(np.float32)
         with threads(n):
             curve, steps = _train(conv.train_epochs, spec, layout, p32, X.astype(np.float32),
-                                  Y.astype(np.float32), 1, epochs=2, order=dense.SHUFFLE)
+                                  Y.astype(np.float32), batch, epochs=2, order=dense.SHUFFLE,
+                                  momentum=0.9 if batch > 1 else 0.0)
         runs.append((p32, curve, steps))
     for other in runs[1:]:
         for a, b in zip(runs[0], other):
