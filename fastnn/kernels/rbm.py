@@ -158,9 +158,10 @@ def _hidden_pre(v, active, count, weights, hidden_bias, acc):
 def _visible_pre(h, active, count, weights_t, visible_bias, acc):
     """acc[:n_visible] = visible_bias + h @ weights_t.T, over the listed non-zero hiddens.
 
-    ``weights_t`` is ``W.T``, C-contiguous (n_hidden, n_visible): rows are added whole.
+    ``weights_t`` is ``W.T``, C-contiguous (n_hidden, n_visible or more: rows may be
+    padded, see ``_train``): rows are added whole.
     """
-    n_visible = weights_t.shape[1]
+    n_visible = visible_bias.shape[0]
     for i in range(n_visible):
         acc[i] = visible_bias[i]
     q = 0
@@ -398,7 +399,13 @@ def _train(X, weights, visible_bias, hidden_bias, chain, learning_rate, batch_si
     rows_max = max(batch_size, chain.shape[0])
     width = max(n_visible, n_hidden)
     units = k * (n_visible + n_hidden)
-    weights_t = np.ascontiguousarray(weights.T)
+    # W.T, its rows padded by one cache line: the update writes a column of it (one
+    # value a row), and rows a power of two bytes long would all fall in a few
+    # cache sets and evict each other
+    weights_t = np.zeros((n_hidden, n_visible + 64 // weights.itemsize), dtype=weights.dtype)
+    for j in range(n_hidden):
+        for i in range(n_visible):
+            weights_t[j, i] = weights[i, j]
     dtype = weights.dtype  # float32 models compute in float32, as scikit-learn does
     T = dtype.type
     # rows [0, rows_max): h_pos of the data rows; [rows_max, 2 rows_max): h_neg of the chains
