@@ -21,9 +21,11 @@ from ..kernels import rbm as kernels
 
 # Below this many multiply-adds a minibatch, the serial kernels are faster than
 # starting threads for every minibatch. Both give the same bits. Measured on 2
-# quiet cores: the nudged digits (10 rows x 64 x 100 = 64k) train 10% faster on
-# the parallel kernel; on cores other processes share, it loses.
-_PARALLEL_WORK = 50_000
+# cores: the nudged digits (10 rows x 64 x 100 = 64k a minibatch) train 8% faster
+# on the parallel kernel when nothing else runs, but 20% slower right after
+# scikit-learn's LogisticRegression (the article's pipeline), whose BLAS threads
+# keep spinning for a while and stall every parallel region; serial it stays.
+_PARALLEL_WORK = 200_000
 
 
 class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
