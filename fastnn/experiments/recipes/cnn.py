@@ -51,7 +51,7 @@ def _train_and_score(model, X_train, y_train, X_test, y_test):
               "confusion_matrix": confusion_matrix(y_test, pred),
               "example_image": np.asarray(X_test[0], dtype=np.float64),
               "example_maps": maps[0], "example_pooled": pooled[0]}
-    text = {"classification_report": classification_report(y_test, pred, digits=4)}
+    text = {"classification_report": classification_report(y_test, pred, digits=4, zero_division=0)}
     return metrics, curves, arrays, text
 
 

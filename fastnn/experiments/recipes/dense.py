@@ -32,7 +32,7 @@ def _classification(model, X_train, y_train, X_test, y_test, fit_seconds):
     }
     arrays = {"confusion_matrix": confusion_matrix(y_test, pred),
               **{f"coefs_{i}": c for i, c in enumerate(model.coefs_)}}
-    text = {"classification_report": classification_report(y_test, pred, digits=3)}
+    text = {"classification_report": classification_report(y_test, pred, digits=3, zero_division=0)}
     return metrics, arrays, text
 
 

@@ -107,8 +107,8 @@ def rbm_digits(seed, learning_rate=0.06, n_iter=10, n_components=100, C_rbm=6000
         "pseudo_likelihood": float(first.score_samples(X_test).mean()),
         "n_seeds": len(seeds),
     }
-    text = {"classification_report_rbm": classification_report(y_test, pred_rbm, digits=3),
-            "classification_report_raw": classification_report(y_test, pred_raw, digits=3)}
+    text = {"classification_report_rbm": classification_report(y_test, pred_rbm, digits=3, zero_division=0),
+            "classification_report_raw": classification_report(y_test, pred_raw, digits=3, zero_division=0)}
     arrays = {"components": first.components_,
               "intercept_hidden": first.intercept_hidden_,
               "intercept_visible": first.intercept_visible_,
@@ -125,7 +125,7 @@ def rbm_digits(seed, learning_rate=0.06, n_iter=10, n_components=100, C_rbm=6000
             "sklearn_pseudo_likelihood": float(sk_first.score_samples(X_test).mean()),
             "f1_difference": diff, "f1_difference_low": low, "f1_difference_high": high})
         arrays["sklearn_rbm_f1_macro_per_seed"] = np.array(sk_f1s)
-        text["classification_report_sklearn_rbm"] = classification_report(y_test, pred_sk, digits=3)
+        text["classification_report_sklearn_rbm"] = classification_report(y_test, pred_sk, digits=3, zero_division=0)
         summary += (f"; scikit-learn's RBM {metrics['sklearn_rbm_f1_macro']:.3f}, difference "
                     f"{diff:+.4f}")
         if len(seeds) > 1:
