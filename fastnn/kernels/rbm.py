@@ -134,24 +134,34 @@ def softplus(x):
 
 
 @njit(cache=True, inline="always")
+def _add_rows(coef, rows, count, matrix, acc, n):
+    """acc[:n] += sum_q coef[rows[q]] * matrix[rows[q], :n] over the listed rows, in order.
+
+    Four rows a pass, ``(c0 m0 + c1 m1) + (c2 m2 + c3 m3)`` added to ``acc``: acc is
+    loaded and stored once for four rows, and the inner loop vectorises.
+    """
+    q = 0
+    while q + 4 <= count:
+        k0, k1, k2, k3 = rows[q], rows[q + 1], rows[q + 2], rows[q + 3]
+        c0, c1, c2, c3 = coef[k0], coef[k1], coef[k2], coef[k3]
+        for j in range(n):
+            acc[j] += (c0 * matrix[k0, j] + c1 * matrix[k1, j]) + (c2 * matrix[k2, j] + c3 * matrix[k3, j])
+        q += 4
+    while q < count:
+        k = rows[q]
+        c = coef[k]
+        for j in range(n):
+            acc[j] += c * matrix[k, j]
+        q += 1
+
+
+@njit(cache=True, inline="always")
 def _hidden_pre(v, active, count, weights, hidden_bias, acc):
     """acc[:n_hidden] = hidden_bias + v @ weights, over the listed non-zero visibles."""
     n_hidden = weights.shape[1]
     for j in range(n_hidden):
         acc[j] = hidden_bias[j]
-    q = 0
-    while q + 4 <= count:  # four rows a pass: acc is loaded and stored once for four
-        i0, i1, i2, i3 = active[q], active[q + 1], active[q + 2], active[q + 3]
-        a0, a1, a2, a3 = v[i0], v[i1], v[i2], v[i3]
-        for j in range(n_hidden):
-            acc[j] += (a0 * weights[i0, j] + a1 * weights[i1, j]) + (a2 * weights[i2, j] + a3 * weights[i3, j])
-        q += 4
-    while q < count:
-        i = active[q]
-        a = v[i]
-        for j in range(n_hidden):
-            acc[j] += a * weights[i, j]
-        q += 1
+    _add_rows(v, active, count, weights, acc, n_hidden)
 
 
 @njit(cache=True, inline="always")
@@ -164,19 +174,7 @@ def _visible_pre(h, active, count, weights_t, visible_bias, acc):
     n_visible = visible_bias.shape[0]
     for i in range(n_visible):
         acc[i] = visible_bias[i]
-    q = 0
-    while q + 4 <= count:  # four rows a pass, as in _hidden_pre
-        j0, j1, j2, j3 = active[q], active[q + 1], active[q + 2], active[q + 3]
-        a0, a1, a2, a3 = h[j0], h[j1], h[j2], h[j3]
-        for i in range(n_visible):
-            acc[i] += (a0 * weights_t[j0, i] + a1 * weights_t[j1, i]) + (a2 * weights_t[j2, i] + a3 * weights_t[j3, i])
-        q += 4
-    while q < count:
-        j = active[q]
-        a = h[j]
-        for i in range(n_visible):
-            acc[i] += a * weights_t[j, i]
-        q += 1
+    _add_rows(h, active, count, weights_t, acc, n_visible)
 
 
 # --------------------------------------------------------------------------
@@ -489,36 +487,25 @@ def _train(X, weights, visible_bias, hidden_bias, chain, learning_rate, batch_si
                 coef = np.empty(2 * rows_max, dtype=dtype)
                 for i in range(i0, i1):
                     # the non-zero terms of column i: +v_pos[r, i] * h_pos[r], -v_neg[r, i] * h_neg[r]
+                    # (coef is indexed by the row of hh: h_pos rows, then h_neg rows)
                     count = 0
                     sum_pos = 0.0
                     for r in range(m):
                         a = X[start + r, i]
                         sum_pos += a
                         rows[count] = r
-                        coef[count] = a
+                        coef[r] = a
                         count += 1 if a != 0.0 else 0
                     sum_neg = 0.0
                     for r in range(n_chains):
                         a = v_neg[r, i]
                         sum_neg += a
                         rows[count] = rows_max + r
-                        coef[count] = -a
+                        coef[rows_max + r] = -a
                         count += 1 if a != 0.0 else 0
                     for j in range(n_hidden):
                         grad[j] = 0.0
-                    q = 0
-                    while q + 4 <= count:  # four rows a pass, as in _hidden_pre
-                        r0, r1, r2, r3 = rows[q], rows[q + 1], rows[q + 2], rows[q + 3]
-                        c0, c1, c2, c3 = coef[q], coef[q + 1], coef[q + 2], coef[q + 3]
-                        for j in range(n_hidden):
-                            grad[j] += (c0 * hh[r0, j] + c1 * hh[r1, j]) + (c2 * hh[r2, j] + c3 * hh[r3, j])
-                        q += 4
-                    while q < count:
-                        r0 = rows[q]
-                        c0 = coef[q]
-                        for j in range(n_hidden):
-                            grad[j] += c0 * hh[r0, j]
-                        q += 1
+                    _add_rows(coef, rows, count, hh, grad, n_hidden)
                     for j in range(n_hidden):
                         weights[i, j] += lr_w * grad[j]
                     for j in range(n_hidden):  # W.T kept in step (a strided copy of the row)
