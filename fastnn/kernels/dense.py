@@ -66,6 +66,17 @@ def _nonneg(k):
 
 
 @njit(cache=True, inline="always")
+def _start_sums(params, b0, a, o, n):
+    """a[o:o+n] = the layer's biases ``params[b0:b0+n]``, or 0 without bias (``b0 < 0``)."""
+    if b0 >= 0:
+        for j in range(n):
+            a[o + j] = params[b0 + j]
+    else:
+        for j in range(n):
+            a[o + j] = 0.0
+
+
+@njit(cache=True, inline="always")
 def _forward_layers(params, layout, x, a, l0):
     """Activations of layers ``l0, l0 + 1, ...`` for one sample (those before are in ``a``).
 
@@ -86,12 +97,7 @@ def _forward_layers(params, layout, x, a, l0):
         b0 = layout[l, B_OFF]
         o = _nonneg(layout[l, A_OFF])
         p = _nonneg(layout[l - 1, A_OFF]) if l > 0 else 0
-        if b0 >= 0:
-            for j in range(n_out):
-                a[o + j] = params[b0 + j]
-        else:
-            for j in range(n_out):
-                a[o + j] = 0.0
+        _start_sums(params, b0, a, o, n_out)
         for i in range(n_in):
             v = x[i] if l == 0 else a[p + i]
             if v == 0.0:
@@ -405,14 +411,8 @@ def _sample_step(params, layout, loss, x, y, a, d, solver, nesterov, hp, lr_t, v
         # while it is in cache (the same values as catching up every row first)
         w0 = _nonneg(layout[0, W_OFF])
         n_out0 = layout[0, N_OUT]
-        b0 = layout[0, B_OFF]
         o0 = _nonneg(layout[0, A_OFF])
-        if b0 >= 0:
-            for j in range(n_out0):
-                a[o0 + j] = params[b0 + j]
-        else:
-            for j in range(n_out0):
-                a[o0 + j] = 0.0
+        _start_sums(params, layout[0, B_OFF], a, o0, n_out0)
         for i in range(layout[0, N_IN]):
             v = x[i]
             if v != 0.0:

@@ -71,14 +71,18 @@ def rbm_digits(seed, learning_rate=0.06, n_iter=10, n_components=100, C_rbm=6000
 
     BernoulliRBM(n_components=n_components, n_iter=1, method=method, k=k,
                  random_state=seed).fit(X_train[:20])  # compile outside the timing
+    def run_pipeline(rbm):
+        t0 = time.perf_counter()
+        rbm.fit(X_train)
+        seconds = time.perf_counter() - t0
+        return (seconds, *pipeline_f1(rbm))
+
     seeds = [seed + i for i in range(int(n_seeds))]
     f1s, fit_seconds, sk_f1s, sk_fit_seconds = [], [], [], []
     for i, rbm_seed in enumerate(seeds):
         rbm = make(rbm_seed)
-        t0 = time.perf_counter()
-        rbm.fit(X_train)
-        fit_seconds.append(time.perf_counter() - t0)
-        f1, pred = pipeline_f1(rbm)
+        seconds, f1, pred = run_pipeline(rbm)
+        fit_seconds.append(seconds)
         f1s.append(f1)
         if i == 0:
             first, pred_rbm = rbm, pred
@@ -86,10 +90,8 @@ def rbm_digits(seed, learning_rate=0.06, n_iter=10, n_components=100, C_rbm=6000
             from sklearn.neural_network import BernoulliRBM as SkRBM
             sk = SkRBM(n_components=n_components, learning_rate=learning_rate, n_iter=n_iter,
                        random_state=rbm_seed)
-            t0 = time.perf_counter()
-            sk.fit(X_train)
-            sk_fit_seconds.append(time.perf_counter() - t0)
-            f1, pred = pipeline_f1(sk)
+            seconds, f1, pred = run_pipeline(sk)
+            sk_fit_seconds.append(seconds)
             sk_f1s.append(f1)
             if i == 0:
                 sk_first, pred_sk = sk, pred
