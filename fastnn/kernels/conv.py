@@ -435,22 +435,21 @@ def _activate_maps_overload(code, z, n, bits, scale):
 
 
 @njit(cache=True, inline="always")
-def _conv_maps(params, spec, x, z, lz):
-    """The activated maps of one image at the image's row stride.
+def _conv_maps(params, spec, x, z, lz, f0, f1):
+    """The maps of filters ``f0 <= f < f1`` of one image at the image's row stride.
 
     ``x`` is the image flattened (C*H*W,); ``z`` (F*lz,) is written,
     ``z[f*lz + r*W + c] = b[f] + sum_{ch, i, j} x[ch, r + i, c + j] * w[f, ch, kh-1-i, kw-1-j]``
     for ``c < ow`` (bias first, then the taps in ``(ch, i, j)`` order, as
     ``conv_image``), before the activation.
     """
-    n_f = spec[SPEC_F]
     n_c = spec[SPEC_C]
     kh = spec[SPEC_KH]
     kw = spec[SPEC_KW]
     wd = spec[SPEC_W]
     hw = spec[SPEC_H] * wd
     b_off = spec[SPEC_B_OFF]
-    for f in range(n_f):
+    for f in range(f0, f1):
         zo = _nonneg(f * lz)
         bias = params[b_off + f]
         for m in range(lz):
@@ -482,16 +481,16 @@ def _conv_maps(params, spec, x, z, lz):
 
 
 @njit(cache=True, inline="always")
-def _pool_maps(z, lz, spec, pooled, arg):
-    """Max pooling of the maps of ``_conv_maps``: ``pooled`` (F*ph*pw,) in (f, r, c)
-    order and ``arg``, the position of each maximum in its map, ``row * W + col``
-    (the image's stride). Ties go to the first maximum, as ``max_pool_image``."""
-    n_f = spec[SPEC_F]
+def _pool_maps(z, lz, spec, pooled, arg, f0, f1):
+    """Max pooling of the maps of filters ``f0 <= f < f1`` (``_conv_maps``'s):
+    ``pooled`` (F*ph*pw,) in (f, r, c) order and ``arg``, the position of each
+    maximum in its map, ``row * W + col`` (the image's stride). Ties go to the
+    first maximum, as ``max_pool_image``."""
     p = spec[SPEC_POOL]
     ph = spec[SPEC_PH]
     pw = spec[SPEC_PW]
     wd = spec[SPEC_W]
-    for f in range(n_f):
+    for f in range(f0, f1):
         zo = _nonneg(f * lz)
         if p == 2:  # the article's pooling, unrolled: the loop over c vectorises
             for r in range(ph):
@@ -535,21 +534,21 @@ def _pool_maps(z, lz, spec, pooled, arg):
 
 
 @njit(cache=True, inline="always")
-def _filter_gradient_maps(spec, x, dp, arg, dz, lz, gw, gb):
-    """One image's filter and bias gradients, ``gw`` (F, C, kh, kw) and ``gb``
-    (F,) overwritten, from the pooled deltas ``dp`` and their positions ``arg``
+def _filter_gradient_maps(spec, x, dp, arg, dz, lz, gw, gb, f0, f1):
+    """One image's gradients of filters ``f0 <= f < f1`` and their biases,
+    ``gw[f]`` (``gw`` (F, C, kh, kw)) and ``gb[f]`` overwritten, from the pooled
+    deltas ``dp`` and their positions ``arg``
     (``_pool_maps``'s). The deltas of a filter are routed into ``dz`` (lz,),
     zero elsewhere (and zeroed again after), so that each tap is one
     ``lane_dot``: ``gw[f, ch, kh-1-i, kw-1-j] = sum_m dz[m] x[ch*H*W + i*W + j + m]``.
     """
-    n_f = spec[SPEC_F]
     n_c = spec[SPEC_C]
     kh = spec[SPEC_KH]
     kw = spec[SPEC_KW]
     wd = spec[SPEC_W]
     hw = spec[SPEC_H] * wd
     cells = spec[SPEC_PH] * spec[SPEC_PW]
-    for f in range(n_f):
+    for f in range(f0, f1):
         k0 = _nonneg(f * cells)
         gb[f] = 0.0
         for k in range(cells):
@@ -566,58 +565,116 @@ def _filter_gradient_maps(spec, x, dp, arg, dz, lz, gw, gb):
 
 
 @njit(cache=True, inline="always")
-def _head_forward(pd, layout, x, a):
-    """``dense.forward_row`` for one image, four inputs a pass.
+def _head_layer(pd, layout, x, a, l):
+    """The head's layer ``l`` for one image (``dense.forward_row``'s values), activated.
 
-    ``a[o + j] = b[j] + sum_i x_i W[i, j]`` with the inputs added in order, so
-    the same values as ``forward_row``, but each pass over the outputs adds the
-    rows of four inputs, loading and storing ``a`` once for four rows (the
-    first layer has 1440 rows of 128). Zero inputs are skipped only when all
-    four are zero.
+    ``a[o + j] = b[j] + sum_i x_i W[i, j]`` with the inputs added in order, but
+    each pass over the outputs adds the rows of four inputs, loading and
+    storing ``a`` once for four rows (the first layer has 1440 rows of 128).
+    Zero inputs are skipped only when all four are zero. ``x`` is the pooled
+    maps (layer 0's input); later layers read ``a``.
     """
-    for l in range(layout.shape[0]):
-        n_in = layout[l, N_IN]
-        n_out = layout[l, N_OUT]
-        w0 = layout[l, W_OFF]
-        b0 = layout[l, B_OFF]
-        o = _nonneg(layout[l, A_OFF])
-        p = _nonneg(layout[l - 1, A_OFF]) if l > 0 else 0
-        if b0 >= 0:
-            b0 = _nonneg(b0)
-            for j in range(n_out):
-                a[o + j] = pd[b0 + j]
+    n_in = layout[l, N_IN]
+    n_out = layout[l, N_OUT]
+    w0 = layout[l, W_OFF]
+    b0 = layout[l, B_OFF]
+    o = _nonneg(layout[l, A_OFF])
+    p = _nonneg(layout[l - 1, A_OFF]) if l > 0 else 0
+    if b0 >= 0:
+        b0 = _nonneg(b0)
+        for j in range(n_out):
+            a[o + j] = pd[b0 + j]
+    else:
+        for j in range(n_out):
+            a[o + j] = 0.0
+    i = 0
+    while i + 4 <= n_in:
+        if l == 0:
+            v0, v1, v2, v3 = x[i], x[i + 1], x[i + 2], x[i + 3]
         else:
+            v0, v1, v2, v3 = a[p + i], a[p + i + 1], a[p + i + 2], a[p + i + 3]
+        if not (v0 == 0.0 and v1 == 0.0 and v2 == 0.0 and v3 == 0.0):
+            r0 = _nonneg(w0 + i * n_out)
+            r1 = _nonneg(r0 + n_out)
+            r2 = _nonneg(r1 + n_out)
+            r3 = _nonneg(r2 + n_out)
             for j in range(n_out):
-                a[o + j] = 0.0
-        i = 0
-        while i + 4 <= n_in:
-            if l == 0:
-                v0, v1, v2, v3 = x[i], x[i + 1], x[i + 2], x[i + 3]
-            else:
-                v0, v1, v2, v3 = a[p + i], a[p + i + 1], a[p + i + 2], a[p + i + 3]
-            if not (v0 == 0.0 and v1 == 0.0 and v2 == 0.0 and v3 == 0.0):
-                r0 = _nonneg(w0 + i * n_out)
-                r1 = _nonneg(r0 + n_out)
-                r2 = _nonneg(r1 + n_out)
-                r3 = _nonneg(r2 + n_out)
-                for j in range(n_out):
-                    a[o + j] = (((a[o + j] + v0 * pd[r0 + j]) + v1 * pd[r1 + j])
-                                + v2 * pd[r2 + j]) + v3 * pd[r3 + j]
-            i += 4
-        while i < n_in:
-            v = x[i] if l == 0 else a[p + i]
-            if v != 0.0:
-                row = _nonneg(w0 + i * n_out)
-                for j in range(n_out):
-                    a[o + j] += v * pd[row + j]
-            i += 1
-        activate_at(layout[l, ACT], a, o, n_out)
+                a[o + j] = (((a[o + j] + v0 * pd[r0 + j]) + v1 * pd[r1 + j])
+                            + v2 * pd[r2 + j]) + v3 * pd[r3 + j]
+        i += 4
+    while i < n_in:
+        v = x[i] if l == 0 else a[p + i]
+        if v != 0.0:
+            row = _nonneg(w0 + i * n_out)
+            for j in range(n_out):
+                a[o + j] += v * pd[row + j]
+        i += 1
+    activate_at(layout[l, ACT], a, o, n_out)
 
 
 @njit(cache=True, inline="always")
-def _pooled_delta_and_update_first(pd, vd, sd, layout, pooled, d, cact, dp, alpha, solver, hp, lr_t):
-    """For one image: the delta of the pooled units (with the old weights of
-    the head's first layer), then that layer's update, row by row.
+def _head_forward(pd, layout, x, a):
+    """``dense.forward_row`` for one image (``_head_layer`` on every layer)."""
+    for l in range(layout.shape[0]):
+        _head_layer(pd, layout, x, a, l)
+
+
+@njit(cache=True, inline="always")
+def _first_layer_partial(pd, layout, x, s, f, cells):
+    """``s[f, j] = sum_i x_i W[i, j]`` over filter ``f``'s pooled units
+    ``f*cells <= i < (f+1)*cells``: its share of the head's first layer, in
+    order, four rows a pass (``_head_layer``'s pattern)."""
+    n_out = layout[0, N_OUT]
+    w0 = layout[0, W_OFF]
+    for j in range(n_out):
+        s[f, j] = 0.0
+    i = f * cells
+    i1 = i + cells
+    while i + 4 <= i1:
+        v0, v1, v2, v3 = x[i], x[i + 1], x[i + 2], x[i + 3]
+        if not (v0 == 0.0 and v1 == 0.0 and v2 == 0.0 and v3 == 0.0):
+            r0 = _nonneg(w0 + i * n_out)
+            r1 = _nonneg(r0 + n_out)
+            r2 = _nonneg(r1 + n_out)
+            r3 = _nonneg(r2 + n_out)
+            for j in range(n_out):
+                s[f, j] = (((s[f, j] + v0 * pd[r0 + j]) + v1 * pd[r1 + j])
+                           + v2 * pd[r2 + j]) + v3 * pd[r3 + j]
+        i += 4
+    while i < i1:
+        v = x[i]
+        if v != 0.0:
+            row = _nonneg(w0 + i * n_out)
+            for j in range(n_out):
+                s[f, j] += v * pd[row + j]
+        i += 1
+
+
+@njit(cache=True, inline="always")
+def _first_layer_from_partials(pd, layout, s, a):
+    """The head's first layer for one image from ``_first_layer_partial``'s
+    sums: ``a[o + j] = f(b[j] + s[0, j] + s[1, j] + ...)``, filters in order."""
+    n_out = layout[0, N_OUT]
+    b0 = layout[0, B_OFF]
+    o = _nonneg(layout[0, A_OFF])
+    if b0 >= 0:
+        b0 = _nonneg(b0)
+        for j in range(n_out):
+            a[o + j] = pd[b0 + j]
+    else:
+        for j in range(n_out):
+            a[o + j] = 0.0
+    for f in range(s.shape[0]):
+        for j in range(n_out):
+            a[o + j] += s[f, j]
+    activate_at(layout[0, ACT], a, o, n_out)
+
+
+@njit(cache=True, inline="always")
+def _pooled_delta_and_update_rows(pd, vd, sd, layout, pooled, d, cact, dp, alpha, solver, hp, lr_t,
+                                  i0, i1):
+    """For one image and the rows ``i0 <= i < i1`` of the head's first layer:
+    the delta of those pooled units (with the old weights), then the rows' update.
 
     ``dp[i] = f'(pooled[i]) * sum_j W[i, j] d[j]`` where ``f`` is the
     convolution's activation (a pooled value is the activated map at its
@@ -625,13 +682,11 @@ def _pooled_delta_and_update_first(pd, vd, sd, layout, pooled, d, cact, dp, alph
     updated while it is in cache, indexed at clamped offsets (no views).
     """
     T = pd.dtype.type
-    n_in = layout[0, N_IN]
     n_out = layout[0, N_OUT]
     w0 = layout[0, W_OFF]
-    b0 = layout[0, B_OFF]
     o = _nonneg(layout[0, A_OFF])
     plain = solver == SGD and hp[MOMENTUM] == 0.0 and alpha == 0.0
-    for i in range(n_in):
+    for i in range(i0, i1):
         row = _nonneg(w0 + i * n_out)
         v = pooled[i]
         dp[i] = lane_dot(pd, row, d, o, n_out) * derivative(cact, v)
@@ -642,8 +697,30 @@ def _pooled_delta_and_update_first(pd, vd, sd, layout, pooled, d, cact, dp, alph
         else:
             _update_range(pd, vd, sd, row, n_out, d[o:o + n_out], v, alpha, solver, False, hp,
                           lr_t)
+
+
+@njit(cache=True, inline="always")
+def _head_top(pd, vd, sd, layout, a, d, y, alpha, solver, hp, lr_t):
+    """The head of one image after its first layer's outputs are in ``a``:
+    the later layers' forward pass, the loss (returned), every layer's delta
+    (old weights), the update of the later layers and of the first layer's
+    biases. The first layer's weights are left to ``_pooled_delta_and_update_rows``."""
+    for l in range(1, layout.shape[0]):
+        _head_layer(pd, layout, a, a, l)
+    last = layout.shape[0] - 1
+    o = layout[last, A_OFF]
+    n_out = layout[last, N_OUT]
+    out = a[o:o + n_out]
+    value = sample_loss(LOG, SOFTMAX, out, y)
+    output_delta(LOG, SOFTMAX, out, y, d[o:o + n_out])
+    hidden_deltas_row(pd, layout, a, d)
+    _update_head_upper(pd, vd, sd, layout, a, d, alpha, solver, hp, lr_t)
+    b0 = layout[0, B_OFF]
     if b0 >= 0:
-        _update_range(pd, vd, sd, b0, n_out, d[o:o + n_out], 1.0, 0.0, solver, False, hp, lr_t)
+        o0 = layout[0, A_OFF]
+        _update_range(pd, vd, sd, b0, layout[0, N_OUT], d[o0:o0 + layout[0, N_OUT]], 1.0, 0.0,
+                      solver, False, hp, lr_t)
+    return value
 
 
 @njit(cache=True)
@@ -718,42 +795,93 @@ def _sum_sq(params, spec, layout):
     return s
 
 
+@njit(cache=True)
+def _forward_part(params, spec, layout, x, z, lz, bits, scale, pooled, arg, s, f):
+    """Filter ``f`` of one image: its map, activated and pooled, and its share
+    ``s[f]`` of the head's first layer (``_first_layer_partial``)."""
+    _conv_maps(params, spec, x, z, lz, f, f + 1)
+    m0 = f * lz
+    _activate_maps(spec[SPEC_ACT], z[m0:m0 + lz], lz, bits[m0:m0 + lz], scale[m0:m0 + lz])
+    _pool_maps(z, lz, spec, pooled, arg, f, f + 1)
+    _first_layer_partial(params[spec[SPEC_DENSE_OFF]:], layout, pooled, s, f,
+                         spec[SPEC_PH] * spec[SPEC_PW])
+
+
+@njit(cache=True)
+def _backward_part(params, spec, layout, x, pooled, arg, d, dp, dz, lz, gw, gb, f,
+                   solver, hp, lr_t, vel, sq):
+    """Filter ``f`` of one image after ``_head_top``: the deltas of its pooled
+    units and the update of the head's first-layer rows that read them, then
+    the filter's gradient and update."""
+    doff = spec[SPEC_DENSE_OFF]
+    alpha = hp[ALPHA]
+    cells = spec[SPEC_PH] * spec[SPEC_PW]
+    _pooled_delta_and_update_rows(params[doff:], vel[doff:], sq[doff:], layout, pooled, d,
+                                  spec[SPEC_ACT], dp, alpha, solver, hp, lr_t,
+                                  f * cells, (f + 1) * cells)
+    _filter_gradient_maps(spec, x, dp, arg, dz, lz, gw, gb, f, f + 1)
+    n_conv = spec[SPEC_B_OFF]
+    per = n_conv // spec[SPEC_F]
+    _update_range(params, vel, sq, f * per, per, gw.reshape(n_conv)[f * per:(f + 1) * per],
+                  1.0, alpha, solver, False, hp, lr_t)
+    _update_range(params, vel, sq, n_conv + f, 1, gb[f:f + 1], 1.0, 0.0, solver, False, hp, lr_t)
+
+
 @njit(cache=True, inline="always")
 def _image_step(params, spec, layout, x, y, z, lz, bits, scale, dz, pooled, arg, a, d, dp, gw, gb,
-                solver, hp, lr_t, vel, sq):
+                s, solver, hp, lr_t, vel, sq, split):
     """Forward, backward and update for one image (batch size 1); returns its loss.
 
     ``x`` is the image flattened; ``z``, ``bits``, ``scale`` (F*lz,) and ``dz``
-    (lz,) are the scratch of ``_conv_maps``, ``_activate_maps`` and
-    ``_filter_gradient_maps`` (``dz`` all zero). Every delta is computed with
-    the weights as they were before the step; the head's layers are updated as
-    their deltas are used, then the filters.
+    (F, lz) are the scratch of ``_conv_maps``, ``_activate_maps`` and
+    ``_filter_gradient_maps`` (``dz`` all zero), ``s`` (F, first layer's
+    outputs) the first layer's per-filter sums. Every delta is computed with
+    the weights as they were before the step; the head's layers are updated
+    as their deltas are used, then the filters.
+
+    The work is per filter: the filter's map, its pooled units and their share
+    of the first layer's sums (``_forward_part``), then, after the head
+    (``_head_top``), the first-layer rows of those units and the filter
+    (``_backward_part``). With ``split`` the filters run in parallel (a thread
+    keeps the same filters, and so the same weight rows, in both loops); each
+    output is computed by one filter's part in a fixed order, so the result
+    does not depend on the number of threads.
     """
-    _conv_maps(params, spec, x, z, lz)
-    _activate_maps(spec[SPEC_ACT], z, z.shape[0], bits, scale)
-    _pool_maps(z, lz, spec, pooled, arg)
+    n_f = spec[SPEC_F]
     doff = spec[SPEC_DENSE_OFF]
     pd = params[doff:]
-    _head_forward(pd, layout, pooled, a)
-    last = layout.shape[0] - 1
-    o = layout[last, A_OFF]
-    n_out = layout[last, N_OUT]
-    out = a[o:o + n_out]
-    value = sample_loss(LOG, SOFTMAX, out, y)
-    output_delta(LOG, SOFTMAX, out, y, d[o:o + n_out])
-    vd = vel[doff:]
-    sd = sq[doff:]
-    hidden_deltas_row(pd, layout, a, d)
-    alpha = hp[ALPHA]
-    _update_head_upper(pd, vd, sd, layout, a, d, alpha, solver, hp, lr_t)
-    _pooled_delta_and_update_first(pd, vd, sd, layout, pooled, d, spec[SPEC_ACT], dp, alpha,
-                                   solver, hp, lr_t)
-    _filter_gradient_maps(spec, x, dp, arg, dz, lz, gw, gb)
-    n_conv = spec[SPEC_B_OFF]
-    _update_range(params, vel, sq, 0, n_conv, gw.reshape(n_conv), 1.0, alpha, solver, False,
-                  hp, lr_t)
-    _update_range(params, vel, sq, n_conv, spec[SPEC_F], gb, 1.0, 0.0, solver, False, hp, lr_t)
+    if split:
+        for f in prange(n_f):
+            _forward_part(params, spec, layout, x, z, lz, bits, scale, pooled, arg, s, f)
+    else:
+        for f in range(n_f):
+            _forward_part(params, spec, layout, x, z, lz, bits, scale, pooled, arg, s, f)
+    _first_layer_from_partials(pd, layout, s, a)
+    value = _head_top(pd, vel[doff:], sq[doff:], layout, a, d, y, hp[ALPHA], solver, hp, lr_t)
+    if split:
+        for f in prange(n_f):
+            _backward_part(params, spec, layout, x, pooled, arg, d, dp, dz[f], lz, gw, gb, f,
+                           solver, hp, lr_t, vel, sq)
+    else:
+        for f in range(n_f):
+            _backward_part(params, spec, layout, x, pooled, arg, d, dp, dz[0], lz, gw, gb, f,
+                           solver, hp, lr_t, vel, sq)
     return value
+
+
+# Multiply-adds an image below which batch size 1 runs on one thread: a
+# parallel loop costs about 1 us to start and wait for (OpenMP, 2 threads),
+# and the split step starts two per image.
+SPLIT_WORK = 100_000
+
+
+@njit(cache=True)
+def _split_work(spec, layout):
+    """Whether ``_image_step`` runs its filters in parallel: when the image's
+    multiply-adds (convolution, filter gradient, the head's first layer three
+    times) pay for the parallel loops."""
+    maps = spec[SPEC_F] * spec[SPEC_OH] * spec[SPEC_OW] * spec[SPEC_C] * spec[SPEC_KH] * spec[SPEC_KW]
+    return 2 * maps + 3 * layout[0, N_IN] * layout[0, N_OUT] >= SPLIT_WORK
 
 
 # ---------------------------------------------------------------------------
@@ -785,10 +913,10 @@ def _image_gradient(params, spec, layout, x, y, z, lz, bits, scale, dz, pooled, 
     """
     cact = spec[SPEC_ACT]
     n_f = spec[SPEC_F]
-    _conv_maps(params, spec, x, z, lz)
+    _conv_maps(params, spec, x, z, lz, 0, n_f)
     for f in range(n_f):
         _activate_maps(cact, z[f * lz:f * lz + lz], lz, bits, scale)
-    _pool_maps(z, lz, spec, pooled, arg)
+    _pool_maps(z, lz, spec, pooled, arg, 0, n_f)
     pd = params[spec[SPEC_DENSE_OFF]:]
     _head_forward(pd, layout, pooled, a)
     last = layout.shape[0] - 1
@@ -806,7 +934,7 @@ def _image_gradient(params, spec, layout, x, y, z, lz, bits, scale, dz, pooled, 
         dp[i] = lane_dot(pd, w00 + i * n_out0, d, o0, n_out0) * derivative(cact, pooled[i])
     n_conv = spec[SPEC_B_OFF]
     gw = gwb[:n_conv].reshape((n_f, spec[SPEC_C], spec[SPEC_KH], spec[SPEC_KW]))
-    _filter_gradient_maps(spec, x, dp, arg, dz, lz, gw, gwb[n_conv:n_conv + n_f])
+    _filter_gradient_maps(spec, x, dp, arg, dz, lz, gw, gwb[n_conv:n_conv + n_f], 0, n_f)
     return value
 
 
@@ -907,7 +1035,7 @@ def _train_epochs(params, spec, layout, X, Y, batch_size, order_kind, seed, epoc
     Z = np.empty((batch_size, n_f * lz), params.dtype)
     BITS = np.empty((batch_size, n_f * lz if batch_size == 1 else lz), np.int32)
     SCALE = BITS.view(np.float32)
-    DZ = np.zeros((batch_size, lz), params.dtype)
+    DZ = np.zeros((max(batch_size, n_f), lz), params.dtype)
     GP = np.empty((batch_size if batch_size > 1 else 0, n_conv + n_f), params.dtype)
     done = 0
     for e in range(n_epochs):
@@ -915,13 +1043,15 @@ def _train_epochs(params, spec, layout, X, Y, batch_size, order_kind, seed, epoc
         epoch_order(order_kind, seed, epoch, order)
         total = 0.0
         if batch_size == 1:
+            split = _split_work(spec, layout)
+            S = np.empty((n_f, layout[0, N_OUT]), params.dtype)
             for k in range(n_samples):
                 idx = order[k]
                 state[STEP] += 1.0
                 lr_t = _adam_lr(hp, state[STEP]) if solver == ADAM else hp[LR]
                 value = _image_step(params, spec, layout, X1[idx], Y[idx], Z[0], lz, BITS[0],
-                                    SCALE[0], DZ[0], POOL[0], ARG[0], A[0], D[0], DP[0], GW, GB,
-                                    solver, hp, lr_t, vel, sq)
+                                    SCALE[0], DZ, POOL[0], ARG[0], A[0], D[0], DP[0], GW, GB, S,
+                                    solver, hp, lr_t, vel, sq, split)
                 if alpha > 0.0:
                     value += 0.5 * alpha * _sum_sq(params, spec, layout)
                 step_loss[e, k] = value

@@ -279,6 +279,59 @@ def test_parallel_and_serial_training_agree():
     assert_array_equal(*out)
 
 
+def _split_network(seed):
+    """A network large enough that batch size 1 runs its filters in parallel."""
+    spec, layout, params, n_units = _network(seed=seed, hidden=(256,), n_filters=4,
+                                             image=(1, 16, 16), k=5)
+    assert conv._split_work(spec, layout)
+    return spec, layout, params, n_units
+
+
+def test_split_step_matches_the_article_written_out():
+    """Batch size 1 split per filter (parallel): three steps equal reference.cnn_sgd_step."""
+    spec, layout, params, _ = _split_network(seed=21)
+    X, Y = _data(22, 3, image=(1, 16, 16))
+    filters, fbias, coefs, intercepts = (
+        [p.copy() for p in v] if isinstance(v, list) else v.copy()
+        for v in _unpack(spec, layout, params))
+    losses = [reference.cnn_sgd_step(X[i, 0], Y[i], filters, fbias, coefs, intercepts, lr=0.1)
+              for i in range(3)]
+    curve, steps = _train(conv.train_epochs, spec, layout, params, X, Y, batch=1)
+    got = _unpack(spec, layout, params)
+    assert_allclose(steps[0], losses, rtol=1e-12)
+    assert_allclose(got[0], filters, rtol=1e-10, atol=1e-13)
+    assert_allclose(got[1], fbias, rtol=1e-10, atol=1e-13)
+    for a, r in zip(got[2] + got[3], coefs + intercepts):
+        assert_allclose(a, r, rtol=1e-10, atol=1e-13)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("solver,momentum", [(dense.SGD, 0.0), (dense.SGD, 0.9), (dense.ADAM, 0.0)])
+def test_split_training_same_for_any_thread_count(n_threads, dtype, solver, momentum):
+    """Each filter's part computes its outputs in a fixed order: any thread
+    count, and the serial twin, give the same bits."""
+    X, Y = _data(23, 5, image=(1, 16, 16))
+    X, Y = X.astype(dtype), Y.astype(dtype)
+    runs = []
+    for n in n_threads:
+        spec, layout, params, _ = _split_network(seed=24)
+        params = params.astype(dtype)
+        with threads(n):
+            curve, steps = _train(conv.train_epochs, spec, layout, params, X, Y, 1, epochs=2,
+                                  order=dense.SHUFFLE, solver=solver, momentum=momentum,
+                                  alpha=0.01)
+        runs.append((params, curve, steps))
+    if dtype == np.float64:
+        spec, layout, params, _ = _split_network(seed=24)
+        curve, steps = _train(conv.train_epochs_serial, spec, layout, params, X, Y, 1, epochs=2,
+                              order=dense.SHUFFLE, solver=solver, momentum=momentum, alpha=0.01)
+        runs.append((params, curve, steps))
+    assert np.isfinite(runs[0][1]).all()
+    for other in runs[1:]:
+        for a, b in zip(runs[0], other):
+            assert_array_equal(a, b)
+
+
 def test_predict_proba_matches_reference_forward():
     spec, layout, params, n_units = _network(seed=10, hidden=(4,))
     X, _ = _data(11, 5)
