@@ -300,6 +300,88 @@ def _dot(a, a0, b, b0, n):
 _LANES = {types.float32: 16, types.float64: 8}  # one 64-byte vector of each
 
 
+def _lane_dots_ir(context, builder, dtype, pa, pbs, nv):
+    """The IR of ``lane_dot``: one dot product of the ``n`` values at ``pa``
+    with those at each pointer of ``pbs``, interleaved (the values at ``pa``
+    are loaded once a chunk for all of them); returns their values."""
+    lanes = _LANES[dtype]
+    intp = context.get_value_type(types.intp)
+    i32 = ir.IntType(32)
+    fty = context.get_value_type(dtype)
+    vty = ir.VectorType(fty, lanes)
+    n_lanes = ir.Constant(intp, lanes)
+    zero = ir.Constant(vty, None)
+    m = len(pbs)
+
+    def products(start):
+        va = builder.load(builder.gep(pa, [start], source_etype=fty), typ=vty, align=4)
+        return [builder.fmul(va, builder.load(builder.gep(pb, [start], source_etype=fty), typ=vty,
+                                              align=4))
+                for pb in pbs]
+
+    def add_to(accs, vs):
+        for acc, v in zip(accs, vs):
+            builder.store(builder.fadd(builder.load(acc), v), acc)
+
+    res = [cgutils.alloca_once_value(builder, ir.Constant(fty, 0.0)) for _ in range(m)]
+    with builder.if_else(builder.icmp_signed("<", nv, n_lanes)) as (short, full):
+        with short:
+            with cgutils.for_range(builder, nv) as loop:
+                k = loop.index
+                xa = builder.load(builder.gep(pa, [k], source_etype=fty), typ=fty)
+                add_to(res, [builder.fmul(xa, builder.load(builder.gep(pb, [k], source_etype=fty),
+                                                           typ=fty))
+                             for pb in pbs])
+        with full:
+            acc0 = [cgutils.alloca_once_value(builder, zero) for _ in range(m)]
+            acc1 = [cgutils.alloca_once_value(builder, zero) for _ in range(m)]
+            n_chunks = builder.sdiv(nv, n_lanes)
+            pairs = builder.sdiv(n_chunks, ir.Constant(intp, 2))
+            with cgutils.for_range(builder, pairs) as loop:
+                s0 = builder.mul(loop.index, ir.Constant(intp, 2 * lanes))
+                add_to(acc0, products(s0))
+                add_to(acc1, products(builder.add(s0, n_lanes)))
+            odd = builder.icmp_signed("!=", builder.mul(pairs, ir.Constant(intp, 2)), n_chunks)
+            with builder.if_then(odd):
+                add_to(acc0, products(builder.mul(builder.sub(n_chunks, ir.Constant(intp, 1)),
+                                                  n_lanes)))
+            rem = builder.sub(nv, builder.mul(n_chunks, n_lanes))
+            with builder.if_then(builder.icmp_signed(">", rem, ir.Constant(intp, 0))):
+                tails = products(builder.sub(nv, n_lanes))
+                ivec = ir.VectorType(intp, lanes)
+                first = builder.insert_element(ir.Constant(ivec, None),
+                                               builder.sub(n_lanes, rem), ir.Constant(i32, 0))
+                first = builder.shuffle_vector(first, first,
+                                               ir.Constant(ir.VectorType(i32, lanes), [0] * lanes))
+                keep = builder.icmp_signed(">=", ir.Constant(ivec, list(range(lanes))), first)
+                add_to(acc0, [builder.select(keep, tail, zero) for tail in tails])
+            for t in range(m):
+                v = builder.fadd(builder.load(acc0[t]), builder.load(acc1[t]))
+                width = lanes
+                while width > 1:
+                    half = width // 2
+                    lo = ir.Constant(ir.VectorType(i32, half), list(range(half)))
+                    hi = ir.Constant(ir.VectorType(i32, half), list(range(half, width)))
+                    v = builder.fadd(builder.shuffle_vector(v, v, lo),
+                                     builder.shuffle_vector(v, v, hi))
+                    width = half
+                builder.store(builder.extract_element(v, ir.Constant(i32, 0)), res[t])
+    return [builder.load(r) for r in res]
+
+
+def _lane_dot_args(a, b):
+    return (isinstance(a, types.Array) and isinstance(b, types.Array) and a.ndim == 1
+            and b.ndim == 1 and a.dtype == b.dtype and a.dtype in _LANES
+            and a.layout == "C" and b.layout == "C")
+
+
+def _pointer(context, builder, aty, av, offset, oty):
+    fty = context.get_value_type(aty.dtype)
+    offset = context.cast(builder, offset, oty, types.intp)
+    return builder.gep(context.make_array(aty)(context, builder, av).data, [offset],
+                       source_etype=fty)
+
+
 @intrinsic
 def lane_dot(typingctx, a, a0, b, b0, n):
     """``sum_k a[a0 + k] * b[b0 + k]`` for ``k < n``, summed in SIMD lanes.
@@ -318,82 +400,46 @@ def lane_dot(typingctx, a, a0, b, b0, n):
     ``a`` and ``b`` are C-contiguous 1-D arrays of the same float type; the
     caller keeps the ranges in bounds (nothing is checked).
     """
-    if not (isinstance(a, types.Array) and isinstance(b, types.Array) and a.ndim == 1
-            and b.ndim == 1 and a.dtype == b.dtype and a.dtype in _LANES
-            and a.layout == "C" and b.layout == "C"):
+    if not _lane_dot_args(a, b):
         return None
-    dtype = a.dtype
-    lanes = _LANES[dtype]
-    sig = dtype(a, a0, b, b0, n)
+    sig = a.dtype(a, a0, b, b0, n)
 
     def codegen(context, builder, signature, args):
         aty, a0ty, bty, b0ty, nty = signature.args
         av, a0v, bv, b0v, nv = args
-        intp = context.get_value_type(types.intp)
-        i32 = ir.IntType(32)
-        a0v = context.cast(builder, a0v, a0ty, types.intp)
-        b0v = context.cast(builder, b0v, b0ty, types.intp)
+        pa = _pointer(context, builder, aty, av, a0v, a0ty)
+        pb = _pointer(context, builder, bty, bv, b0v, b0ty)
         nv = context.cast(builder, nv, nty, types.intp)
-        fty = context.get_value_type(dtype)
-        vty = ir.VectorType(fty, lanes)
-        pa = builder.gep(context.make_array(aty)(context, builder, av).data, [a0v],
-                         source_etype=fty)
-        pb = builder.gep(context.make_array(bty)(context, builder, bv).data, [b0v],
-                         source_etype=fty)
-        n_lanes = ir.Constant(intp, lanes)
-        zero = ir.Constant(vty, None)
+        return _lane_dots_ir(context, builder, aty.dtype, pa, [pb], nv)[0]
 
-        def products(start):
-            va = builder.load(builder.gep(pa, [start], source_etype=fty), typ=vty, align=4)
-            vb = builder.load(builder.gep(pb, [start], source_etype=fty), typ=vty, align=4)
-            return builder.fmul(va, vb)
+    return sig, codegen
 
-        def add_to(acc, v):
-            builder.store(builder.fadd(builder.load(acc), v), acc)
 
-        res = cgutils.alloca_once_value(builder, ir.Constant(fty, 0.0))
-        with builder.if_else(builder.icmp_signed("<", nv, n_lanes)) as (short, full):
-            with short:
-                with cgutils.for_range(builder, nv) as loop:
-                    k = loop.index
-                    x = builder.fmul(
-                        builder.load(builder.gep(pa, [k], source_etype=fty), typ=fty),
-                        builder.load(builder.gep(pb, [k], source_etype=fty), typ=fty))
-                    add_to(res, x)
-            with full:
-                acc0 = cgutils.alloca_once_value(builder, zero)
-                acc1 = cgutils.alloca_once_value(builder, zero)
-                n_chunks = builder.sdiv(nv, n_lanes)
-                pairs = builder.sdiv(n_chunks, ir.Constant(intp, 2))
-                with cgutils.for_range(builder, pairs) as loop:
-                    s0 = builder.mul(loop.index, ir.Constant(intp, 2 * lanes))
-                    add_to(acc0, products(s0))
-                    add_to(acc1, products(builder.add(s0, n_lanes)))
-                odd = builder.icmp_signed("!=", builder.mul(pairs, ir.Constant(intp, 2)), n_chunks)
-                with builder.if_then(odd):
-                    add_to(acc0, products(builder.mul(builder.sub(n_chunks, ir.Constant(intp, 1)),
-                                                      n_lanes)))
-                rem = builder.sub(nv, builder.mul(n_chunks, n_lanes))
-                with builder.if_then(builder.icmp_signed(">", rem, ir.Constant(intp, 0))):
-                    tail = products(builder.sub(nv, n_lanes))
-                    ivec = ir.VectorType(intp, lanes)
-                    first = builder.insert_element(ir.Constant(ivec, None),
-                                                   builder.sub(n_lanes, rem), ir.Constant(i32, 0))
-                    first = builder.shuffle_vector(first, first,
-                                                   ir.Constant(ir.VectorType(i32, lanes), [0] * lanes))
-                    keep = builder.icmp_signed(">=", ir.Constant(ivec, list(range(lanes))), first)
-                    add_to(acc0, builder.select(keep, tail, zero))
-                v = builder.fadd(builder.load(acc0), builder.load(acc1))
-                width = lanes
-                while width > 1:
-                    half = width // 2
-                    lo = ir.Constant(ir.VectorType(i32, half), list(range(half)))
-                    hi = ir.Constant(ir.VectorType(i32, half), list(range(half, width)))
-                    v = builder.fadd(builder.shuffle_vector(v, v, lo),
-                                     builder.shuffle_vector(v, v, hi))
-                    width = half
-                builder.store(builder.extract_element(v, ir.Constant(i32, 0)), res)
-        return builder.load(res)
+@intrinsic
+def lane_dot4(typingctx, a, a0, b, b0, step, n):
+    """``(lane_dot(a, a0, b, b0 + t*step, n) for t in 0..3)``: four dot
+    products of one range of ``a`` with four ranges of ``b``, each with
+    ``lane_dot``'s bits, computed together (eight independent sums in flight
+    instead of two, and ``a`` loaded once for the four). A filter's taps
+    (``step`` 1) and a weight matrix's rows (``step`` a row) use it.
+    """
+    if not _lane_dot_args(a, b):
+        return None
+    sig = types.UniTuple(a.dtype, 4)(a, a0, b, b0, step, n)
+
+    def codegen(context, builder, signature, args):
+        aty, a0ty, bty, b0ty, sty, nty = signature.args
+        av, a0v, bv, b0v, sv, nv = args
+        pa = _pointer(context, builder, aty, av, a0v, a0ty)
+        b0v = context.cast(builder, b0v, b0ty, types.intp)
+        sv = context.cast(builder, sv, sty, types.intp)
+        intp = context.get_value_type(types.intp)
+        pbs = [_pointer(context, builder, bty, bv,
+                        builder.add(b0v, builder.mul(sv, ir.Constant(intp, t))), types.intp)
+               for t in range(4)]
+        nv = context.cast(builder, nv, nty, types.intp)
+        dots = _lane_dots_ir(context, builder, aty.dtype, pa, pbs, nv)
+        return context.make_tuple(builder, signature.return_type, dots)
 
     return sig, codegen
 
@@ -557,9 +603,18 @@ def _filter_gradient_maps(spec, x, dp, arg, dz, lz, gw, gb, f0, f1):
             dz[arg[k0 + k]] = g
         for ch in range(n_c):
             for i in range(kh):
-                for j in range(kw):
-                    gw[f, ch, kh - 1 - i, kw - 1 - j] = lane_dot(dz, 0, x, ch * hw + i * wd + j,
-                                                                 lz)
+                xr = ch * hw + i * wd
+                j = 0
+                while j + 4 <= kw:  # four taps of the row together
+                    t0, t1, t2, t3 = lane_dot4(dz, 0, x, xr + j, 1, lz)
+                    gw[f, ch, kh - 1 - i, kw - 1 - j] = t0
+                    gw[f, ch, kh - 1 - i, kw - 2 - j] = t1
+                    gw[f, ch, kh - 1 - i, kw - 3 - j] = t2
+                    gw[f, ch, kh - 1 - i, kw - 4 - j] = t3
+                    j += 4
+                while j < kw:
+                    gw[f, ch, kh - 1 - i, kw - 1 - j] = lane_dot(dz, 0, x, xr + j, lz)
+                    j += 1
         for k in range(cells):
             dz[arg[k0 + k]] = 0.0
 
@@ -671,6 +726,28 @@ def _first_layer_from_partials(pd, layout, s, a):
 
 
 @njit(cache=True, inline="always")
+def _pooled_deltas(pd, layout, pooled, d, cact, dp, i0, i1):
+    """``dp[i] = f'(pooled[i]) * sum_j W[i, j] d[j]`` for ``i0 <= i < i1``, ``W``
+    the head's first layer and ``f`` the convolution's activation (a pooled
+    value is the activated map at its argmax, so ``f'`` is taken there); the
+    sums are ``lane_dot``s, four rows together."""
+    n_out = layout[0, N_OUT]
+    w0 = _nonneg(layout[0, W_OFF])
+    o = _nonneg(layout[0, A_OFF])
+    i = i0
+    while i + 4 <= i1:
+        s0, s1, s2, s3 = lane_dot4(d, o, pd, w0 + i * n_out, n_out, n_out)
+        dp[i] = s0 * derivative(cact, pooled[i])
+        dp[i + 1] = s1 * derivative(cact, pooled[i + 1])
+        dp[i + 2] = s2 * derivative(cact, pooled[i + 2])
+        dp[i + 3] = s3 * derivative(cact, pooled[i + 3])
+        i += 4
+    while i < i1:
+        dp[i] = lane_dot(pd, w0 + i * n_out, d, o, n_out) * derivative(cact, pooled[i])
+        i += 1
+
+
+@njit(cache=True, inline="always")
 def _pooled_delta_and_update_rows(pd, vd, sd, layout, pooled, d, cact, dp, alpha, solver, hp, lr_t,
                                   i0, i1):
     """For one image and the rows ``i0 <= i < i1`` of the head's first layer:
@@ -678,25 +755,31 @@ def _pooled_delta_and_update_rows(pd, vd, sd, layout, pooled, d, cact, dp, alpha
 
     ``dp[i] = f'(pooled[i]) * sum_j W[i, j] d[j]`` where ``f`` is the
     convolution's activation (a pooled value is the activated map at its
-    argmax, so ``f'`` is taken there). The sum is a ``lane_dot``; the row is
-    updated while it is in cache, indexed at clamped offsets (no views).
+    argmax, so ``f'`` is taken there). The sums are ``_pooled_deltas``', four
+    rows at a time, and those rows are updated while they are in cache,
+    indexed at clamped offsets (no views).
     """
     T = pd.dtype.type
     n_out = layout[0, N_OUT]
     w0 = layout[0, W_OFF]
     o = _nonneg(layout[0, A_OFF])
     plain = solver == SGD and hp[MOMENTUM] == 0.0 and alpha == 0.0
-    for i in range(i0, i1):
-        row = _nonneg(w0 + i * n_out)
-        v = pooled[i]
-        dp[i] = lane_dot(pd, row, d, o, n_out) * derivative(cact, v)
-        if plain:  # the article's rule, w -= lr * x_i * delta_j, in one pass
-            c = T(lr_t * v)
-            for j in range(n_out):
-                pd[row + j] -= c * d[o + j]
-        else:
-            _update_range(pd, vd, sd, row, n_out, d[o:o + n_out], v, alpha, solver, False, hp,
-                          lr_t)
+    i4 = i0
+    while i4 < i1:
+        i = i4
+        i4 = min(i + 4, i1)
+        _pooled_deltas(pd, layout, pooled, d, cact, dp, i, i4)
+        while i < i4:
+            row = _nonneg(w0 + i * n_out)
+            v = pooled[i]
+            if plain:  # the article's rule, w -= lr * x_i * delta_j, in one pass
+                c = T(lr_t * v)
+                for j in range(n_out):
+                    pd[row + j] -= c * d[o + j]
+            else:
+                _update_range(pd, vd, sd, row, n_out, d[o:o + n_out], v, alpha, solver, False,
+                              hp, lr_t)
+            i += 1
 
 
 @njit(cache=True, inline="always")
@@ -926,12 +1009,7 @@ def _image_gradient(params, spec, layout, x, y, z, lz, bits, scale, dz, pooled, 
     value = sample_loss(LOG, SOFTMAX, out, y)
     output_delta(LOG, SOFTMAX, out, y, d[o:o + n_out])
     hidden_deltas_row(pd, layout, a, d)
-    n_in0 = layout[0, N_IN]
-    n_out0 = layout[0, N_OUT]
-    w00 = _nonneg(layout[0, W_OFF])
-    o0 = _nonneg(layout[0, A_OFF])
-    for i in range(n_in0):
-        dp[i] = lane_dot(pd, w00 + i * n_out0, d, o0, n_out0) * derivative(cact, pooled[i])
+    _pooled_deltas(pd, layout, pooled, d, cact, dp, 0, layout[0, N_IN])
     n_conv = spec[SPEC_B_OFF]
     gw = gwb[:n_conv].reshape((n_f, spec[SPEC_C], spec[SPEC_KH], spec[SPEC_KW]))
     _filter_gradient_maps(spec, x, dp, arg, dz, lz, gw, gwb[n_conv:n_conv + n_f], 0, n_f)

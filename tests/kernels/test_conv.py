@@ -390,6 +390,26 @@ def test_lane_dot_sums_in_its_documented_order(dtype, lanes):
 
 
 @njit
+def _call_lane_dot4(a, a0, b, b0, step, n):
+    return conv.lane_dot4(a, a0, b, b0, step, n)
+
+
+@pytest.mark.parametrize("dtype,lanes", [(np.float32, 16), (np.float64, 8)])
+def test_lane_dot4_is_four_lane_dots(dtype, lanes):
+    """Four dot products computed together have each lane_dot's bits."""
+    rng = np.random.default_rng(13)
+    a = rng.normal(size=900).astype(dtype)
+    b = rng.normal(size=2000).astype(dtype)
+    for n in [0, 1, lanes - 1, lanes, lanes + 3, 3 * lanes, 128, 668]:
+        for step in [1, 5, 128]:
+            got = _call_lane_dot4(a, 3, b, 17, step, n)
+            want = tuple(_call_lane_dot(a, 3, b, 17 + t * step, n) for t in range(4))
+            assert got == want, (n, step)
+            assert got[2] == _lane_dot_reference(a[3:3 + n], b[17 + 2 * step:17 + 2 * step + n],
+                                                 lanes)
+
+
+@njit
 def _call_logistic32(z, bits):
     activations.logistic32_inplace(z, z.shape[0], bits, bits.view(np.float32))
 
