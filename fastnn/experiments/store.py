@@ -21,13 +21,24 @@ Crash safety. HDF5 itself is not crash-safe: a process killed while the
 library writes its metadata can leave a file no one can open. The store
 therefore never lets HDF5 write the file directly. HDF5 writes through a
 page overlay held in memory (h5py's file-object driver); each commit (one per
-run) writes the dirty pages to ``<file>.journal`` and renames it into place,
-which is the commit point, copies the pages into the file (new pages first,
-then the few pages rewritten in place) and deletes the journal. A process
-killed before the rename leaves the file as it was; one killed after it leaves
-a journal that the next open replays (``recover``). Runs committed before a
-kill are never touched again. The journal protects against killed processes,
-not against power loss (there is no fsync).
+``begin``, ``finish``, ``fail`` or ``delete``) writes the dirty pages to
+``<file>.journal`` and renames it into place, which is the commit point,
+copies the pages into the file (new pages first, then the few pages rewritten
+in place) and deletes the journal. A process killed before the rename leaves
+the file as it was; one killed after it leaves a journal that the next open
+replays (``recover``). Runs committed before a kill are never touched again.
+
+The same holds after a power loss or an OS crash, given a file system that
+honours fsync. The journal is fsynced before its rename and the directory
+after it, so a journal that survives is complete, and is durable before the
+file is touched; the file is fsynced after the copy and before the journal is
+deleted (and the directory after that), so the journal never disappears while
+pages it holds live only in the page cache. A replay writes the same bytes
+again, so replaying a journal whose copy was already done is harmless. A new
+file is fsynced before it is renamed into place. The cost is four fsyncs per
+commit, two of files (the journal, the results file) and two of the directory,
+so eight per run (it commits at ``begin`` and at ``finish``). Where a directory
+cannot be fsynced (EINVAL, EBADF, EACCES) that fsync is skipped silently.
 
 Only one process writes a file; workers send their results to the parent.
 The writer holds an exclusive lock for as long as the file is open, and
@@ -98,8 +109,40 @@ def _journal_path(path):
     return path + ".journal"
 
 
+_NO_DIR_FSYNC = (errno.EINVAL, errno.EBADF, errno.EACCES)
+
+
+def _folder(path):
+    return os.path.dirname(os.path.abspath(path))
+
+
+def _fsync_dir(path):
+    """fsync directory ``path`` so that renames and deletions in it survive a power loss.
+
+    Skipped silently where a directory cannot be opened or fsynced (no
+    ``O_DIRECTORY``, or the OS answers EINVAL, EBADF or EACCES).
+    """
+    flag = getattr(os, "O_DIRECTORY", None)
+    if flag is None:
+        return
+    try:
+        fd = os.open(path, os.O_RDONLY | flag)
+    except OSError as err:
+        if err.errno in _NO_DIR_FSYNC:
+            return
+        raise
+    try:
+        os.fsync(fd)
+    except OSError as err:
+        if err.errno not in _NO_DIR_FSYNC:
+            raise
+    finally:
+        os.close(fd)
+
+
 def _write_journal(path, size, pages):
-    """Write the redo journal for ``pages`` atomically (temp file + rename)."""
+    """Write the redo journal for ``pages`` durably and atomically (temp file,
+    fsync, rename, fsync of the directory)."""
     body = [struct.pack("<QQ", size, len(pages))]
     for index in sorted(pages):
         body.append(struct.pack("<Q", index))
@@ -112,9 +155,11 @@ def _write_journal(path, size, pages):
         view = memoryview(blob)
         while view:
             view = view[os.write(fd, view):]
+        os.fsync(fd)                            # never a partial journal after a crash
     finally:
         os.close(fd)
     os.replace(tmp, _journal_path(path))        # the commit point
+    _fsync_dir(_folder(path))                   # durable before the file is touched
 
 
 def _read_journal(path):
@@ -203,7 +248,9 @@ def _recover_locked(path, fd):
         return False
     size, pages = _read_journal(path)
     _apply_pages(fd, os.fstat(fd).st_size, size, pages)
+    os.fsync(fd)                     # the pages on disk before the journal goes
     os.unlink(_journal_path(path))
+    _fsync_dir(_folder(path))
     return True
 
 
@@ -328,7 +375,9 @@ class _JournaledFile:
             return
         _write_journal(self.path, self._size, self._pages)
         _apply_pages(self.fd, self._base_size, self._size, self._pages)
+        os.fsync(self.fd)            # the pages on disk before the journal goes
         os.unlink(_journal_path(self.path))
+        _fsync_dir(_folder(self.path))
         self._base_size = self._size
         self._pages = {}
 
@@ -616,9 +665,15 @@ class HDF5Store(MemoryStore):
                     f.attrs[key] = value
                 f.create_group("runs")
             os.chmod(tmp, 0o644 & ~_umask())
+            fd = os.open(tmp, os.O_RDONLY)
+            try:
+                os.fsync(fd)           # journals replayed onto it assume its bytes are on disk
+            finally:
+                os.close(fd)
             if os.path.exists(path):   # created meanwhile by someone else: never overwrite
                 raise StoreError(f"{path} appeared while fastnn was creating it; pick another --out.")
             os.replace(tmp, path)
+            _fsync_dir(folder)
         except BaseException:
             if os.path.exists(tmp):
                 os.unlink(tmp)

@@ -338,3 +338,174 @@ def test_forked_copy_of_a_writer_never_writes(tmp_path):
     s.close()
     with h5py.File(path, "r") as f:
         assert "scribble" not in f.attrs
+
+
+# ---------------------------------------------------------------------------
+# durability: the fsyncs, in order
+
+def _record_io(monkeypatch, path):
+    """Record, in order, the fsyncs, renames, deletions and writes of the store's
+    files (wrapping the real calls); each as (operation, which file)."""
+    folder, base = os.path.dirname(path), os.path.basename(path)
+    names = {base: "file", base + ".journal": "journal", base + ".journal.tmp": "journal.tmp"}
+
+    def label(p):
+        name = os.path.basename(os.fspath(p))
+        if name in names:
+            return names[name]
+        return "new.tmp" if name.startswith("." + base + ".") and name.endswith(".tmp") else "other"
+
+    def of_fd(fd):
+        st = os.fstat(fd)
+        if os.path.samestat(st, os.stat(folder)):
+            return "dir"
+        for name in os.listdir(folder):
+            if os.path.samestat(st, os.stat(os.path.join(folder, name))):
+                return label(name)
+        return "other"
+
+    log = []
+    real = {name: getattr(os, name) for name in ("fsync", "replace", "unlink", "pwrite", "ftruncate")}
+
+    def fsync(fd):
+        log.append(("fsync", of_fd(fd)))
+        return real["fsync"](fd)
+
+    def replace(src, dst, **kw):
+        log.append(("replace", label(dst)))
+        return real["replace"](src, dst, **kw)
+
+    def unlink(p, **kw):
+        log.append(("unlink", label(p)))
+        return real["unlink"](p, **kw)
+
+    def pwrite(fd, data, offset):
+        if not log or log[-1] != ("pwrite", of_fd(fd)):     # one entry for a run of writes
+            log.append(("pwrite", of_fd(fd)))
+        return real["pwrite"](fd, data, offset)
+
+    def ftruncate(fd, size):
+        log.append(("ftruncate", of_fd(fd)))
+        return real["ftruncate"](fd, size)
+
+    for name, fn in (("fsync", fsync), ("replace", replace), ("unlink", unlink), ("pwrite", pwrite),
+                     ("ftruncate", ftruncate)):
+        monkeypatch.setattr(store_mod.os, name, fn)
+    return log
+
+
+def _steps(log):
+    return [step for step in log if step[1] != "other"]
+
+
+def test_commit_fsyncs_journal_then_directory_then_file_before_the_journal_goes(tmp_path, monkeypatch):
+    """Power loss: the journal must be on disk (contents, then its name) before the
+    file is touched, and the file's pages on disk before the journal is deleted."""
+    path = str(tmp_path / "r.h5")
+    s = open_store(path, kind="sweep", recipe=REF)
+    run_id, config, outcome = _outcome()
+    log = _record_io(monkeypatch, path)
+    s.begin(run_id, config, REF, 0)                      # one commit
+    assert _steps(log) == [("fsync", "journal.tmp"), ("replace", "journal"), ("fsync", "dir"),
+                           ("pwrite", "file"), ("ftruncate", "file"), ("fsync", "file"),
+                           ("unlink", "journal"), ("fsync", "dir")]
+    del log[:]
+    s.finish(run_id, outcome.result, outcome.attrs)      # another, with datasets
+    steps = _steps(log)
+    assert steps.index(("fsync", "journal.tmp")) < steps.index(("replace", "journal")) \
+        < steps.index(("fsync", "dir")) < steps.index(("pwrite", "file")) \
+        < steps.index(("fsync", "file")) < steps.index(("unlink", "journal")) < len(steps) - 1
+    assert steps[-1] == ("fsync", "dir") and steps.count(("fsync", "dir")) == 2
+    monkeypatch.undo()
+    s.close()
+    assert read_plain(path)[run_id]["attrs"]["status"] == "done"
+
+
+def test_new_results_file_is_fsynced_before_its_rename(tmp_path, monkeypatch):
+    """Journals replayed onto a new file assume its first bytes are on disk."""
+    path = str(tmp_path / "r.h5")
+    log = _record_io(monkeypatch, path)
+    s = open_store(path, kind="sweep", recipe=REF)
+    assert _steps(log) == [("fsync", "new.tmp"), ("replace", "file"), ("fsync", "dir")]
+    monkeypatch.undo()
+    s.close()
+
+
+def _leave_journal(path, monkeypatch):
+    """A results file and the journal of a process killed right after its commit point."""
+    with open_store(path, kind="sweep", recipe=REF):
+        pass
+    run_id, config, _ = _outcome()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            monkeypatch.setattr(store_mod, "_apply_pages", lambda *a: os._exit(9))
+            open_store(path, kind="sweep", recipe=REF).begin(run_id, config, REF, 0)
+        finally:
+            os._exit(3)
+    _, status = os.waitpid(pid, 0)
+    assert os.WEXITSTATUS(status) == 9 and os.path.exists(path + ".journal")
+    return run_id
+
+
+@pytest.mark.parametrize("how", ["recover", "open_store"])
+def test_replay_fsyncs_the_file_before_the_journal_goes(tmp_path, monkeypatch, how):
+    path = str(tmp_path / "r.h5")
+    run_id = _leave_journal(path, monkeypatch)
+    log = _record_io(monkeypatch, path)
+    if how == "recover":
+        assert recover(path) is True
+    else:
+        s = open_store(path, kind="sweep", recipe=REF)
+    assert _steps(log) == [("pwrite", "file"), ("ftruncate", "file"), ("fsync", "file"),
+                           ("unlink", "journal"), ("fsync", "dir")]
+    monkeypatch.undo()
+    if how == "open_store":
+        s.close()
+    assert not os.path.exists(path + ".journal")
+    assert read_plain(path)[run_id]["attrs"]["status"] == "running"
+
+
+@pytest.mark.parametrize("code", [errno.EINVAL, errno.EBADF, errno.EACCES], ids=errno.errorcode.get)
+def test_directory_that_cannot_be_fsynced_is_skipped(tmp_path, monkeypatch, code):
+    def refuse(*args):
+        raise OSError(code, os.strerror(code))
+
+    monkeypatch.setattr(store_mod.os, "fsync", refuse)
+    assert store_mod._fsync_dir(str(tmp_path)) is None
+    monkeypatch.setattr(store_mod.os, "open", refuse)
+    assert store_mod._fsync_dir(str(tmp_path)) is None
+    monkeypatch.delattr(store_mod.os, "O_DIRECTORY")
+    assert store_mod._fsync_dir(str(tmp_path)) is None
+
+
+def test_directory_fsync_failing_otherwise_is_an_error(tmp_path, monkeypatch):
+    def broken(fd):
+        raise OSError(errno.EIO, os.strerror(errno.EIO))
+
+    monkeypatch.setattr(store_mod.os, "fsync", broken)
+    with pytest.raises(OSError, match="Input/output error"):
+        store_mod._fsync_dir(str(tmp_path))
+
+
+def test_store_works_where_directories_cannot_be_fsynced(tmp_path, monkeypatch):
+    """Some file systems answer EINVAL to fsync on a directory; files still are fsynced."""
+    import stat
+    real_fsync, files = os.fsync, []
+
+    def fsync(fd):
+        if stat.S_ISDIR(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, os.strerror(errno.EINVAL))
+        files.append(fd)
+        return real_fsync(fd)
+
+    monkeypatch.setattr(store_mod.os, "fsync", fsync)
+    path = str(tmp_path / "r.h5")
+    run_id, config, outcome = _outcome()
+    with open_store(path, kind="sweep", recipe=REF) as s:
+        s.begin(run_id, config, REF, 0)
+        s.finish(run_id, outcome.result, outcome.attrs)
+    monkeypatch.undo()
+    assert len(files) >= 5                       # the new file, then journal + file per commit
+    assert read_plain(path)[run_id]["attrs"]["status"] == "done"
+    assert not os.path.exists(path + ".journal")
