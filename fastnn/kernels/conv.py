@@ -594,13 +594,15 @@ def _filter_gradient_maps(spec, x, dp, arg, dz, lz, gw, gb, f0, f1):
     wd = spec[SPEC_W]
     hw = spec[SPEC_H] * wd
     cells = spec[SPEC_PH] * spec[SPEC_PW]
+    zero = gb.dtype.type(0.0)
     for f in range(f0, f1):
         k0 = _nonneg(f * cells)
-        gb[f] = 0.0
+        sb = zero  # the bias sum in a register: gb[f] += g would wait on memory each time
         for k in range(cells):
             g = dp[k0 + k]
-            gb[f] += g
+            sb += g
             dz[arg[k0 + k]] = g
+        gb[f] = sb
         for ch in range(n_c):
             for i in range(kh):
                 xr = ch * hw + i * wd
@@ -970,50 +972,124 @@ def _split_work(spec, layout):
 # ---------------------------------------------------------------------------
 # minibatches: the batch-1 helpers per image, then the sums over the batch
 #
-# One thread takes an image of the batch through the same loops as
+# One thread takes four images of the batch through the same loops as
 # ``_image_step`` (maps at the row stride, the float32 logistic, ``lane_dot``
 # for the pooled deltas and the filter-gradient taps) but updates nothing: it
-# leaves the image's head deltas and its filter and bias gradients in its own
-# rows of the scratch. The sums over the batch then run parallel over
+# leaves the images' head deltas and their filter and bias gradients in their
+# own rows of the scratch, and reads the head's first layer once for the four
+# (forward and pooled deltas). The sums over the batch then run parallel over
 # independent outputs (weight rows of the head, filters), each adding the
 # batch rows in order, so the result does not depend on the thread count.
-# Measured on part E's network in float32, one thread, a batch of 64: the
-# images 3.3 ms (convolution 0.47, logistic 0.20, pooling 0.23, head forward
-# 0.64, pooled deltas 0.75, filter gradient 0.94), the head's weight gradient
-# and update 0.7 ms; the per-image loops used before (``image_forward``, libm's
-# exp, ``_dot``, ``_filter_gradient_one``) took 21 ms.
+# Measured on part E's network in float32, one thread, per image: convolution
+# 7.2 us, logistic 3.3, pooling 3.7, head forward 6.4 (10 an image at a time),
+# pooled deltas 6.2 (8.6), filter gradient 8.6; the per-image loops used
+# before (``image_forward``, libm's exp, ``_dot``, ``_filter_gradient_one``)
+# took 330 us.
+
+@njit(cache=True, inline="always")
+def _first_layer_group(pd, layout, P, A, r0, r1):
+    """The head's first layer for images ``r0 <= r < r1`` of a batch (pooled
+    maps ``P[r]``, activations into ``A[r]``): ``_head_layer``'s values and
+    order for each image, but every block of four weight rows is read once
+    for all the images (from L1 after the first), not once an image."""
+    n_in = layout[0, N_IN]
+    n_out = layout[0, N_OUT]
+    w0 = layout[0, W_OFF]
+    b0 = layout[0, B_OFF]
+    o = _nonneg(layout[0, A_OFF])
+    for r in range(r0, r1):
+        if b0 >= 0:
+            for j in range(n_out):
+                A[r, o + j] = pd[_nonneg(b0) + j]
+        else:
+            for j in range(n_out):
+                A[r, o + j] = 0.0
+    i = 0
+    while i + 4 <= n_in:
+        q0 = _nonneg(w0 + i * n_out)
+        q1 = _nonneg(q0 + n_out)
+        q2 = _nonneg(q1 + n_out)
+        q3 = _nonneg(q2 + n_out)
+        for r in range(r0, r1):
+            v0, v1, v2, v3 = P[r, i], P[r, i + 1], P[r, i + 2], P[r, i + 3]
+            if not (v0 == 0.0 and v1 == 0.0 and v2 == 0.0 and v3 == 0.0):
+                for j in range(n_out):
+                    A[r, o + j] = (((A[r, o + j] + v0 * pd[q0 + j]) + v1 * pd[q1 + j])
+                                   + v2 * pd[q2 + j]) + v3 * pd[q3 + j]
+        i += 4
+    while i < n_in:
+        q = _nonneg(w0 + i * n_out)
+        for r in range(r0, r1):
+            v = P[r, i]
+            if v != 0.0:
+                for j in range(n_out):
+                    A[r, o + j] += v * pd[q + j]
+        i += 1
+    for r in range(r0, r1):
+        activate_at(layout[0, ACT], A[r], o, n_out)
+
 
 @njit(cache=True)
-def _image_gradient(params, spec, layout, x, y, z, lz, bits, scale, dz, pooled, arg, a, d, dp,
-                    gwb):
-    """Forward and backward of one image with the weights unchanged; returns its loss.
+def _group_gradient(params, spec, layout, X1, Y, order, start, r0, r1, Z, lz, BITS, SCALE, dz, P,
+                    ARG, A, D, DP, GP, batch_loss):
+    """Forward and backward of images ``r0 <= r < r1`` of the batch starting
+    at ``start`` (at most four), with the weights unchanged.
 
-    As ``_image_step`` without the updates: ``pooled``, ``arg``, ``a``, ``d``
-    (every layer's delta) and ``dp`` are written, and ``gwb`` (F*C*kh*kw + F,)
-    gets the image's filter gradients (flat, ``params``' order) then its bias
-    gradients. ``z`` (F*lz,) and ``dz`` (lz,) as ``_image_step``; the maps are
-    activated one at a time, so ``bits`` and ``scale`` need only ``lz``.
+    Per image as ``_image_step`` without the updates: ``P[r]``, ``ARG[r]``,
+    ``A[r]``, ``D[r]`` (every layer's delta) and ``DP[r]`` are written,
+    ``GP[r]`` (F*C*kh*kw + F,) gets the image's filter gradients (flat,
+    ``params``' order) then its bias gradients, and ``batch_loss[r]`` its
+    loss. The head's first layer is read once for the group, forward
+    (``_first_layer_group``) and for the pooled deltas (``lane_dot4`` over
+    the four images' deltas, each with ``lane_dot``'s bits). ``Z`` (F*lz a
+    row) holds the maps; they are activated one at a time, so ``BITS`` and
+    ``SCALE`` need only ``lz`` a row; ``dz`` (lz,) is zero.
     """
     cact = spec[SPEC_ACT]
     n_f = spec[SPEC_F]
-    _conv_maps(params, spec, x, z, lz, 0, n_f)
-    for f in range(n_f):
-        _activate_maps(cact, z[f * lz:f * lz + lz], lz, bits, scale)
-    _pool_maps(z, lz, spec, pooled, arg, 0, n_f)
     pd = params[spec[SPEC_DENSE_OFF]:]
-    _head_forward(pd, layout, pooled, a)
+    for r in range(r0, r1):
+        z = Z[r]
+        _conv_maps(params, spec, X1[order[start + r]], z, lz, 0, n_f)
+        for f in range(n_f):
+            _activate_maps(cact, z[f * lz:f * lz + lz], lz, BITS[r], SCALE[r])
+        _pool_maps(z, lz, spec, P[r], ARG[r], 0, n_f)
+    _first_layer_group(pd, layout, P, A, r0, r1)
     last = layout.shape[0] - 1
     o = layout[last, A_OFF]
     n_out = layout[last, N_OUT]
-    out = a[o:o + n_out]
-    value = sample_loss(LOG, SOFTMAX, out, y)
-    output_delta(LOG, SOFTMAX, out, y, d[o:o + n_out])
-    hidden_deltas_row(pd, layout, a, d)
-    _pooled_deltas(pd, layout, pooled, d, cact, dp, 0, layout[0, N_IN])
+    for r in range(r0, r1):
+        a = A[r]
+        d = D[r]
+        for l in range(1, layout.shape[0]):
+            _head_layer(pd, layout, a, a, l)
+        y = Y[order[start + r]]
+        batch_loss[r] = sample_loss(LOG, SOFTMAX, a[o:o + n_out], y)
+        output_delta(LOG, SOFTMAX, a[o:o + n_out], y, d[o:o + n_out])
+        hidden_deltas_row(pd, layout, a, d)
+    if r1 - r0 == 4:
+        n_in0 = layout[0, N_IN]
+        n_out0 = layout[0, N_OUT]
+        w00 = _nonneg(layout[0, W_OFF])
+        o0 = _nonneg(layout[0, A_OFF])
+        n_units = D.shape[1]
+        D1 = D.reshape(D.size)
+        e0 = _nonneg(r0 * n_units + o0)
+        for i in range(n_in0):
+            s0, s1, s2, s3 = lane_dot4(pd, w00 + i * n_out0, D1, e0, n_units, n_out0)
+            DP[r0, i] = s0 * derivative(cact, P[r0, i])
+            DP[r0 + 1, i] = s1 * derivative(cact, P[r0 + 1, i])
+            DP[r0 + 2, i] = s2 * derivative(cact, P[r0 + 2, i])
+            DP[r0 + 3, i] = s3 * derivative(cact, P[r0 + 3, i])
+    else:
+        for r in range(r0, r1):
+            _pooled_deltas(pd, layout, P[r], D[r], cact, DP[r], 0, layout[0, N_IN])
     n_conv = spec[SPEC_B_OFF]
-    gw = gwb[:n_conv].reshape((n_f, spec[SPEC_C], spec[SPEC_KH], spec[SPEC_KW]))
-    _filter_gradient_maps(spec, x, dp, arg, dz, lz, gw, gwb[n_conv:n_conv + n_f], 0, n_f)
-    return value
+    for r in range(r0, r1):
+        gwb = GP[r]
+        gw = gwb[:n_conv].reshape((n_f, spec[SPEC_C], spec[SPEC_KH], spec[SPEC_KW]))
+        _filter_gradient_maps(spec, X1[order[start + r]], DP[r], ARG[r], dz, lz, gw,
+                              gwb[n_conv:n_conv + n_f], 0, n_f)
 
 
 @njit(cache=True, inline="always")
@@ -1083,8 +1159,8 @@ def _train_epochs(params, spec, layout, X, Y, batch_size, order_kind, seed, epoc
         image's loss at batch size 1, the batch mean otherwise), for the
         article's "error every 50 steps".
 
-    Minibatches: forward and backward run in parallel over images
-    (``_image_gradient``, the batch-1 loops without the updates); then one
+    Minibatches: forward and backward run in parallel over groups of four
+    images (``_group_gradient``, the batch-1 loops without the updates); then one
     parallel loop sums the head's gradient per weight row (four images a pass,
     ``_batch_outer_row``) and the filters' gradient per filter, by one thread
     each in image order, and updates those rows, so the result does not depend
@@ -1105,7 +1181,7 @@ def _train_epochs(params, spec, layout, X, Y, batch_size, order_kind, seed, epoc
     gd = G[doff:]
     n_batches = (n_samples + batch_size - 1) // batch_size
     # flat images and, a row per image of the batch, the scratch of _image_step or
-    # _image_gradient: the maps at the image's row stride (see _conv_maps), the
+    # _group_gradient: the maps at the image's row stride (see _conv_maps), the
     # logistic's exponent bits (a whole image at batch size 1, a map otherwise),
     # the routed deltas, and (minibatches) the image's filter gradients
     X1 = X.reshape((n_samples, n_c * spec[SPEC_H] * spec[SPEC_W]))
@@ -1147,11 +1223,11 @@ def _train_epochs(params, spec, layout, X, Y, batch_size, order_kind, seed, epoc
             for b in range(n_batches):
                 start = b * batch_size
                 nb = min(batch_size, n_samples - start)
-                for r in prange(nb):
-                    idx = order[start + r]
-                    batch_loss[r] = _image_gradient(params, spec, layout, X1[idx], Y[idx], Z[r], lz,
-                                                    BITS[r], SCALE[r], DZ[r], POOL[r], ARG[r], A[r],
-                                                    D[r], DP[r], GP[r])
+                for grp in prange((nb + 3) // 4):
+                    r0 = 4 * grp
+                    _group_gradient(params, spec, layout, X1, Y, order, start, r0, min(nb, r0 + 4),
+                                    Z, lz, BITS, SCALE, DZ[r0], POOL, ARG, A, D, DP, GP,
+                                    batch_loss)
                 bl = 0.0
                 for r in range(nb):
                     bl += batch_loss[r]
