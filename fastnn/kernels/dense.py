@@ -311,7 +311,30 @@ def _weight_block_step(params, vel, sq, G, X, A, D, order, start, nb, first, p, 
     for ii in range(n):
         for j in range(n_out):
             Gb[ii, j] = 0.0
-    for r in range(nb):
+    r = 0
+    while r + 4 <= nb:  # four samples a pass over the block: G loaded and stored once for four
+        if first:
+            x0 = X[order[start + r], i0:i1]
+            x1 = X[order[start + r + 1], i0:i1]
+            x2 = X[order[start + r + 2], i0:i1]
+            x3 = X[order[start + r + 3], i0:i1]
+        else:
+            x0 = A[r, p + i0:p + i1]
+            x1 = A[r + 1, p + i0:p + i1]
+            x2 = A[r + 2, p + i0:p + i1]
+            x3 = A[r + 3, p + i0:p + i1]
+        d0 = D[r, o:o + n_out]
+        d1 = D[r + 1, o:o + n_out]
+        d2 = D[r + 2, o:o + n_out]
+        d3 = D[r + 3, o:o + n_out]
+        for ii in range(n):
+            v0, v1, v2, v3 = x0[ii], x1[ii], x2[ii], x3[ii]
+            if v0 == 0.0 and v1 == 0.0 and v2 == 0.0 and v3 == 0.0:
+                continue
+            for j in range(n_out):
+                Gb[ii, j] = (((Gb[ii, j] + v0 * d0[j]) + v1 * d1[j]) + v2 * d2[j]) + v3 * d3[j]
+        r += 4
+    while r < nb:
         if first:
             x = X[order[start + r], i0:i1]
         else:
@@ -323,6 +346,7 @@ def _weight_block_step(params, vel, sq, G, X, A, D, order, start, nb, first, p, 
                 continue
             for j in range(n_out):
                 Gb[ii, j] += v * dr[j]
+        r += 1
     _update_range(params, vel, sq, g0, n * n_out, G[g0:g0 + n * n_out], scale, alpha,
                   solver, nesterov, hp, lr_t)
 
@@ -372,12 +396,20 @@ def _forward_group(params, layout, X, order, start, r0, r1, A):
                 else:
                     x = A[r, p + i0:p + i1]
                 z = A[r, o:o + n_out]
-                for ii in range(i1 - i0):
+                ii = 0
+                while ii + 4 <= i1 - i0:  # four rows a pass: z loaded and stored once for four
+                    v0, v1, v2, v3 = x[ii], x[ii + 1], x[ii + 2], x[ii + 3]
+                    if not (v0 == 0.0 and v1 == 0.0 and v2 == 0.0 and v3 == 0.0):
+                        for j in range(n_out):
+                            z[j] = (((z[j] + v0 * Wb[ii, j]) + v1 * Wb[ii + 1, j])
+                                    + v2 * Wb[ii + 2, j]) + v3 * Wb[ii + 3, j]
+                    ii += 4
+                while ii < i1 - i0:
                     v = x[ii]
-                    if v == 0.0:
-                        continue
-                    for j in range(n_out):
-                        z[j] += v * Wb[ii, j]
+                    if v != 0.0:
+                        for j in range(n_out):
+                            z[j] += v * Wb[ii, j]
+                    ii += 1
         for r in range(r0, r1):
             activate(layout[l, ACT], A[r, o:o + n_out])
 
