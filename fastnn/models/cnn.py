@@ -452,12 +452,10 @@ class ConvNetClassifier(ClassifierMixin, BaseEstimator):
 
     def _proba(self, X):
         out = np.empty((X.shape[0], len(self.classes_)), dtype=self._dtype)
-        scratch = self._scratch(min(_CHUNK, X.shape[0]))
-        for start in range(0, X.shape[0], _CHUNK):
+        for start in range(0, X.shape[0], _CHUNK):  # the kernel allocates its own scratch
             stop = min(start + _CHUNK, X.shape[0])
-            m = stop - start
             conv.predict_proba(self._params, self._spec, self._layout, X[start:stop],
-                               *(a[:m] for a in scratch), out[start:stop])
+                               out[start:stop])
         return out
 
     def predict_proba(self, X):

@@ -335,13 +335,86 @@ def test_split_training_same_for_any_thread_count(n_threads, dtype, solver, mome
 def test_predict_proba_matches_reference_forward():
     spec, layout, params, n_units = _network(seed=10, hidden=(4,))
     X, _ = _data(11, 5)
-    s = _scratch(spec, n_units, 5)
     out = np.empty((5, 3))
-    conv.predict_proba(params, spec, layout, X, s["CONV"], s["POOL"], s["ARG"], s["A"], out)
+    conv.predict_proba(params, spec, layout, X, out)
     filters, fbias, coefs, intercepts = _unpack(spec, layout, params)
     _, _, probs = reference.cnn_forward(X, filters, fbias, coefs, intercepts, 2)
     assert_allclose(out, probs, rtol=1e-12)
     assert_allclose(out.sum(axis=1), 1.0, rtol=1e-12)
+
+
+ACT_NAMES = {code: name for name, code in ACTS.items()}
+
+
+@pytest.mark.parametrize("kernel", [conv.predict_proba, conv.predict_proba_serial])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("image,k,pool,n_filters,hidden,conv_act,act,n", [
+    ((2, 9, 7), 2, 3, 2, (), TANH, LOGISTIC, 19),  # no hidden layer, maps 8 x 6 under 3 x 3 pools
+    ((1, 11, 10), 4, 2, 3, (6, 5), RELU, TANH, 37),  # two hidden layers, 8 x 7 maps
+    ((3, 6, 6), 1, 1, 2, (7,), IDENTITY, RELU, 9),
+    ((1, 7, 7), 2, 2, 5, (3,), LOGISTIC, TANH, 600),  # several blocks of images a group
+])
+def test_predict_proba_matches_reference_on_any_network(kernel, dtype, image, k, pool, n_filters,
+                                                        hidden, conv_act, act, n):
+    spec, layout, params, _ = _network(seed=n, hidden=hidden, n_filters=n_filters, image=image,
+                                       k=k, pool=pool, n_classes=4, conv_act=conv_act, act=act)
+    params = params.astype(dtype)
+    X = _data(n + 1, n, image=image)[0].astype(dtype)
+    out = np.full((n, 4), np.nan, dtype)
+    kernel(params, spec, layout, X, out)
+    filters, fbias, coefs, intercepts = (
+        [p.astype(np.float64) for p in v] if isinstance(v, list) else v.astype(np.float64)
+        for v in _unpack(spec, layout, params))
+    probs = reference.cnn_forward(X.astype(np.float64), filters, fbias, coefs, intercepts, pool,
+                                  ACT_NAMES[conv_act], ACT_NAMES[act])[2]
+    assert_allclose(out, probs, **TOL[dtype])
+    assert_allclose(out.sum(axis=1), 1.0, rtol=TOL[dtype]["rtol"])
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_predict_proba_same_bits_for_any_thread_count_twin_and_split(n_threads, dtype):
+    """Each image is computed by one thread in a fixed order: thread count,
+    the serial twin, and how the images are split into calls change nothing."""
+    n = 600  # 64 groups of 9 or 10 images: a full block and a partial one each
+    spec, layout, params, _ = _network(seed=12, hidden=(6,), n_filters=4, image=(1, 9, 9))
+    params = params.astype(dtype)
+    X = _data(13, n, image=(1, 9, 9))[0].astype(dtype)
+    runs = []
+    for t in n_threads:
+        out = np.empty((n, 3), dtype)
+        with threads(t):
+            conv.predict_proba(params, spec, layout, X, out)
+        runs.append(out)
+    out = np.empty((n, 3), dtype)
+    conv.predict_proba_serial(params, spec, layout, X, out)
+    runs.append(out)
+    out = np.empty((n, 3), dtype)
+    for a, b in [(0, 1), (1, 70), (70, n)]:
+        conv.predict_proba(params, spec, layout, X[a:b], out[a:b])
+    runs.append(out)
+    for other in runs[1:]:
+        assert_array_equal(runs[0], other)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("batch", [1, 4])
+def test_predict_proba_is_the_training_forward(dtype, batch):
+    """A training step with learning rate 0 reports the loss of the training
+    kernel's own forward pass: -log of predict_proba at the true class (the
+    batch's mean in minibatches). Batch size 1 runs the split step here."""
+    spec, layout, params, _ = _split_network(seed=25)  # 4 filters, 256 hidden units
+    params = params.astype(dtype)
+    X, Y = _data(26, 8, image=(1, 16, 16))
+    X, Y = X.astype(dtype), Y.astype(dtype)
+    out = np.empty((8, 3), dtype)
+    conv.predict_proba(params, spec, layout, X, out)
+    before = params.copy()
+    _, steps = _train(conv.train_epochs, spec, layout, params, X, Y, batch, lr=0.0)
+    assert_array_equal(params, before)
+    p_true = out[Y == 1].astype(np.float64)
+    assert p_true.min() > 1e-6  # the loss does not clip it
+    expected = -np.log(p_true).reshape(-1, batch).mean(axis=1)
+    assert_allclose(steps[0], expected, rtol=1e-12 if dtype == np.float64 else 1e-5)
 
 
 # ----------------------------------------------------------------- the batch-1 helpers

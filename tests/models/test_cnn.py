@@ -84,6 +84,33 @@ def test_predict_proba_sums_to_one_and_predict_is_its_argmax(digits):
     assert_array_equal(m.predict(X), m.classes_[p.argmax(axis=1)])
 
 
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_predict_proba_is_the_reference_forward_for_any_thread_count(digits, n_threads, dtype):
+    """300 images (more than one kernel call): the same bits for any thread
+    count and any split into calls, and the reference forward's values."""
+    X, y = digits
+    m = small(n_filters=4, hidden_layer_sizes=(16,), dtype=dtype).fit(X, y)
+    runs = []
+    for n in n_threads:
+        with threads(n):
+            runs.append(m.predict_proba(X))
+    runs.append(np.concatenate([m.predict_proba(X[:1]), m.predict_proba(X[1:77]),
+                                m.predict_proba(X[77:])]))
+    for other in runs[1:]:
+        assert_array_equal(runs[0], other)
+
+    def f64(a):
+        return np.asarray(a, dtype=dtype).astype(np.float64)
+
+    probs = reference.cnn_forward(f64(X).reshape(-1, 1, 8, 8), f64(m.filters_),
+                                  f64(m.filter_biases_), [f64(c) for c in m.coefs_],
+                                  [f64(b) for b in m.intercepts_], 2)[2]
+    if dtype == "float64":
+        assert_allclose(runs[0], probs, rtol=1e-12)
+    else:
+        assert_allclose(runs[0], probs, rtol=1e-5, atol=1e-6)
+
+
 # ---------------------------------------------------------------- gradients
 
 @pytest.mark.parametrize("kw", [dict(), dict(conv_activation="tanh", activation="relu", alpha=0.1),
