@@ -11,10 +11,14 @@
 import os
 import platform
 import sys
+import time
 
 import numba
 import numpy as np
 import pytest
+
+# seconds each benchmark waits before timing (see ``run``)
+IDLE_SECONDS = 1.0
 
 
 @pytest.fixture(scope="session")
@@ -87,6 +91,13 @@ def run(benchmark):
     """``run(fn, rounds, warmup_rounds=1)``: time ``fn()`` once per round; returns its result."""
 
     def run(fn, rounds, warmup_rounds=1):
+        # Let the previous test's thread pools go idle first: OpenBLAS, OpenMP
+        # (torch) and XLA (JAX) workers keep spinning on the cores for a while
+        # after their last task, and a parallel kernel timed meanwhile waits
+        # for its threads behind them (fastnn's minibatches ran at half speed
+        # right after the JAX and NumPy peers). Every implementation gets the
+        # same quiet start.
+        time.sleep(IDLE_SECONDS)
         return benchmark.pedantic(fn, rounds=rounds, iterations=1, warmup_rounds=warmup_rounds)
 
     return run
