@@ -355,10 +355,6 @@ def _weight_block_step(params, vel, sq, G, X, A, D, order, start, nb, first, p, 
 # weights together (their activation rows, 16 x 128 floats, stay in L1 too).
 GROUP_ROWS = 16
 
-# first-layer inputs from which batch size 1 with momentum coasts zero inputs' rows
-# (``_catch_up``); below, every row is updated each step
-LAZY_MIN_INPUTS = 16
-
 
 @njit(cache=True, inline="always")
 def _forward_group(params, layout, X, order, start, r0, r1, A):
@@ -429,7 +425,7 @@ def _sum_sq_weights(params, layout):
     return s
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _sample_step(params, layout, loss, x, y, a, d, solver, nesterov, hp, lr_t, vel, sq, skip_zero,
                  lazy, upto, step, powers, sums):
     """Forward, backward and update for one sample (batch size 1).
@@ -622,10 +618,8 @@ def _train_epochs(params, layout, loss, X, Y, batch_size, order_kind, seed, epoc
     act_last = layout[last, ACT]
     alpha = hp[ALPHA]
     skip_zero = solver == SGD and hp[MOMENTUM] == 0.0 and alpha == 0.0
-    # lazy momentum pays where many inputs are zero and rows are long (digits,
-    # MNIST); on a few inputs (XOR's 2) its bookkeeping costs more than it saves
     lazy = (batch_size == 1 and not skip_zero and solver != ADAM and alpha == 0.0
-            and hp[MOMENTUM] > 0.0 and layout[0, N_IN] >= LAZY_MIN_INPUTS)
+            and hp[MOMENTUM] > 0.0)
     n_in0 = layout[0, N_IN]
     upto = np.zeros(n_in0 if lazy else 0, dtype=np.int64)
     powers, sums = _momentum_tables(hp[MOMENTUM], 1 << 14 if lazy else 0)

@@ -178,8 +178,7 @@ XOR_Y = np.array([[0], [1], [1], [0]], float)
 @pytest.mark.parametrize("rule,solver", [("classical", dense.SGD), ("nesterov", dense.SGD),
                                          ("previous_gradient", dense.SGD_PREVIOUS_GRADIENT)])
 def test_per_sample_epochs_match_the_article_loop(rule, solver):
-    """XOR's two inputs update every row each step (below ``LAZY_MIN_INPUTS``)."""
-    assert XOR_X.shape[1] < dense.LAZY_MIN_INPUTS
+    """Zero inputs take the lazy-momentum path: rows catch up in closed form."""
     layout, params, n_units = _net([2, 5, 1], ["logistic", "logistic"], [True, False])
     Ws, bs = _views(layout, params.copy())
     Ws, bs = [w.copy() for w in Ws], [b.copy() if b is not None else None for b in bs]
@@ -292,12 +291,10 @@ def test_stopping_rule_follows_scikit_learn():
 
 @pytest.mark.parametrize("rule", ["classical", "nesterov", "previous_gradient"])
 def test_lazy_momentum_matches_the_eager_loop_on_sparse_inputs(rule):
-    """Zero inputs take the lazy-momentum path: rows catch up in closed form."""
     g = np.random.default_rng(11)
-    n_in = dense.LAZY_MIN_INPUTS + 4
-    X = g.uniform(0, 1, (25, n_in)) * (g.uniform(0, 1, (25, n_in)) < 0.2)   # 80% zeros, rows idle long
+    X = g.uniform(0, 1, (25, 8)) * (g.uniform(0, 1, (25, 8)) < 0.2)   # 80% zeros, rows idle for long
     Y = g.uniform(0, 1, (25, 2))
-    layout, params, n_units = _net([n_in, 4, 2], ["logistic", "logistic"], [True, True])
+    layout, params, n_units = _net([8, 4, 2], ["logistic", "logistic"], [True, True])
     Ws, bs = [w.copy() for w in _views(layout, params)[0]], [b.copy() for b in _views(layout, params)[1]]
     solver = dense.SGD_PREVIOUS_GRADIENT if rule == "previous_gradient" else dense.SGD
     _train(layout, params, n_units, X, Y, epochs=4, lr=0.3, momentum=0.9, solver=solver,
