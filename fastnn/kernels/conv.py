@@ -43,7 +43,7 @@ from numba.extending import intrinsic, overload
 from .activations import (IDENTITY, LOGISTIC, RELU, SOFTMAX, TANH, activate_at, derivative,
                           logistic, logistic32_inplace)
 from .dense import (A_OFF, ACT, ADAM, ALPHA, B_OFF, LR, MOMENTUM, N_IN, N_OUT, SGD, STEP, W_OFF,
-                    _adam_lr, _nonneg, _update_range, end_epoch, epoch_order, forward_row,
+                    _adam_lr, _add_four_rows, _nonneg, _update_range, end_epoch, epoch_order, forward_row,
                     hidden_deltas_row, make_layout)
 from .losses import LOG, output_delta, sample_loss
 from .pool import max_pool_image
@@ -651,13 +651,9 @@ def _head_layer(pd, layout, x, a, l):
         else:
             v0, v1, v2, v3 = a[p + i], a[p + i + 1], a[p + i + 2], a[p + i + 3]
         if not (v0 == 0.0 and v1 == 0.0 and v2 == 0.0 and v3 == 0.0):
-            r0 = _nonneg(w0 + i * n_out)
-            r1 = _nonneg(r0 + n_out)
-            r2 = _nonneg(r1 + n_out)
-            r3 = _nonneg(r2 + n_out)
-            for j in range(n_out):
-                a[o + j] = (((a[o + j] + v0 * pd[r0 + j]) + v1 * pd[r1 + j])
-                            + v2 * pd[r2 + j]) + v3 * pd[r3 + j]
+            r0 = w0 + i * n_out
+            _add_four_rows(a, o, v0, v1, v2, v3, pd, r0, r0 + n_out, r0 + 2 * n_out,
+                           r0 + 3 * n_out, n_out)
         i += 4
     while i < n_in:
         v = x[i] if l == 0 else a[p + i]
@@ -683,20 +679,17 @@ def _first_layer_partial(pd, layout, x, s, f, cells):
     order, four rows a pass (``_head_layer``'s pattern)."""
     n_out = layout[0, N_OUT]
     w0 = layout[0, W_OFF]
+    sf = s[f]
     for j in range(n_out):
-        s[f, j] = 0.0
+        sf[j] = 0.0
     i = f * cells
     i1 = i + cells
     while i + 4 <= i1:
         v0, v1, v2, v3 = x[i], x[i + 1], x[i + 2], x[i + 3]
         if not (v0 == 0.0 and v1 == 0.0 and v2 == 0.0 and v3 == 0.0):
-            r0 = _nonneg(w0 + i * n_out)
-            r1 = _nonneg(r0 + n_out)
-            r2 = _nonneg(r1 + n_out)
-            r3 = _nonneg(r2 + n_out)
-            for j in range(n_out):
-                s[f, j] = (((s[f, j] + v0 * pd[r0 + j]) + v1 * pd[r1 + j])
-                           + v2 * pd[r2 + j]) + v3 * pd[r3 + j]
+            r0 = w0 + i * n_out
+            _add_four_rows(sf, 0, v0, v1, v2, v3, pd, r0, r0 + n_out, r0 + 2 * n_out,
+                           r0 + 3 * n_out, n_out)
         i += 4
     while i < i1:
         v = x[i]
@@ -993,6 +986,8 @@ def _first_layer_group(pd, layout, P, A, r0, r1):
     w0 = layout[0, W_OFF]
     b0 = layout[0, B_OFF]
     o = _nonneg(layout[0, A_OFF])
+    n_units = A.shape[1]
+    A1 = A.reshape(A.size)
     for r in range(r0, r1):
         if b0 >= 0:
             for j in range(n_out):
@@ -1002,16 +997,14 @@ def _first_layer_group(pd, layout, P, A, r0, r1):
                 A[r, o + j] = 0.0
     i = 0
     while i + 4 <= n_in:
-        q0 = _nonneg(w0 + i * n_out)
-        q1 = _nonneg(q0 + n_out)
-        q2 = _nonneg(q1 + n_out)
-        q3 = _nonneg(q2 + n_out)
+        q0 = w0 + i * n_out
+        q1 = q0 + n_out
+        q2 = q1 + n_out
+        q3 = q2 + n_out
         for r in range(r0, r1):
             v0, v1, v2, v3 = P[r, i], P[r, i + 1], P[r, i + 2], P[r, i + 3]
             if not (v0 == 0.0 and v1 == 0.0 and v2 == 0.0 and v3 == 0.0):
-                for j in range(n_out):
-                    A[r, o + j] = (((A[r, o + j] + v0 * pd[q0 + j]) + v1 * pd[q1 + j])
-                                   + v2 * pd[q2 + j]) + v3 * pd[q3 + j]
+                _add_four_rows(A1, r * n_units + o, v0, v1, v2, v3, pd, q0, q1, q2, q3, n_out)
         i += 4
     while i < n_in:
         q = _nonneg(w0 + i * n_out)
@@ -1108,13 +1101,9 @@ def _batch_outer_row(inp, i0, istride, d, d0, dstride, n_out, nb, g, g0):
         v2 = inp[k + 2 * istride]
         v3 = inp[k + 3 * istride]
         if not (v0 == 0.0 and v1 == 0.0 and v2 == 0.0 and v3 == 0.0):
-            e0 = _nonneg(d0 + r * dstride)
-            e1 = _nonneg(e0 + dstride)
-            e2 = _nonneg(e1 + dstride)
-            e3 = _nonneg(e2 + dstride)
-            for j in range(n_out):
-                g[g0 + j] = (((g[g0 + j] + v0 * d[e0 + j]) + v1 * d[e1 + j])
-                             + v2 * d[e2 + j]) + v3 * d[e3 + j]
+            e0 = d0 + r * dstride
+            _add_four_rows(g, g0, v0, v1, v2, v3, d, e0, e0 + dstride, e0 + 2 * dstride,
+                           e0 + 3 * dstride, n_out)
         r += 4
     while r < nb:
         v = inp[_nonneg(i0 + r * istride)]

@@ -66,6 +66,23 @@ def _nonneg(k):
 
 
 @njit(cache=True, inline="always")
+def _add_four_rows(acc, k, v0, v1, v2, v3, src, s0, s1, s2, s3, n):
+    """``acc[k + j] += v0 src[s0 + j] + ... + v3 src[s3 + j]`` for ``j < n``, the four
+    terms added in order (the bits of four single-row passes), with ``acc``
+    loaded and stored once for the four instead of once a row. Offsets are
+    non-negative (see ``_nonneg``). The kernels' blocked sums (forward passes
+    four inputs at a time, gradients four samples at a time) all run through it."""
+    k = _nonneg(k)
+    s0 = _nonneg(s0)
+    s1 = _nonneg(s1)
+    s2 = _nonneg(s2)
+    s3 = _nonneg(s3)
+    for j in range(n):
+        acc[k + j] = (((acc[k + j] + v0 * src[s0 + j]) + v1 * src[s1 + j])
+                      + v2 * src[s2 + j]) + v3 * src[s3 + j]
+
+
+@njit(cache=True, inline="always")
 def _start_sums(params, b0, a, o, n):
     """a[o:o+n] = the layer's biases ``params[b0:b0+n]``, or 0 without bias (``b0 < 0``)."""
     if b0 >= 0:
@@ -308,6 +325,8 @@ def _weight_block_step(params, vel, sq, G, X, A, D, order, start, nb, first, p, 
     n = i1 - i0
     g0 = w0 + i0 * n_out
     Gb = G[g0:g0 + n * n_out].reshape((n, n_out))
+    n_units = D.shape[1]
+    D1 = D.reshape(D.size)
     for ii in range(n):
         for j in range(n_out):
             Gb[ii, j] = 0.0
@@ -323,16 +342,13 @@ def _weight_block_step(params, vel, sq, G, X, A, D, order, start, nb, first, p, 
             x1 = A[r + 1, p + i0:p + i1]
             x2 = A[r + 2, p + i0:p + i1]
             x3 = A[r + 3, p + i0:p + i1]
-        d0 = D[r, o:o + n_out]
-        d1 = D[r + 1, o:o + n_out]
-        d2 = D[r + 2, o:o + n_out]
-        d3 = D[r + 3, o:o + n_out]
+        e0 = r * n_units + o
         for ii in range(n):
             v0, v1, v2, v3 = x0[ii], x1[ii], x2[ii], x3[ii]
             if v0 == 0.0 and v1 == 0.0 and v2 == 0.0 and v3 == 0.0:
                 continue
-            for j in range(n_out):
-                Gb[ii, j] = (((Gb[ii, j] + v0 * d0[j]) + v1 * d1[j]) + v2 * d2[j]) + v3 * d3[j]
+            _add_four_rows(G, g0 + ii * n_out, v0, v1, v2, v3, D1, e0, e0 + n_units,
+                           e0 + 2 * n_units, e0 + 3 * n_units, n_out)
         r += 4
     while r < nb:
         if first:
@@ -396,9 +412,9 @@ def _forward_group(params, layout, X, order, start, r0, r1, A):
                 while ii + 4 <= i1 - i0:  # four rows a pass: z loaded and stored once for four
                     v0, v1, v2, v3 = x[ii], x[ii + 1], x[ii + 2], x[ii + 3]
                     if not (v0 == 0.0 and v1 == 0.0 and v2 == 0.0 and v3 == 0.0):
-                        for j in range(n_out):
-                            z[j] = (((z[j] + v0 * Wb[ii, j]) + v1 * Wb[ii + 1, j])
-                                    + v2 * Wb[ii + 2, j]) + v3 * Wb[ii + 3, j]
+                        q = w0 + (i0 + ii) * n_out
+                        _add_four_rows(z, 0, v0, v1, v2, v3, params, q, q + n_out,
+                                       q + 2 * n_out, q + 3 * n_out, n_out)
                     ii += 4
                 while ii < i1 - i0:
                     v = x[ii]
