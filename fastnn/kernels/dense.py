@@ -26,6 +26,9 @@ rows, pushing a group of samples through a block (``_forward_group``) and
 summing a block's gradient over the batch before updating it in cache
 (``_weight_block_step``). Every output keeps its summation order, so results
 are the same bits as the plain loops and do not depend on the thread count.
+Networks with one hidden layer (all of the article's) train at batch size 1
+in a loop compiled for their optimiser (``one_hidden_trainer``), the same
+bits as the generic one.
 """
 import math
 
@@ -534,6 +537,30 @@ def _catch_up(params, vel, start, count, k, solver, nesterov, mom, powers, sums)
         vel[start + j] = vj * pk
 
 
+# Lazy momentum (see ``_sample_step``) pays on wide inputs with many zeros
+# (digits, MNIST); on a few inputs its bookkeeping costs more than the rows it
+# skips (XOR: 25 ns a sample).
+LAZY_MIN_INPUTS = 16
+
+
+@njit(cache=True, inline="always")
+def _lazy_momentum(solver, hp, n_in):
+    """Whether batch-1 training leaves first-layer rows with a zero input to coast
+    and catches them up in closed form (SGD with momentum, no L2 penalty)."""
+    return (solver != ADAM and hp[MOMENTUM] > 0.0 and hp[ALPHA] == 0.0
+            and n_in >= LAZY_MIN_INPUTS)
+
+
+@njit(cache=True, inline="always")
+def _catch_up_all(params, vel, layout, upto, step, solver, nesterov, hp, powers, sums):
+    """Bring every row of the first layer up to date (end of an epoch, lazy momentum)."""
+    n_out0 = layout[0, N_OUT]
+    for i in range(layout[0, N_IN]):
+        _catch_up(params, vel, layout[0, W_OFF] + i * n_out0, n_out0, step - upto[i],
+                  solver, nesterov, hp[MOMENTUM], powers, sums)
+        upto[i] = step
+
+
 @njit(cache=True)
 def _momentum_tables(mom, n):
     powers = np.empty(n)
@@ -634,9 +661,8 @@ def _train_epochs(params, layout, loss, X, Y, batch_size, order_kind, seed, epoc
     act_last = layout[last, ACT]
     alpha = hp[ALPHA]
     skip_zero = solver == SGD and hp[MOMENTUM] == 0.0 and alpha == 0.0
-    lazy = (batch_size == 1 and not skip_zero and solver != ADAM and alpha == 0.0
-            and hp[MOMENTUM] > 0.0)
     n_in0 = layout[0, N_IN]
+    lazy = batch_size == 1 and _lazy_momentum(solver, hp, n_in0)
     upto = np.zeros(n_in0 if lazy else 0, dtype=np.int64)
     powers, sums = _momentum_tables(hp[MOMENTUM], 1 << 14 if lazy else 0)
     step = 0
@@ -702,12 +728,8 @@ def _train_epochs(params, layout, loss, X, Y, batch_size, order_kind, seed, epoc
                                 g[j] += dr[j]
                         _update_range(params, vel, sq, b0, n_out, g, scale, 0.0,
                                       solver, nesterov, hp, lr_t)
-        if lazy:  # bring every row of the first layer up to date
-            n_out0 = layout[0, N_OUT]
-            for i in range(n_in0):
-                _catch_up(params, vel, layout[0, W_OFF] + i * n_out0, n_out0, step - upto[i],
-                          solver, nesterov, hp[MOMENTUM], powers, sums)
-                upto[i] = step
+        if lazy:
+            _catch_up_all(params, vel, layout, upto, step, solver, nesterov, hp, powers, sums)
         epoch_loss = total / n_samples
         loss_curve[e] = epoch_loss
         done = e + 1
@@ -872,3 +894,134 @@ def make_layout(sizes, activations, bias):
             off += n_out
         a_off += n_out
     return layout, off, a_off
+
+
+def _one_hidden_epochs(SOLVER):
+    """``_train_epochs`` at batch size 1 for a network with one hidden layer,
+    compiled for one optimiser: ``SOLVER`` is a constant here.
+
+    The article's networks all have one hidden layer, and on small ones (XOR's
+    2-5-1) the generic step's overhead is most of the time: its loop over
+    layers, and its optimiser chosen at run time in every update (each update
+    site holds all the solvers' loops, 13 ns a sample each on XOR). Here the
+    two layers are written out, a single output is summed in a register, and
+    only the chosen optimiser is compiled (XOR: 270 -> 109 ns a sample; the
+    first result of a new process with an empty cache 19 -> 10 s, as this
+    compiles in 6 s against the generic loop's 15). Every sum and update is
+    the generic engine's, in its order: the same bits (tested for every
+    optimiser, activation, loss, bias setting and dtype). ``one_hidden_trainer``
+    compiles one per optimiser on first use and caches it on disk: numba's
+    cache key hashes a closure's constants, so the three never collide.
+    """
+
+    def train(params, layout, loss, X, Y, batch_size, order_kind, seed, epoch0, n_epochs,
+              solver, nesterov, hp, tol, n_iter_no_change, vel, sq, state,
+              order, A, D, G, batch_loss, loss_curve):
+        T = params.dtype.type
+        n_samples = X.shape[0]
+        n_in = layout[0, N_IN]
+        n_h = layout[0, N_OUT]
+        w0 = _nonneg(layout[0, W_OFF])
+        b0 = layout[0, B_OFF]
+        act_h = layout[0, ACT]
+        oh = _nonneg(layout[0, A_OFF])
+        n_o = layout[1, N_OUT]
+        w1 = _nonneg(layout[1, W_OFF])
+        b1 = layout[1, B_OFF]
+        act_o = layout[1, ACT]
+        oo = _nonneg(layout[1, A_OFF])
+        alpha = hp[ALPHA]
+        mom = hp[MOMENTUM]
+        skip_zero = SOLVER == SGD and mom == 0.0 and alpha == 0.0
+        lazy = _lazy_momentum(SOLVER, hp, n_in)
+        upto = np.zeros(n_in if lazy else 0, dtype=np.int64)
+        powers, sums = _momentum_tables(mom, 1 << 14 if lazy else 0)
+        a = A[0]
+        d = D[0]
+        step = 0
+        done = 0
+        for e in range(n_epochs):
+            epoch_order(order_kind, seed, epoch0 + e, order)
+            total = 0.0
+            for k in range(n_samples):
+                x = X[order[k]]
+                y = Y[order[k]]
+                state[STEP] += 1.0
+                lr_t = _adam_lr(hp, state[STEP]) if SOLVER == ADAM else hp[LR]
+                step += 1
+                # hidden layer (rows of a zero input skipped; with lazy momentum a
+                # row read is first brought up to date)
+                _start_sums(params, b0, a, oh, n_h)
+                for i in range(n_in):
+                    v = x[i]
+                    if v != 0.0:
+                        row = _nonneg(w0 + i * n_h)
+                        if lazy:
+                            _catch_up(params, vel, row, n_h, step - 1 - upto[i], SOLVER, nesterov,
+                                      mom, powers, sums)
+                            upto[i] = step
+                        for j in range(n_h):
+                            a[oh + j] += v * params[row + j]
+                activate_at(act_h, a, oh, n_h)
+                # output layer; with few outputs (XOR's one) each is summed in a
+                # register down its column, in the same order as the row-wise pass
+                if n_o < 4:
+                    for j in range(n_o):
+                        z = params[_nonneg(b1 + j)] if b1 >= 0 else T(0.0)   # in the array's precision
+                        for i in range(n_h):
+                            v = a[oh + i]
+                            if v != 0.0:
+                                z += v * params[w1 + i * n_o + j]
+                        a[oo + j] = z
+                else:
+                    _start_sums(params, b1, a, oo, n_o)
+                    for i in range(n_h):
+                        v = a[oh + i]
+                        if v != 0.0:
+                            row = _nonneg(w1 + i * n_o)
+                            for j in range(n_o):
+                                a[oo + j] += v * params[row + j]
+                activate_at(act_o, a, oo, n_o)
+                total += sample_loss_at(loss, act_o, a, y, oo, n_o)
+                output_delta_at(loss, act_o, a, y, d, oo, n_o)
+                for i in range(n_h):
+                    row = _nonneg(w1 + i * n_o)
+                    s = 0.0
+                    for j in range(n_o):
+                        s += params[row + j] * d[oo + j]
+                    d[oh + i] = s * derivative(act_h, a[oh + i])
+                # updates, each from the deltas computed with the old weights
+                _update_rows(params, vel, sq, w0, n_in, n_h, x, 0, d, oh, skip_zero or lazy,
+                             alpha, SOLVER, nesterov, hp, lr_t)
+                if b0 >= 0:
+                    _update_range(params, vel, sq, b0, n_h, d[oh:oh + n_h], 1.0, 0.0,
+                                  SOLVER, nesterov, hp, lr_t)
+                _update_rows(params, vel, sq, w1, n_h, n_o, a, oh, d, oo, skip_zero,
+                             alpha, SOLVER, nesterov, hp, lr_t)
+                if b1 >= 0:
+                    _update_range(params, vel, sq, b1, n_o, d[oo:oo + n_o], 1.0, 0.0,
+                                  SOLVER, nesterov, hp, lr_t)
+                if alpha > 0.0:
+                    total += 0.5 * alpha * _sum_sq_weights(params, layout)
+            if lazy:
+                _catch_up_all(params, vel, layout, upto, step, SOLVER, nesterov, hp, powers, sums)
+            epoch_loss = total / n_samples
+            loss_curve[e] = epoch_loss
+            done = e + 1
+            if end_epoch(state, epoch_loss, tol, n_iter_no_change):
+                break
+        return done
+
+    return train
+
+
+_ONE_HIDDEN = {}
+
+
+def one_hidden_trainer(solver):
+    """The batch-1 trainer of one-hidden-layer networks for ``solver`` (compiled
+    on first use, cached on disk). Same arguments and bits as ``train_epochs``."""
+    solver = int(solver)
+    if solver not in _ONE_HIDDEN:
+        _ONE_HIDDEN[solver] = njit(cache=True)(_one_hidden_epochs(solver))
+    return _ONE_HIDDEN[solver]

@@ -321,8 +321,11 @@ class _BaseMLP(BaseEstimator):
         best = None
         no_improve = 0
         t0 = time.perf_counter()
-        train = _twin(dense.train_epochs, dense.train_epochs_serial,
-                      batch * self._params.shape[0] if batch > 1 else 0)
+        if batch == 1 and self._layout.shape[0] == 2:   # the article's networks, per sample
+            train = dense.one_hidden_trainer(solver)
+        else:
+            train = _twin(dense.train_epochs, dense.train_epochs_serial,
+                          batch * self._params.shape[0] if batch > 1 else 0)
         while done < max_iter:
             n = min(per_call, max_iter - done)
             ran = train(

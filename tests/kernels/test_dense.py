@@ -175,15 +175,18 @@ XOR_X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], float)
 XOR_Y = np.array([[0], [1], [1], [0]], float)
 
 
+@pytest.mark.parametrize("one_hidden", [False, True], ids=["generic", "one-hidden"])
 @pytest.mark.parametrize("rule,solver", [("classical", dense.SGD), ("nesterov", dense.SGD),
                                          ("previous_gradient", dense.SGD_PREVIOUS_GRADIENT)])
-def test_per_sample_epochs_match_the_article_loop(rule, solver):
-    """Zero inputs take the lazy-momentum path: rows catch up in closed form."""
+def test_per_sample_epochs_match_the_article_loop(rule, solver, one_hidden):
+    """Part D's network, with the generic engine and the one-hidden-layer trainer."""
     layout, params, n_units = _net([2, 5, 1], ["logistic", "logistic"], [True, False])
     Ws, bs = _views(layout, params.copy())
     Ws, bs = [w.copy() for w in Ws], [b.copy() if b is not None else None for b in bs]
+    nesterov = rule == "nesterov"
+    kernel = dense.one_hidden_trainer(solver) if one_hidden else dense.train_epochs
     _train(layout, params, n_units, XOR_X, XOR_Y, epochs=3, lr=0.5, momentum=0.3, solver=solver,
-           nesterov=rule == "nesterov")
+           nesterov=nesterov, kernel=kernel)
     vel = {}
     for _ in range(3):
         for x, y in zip(XOR_X, XOR_Y):
@@ -289,22 +292,70 @@ def test_stopping_rule_follows_scikit_learn():
     assert n == 7 and state[dense.STATUS] == dense.CONVERGED
 
 
+@pytest.mark.parametrize("one_hidden", [False, True], ids=["generic", "one-hidden"])
 @pytest.mark.parametrize("rule", ["classical", "nesterov", "previous_gradient"])
-def test_lazy_momentum_matches_the_eager_loop_on_sparse_inputs(rule):
+def test_lazy_momentum_matches_the_eager_loop_on_sparse_inputs(rule, one_hidden):
+    n_in = dense.LAZY_MIN_INPUTS + 4        # wide enough for the lazy path
     g = np.random.default_rng(11)
-    X = g.uniform(0, 1, (25, 8)) * (g.uniform(0, 1, (25, 8)) < 0.2)   # 80% zeros, rows idle for long
+    X = g.uniform(0, 1, (25, n_in)) * (g.uniform(0, 1, (25, n_in)) < 0.2)   # 80% zeros, rows idle for long
     Y = g.uniform(0, 1, (25, 2))
-    layout, params, n_units = _net([8, 4, 2], ["logistic", "logistic"], [True, True])
+    layout, params, n_units = _net([n_in, 4, 2], ["logistic", "logistic"], [True, True])
     Ws, bs = [w.copy() for w in _views(layout, params)[0]], [b.copy() for b in _views(layout, params)[1]]
     solver = dense.SGD_PREVIOUS_GRADIENT if rule == "previous_gradient" else dense.SGD
+    nesterov = rule == "nesterov"
+    kernel = dense.one_hidden_trainer(solver) if one_hidden else dense.train_epochs
     _train(layout, params, n_units, X, Y, epochs=4, lr=0.3, momentum=0.9, solver=solver,
-           nesterov=rule == "nesterov")
+           nesterov=nesterov, kernel=kernel)
     vel = {}
     for _ in range(4):
         for x, y in zip(X, Y):
             reference.sgd_momentum_step(x, y, Ws, bs, vel, 0.3, 0.9, rule)
     for got, exp in zip(_views(layout, params)[0], Ws):
         assert_allclose(got, exp, rtol=1e-11, atol=1e-13)
+
+
+# (hidden, output, loss, biases, inputs, outputs): XOR-sized and wide sparse inputs (the
+# lazy-momentum path), one output (summed down its column) and several (row-wise)
+ONE_HIDDEN_NETS = [
+    ("logistic", "logistic", "squared", (True, False), 2, 1),
+    ("tanh", "softmax", "log", (True, True), 20, 5),
+    ("relu", "identity", "squared", (False, True), 18, 2),
+    ("identity", "logistic", "log", (False, False), 3, 1),
+    ("logistic", "softmax", "squared", (True, True), 24, 4),
+]
+
+
+@pytest.mark.parametrize("solver,nesterov,momentum", [
+    (dense.SGD, False, 0.0), (dense.SGD, False, 0.9), (dense.SGD, True, 0.9),
+    (dense.SGD_PREVIOUS_GRADIENT, False, 0.5), (dense.ADAM, False, 0.0)],
+    ids=["sgd", "momentum", "nesterov", "previous-gradient", "adam"])
+def test_one_hidden_trainer_gives_the_generic_engines_bits(solver, nesterov, momentum):
+    """The batch-1 trainer compiled for one optimiser and two layers repeats the
+    generic engine exactly: every activation and loss, with and without biases,
+    L2 penalty, lazy momentum, both dtypes, and the loss curve too."""
+    trainer = dense.one_hidden_trainer(solver)
+    g = np.random.default_rng(21)
+    for dtype in (np.float64, np.float32):
+        for k, (hidden, out, loss, bias, n_in, n_out) in enumerate(ONE_HIDDEN_NETS):
+            X = g.uniform(0, 1, (13, n_in)) * (g.uniform(0, 1, (13, n_in)) < 0.4)
+            if out in ("softmax", "logistic"):
+                Y = np.eye(n_out)[g.integers(0, n_out, 13)] if n_out > 1 else g.integers(0, 2, (13, 1))
+            else:
+                Y = g.normal(size=(13, n_out))
+            alpha = 1e-3 if k % 2 else 0.0
+            order = [dense.SHUFFLE, dense.SEQUENTIAL, dense.REPLACEMENT][k % 3]
+            results = []
+            for kernel in (dense.train_epochs_serial, trainer):
+                layout, params, n_units = _net([n_in, 7, n_out], [hidden, out], bias, dtype, seed=k)
+                _, curve, state = _train(layout, params, n_units, X, Y, order=order, epochs=3,
+                                         solver=solver, lr=0.05, momentum=momentum, alpha=alpha,
+                                         nesterov=nesterov, kernel=kernel, loss=losses.CODES[loss])
+                results.append((params, curve, state))
+            assert_array_equal(results[1][0], results[0][0], err_msg=f"{dtype.__name__} net {k}")
+            assert_array_equal(results[1][1], results[0][1], err_msg=f"{dtype.__name__} net {k}")
+            assert_array_equal(results[1][2], results[0][2])
+            assert np.isfinite(results[0][1]).all() and not np.array_equal(results[0][0], _net(
+                [n_in, 7, n_out], [hidden, out], bias, dtype, seed=k)[1])   # it trained
 
 
 def test_blocked_minibatch_path_matches_numpy_and_is_bit_identical_across_twins(n_threads):
