@@ -310,8 +310,10 @@ BLOCK_BYTES = 16384
 
 
 @njit(cache=True, inline="always")
-def _block_rows(n_out, itemsize):
-    return max(1, BLOCK_BYTES // (n_out * itemsize))
+def _block_rows(n_in, n_out, itemsize):
+    """Rows of a weight matrix per block: at most ``BLOCK_BYTES``, and at least
+    four blocks to share among threads (a narrow layer, 128 x 10, fits one)."""
+    return max(1, min(BLOCK_BYTES // (n_out * itemsize), (n_in + 3) // 4))
 
 
 @njit(cache=True, inline="always")
@@ -713,7 +715,7 @@ def _train_epochs(params, layout, loss, X, Y, batch_size, order_kind, seed, epoc
                     b0 = layout[l, B_OFF]
                     o = layout[l, A_OFF]
                     p = layout[l - 1, A_OFF] if l > 0 else 0
-                    rows = _block_rows(n_out, params.itemsize)
+                    rows = _block_rows(n_in, n_out, params.itemsize)
                     for blk in prange((n_in + rows - 1) // rows):
                         _weight_block_step(params, vel, sq, G, XB, A, D, ident, 0, nb, l == 0,
                                            p, o, w0, blk * rows, min(n_in, (blk + 1) * rows),

@@ -103,11 +103,10 @@ def test_status_is_written_last(tmp_path, monkeypatch):
     assert runs[run_id]["attrs"]["status"] == "running" and runs[run_id]["metrics"] == {}
 
 
-def test_pending_journal_is_replayed(tmp_path, monkeypatch):
-    """A process killed between the journal's commit point (its rename) and the
-    copy into the file: the file is untouched, and the next open (or
-    ``recover``) finishes the commit."""
-    path = str(tmp_path / "r.h5")
+def _leave_journal(path, monkeypatch):
+    """A results file and the journal of a process killed right after its commit
+    point (the journal's rename); returns the run's id and the file's bytes
+    from before that commit."""
     with open_store(path, kind="sweep", recipe=REF):
         pass
     before = open(path, "rb").read()
@@ -120,8 +119,16 @@ def test_pending_journal_is_replayed(tmp_path, monkeypatch):
         finally:
             os._exit(3)
     _, status = os.waitpid(pid, 0)
-    assert os.WEXITSTATUS(status) == 9
-    assert os.path.exists(path + ".journal")
+    assert os.WEXITSTATUS(status) == 9 and os.path.exists(path + ".journal")
+    return run_id, before
+
+
+def test_pending_journal_is_replayed(tmp_path, monkeypatch):
+    """A process killed between the journal's commit point (its rename) and the
+    copy into the file: the file is untouched, and the next open (or
+    ``recover``) finishes the commit."""
+    path = str(tmp_path / "r.h5")
+    run_id, before = _leave_journal(path, monkeypatch)
     assert open(path, "rb").read() == before
     assert recover(path) is True
     assert not os.path.exists(path + ".journal")
@@ -431,27 +438,10 @@ def test_new_results_file_is_fsynced_before_its_rename(tmp_path, monkeypatch):
     s.close()
 
 
-def _leave_journal(path, monkeypatch):
-    """A results file and the journal of a process killed right after its commit point."""
-    with open_store(path, kind="sweep", recipe=REF):
-        pass
-    run_id, config, _ = _outcome()
-    pid = os.fork()
-    if pid == 0:
-        try:
-            monkeypatch.setattr(store_mod, "_apply_pages", lambda *a: os._exit(9))
-            open_store(path, kind="sweep", recipe=REF).begin(run_id, config, REF, 0)
-        finally:
-            os._exit(3)
-    _, status = os.waitpid(pid, 0)
-    assert os.WEXITSTATUS(status) == 9 and os.path.exists(path + ".journal")
-    return run_id
-
-
 @pytest.mark.parametrize("how", ["recover", "open_store"])
 def test_replay_fsyncs_the_file_before_the_journal_goes(tmp_path, monkeypatch, how):
     path = str(tmp_path / "r.h5")
-    run_id = _leave_journal(path, monkeypatch)
+    run_id, _ = _leave_journal(path, monkeypatch)
     log = _record_io(monkeypatch, path)
     if how == "recover":
         assert recover(path) is True

@@ -360,11 +360,11 @@ def test_one_hidden_trainer_gives_the_generic_engines_bits(solver, nesterov, mom
 
 def test_blocked_minibatch_path_matches_numpy_and_is_bit_identical_across_twins(n_threads):
     """Minibatches go through weight blocks (``BLOCK_BYTES``) and sample groups
-    (``GROUP_ROWS``): a layer of 70 x 64 float64 spans three blocks of rows and a
+    (``GROUP_ROWS``): a layer of 70 x 64 float64 spans four blocks of rows and a
     batch of 20 two groups, plus a partial last batch. Compared with NumPy's
     ``X_b @ W`` minibatch SGD with momentum, and across twins and thread counts."""
-    rows = dense.BLOCK_BYTES // (64 * 8)
-    assert 70 > 2 * rows and 20 > dense.GROUP_ROWS
+    rows = dense._block_rows.py_func(70, 64, 8)
+    assert 70 > 3 * rows and 20 > dense.GROUP_ROWS
     g = np.random.default_rng(12)
     X = g.uniform(0, 1, (47, 70)) * (g.uniform(0, 1, (47, 70)) < 0.3)   # mostly zeros
     Y = np.eye(3)[g.integers(0, 3, 47)]
