@@ -1081,36 +1081,48 @@ def _group_gradient(params, spec, layout, X1, Y, order, start, r0, r1, Z, lz, BI
                               gwb[n_conv:n_conv + n_f], 0, n_f)
 
 
-@njit(cache=True, inline="always")
-def _batch_outer_row(inp, i0, istride, d, d0, dstride, n_out, nb, g, g0):
-    """``g[g0 + j] = sum_{r < nb} inp[i0 + r*istride] * d[d0 + r*dstride + j]``.
+# Rows of the head's weight gradient one task sums together (``_batch_outer_rows``).
+OUTER_ROWS = 8
 
-    One row of the batch's weight gradient (``inp`` and ``d`` flat, a batch row
-    every ``istride`` / ``dstride``). The batch rows are added in order, four a
-    pass over ``g`` (``_head_forward``'s pattern: ``g`` loaded and stored once
-    for four rows); the four are skipped only when all four inputs are zero.
+
+@njit(cache=True, inline="always")
+def _batch_outer_rows(inp, i0, i1, istride, d, d0, dstride, n_out, nb, g, g0):
+    """Rows ``i0:i1`` of the batch's weight gradient: row ``i`` at ``g0 + (i - i0) * n_out``,
+    ``g[.. + j] = sum_{r < nb} inp[i + r*istride] * d[d0 + r*dstride + j]``.
+
+    ``inp`` and ``d`` are flat, a batch row every ``istride`` / ``dstride``. The
+    batch rows are added in order, four a pass over a row of ``g``
+    (``_add_four_rows``: ``g`` loaded and stored once for four); four are
+    skipped only when all four inputs are zero. The rows share each pass over
+    four batch rows of ``d``, which stay in L1 while every row adds them; a row
+    at a time read all of ``d`` (64 x 138 floats at batch 64, more than L1)
+    again for every row, from L2.
     """
-    g0 = _nonneg(g0)
-    for j in range(n_out):
-        g[g0 + j] = 0.0
+    for k in range(i1 - i0):
+        q = _nonneg(g0 + k * n_out)
+        for j in range(n_out):
+            g[q + j] = 0.0
     r = 0
     while r + 4 <= nb:
-        k = _nonneg(i0 + r * istride)
-        v0 = inp[k]
-        v1 = inp[k + istride]
-        v2 = inp[k + 2 * istride]
-        v3 = inp[k + 3 * istride]
-        if not (v0 == 0.0 and v1 == 0.0 and v2 == 0.0 and v3 == 0.0):
-            e0 = d0 + r * dstride
-            _add_four_rows(g, g0, v0, v1, v2, v3, d, e0, e0 + dstride, e0 + 2 * dstride,
-                           e0 + 3 * dstride, n_out)
+        e0 = d0 + r * dstride
+        for k in range(i1 - i0):
+            q = _nonneg(i0 + k + r * istride)
+            v0 = inp[q]
+            v1 = inp[q + istride]
+            v2 = inp[q + 2 * istride]
+            v3 = inp[q + 3 * istride]
+            if not (v0 == 0.0 and v1 == 0.0 and v2 == 0.0 and v3 == 0.0):
+                _add_four_rows(g, g0 + k * n_out, v0, v1, v2, v3, d, e0, e0 + dstride,
+                               e0 + 2 * dstride, e0 + 3 * dstride, n_out)
         r += 4
     while r < nb:
-        v = inp[_nonneg(i0 + r * istride)]
-        if v != 0.0:
-            e = _nonneg(d0 + r * dstride)
-            for j in range(n_out):
-                g[g0 + j] += v * d[e + j]
+        e = _nonneg(d0 + r * dstride)
+        for k in range(i1 - i0):
+            v = inp[_nonneg(i0 + k + r * istride)]
+            if v != 0.0:
+                q = _nonneg(g0 + k * n_out)
+                for j in range(n_out):
+                    g[q + j] += v * d[e + j]
         r += 1
 
 
@@ -1147,7 +1159,7 @@ def _train_epochs(params, spec, layout, X, Y, batch_size, order_kind, seed, epoc
     Minibatches: forward and backward run in parallel over groups of four
     images (``_group_gradient``, the batch-1 loops without the updates); then one
     parallel loop sums the head's gradient per weight row (four images a pass,
-    ``_batch_outer_row``) and the filters' gradient per filter, by one thread
+    ``_batch_outer_rows``) and the filters' gradient per filter, by one thread
     each in image order, and updates those rows, so the result does not depend
     on the number of threads.
     """
@@ -1202,9 +1214,9 @@ def _train_epochs(params, spec, layout, X, Y, batch_size, order_kind, seed, epoc
             P1 = POOL.reshape(POOL.size)
             per = n_c * kh * kw
             o0 = layout[0, A_OFF]
-            n_rows = 0
+            n_rows = 0   # tasks of OUTER_ROWS weight rows, layer after layer
             for l in range(n_layers):
-                n_rows += layout[l, N_IN]
+                n_rows += (layout[l, N_IN] + OUTER_ROWS - 1) // OUTER_ROWS
             for b in range(n_batches):
                 start = b * batch_size
                 nb = min(batch_size, n_samples - start)
@@ -1231,19 +1243,23 @@ def _train_epochs(params, spec, layout, X, Y, batch_size, order_kind, seed, epoc
                     t = np.int64(tu)  # (a prange index may be unsigned: keep the arithmetic signed)
                     if t < n_rows:
                         l = 0
-                        i = t
-                        while i >= layout[l, N_IN]:
-                            i -= layout[l, N_IN]
+                        blk = t
+                        while blk >= (layout[l, N_IN] + OUTER_ROWS - 1) // OUTER_ROWS:
+                            blk -= (layout[l, N_IN] + OUTER_ROWS - 1) // OUTER_ROWS
                             l += 1
                         n_in = layout[l, N_IN]
                         n_out = layout[l, N_OUT]
-                        row = layout[l, W_OFF] + i * n_out
+                        i0 = blk * OUTER_ROWS
+                        i1 = min(n_in, i0 + OUTER_ROWS)
+                        row = layout[l, W_OFF] + i0 * n_out
                         if l == 0:
-                            _batch_outer_row(P1, i, n_in, D1, o0, n_units, n_out, nb, gd, row)
+                            _batch_outer_rows(P1, i0, i1, n_in, D1, o0, n_units, n_out, nb, gd, row)
                         else:
-                            _batch_outer_row(A1, layout[l - 1, A_OFF] + i, n_units, D1,
-                                             layout[l, A_OFF], n_units, n_out, nb, gd, row)
-                        _update_range(pd, vd, sd, row, n_out, gd[row:row + n_out], scale,
+                            _batch_outer_rows(A1, layout[l - 1, A_OFF] + i0,
+                                              layout[l - 1, A_OFF] + i1, n_units, D1,
+                                              layout[l, A_OFF], n_units, n_out, nb, gd, row)
+                        _update_range(pd, vd, sd, row, (i1 - i0) * n_out,
+                                      gd[row:row + (i1 - i0) * n_out], scale,
                                       alpha / nb, solver, False, hp, lr_t)
                     elif t < n_rows + n_f:
                         f = t - n_rows

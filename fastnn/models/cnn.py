@@ -26,6 +26,7 @@ from .._validation import (
     check_option,
 )
 from ..kernels import conv, dense, pool
+from ..kernels.memory import aligned_zeros, padded_rows, realigned
 from ..kernels.activations import CODES as ACTIVATIONS
 
 _ACTIVATION_NAMES = {"sigmoid": "logistic", "logistic": "logistic", "tanh": "tanh",
@@ -256,9 +257,9 @@ class ConvNetClassifier(ClassifierMixin, BaseEstimator):
         self._spec = spec
         self._layout = layout
         self._n_units = n_units
-        self._params = params
-        self._vel = np.zeros_like(params)
-        self._sq = np.zeros_like(params)
+        self._params = realigned(params, doff)   # the head's weight rows on cache lines
+        self._vel = aligned_zeros(n_params, self._dtype, doff)
+        self._sq = aligned_zeros(n_params, self._dtype, doff)
         self._state = np.array([np.inf, 0.0, 0.0, dense.RUNNING])
         self._seed = int(rng.randint(0, 2**62))
         self._epochs = 0
@@ -375,14 +376,18 @@ class ConvNetClassifier(ClassifierMixin, BaseEstimator):
         n_pooled = int(s[conv.SPEC_N_POOLED])
         order = np.empty(n_samples, dtype=np.int64)
         CONV = np.empty((0, n_f, oh, ow), dtype=dt)  # not used by train_epochs (maps in its own scratch)
-        POOL = np.empty((batch, n_pooled), dtype=dt)
+        # rows of the scratch arrays and the head's weight rows on cache lines (kernels.memory)
+        doff = int(s[conv.SPEC_DENSE_OFF])
+        self._params, self._vel, self._sq = (realigned(a, doff)
+                                             for a in (self._params, self._vel, self._sq))
+        POOL = aligned_zeros(batch * n_pooled, dt).reshape(batch, n_pooled)   # stride n_pooled
         ARG = np.empty((batch, n_pooled), dtype=np.int64)
-        A = np.empty((batch, self._n_units), dtype=dt)
-        D = np.empty((batch, self._n_units), dtype=dt)
-        DP = np.empty((batch, n_pooled), dtype=dt)
+        A = padded_rows(batch, self._n_units, dt)
+        D = padded_rows(batch, self._n_units, dt)
+        DP = aligned_zeros(batch * n_pooled, dt).reshape(batch, n_pooled)
         GW = np.empty(self.filters_.shape, dtype=dt)
         GB = np.empty(n_f, dtype=dt)
-        G = np.empty_like(self._params)
+        G = aligned_zeros(self._params.shape[0], dt, doff)
         batch_loss = np.empty(batch, dtype=np.float64)
         curve = np.empty(max_iter, dtype=np.float64)
         steps = np.zeros((max_iter, n_batches), dtype=np.float64)

@@ -12,6 +12,7 @@ from scipy.special import expit
 from fastnn._threads import threads
 from fastnn.kernels import activations, conv, dense
 from fastnn.kernels.activations import IDENTITY, LOGISTIC, RELU, TANH
+from fastnn.kernels.memory import padded_rows
 from tests import reference
 
 TOL = {np.float32: dict(rtol=1e-5, atol=1e-5), np.float64: dict(rtol=1e-12, atol=1e-12)}
@@ -158,19 +159,21 @@ def _unpack(spec, layout, params):
     return filters, fbias, coefs, intercepts
 
 
-def _scratch(spec, n_units, batch=1, dtype=np.float64):
+def _scratch(spec, n_units, batch=1, dtype=np.float64, padded=False):
+    """The kernels' scratch arrays; ``padded``: activation and delta rows a whole
+    number of cache lines apart, as the model allocates them."""
     n_p = spec[conv.SPEC_N_POOLED]
+    rows = (lambda n, m: padded_rows(n, m, dtype)) if padded else (lambda n, m: np.empty((n, m), dtype))
     return dict(CONV=np.empty((batch, spec[conv.SPEC_F], spec[conv.SPEC_OH], spec[conv.SPEC_OW]),
                               dtype),
                 POOL=np.empty((batch, n_p), dtype), ARG=np.empty((batch, n_p), np.int64),
-                A=np.empty((batch, n_units), dtype), D=np.empty((batch, n_units), dtype),
-                DP=np.empty((batch, n_p), dtype))
+                A=rows(batch, n_units), D=rows(batch, n_units), DP=np.empty((batch, n_p), dtype))
 
 
 def _train(kernel, spec, layout, params, X, Y, batch, epochs=1, lr=0.1, order=dense.SEQUENTIAL,
-           solver=dense.SGD, momentum=0.0, alpha=0.0, seed=3):
+           solver=dense.SGD, momentum=0.0, alpha=0.0, seed=3, padded=False):
     n_units = int(layout[-1, dense.A_OFF] + layout[-1, dense.N_OUT])
-    s = _scratch(spec, n_units, batch, params.dtype)
+    s = _scratch(spec, n_units, batch, params.dtype, padded)
     vel, sq = np.zeros_like(params), np.zeros_like(params)
     state = np.array([np.inf, 0.0, 0.0, dense.RUNNING])
     hp = np.array([lr, momentum, 0.9, 0.999, 1e-8, alpha])
@@ -191,6 +194,25 @@ def _data(seed, n, image=(1, 8, 8), n_classes=3):
     X = rng.uniform(size=(n,) + image)
     Y = np.eye(n_classes)[rng.integers(0, n_classes, n)]
     return X, Y
+
+
+@pytest.mark.parametrize("batch", [1, 5])
+def test_padded_activation_rows_give_the_same_bits(batch):
+    """The model lays activation and delta rows on cache lines (rows wider than the
+    network's units); the kernels take the stride from the arrays: same training."""
+    spec, layout, params, _ = _network(seed=4, hidden=(12,))
+    n_units = int(layout[-1, dense.A_OFF] + layout[-1, dense.N_OUT])
+    assert padded_rows(batch, n_units, params.dtype).shape[1] > n_units
+    X, Y = _data(5, 11)
+    results = []
+    for padded in (False, True):
+        p = params.copy()
+        curve, steps = _train(conv.train_epochs, spec, layout, p, X, Y, batch, epochs=2,
+                              momentum=0.9, padded=padded)
+        results.append((p, curve, steps))
+    assert not np.array_equal(results[0][0], params)
+    for a, b in zip(*results):
+        assert_array_equal(a, b)
 
 
 @pytest.mark.parametrize("kernel", [conv.train_epochs, conv.train_epochs_serial])
