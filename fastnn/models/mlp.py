@@ -38,6 +38,7 @@ from .._validation import (
     check_option, check_feature_names,
 )
 from ..kernels import dense
+from ..kernels.memory import aligned_zeros, padded_rows, realigned
 from ..kernels.activations import CODES as ACTIVATIONS
 from ..kernels.losses import CODES as LOSSES
 
@@ -216,9 +217,9 @@ class _BaseMLP(BaseEstimator):
                 params[b0:b0 + n_out] = b
         self._layout = layout
         self._n_units = n_units
-        self._params = params
-        self._vel = np.zeros_like(params)
-        self._sq = np.zeros_like(params)
+        self._params = realigned(params)
+        self._vel = aligned_zeros(params.shape[0], params.dtype)
+        self._sq = aligned_zeros(params.shape[0], params.dtype)
         self._state = np.array([np.inf, 0.0, 0.0, dense.RUNNING])
         self._seed = int(rng.randint(0, 2**62))
         self._epochs = 0
@@ -298,9 +299,11 @@ class _BaseMLP(BaseEstimator):
                        self.epsilon, self.alpha], dtype=np.float64)
         dt = self._params.dtype
         order = np.empty(n_samples, dtype=np.int64)
-        A = np.empty((batch, self._n_units), dtype=dt)
-        D = np.empty((batch, self._n_units), dtype=dt)
-        G = np.empty_like(self._params)
+        # weight rows and the scratch's rows on cache lines (kernels.memory)
+        self._params, self._vel, self._sq = (realigned(a) for a in (self._params, self._vel, self._sq))
+        A = padded_rows(batch, self._n_units, dt)
+        D = padded_rows(batch, self._n_units, dt)
+        G = aligned_zeros(self._params.shape[0], dt)
         batch_loss = np.empty(batch, dtype=np.float64)
         curve = np.empty(max_iter, dtype=np.float64)
         solver = self._solver_code()
