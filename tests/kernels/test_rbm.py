@@ -193,6 +193,23 @@ def test_train_replay_matches_numpy_reference(persistent, k):
         assert_allclose(g, e, rtol=1e-12, atol=1e-14)
 
 
+@pytest.mark.parametrize("n_visible,n_hidden", [(16, 16), (17, 33)])
+def test_train_replay_matches_numpy_reference_at_padding_edges(n_visible, n_hidden):
+    # the kernel pads rows of its copies of W and W.T to 16 units: sizes on and
+    # just past that boundary give the reference's weights, and the caller's W
+    # (no padding) gets them
+    X, W, b, c = problem(n_samples=12, n_visible=n_visible, n_hidden=n_hidden)
+    W *= 0.1
+    chain = (np.random.RandomState(9).rand(5, n_hidden) < 0.5).astype(float)
+    u = np.random.RandomState(10).rand(2 * 3 * 5 * (n_visible + n_hidden))
+    *got, used = _train(rbm.train_serial, X, W, b, c, chain, 1, True, u)
+    expected = reference.rbm_train(X, W, b, c, chain, 0.3, 5, 2, 1, True, u)
+    assert used == len(u)
+    assert got[0].shape == (n_visible, n_hidden)
+    for g, e in zip(got, expected):
+        assert_allclose(g, e, rtol=1e-12, atol=1e-14)
+
+
 def test_train_serial_and_parallel_twins_give_the_same_bits():
     X, W, b, c = problem()
     chain = np.zeros((5, W.shape[1]))
