@@ -12,6 +12,11 @@ import pytest
 
 import peers
 
+# Rounds of the two fast implementations (5-12 ms each): enough to span a second,
+# so a few hundred milliseconds of a slower host (shared cores come and go in
+# stretches of ~20 runs of fastnn's 5 ms) do not decide the median on their own.
+FAST_ROUNDS = 100
+
 GROUP = "xor-2-5-1-10000ep"
 EPOCHS = 10000
 LR = 0.05
@@ -65,7 +70,7 @@ def test_fastnn(fastnn_models, run, record, xor, reference):
         sample_order="sequential", bias=(True, False), init=((-0.2, 0.2), (-2.0, 2.0)),
         tol=None, alpha=0.0, random_state=0)
     record("fastnn", EPOCHS * len(X), **_note(EPOCHS))
-    fitted = run(lambda: model.fit(X, y), rounds=20)
+    fitted = run(lambda: model.fit(X, y), rounds=FAST_ROUNDS)
     curve = np.asarray(fitted.loss_curve_)
     assert np.all(np.isfinite(curve)) and curve[-1] < curve[0]
     # Same initial weights (xor_init draws them as fastnn does), same maths.
@@ -96,7 +101,7 @@ def test_jax(jax, run, record, xor, reference):
     X, y, init = xor
     train = peers.make_xor_jax(EPOCHS, LR, MOMENTUM)
     record("jax", EPOCHS * len(X), **_note(EPOCHS))
-    params, curve = run(lambda: peers.block(train(X, y, *init)), rounds=20)
+    params, curve = run(lambda: peers.block(train(X, y, *init)), rounds=FAST_ROUNDS)
     _check_curve(curve, reference)
     # Same maths, same initial weights: JAX ends where part D's loops end.
     for got, want in zip(params, reference[0]):
