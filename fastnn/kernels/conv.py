@@ -1289,10 +1289,8 @@ def _train_epochs(params, spec, layout, X, Y, batch_size, order_kind, seed, epoc
                                     g[j] += D[r, o + j]
                             _update_range(pd, vd, sd, b0, n_out, g, scale, 0.0,
                                           solver, False, hp, lr_t)
-        epoch_loss = total / n_samples
-        loss_curve[e] = epoch_loss
         done = e + 1
-        if end_epoch(state, epoch_loss, tol, n_iter_no_change):
+        if end_epoch(state, loss_curve, e, total / n_samples, tol, n_iter_no_change):
             break
     return done
 

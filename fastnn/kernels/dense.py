@@ -317,7 +317,7 @@ def _block_rows(n_in, n_out, itemsize):
 
 
 @njit(cache=True, inline="always")
-def _weight_block_step(params, vel, sq, G, X, A, D, order, start, nb, first, p, o, w0, i0, i1,
+def _weight_block_step(params, vel, sq, G, XB, A, D, nb, first, p, o, w0, i0, i1,
                        n_out, scale, alpha, solver, nesterov, hp, lr_t):
     """Gradient and update of rows ``i0:i1`` of one layer's ``W`` for a minibatch.
 
@@ -340,10 +340,10 @@ def _weight_block_step(params, vel, sq, G, X, A, D, order, start, nb, first, p, 
     r = 0
     while r + 4 <= nb:  # four samples a pass over the block: G loaded and stored once for four
         if first:
-            x0 = X[order[start + r], i0:i1]
-            x1 = X[order[start + r + 1], i0:i1]
-            x2 = X[order[start + r + 2], i0:i1]
-            x3 = X[order[start + r + 3], i0:i1]
+            x0 = XB[r, i0:i1]
+            x1 = XB[r + 1, i0:i1]
+            x2 = XB[r + 2, i0:i1]
+            x3 = XB[r + 3, i0:i1]
         else:
             x0 = A[r, p + i0:p + i1]
             x1 = A[r + 1, p + i0:p + i1]
@@ -359,7 +359,7 @@ def _weight_block_step(params, vel, sq, G, X, A, D, order, start, nb, first, p, 
         r += 4
     while r < nb:
         if first:
-            x = X[order[start + r], i0:i1]
+            x = XB[r, i0:i1]
         else:
             x = A[r, p + i0:p + i1]
         dr = D[r, o:o + n_out]
@@ -379,8 +379,9 @@ GROUP_ROWS = 16
 
 
 @njit(cache=True, inline="always")
-def _forward_group(params, layout, X, order, start, r0, r1, A):
-    """``forward_row`` for the batch rows ``r0:r1`` (samples ``order[start + r]``).
+def _forward_group(params, layout, XB, r0, r1, A, nz):
+    """``forward_row`` for the batch rows ``r0:r1`` (inputs ``XB[r]``; ``nz`` is scratch,
+    at least as long as the widest layer's input).
 
     Each sample's nonzero inputs are listed first (a branch-free pass), then
     their rows of ``W`` are added four at a time (``_add_four_rows``: the sum
@@ -392,7 +393,6 @@ def _forward_group(params, layout, X, order, start, r0, r1, A):
     """
     n_units = A.shape[1]
     A1 = A.reshape(A.size)
-    nz = np.empty(max(X.shape[1], n_units), dtype=np.int64)
     for l in range(layout.shape[0]):
         n_in = layout[l, N_IN]
         n_out = layout[l, N_OUT]
@@ -401,7 +401,7 @@ def _forward_group(params, layout, X, order, start, r0, r1, A):
         o = layout[l, A_OFF]
         p = layout[l - 1, A_OFF] if l > 0 else 0
         for r in range(r0, r1):
-            x = X[order[start + r]] if l == 0 else A[r, p:p + n_in]
+            x = XB[r] if l == 0 else A[r, p:p + n_in]
             zo = r * n_units + o
             _start_sums(params, b0, A1, zo, n_out)
             m = 0
@@ -589,14 +589,15 @@ def epoch_order(order_kind, seed, epoch, order):
 
 
 @njit(cache=True, inline="always")
-def end_epoch(state, epoch_loss, tol, n_iter_no_change):
+def end_epoch(state, loss_curve, e, epoch_loss, tol, n_iter_no_change):
     """The end-of-epoch rule of every training loop; True when training must stop.
 
-    A non-finite loss sets ``state[STATUS] = DIVERGED``. Otherwise, with
+    ``loss_curve[e]`` gets the epoch's loss. A non-finite loss sets ``state[STATUS] = DIVERGED``. Otherwise, with
     ``tol >= 0``, scikit-learn's rule: an epoch whose loss is not ``tol`` below
     the best so far counts as no improvement, and more than
     ``n_iter_no_change`` of them in a row set ``CONVERGED``.
     """
+    loss_curve[e] = epoch_loss
     if not math.isfinite(epoch_loss):
         state[STATUS] = DIVERGED
         return True
@@ -662,9 +663,11 @@ def _train_epochs(params, layout, loss, X, Y, batch_size, order_kind, seed, epoc
     powers, sums = _momentum_tables(hp[MOMENTUM], 1 << 14 if lazy else 0)
     step = 0
     n_batches = (n_samples + batch_size - 1) // batch_size
-    # a minibatch's rows of X, gathered (see the module notes), and their order in it
-    XB = np.empty((batch_size if batch_size > 1 else 0, n_in0), dtype=X.dtype)
-    ident = np.arange(batch_size if batch_size > 1 else 0)
+    # a minibatch's rows of X, gathered (see the module notes), and a row of
+    # nonzero-input indices for each group of samples
+    n_mini = batch_size if batch_size > 1 else 0
+    XB = np.empty((n_mini, n_in0), dtype=X.dtype)
+    NZ = np.empty(((n_mini + GROUP_ROWS - 1) // GROUP_ROWS, max(n_in0, A.shape[1])), dtype=np.int64)
     done = 0
     for e in range(n_epochs):
         epoch = epoch0 + e
@@ -694,7 +697,7 @@ def _train_epochs(params, layout, loss, X, Y, batch_size, order_kind, seed, epoc
                         xr = X[order[start + r]]
                         for i in range(n_in0):
                             XB[r, i] = xr[i]
-                    _forward_group(params, layout, XB, ident, 0, r0, r1, A)
+                    _forward_group(params, layout, XB, r0, r1, A, NZ[grp])
                     for r in range(r0, r1):
                         idx = order[start + r]
                         out = A[r, o_last:o_last + n_last]
@@ -717,7 +720,7 @@ def _train_epochs(params, layout, loss, X, Y, batch_size, order_kind, seed, epoc
                     p = layout[l - 1, A_OFF] if l > 0 else 0
                     rows = _block_rows(n_in, n_out, params.itemsize)
                     for blk in prange((n_in + rows - 1) // rows):
-                        _weight_block_step(params, vel, sq, G, XB, A, D, ident, 0, nb, l == 0,
+                        _weight_block_step(params, vel, sq, G, XB, A, D, nb, l == 0,
                                            p, o, w0, blk * rows, min(n_in, (blk + 1) * rows),
                                            n_out, scale, alpha / nb, solver, nesterov, hp, lr_t)
                     if b0 >= 0:
@@ -732,10 +735,8 @@ def _train_epochs(params, layout, loss, X, Y, batch_size, order_kind, seed, epoc
                                       solver, nesterov, hp, lr_t)
         if lazy:
             _catch_up_all(params, vel, layout, upto, step, solver, nesterov, hp, powers, sums)
-        epoch_loss = total / n_samples
-        loss_curve[e] = epoch_loss
         done = e + 1
-        if end_epoch(state, epoch_loss, tol, n_iter_no_change):
+        if end_epoch(state, loss_curve, e, total / n_samples, tol, n_iter_no_change):
             break
     return done
 
@@ -1007,10 +1008,8 @@ def _one_hidden_epochs(SOLVER):
                     total += 0.5 * alpha * _sum_sq_weights(params, layout)
             if lazy:
                 _catch_up_all(params, vel, layout, upto, step, SOLVER, nesterov, hp, powers, sums)
-            epoch_loss = total / n_samples
-            loss_curve[e] = epoch_loss
             done = e + 1
-            if end_epoch(state, epoch_loss, tol, n_iter_no_change):
+            if end_epoch(state, loss_curve, e, total / n_samples, tol, n_iter_no_change):
                 break
         return done
 

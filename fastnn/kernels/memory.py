@@ -37,7 +37,7 @@ def realigned(a, first=0):
 
 
 def padded_rows(n_rows, n_cols, dtype):
-    """An uninitialised C-contiguous (n_rows, m) array, ``m >= n_cols`` a whole
+    """A zeroed C-contiguous (n_rows, m) array, ``m >= n_cols`` a whole
     number of cache lines, each row starting a line. Kernels that take their row
     stride from ``shape[1]`` use the first ``n_cols`` columns."""
     dtype = np.dtype(dtype)
