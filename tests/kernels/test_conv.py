@@ -505,6 +505,94 @@ def test_lane_dot4_is_four_lane_dots(dtype, lanes):
 
 
 @njit
+def _first_layer_group(pd, layout, P, A, r0, r1):
+    conv._first_layer_group(pd, layout, P, A, r0, r1)
+
+
+@njit
+def _head_layer0(pd, layout, x, a):
+    conv._head_layer(pd, layout, x, a, 0)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n_in,n_out", [(1440, 128), (37, 45), (6, 16), (9, 3)])
+def test_first_layer_group_has_the_bits_of_one_image_at_a_time(dtype, n_in, n_out):
+    """Four images at a time in registers (``rows_tile4``) and the rest (the
+    group's last images, the columns after the last whole tile) give each
+    image the bits of ``_head_layer``, zero quads of inputs skipped alike
+    (signed zeros and an infinite weight behind a skipped quad tell)."""
+    rng = np.random.default_rng(n_in + n_out)
+    layout, n_params, n_units = dense.make_layout([n_in, n_out, 3], [LOGISTIC, IDENTITY], [True, True])
+    pd = rng.normal(size=n_params).astype(dtype)
+    P = rng.normal(size=(7, n_in)).astype(dtype)
+    P[rng.random(P.shape) < 0.3] = 0.0
+    P[1, :4] = 0.0
+    P[2, 4:8] = -0.0
+    pd[:n_out] = -0.0  # first row: -0.0 weights, so skipped and added quads differ in sign
+    if n_in >= 8:
+        pd[4 * n_out:5 * n_out] = np.inf  # row 4: adds nan unless its quad is skipped
+    P[5, 4:8] = 0.0
+    for r0, r1 in [(0, 7), (2, 6), (0, 3), (3, 4)]:
+        A = np.full((7, n_units + 5), np.nan, dtype)
+        _first_layer_group(pd, layout, P, A, r0, r1)
+        for r in range(r0, r1):
+            a = np.full(n_units, np.nan, dtype)
+            _head_layer0(pd, layout, P[r], a)
+            assert_array_equal(A[r, :n_out], a[:n_out])
+            assert_array_equal(np.signbit(A[r, :n_out]), np.signbit(a[:n_out]))
+        assert np.isnan(A[:r0]).all() and np.isnan(A[r1:]).all()
+
+
+@njit
+def _filter_gradients(spec, x, dp, arg, dz, lz, gw, gb):
+    conv._filter_gradient_maps(spec, x, dp, arg, dz, lz, gw, gb, 0, spec[conv.SPEC_F])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("c,h,w,k_h,k_w,pool", [(1, 28, 28, 5, 5, 2), (2, 13, 12, 3, 8, 2),
+                                                (1, 14, 12, 10, 1, 1), (3, 9, 13, 2, 9, 2)])
+def test_filter_gradient_sums_the_routed_deltas_in_cell_order(dtype, c, h, w, k_h, k_w, pool):
+    """Each filter tap sums ``dp[k] * x[tap + arg[k]]`` over the pooled cells in
+    order, each product rounded (``tap_rows``, filters up to 8 wide; wider ones
+    route the deltas into a map), and the bias sums the deltas."""
+    rng = np.random.default_rng(c * h + k_w)
+    n_f = 3
+    spec, layout, n_params, n_units = conv.make_cnn_layout((c, h, w), n_f, k_h, k_w, pool, LOGISTIC,
+                                                           (4,), LOGISTIC, 2)
+    oh, ow, ph, pw = (spec[conv.SPEC_OH], spec[conv.SPEC_OW], spec[conv.SPEC_PH],
+                      spec[conv.SPEC_PW])
+    lz = (oh - 1) * w + ow
+    x = rng.normal(size=c * h * w).astype(dtype)
+    cells = ph * pw
+    dp = rng.normal(size=n_f * cells).astype(dtype)
+    dp[::5] = 0.0
+    # an argmax in each pooling window, at the image's row stride
+    r = (np.arange(ph)[:, None] * pool + rng.integers(0, pool, (n_f, ph, pw)))
+    col = (np.arange(pw)[None, :] * pool + rng.integers(0, pool, (n_f, ph, pw)))
+    arg = (r * w + col).reshape(-1).astype(np.int64)
+    gw = np.full((n_f, c, k_h, k_w), np.nan, dtype)
+    gb = np.full(n_f, np.nan, dtype)
+    dz = np.zeros(lz, dtype)
+    _filter_gradients(spec, x, dp, arg, dz, lz, gw, gb)
+    assert not dz.any()
+    want = np.zeros_like(gw)
+    xi = x.reshape(c, h, w)
+    for f in range(n_f):
+        assert gb[f] == np.cumsum(dp[f * cells:(f + 1) * cells], dtype=dtype)[-1]
+        for ch in range(c):
+            for i in range(k_h):
+                for j in range(k_w):
+                    s = dtype(0.0)
+                    for k in range(f * cells, (f + 1) * cells):
+                        s = s + dp[k] * xi[ch, arg[k] // w + i, arg[k] % w + j]
+                    want[f, ch, k_h - 1 - i, k_w - 1 - j] = s
+    if k_w <= conv.TAP_LANES:
+        assert_array_equal(gw, want)
+    else:  # lane_dot's order
+        assert_allclose(gw, want, **TOL[dtype])
+
+
+@njit
 def _call_logistic32(z, bits):
     activations.logistic32_inplace(z, z.shape[0], bits, bits.view(np.float32))
 
