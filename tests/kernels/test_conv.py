@@ -505,6 +505,37 @@ def test_lane_dot4_is_four_lane_dots(dtype, lanes):
 
 
 @njit
+def _conv_maps(params, spec, x, z, lz):
+    conv._conv_maps(params, spec, x, z, lz, 0, spec[conv.SPEC_F])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("c,h,w,k_h,k_w,n_f", [(1, 28, 28, 5, 5, 10), (2, 11, 9, 3, 4, 3),
+                                               (1, 8, 8, 3, 3, 5), (3, 14, 30, 2, 7, 1),
+                                               (1, 12, 12, 1, 1, 2)])
+def test_conv_maps_have_the_article_loops_bits(dtype, c, h, w, k_h, k_w, n_f):
+    """The maps at the row stride (stretches in registers, two filters at a
+    time, the last stretch overlapping; short maps a tap at a time) equal
+    ``conv_image``'s loops bit for bit."""
+    rng = np.random.default_rng(h * w + k_w)
+    spec, layout, n_params, _ = conv.make_cnn_layout((c, h, w), n_f, k_h, k_w, 1, LOGISTIC, (3,),
+                                                     LOGISTIC, 2)
+    params = rng.normal(size=n_params).astype(dtype)
+    x = rng.normal(size=(c, h, w)).astype(dtype)
+    filters, fbias = _unpack(spec, layout, params)[:2]
+    want = np.empty((n_f, h - k_h + 1, w - k_w + 1), dtype)
+    conv.conv_image(x, filters, fbias, IDENTITY, want)
+    oh, ow = want.shape[1:]
+    lz = (oh - 1) * w + ow
+    z = np.full(n_f * lz + 3, np.nan, dtype)
+    _conv_maps(params, spec, x.reshape(-1), z, lz)
+    assert np.isnan(z[n_f * lz:]).all()
+    got = np.stack([np.concatenate([z[f * lz:(f + 1) * lz], np.zeros(w - ow, dtype)]).reshape(oh, w)[:, :ow]
+                    for f in range(n_f)])
+    assert_array_equal(got, want)
+
+
+@njit
 def _first_layer_group(pd, layout, P, A, r0, r1):
     conv._first_layer_group(pd, layout, P, A, r0, r1)
 
