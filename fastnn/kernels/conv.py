@@ -458,9 +458,9 @@ def _splat(builder, x, vty):
 
 
 @intrinsic
-def rows_tile4(typingctx, acc, a0, astride, x, x0, xstride, w, w0, n_in, n_out):
+def rows_tile4(typingctx, acc, a0, astride, x, x0, xstride, xstep, w, w0, n_in, n_out):
     """For images ``t < 4`` and the ``TILE_VECTORS`` vectors of columns from ``w0``:
-    ``acc[a0 + t*astride + j] += sum_{i < n_in} x[x0 + t*xstride + i] * w[w0 + i*n_out + j]``.
+    ``acc[a0 + t*astride + j] += sum_{i < n_in} x[x0 + t*xstride + i*xstep] * w[w0 + i*n_out + j]``.
 
     The terms are added in the order of ``i``, each product rounded, with
     ``_add_four_rows``' skip: an image's inputs ``i..i+3`` (``i`` a multiple
@@ -471,16 +471,19 @@ def rows_tile4(typingctx, acc, a0, astride, x, x0, xstride, w, w0, n_in, n_out):
     once for the four images, and nothing is stored until the end. The
     one-image-a-pass loop loads and stores four images' sums every four rows
     and reloads the weights for each image from L1; it is bound by loads and
-    stores, this by the multiplies and adds. ``acc``, ``x`` and ``w`` are
-    C-contiguous 1-D arrays of one float type; nothing is bounds-checked.
+    stores, this by the multiplies and adds. The same loop sums a batch's
+    weight gradient (``_batch_outer_rows``): the "images" are four weight
+    rows, the inputs the batch's rows (``xstep`` a row of inputs), ``w`` the
+    deltas. ``acc``, ``x`` and ``w`` are C-contiguous 1-D arrays of one float
+    type; nothing is bounds-checked.
     """
     if not (_lane_dot_args(acc, x) and _lane_dot_args(acc, w)):
         return None
-    sig = types.void(acc, a0, astride, x, x0, xstride, w, w0, n_in, n_out)
+    sig = types.void(acc, a0, astride, x, x0, xstride, xstep, w, w0, n_in, n_out)
 
     def codegen(context, builder, signature, args):
         tys = signature.args
-        (av, a0v, asv, xv, x0v, xsv, wv, w0v, niv, nov) = args
+        (av, a0v, asv, xv, x0v, xsv, xpv, wv, w0v, niv, nov) = args
         dtype = tys[0].dtype
         lanes = _LANES[dtype]
         intp = context.get_value_type(types.intp)
@@ -494,14 +497,15 @@ def rows_tile4(typingctx, acc, a0, astride, x, x0, xstride, w, w0, n_in, n_out):
         def const(k):
             return ir.Constant(intp, k)
 
-        asv, xsv, niv, nov = idx(asv, tys[2]), idx(xsv, tys[5]), idx(niv, tys[8]), idx(nov, tys[9])
+        asv, xsv, xpv = idx(asv, tys[2]), idx(xsv, tys[5]), idx(xpv, tys[6])
+        niv, nov = idx(niv, tys[9]), idx(nov, tys[10])
         pa = [_pointer(context, builder, tys[0], av,
                        builder.add(idx(a0v, tys[1]), builder.mul(asv, const(t))), types.intp)
               for t in range(TILE_IMAGES)]
         px = [_pointer(context, builder, tys[3], xv,
                        builder.add(idx(x0v, tys[4]), builder.mul(xsv, const(t))), types.intp)
               for t in range(TILE_IMAGES)]
-        pw = _pointer(context, builder, tys[6], wv, w0v, tys[7])
+        pw = _pointer(context, builder, tys[7], wv, w0v, tys[8])
 
         def vload(p, k):
             return builder.load(builder.gep(p, [k], source_etype=fty), typ=vty, align=4)
@@ -514,7 +518,7 @@ def rows_tile4(typingctx, acc, a0, astride, x, x0, xstride, w, w0, n_in, n_out):
             skipped when its ``n_rows`` inputs are all zero."""
             xs, skip = [], []
             for t in range(TILE_IMAGES):
-                vals = [builder.load(builder.gep(px[t], [builder.add(i, const(k))],
+                vals = [builder.load(builder.gep(px[t], [builder.mul(builder.add(i, const(k)), xpv)],
                                                  source_etype=fty), typ=fty)
                         for k in range(n_rows)]
                 zeros = [builder.fcmp_ordered("==", v, zero) for v in vals]
@@ -1338,7 +1342,8 @@ def _first_layer_group(pd, layout, P, A, r0, r1):
     r = r0
     while r + TILE_IMAGES <= r1:
         for j0 in range(0, tiled, width):
-            rows_tile4(A1, r * n_units + o + j0, n_units, P1, r * n_p, n_p, pd, w0 + j0, n_in, n_out)
+            rows_tile4(A1, r * n_units + o + j0, n_units, P1, r * n_p, n_p, 1, pd, w0 + j0, n_in,
+                       n_out)
         r += TILE_IMAGES
     _first_layer_rest(pd, layout, P, A1, n_units, r0, r, tiled, n_out)
     _first_layer_rest(pd, layout, P, A1, n_units, r, r1, 0, n_out)
@@ -1453,20 +1458,41 @@ def _batch_outer_rows(inp, i0, i1, istride, d, d0, dstride, n_out, nb, g, g0):
     ``g[.. + j] = sum_{r < nb} inp[i + r*istride] * d[d0 + r*dstride + j]``.
 
     ``inp`` and ``d`` are flat, a batch row every ``istride`` / ``dstride``. The
-    batch rows are added in order, four a pass over a row of ``g``
-    (``_add_four_rows``: ``g`` loaded and stored once for four); four are
-    skipped only when all four inputs are zero. The rows share each pass over
-    four batch rows of ``d``, which stay in L1 while every row adds them; a row
-    at a time read all of ``d`` (64 x 138 floats at batch 64, more than L1)
-    again for every row, from L2.
+    batch rows are added in order; four are skipped only when all four inputs
+    are zero. Four weight rows at a time run ``rows_tile4`` over the columns
+    (the sums in registers for the whole batch); the rest
+    (``_batch_outer_rest``) adds four batch rows a pass over a row of ``g``.
+    Both have the same bits.
     """
     for k in range(i1 - i0):
         q = _nonneg(g0 + k * n_out)
         for j in range(n_out):
             g[q + j] = 0.0
+    width = TILE_VECTORS * (64 // g.itemsize)
+    tiled = (n_out // width) * width
+    k = 0
+    while k + TILE_IMAGES <= i1 - i0:
+        for j0 in range(0, tiled, width):
+            rows_tile4(g, g0 + k * n_out + j0, n_out, inp, i0 + k, 1, istride, d, d0 + j0, nb,
+                       dstride)
+        k += TILE_IMAGES
+    _batch_outer_rest(inp, i0, i0 + k, istride, d, d0, dstride, n_out, nb, g, g0, tiled, n_out)
+    _batch_outer_rest(inp, i0 + k, i1, istride, d, d0, dstride, n_out, nb, g, g0 + k * n_out, 0,
+                      n_out)
+
+
+@njit(cache=True, inline="always")
+def _batch_outer_rest(inp, i0, i1, istride, d, d0, dstride, n_out, nb, g, g0, j0, j1):
+    """Columns ``j0 <= j < j1`` of ``_batch_outer_rows``' rows ``i0:i1``, added to
+    ``g``: four batch rows a pass over a row (``_add_four_rows``: ``g`` loaded
+    and stored once for four), the rows sharing each pass over four batch
+    rows of ``d``, which stay in L1 while every row adds them."""
+    if i1 <= i0 or j1 <= j0:
+        return
+    n = j1 - j0
     r = 0
     while r + 4 <= nb:
-        e0 = d0 + r * dstride
+        e0 = d0 + r * dstride + j0
         for k in range(i1 - i0):
             q = _nonneg(i0 + k + r * istride)
             v0 = inp[q]
@@ -1474,16 +1500,16 @@ def _batch_outer_rows(inp, i0, i1, istride, d, d0, dstride, n_out, nb, g, g0):
             v2 = inp[q + 2 * istride]
             v3 = inp[q + 3 * istride]
             if not (v0 == 0.0 and v1 == 0.0 and v2 == 0.0 and v3 == 0.0):
-                _add_four_rows(g, g0 + k * n_out, v0, v1, v2, v3, d, e0, e0 + dstride,
-                               e0 + 2 * dstride, e0 + 3 * dstride, n_out)
+                _add_four_rows(g, g0 + k * n_out + j0, v0, v1, v2, v3, d, e0, e0 + dstride,
+                               e0 + 2 * dstride, e0 + 3 * dstride, n)
         r += 4
     while r < nb:
-        e = _nonneg(d0 + r * dstride)
+        e = _nonneg(d0 + r * dstride + j0)
         for k in range(i1 - i0):
             v = inp[_nonneg(i0 + k + r * istride)]
             if v != 0.0:
-                q = _nonneg(g0 + k * n_out)
-                for j in range(n_out):
+                q = _nonneg(g0 + k * n_out + j0)
+                for j in range(n):
                     g[q + j] += v * d[e + j]
         r += 1
 

@@ -575,6 +575,36 @@ def test_first_layer_group_has_the_bits_of_one_image_at_a_time(dtype, n_in, n_ou
 
 
 @njit
+def _outer_rows(inp, i0, i1, istride, d, d0, dstride, n_out, nb, g, g0, tiled):
+    if tiled:
+        conv._batch_outer_rows(inp, i0, i1, istride, d, d0, dstride, n_out, nb, g, g0)
+    else:
+        conv._batch_outer_rest(inp, i0, i1, istride, d, d0, dstride, n_out, nb, g, g0, 0, n_out)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n_in,n_out,nb", [(1440, 128, 64), (13, 45, 7), (8, 16, 3), (5, 10, 9)])
+def test_batch_weight_gradient_in_registers_has_the_passes_bits(dtype, n_in, n_out, nb):
+    """The batch's weight gradient, four weight rows at a time in registers
+    (``rows_tile4`` with the batch rows as its inputs), equals the loop that
+    adds four batch rows a pass over each row of the gradient, bit for bit."""
+    rng = np.random.default_rng(n_in + nb)
+    istride, dstride = n_in + 3, n_out + 5
+    inp = rng.normal(size=nb * istride).astype(dtype)
+    inp[rng.random(inp.size) < 0.4] = 0.0
+    inp[:4 * istride:istride] = 0.0  # the first input's first four batch rows: a skipped quad
+    d = rng.normal(size=nb * dstride + 2).astype(dtype)
+    for i0, i1 in [(0, min(n_in, 8)), (1, min(n_in, 9)), (n_in - 5, n_in)]:
+        got = np.full(n_out * (i1 - i0) + 4, np.nan, dtype)
+        want = got.copy()
+        want[2:2 + n_out * (i1 - i0)] = 0.0
+        _outer_rows(inp, i0, i1, istride, d, 2, dstride, n_out, nb, got, 2, True)
+        _outer_rows(inp, i0, i1, istride, d, 2, dstride, n_out, nb, want, 2, False)
+        assert_array_equal(got, want)
+        assert np.isnan(got[:2]).all() and np.isnan(got[-2:]).all()
+
+
+@njit
 def _filter_gradients(spec, x, dp, arg, dz, lz, gw, gb):
     conv._filter_gradient_maps(spec, x, dp, arg, dz, lz, gw, gb, 0, spec[conv.SPEC_F])
 
