@@ -645,6 +645,110 @@ one float type; nothing is bounds-checked.
 
 
 # ---------------------------------------------------------------------------
+# 2 x 2 max pooling, a row of windows in the lanes of a vector
+
+
+@intrinsic
+def pool2_row(typingctx, z, zo, r0, wd, n_cells, pooled, k0, arg):
+    """One row of 2 x 2 windows of the map at ``z[zo:]``: for ``c < n_cells``,
+    the maximum of the values at positions ``r0 + 2c``, ``r0 + 2c + 1``,
+    ``r0 + wd + 2c``, ``r0 + wd + 2c + 1`` (taken in that order, a value
+    replacing the best only when greater: ties go to the first, and a NaN
+    after the first never wins) into ``pooled[k0 + c]``, and its position
+    into ``arg[k0 + c]``: ``_pool_maps``' values.
+
+    A vector of ``L`` windows at a time (``L`` lanes), the even and odd
+    columns of two map rows split apart with shuffles; the last vector
+    loads and stores masked, so nothing outside the windows is touched.
+    ``z`` and ``pooled`` are C-contiguous 1-D arrays of one float type,
+    ``arg`` of int64; nothing is bounds-checked.
+    """
+    if not (_lane_dot_args(z, pooled) and isinstance(arg, types.Array) and arg.ndim == 1
+            and arg.dtype == types.int64):
+        return None
+    sig = types.void(z, zo, r0, wd, n_cells, pooled, k0, arg)
+
+    def codegen(context, builder, signature, args):
+        tys = signature.args
+        dtype = tys[0].dtype
+        lanes = _LANES[dtype]
+        intp = context.get_value_type(types.intp)
+        i1 = ir.IntType(1)
+        i32 = ir.IntType(32)
+        fty = context.get_value_type(dtype)
+        vty = ir.VectorType(fty, lanes)
+        ivty = ir.VectorType(intp, lanes)
+        mty = ir.VectorType(i1, lanes)
+        suffix = "f32" if dtype == types.float32 else "f64"
+
+        def idx(i):
+            return context.cast(builder, args[i], tys[i], types.intp)
+
+        def const(k):
+            return ir.Constant(intp, k)
+
+        def splat_i(v):
+            e = builder.insert_element(ir.Constant(ivty, None), v, ir.Constant(i32, 0))
+            return builder.shuffle_vector(e, e, ir.Constant(ir.VectorType(i32, lanes), [0] * lanes))
+
+        zo, a0, wd, n_cells, k0 = idx(1), idx(2), idx(3), idx(4), idx(6)
+        pz = _pointer(context, builder, tys[0], args[0], zo, types.intp)
+        pp = _pointer(context, builder, tys[5], args[5], k0, types.intp)
+        pa = _pointer(context, builder, tys[7], args[7], k0, types.intp)
+        mod = builder.module
+        load = cgutils.get_or_insert_function(
+            mod, ir.FunctionType(vty, [vty.as_pointer(), i32, mty, vty]),
+            f"llvm.masked.load.v{lanes}{suffix}.p0")
+        store_f = cgutils.get_or_insert_function(
+            mod, ir.FunctionType(ir.VoidType(), [vty, vty.as_pointer(), i32, mty]),
+            f"llvm.masked.store.v{lanes}{suffix}.p0")
+        store_i = cgutils.get_or_insert_function(
+            mod, ir.FunctionType(ir.VoidType(), [ivty, ivty.as_pointer(), i32, mty]),
+            f"llvm.masked.store.v{lanes}i64.p0")
+        lane_ids = ir.Constant(ivty, list(range(lanes)))
+        even = ir.Constant(ir.VectorType(i32, lanes), list(range(0, 2 * lanes, 2)))
+        odd = ir.Constant(ir.VectorType(i32, lanes), list(range(1, 2 * lanes, 2)))
+        n_vec = builder.sdiv(builder.add(n_cells, const(lanes - 1)), const(lanes))
+        with cgutils.for_range(builder, n_vec) as loop:
+            c0 = builder.mul(loop.index, const(lanes))
+            left = splat_i(builder.sub(n_cells, c0))
+            cells = builder.icmp_signed("<", lane_ids, left)           # windows in this vector
+            lo = builder.icmp_signed("<", lane_ids, builder.mul(left, splat_i(const(2))))
+            hi = builder.icmp_signed("<", builder.add(lane_ids, splat_i(const(lanes))),
+                                     builder.mul(left, splat_i(const(2))))
+
+            def row(r_off):
+                base = builder.add(builder.add(a0, r_off), builder.mul(c0, const(2)))
+                p0 = builder.gep(pz, [base], source_etype=fty)
+                p1 = builder.gep(pz, [builder.add(base, const(lanes))], source_etype=fty)
+                v0 = builder.call(load, [builder.bitcast(p0, vty.as_pointer()), ir.Constant(i32, 4),
+                                         lo, ir.Constant(vty, None)])
+                v1 = builder.call(load, [builder.bitcast(p1, vty.as_pointer()), ir.Constant(i32, 4),
+                                         hi, ir.Constant(vty, None)])
+                return (builder.shuffle_vector(v0, v1, even), builder.shuffle_vector(v0, v1, odd))
+
+            top = row(const(0))
+            bottom = row(wd)
+            at0 = builder.add(splat_i(builder.add(a0, builder.mul(c0, const(2)))),
+                              builder.mul(lane_ids, splat_i(const(2))))
+            best = top[0]
+            at = at0
+            for v, off in ((top[1], const(1)), (bottom[0], wd), (bottom[1], builder.add(wd, const(1)))):
+                take = builder.fcmp_ordered(">", v, best)
+                at = builder.select(take, builder.add(at0, splat_i(off)), at)
+                best = builder.select(take, v, best)
+            pp_c = builder.gep(pp, [c0], source_etype=fty)
+            pa_c = builder.gep(pa, [c0], source_etype=intp)
+            builder.call(store_f, [best, builder.bitcast(pp_c, vty.as_pointer()),
+                                   ir.Constant(i32, 4), cells])
+            builder.call(store_i, [at, builder.bitcast(pa_c, ivty.as_pointer()),
+                                   ir.Constant(i32, 8), cells])
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+# ---------------------------------------------------------------------------
 # a filter's gradient from its routed deltas, a row of taps to a register
 
 TAP_LANES = 8  # taps of a filter row a vector holds (filters up to 8 wide take this path)
@@ -857,30 +961,9 @@ def _pool_maps(z, lz, spec, pooled, arg, f0, f1):
     wd = spec[SPEC_W]
     for f in range(f0, f1):
         zo = _nonneg(f * lz)
-        if p == 2:  # the article's pooling, unrolled: the loop over c vectorises
+        if p == 2:  # the article's pooling: a row of windows to a vector
             for r in range(ph):
-                r0 = 2 * r * wd
-                k0 = _nonneg((f * ph + r) * pw)
-                for c in range(pw):
-                    at = r0 + 2 * c
-                    best = z[zo + at]
-                    at1 = at + 1
-                    v = z[zo + at1]
-                    take = v > best
-                    at = at1 if take else at
-                    best = v if take else best
-                    at2 = r0 + wd + 2 * c
-                    v = z[zo + at2]
-                    take = v > best
-                    at = at2 if take else at
-                    best = v if take else best
-                    at3 = at2 + 1
-                    v = z[zo + at3]
-                    take = v > best
-                    at = at3 if take else at
-                    best = v if take else best
-                    pooled[k0 + c] = best
-                    arg[k0 + c] = at
+                pool2_row(z, zo, 2 * r * wd, wd, pw, pooled, (f * ph + r) * pw, arg)
             continue
         for r in range(ph):
             for c in range(pw):

@@ -536,6 +536,45 @@ def test_conv_maps_have_the_article_loops_bits(dtype, c, h, w, k_h, k_w, n_f):
 
 
 @njit
+def _pool_maps(z, lz, spec, pooled, arg):
+    conv._pool_maps(z, lz, spec, pooled, arg, 0, spec[conv.SPEC_F])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("h,w,pool", [(24, 28, 2), (9, 41, 2), (5, 6, 2), (9, 10, 3)])
+def test_pool_maps_take_the_first_maximum_of_each_window(dtype, h, w, pool):
+    """Windows at the row stride (2 x 2: a row of windows to a vector, masked at
+    the row's end): the first of tied maxima, a NaN only where it comes first,
+    positions in the map; nothing outside the cells written."""
+    rng = np.random.default_rng(h * w)
+    n_f, k = 3, 3
+    spec, *_ = conv.make_cnn_layout((1, h + k - 1, w), n_f, k, 1, pool, LOGISTIC, (3,), LOGISTIC, 2)
+    wd = spec[conv.SPEC_W]
+    oh, ow, ph, pw = (spec[conv.SPEC_OH], spec[conv.SPEC_OW], spec[conv.SPEC_PH], spec[conv.SPEC_PW])
+    lz = (oh - 1) * wd + ow
+    z = rng.integers(0, 4, n_f * lz).astype(dtype)  # many ties
+    z[rng.random(z.size) < 0.05] = np.nan
+    cells = n_f * ph * pw
+    pooled = np.full(cells + 2, -7.0, dtype)
+    arg = np.full(cells + 2, -7, np.int64)
+    _pool_maps(z, lz, spec, pooled, arg)
+    assert (pooled[cells:] == -7.0).all() and (arg[cells:] == -7).all()
+    for f in range(n_f):
+        for r in range(ph):
+            for c in range(pw):
+                at = pool * r * wd + pool * c
+                best = z[f * lz + at]
+                for i in range(pool):
+                    for j in range(pool):
+                        pos = (pool * r + i) * wd + pool * c + j
+                        if z[f * lz + pos] > best:
+                            at, best = pos, z[f * lz + pos]
+                kk = (f * ph + r) * pw + c
+                assert arg[kk] == at, (f, r, c)
+                assert_array_equal(pooled[kk], best)
+
+
+@njit
 def _first_layer_group(pd, layout, P, A, r0, r1):
     conv._first_layer_group(pd, layout, P, A, r0, r1)
 
