@@ -809,19 +809,34 @@ def tap_rows(typingctx, out, o0, ostep, x, x0, xstep, n_rows, dp, arg, k0, cells
         zero = ir.Constant(vty, None)
         live = [builder.icmp_signed("<", const(q), nrv) for q in range(TAP_ROWS)]
         accs = [cgutils.alloca_once_value(builder, zero) for _ in range(TAP_ROWS)]
-        with cgutils.for_range(builder, cv) as loop:
-            k = loop.index
-            g = builder.load(builder.gep(pd, [k], source_etype=fty), typ=fty)
-            pos = builder.add(x0v, builder.load(builder.gep(pa, [k], source_etype=intp), typ=intp))
-            gv = _splat(builder, g, vty)
-            for q in range(TAP_ROWS):
-                with builder.if_then(live[q], likely=True):
+
+        def cells_loop(n_live):
+            with cgutils.for_range(builder, cv) as loop:
+                k = loop.index
+                g = builder.load(builder.gep(pd, [k], source_etype=fty), typ=fty)
+                pos = builder.add(x0v, builder.load(builder.gep(pa, [k], source_etype=intp),
+                                                    typ=intp))
+                gv = _splat(builder, g, vty)
+                for q in range(n_live):
                     at = builder.gep(px, [builder.add(pos, builder.mul(xsv, const(q)))],
                                      source_etype=fty)
                     xs = builder.call(load_fn, [builder.bitcast(at, vty.as_pointer()),
                                                 ir.Constant(i32, 4), mask, zero])
                     builder.store(builder.fadd(builder.load(accs[q]), builder.fmul(gv, xs)),
                                   accs[q])
+
+        # a loop for each number of rows, so the loop over the cells tests none
+        def dispatch(n_live):
+            if n_live == TAP_ROWS:
+                cells_loop(n_live)
+                return
+            with builder.if_else(builder.icmp_signed("==", nrv, const(n_live))) as (this, other):
+                with this:
+                    cells_loop(n_live)
+                with other:
+                    dispatch(n_live + 1)
+
+        dispatch(1)
         for q in range(TAP_ROWS):
             with builder.if_then(live[q]):
                 acc = builder.load(accs[q])
