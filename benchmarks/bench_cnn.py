@@ -31,6 +31,10 @@ N_FILTERS, K, POOL, HIDDEN, N_CLASSES = 10, 5, 2, 128, 10
 SAMPLES = {("fastnn", 1): 6000, ("numpy", 1): 200, ("torch", 1): 1000, ("jax", 1): 6000,
            ("fastnn", 64): 12800, ("torch", 64): 12800, ("jax", 64): 12800}
 LR = {1: 0.1, 64: 0.5}
+# rounds of the compiled peers: this shared host has stretches of slow runs (fastnn's
+# batch-64 round took 0.30 instead of 0.21 s in one run of three), and a median of
+# three falls into one easily
+ROUNDS = 7
 
 
 def group(batch):
@@ -87,7 +91,7 @@ def test_cnn_fastnn(benchmark, record, run, problem, batch):
         m.partial_fit(X[:n], y[:n])
         return m.step_losses_[-(n // batch):]
 
-    steps = run(train, rounds=3)
+    steps = run(train, rounds=ROUNDS)
     k = len(steps) // 10  # it learns: the last tenth of the steps beats the first
     assert np.isfinite(steps).all() and steps[-k:].mean() < steps[:k].mean()
 
@@ -154,7 +158,7 @@ def test_cnn_torch(benchmark, record, run, problem, torch, batch):
             total += loss.item() * min(batch, n - start)
         return total / n
 
-    loss = run(train, rounds=3)
+    loss = run(train, rounds=ROUNDS)
     assert np.isfinite(loss)
 
 
@@ -195,5 +199,5 @@ def test_cnn_jax(benchmark, record, run, problem, jax, batch):
         p, losses = epoch(params0, Xb, Yb)
         return float(losses.mean())
 
-    loss = run(train, rounds=3)
+    loss = run(train, rounds=ROUNDS)
     assert np.isfinite(loss)
