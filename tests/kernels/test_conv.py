@@ -10,7 +10,7 @@ from scipy.signal import correlate2d
 from scipy.special import expit
 
 from fastnn._threads import threads
-from fastnn.kernels import activations, conv, dense
+from fastnn.kernels import activations, conv, dense, simd
 from fastnn.kernels.activations import IDENTITY, LOGISTIC, RELU, TANH
 from fastnn.kernels.memory import padded_rows
 from tests import reference
@@ -467,7 +467,7 @@ def _lane_dot_reference(a, b, lanes):
 
 @njit
 def _call_lane_dot(a, a0, b, b0, n):
-    return conv.lane_dot(a, a0, b, b0, n)
+    return simd.lane_dot(a, a0, b, b0, n)
 
 
 @pytest.mark.parametrize("dtype,lanes", [(np.float32, 16), (np.float64, 8)])
@@ -486,7 +486,7 @@ def test_lane_dot_sums_in_its_documented_order(dtype, lanes):
 
 @njit
 def _call_lane_dot4(a, a0, b, b0, step, n):
-    return conv.lane_dot4(a, a0, b, b0, step, n)
+    return simd.lane_dot4(a, a0, b, b0, step, n)
 
 
 @pytest.mark.parametrize("dtype,lanes", [(np.float32, 16), (np.float64, 8)])
@@ -530,8 +530,8 @@ def test_conv_maps_have_the_article_loops_bits(dtype, c, h, w, k_h, k_w, n_f):
     z = np.full(n_f * lz + 3, np.nan, dtype)
     _conv_maps(params, spec, x.reshape(-1), z, lz)
     assert np.isnan(z[n_f * lz:]).all()
-    got = np.stack([np.concatenate([z[f * lz:(f + 1) * lz], np.zeros(w - ow, dtype)]).reshape(oh, w)[:, :ow]
-                    for f in range(n_f)])
+    padded = [np.concatenate([z[f * lz:(f + 1) * lz], np.zeros(w - ow, dtype)]) for f in range(n_f)]
+    got = np.stack([m.reshape(oh, w)[:, :ow] for m in padded])
     assert_array_equal(got, want)
 
 
@@ -550,7 +550,8 @@ def test_pool_maps_take_the_first_maximum_of_each_window(dtype, h, w, pool):
     n_f, k = 3, 3
     spec, *_ = conv.make_cnn_layout((1, h + k - 1, w), n_f, k, 1, pool, LOGISTIC, (3,), LOGISTIC, 2)
     wd = spec[conv.SPEC_W]
-    oh, ow, ph, pw = (spec[conv.SPEC_OH], spec[conv.SPEC_OW], spec[conv.SPEC_PH], spec[conv.SPEC_PW])
+    oh, ow = spec[conv.SPEC_OH], spec[conv.SPEC_OW]
+    ph, pw = spec[conv.SPEC_PH], spec[conv.SPEC_PW]
     lz = (oh - 1) * wd + ow
     z = rng.integers(0, 4, n_f * lz).astype(dtype)  # many ties
     z[rng.random(z.size) < 0.05] = np.nan
@@ -592,7 +593,8 @@ def test_first_layer_group_has_the_bits_of_one_image_at_a_time(dtype, n_in, n_ou
     image the bits of ``_head_layer``, zero quads of inputs skipped alike
     (signed zeros and an infinite weight behind a skipped quad tell)."""
     rng = np.random.default_rng(n_in + n_out)
-    layout, n_params, n_units = dense.make_layout([n_in, n_out, 3], [LOGISTIC, IDENTITY], [True, True])
+    layout, n_params, n_units = dense.make_layout([n_in, n_out, 3], [LOGISTIC, IDENTITY],
+                                                  [True, True])
     pd = rng.normal(size=n_params).astype(dtype)
     P = rng.normal(size=(7, n_in)).astype(dtype)
     P[rng.random(P.shape) < 0.3] = 0.0
@@ -686,7 +688,7 @@ def test_filter_gradient_sums_the_routed_deltas_in_cell_order(dtype, c, h, w, k_
                     for k in range(f * cells, (f + 1) * cells):
                         s = s + dp[k] * xi[ch, arg[k] // w + i, arg[k] % w + j]
                     want[f, ch, k_h - 1 - i, k_w - 1 - j] = s
-    if k_w <= conv.TAP_LANES:
+    if k_w <= simd.TAP_LANES:
         assert_array_equal(gw, want)
     else:  # lane_dot's order
         assert_allclose(gw, want, **TOL[dtype])

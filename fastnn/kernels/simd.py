@@ -1,0 +1,484 @@
+"""SIMD building blocks with a fixed order of floating-point operations.
+
+LLVM vectorises a running sum only with fastmath, which lets the vector width
+(so the machine) pick the rounding. These intrinsics write the vector code
+themselves, so every sum is added in an order the docstrings state, the same
+on any CPU and thread count, and tests pin it against loops written out. No
+fused multiply-add: each product is rounded, as in the scalar loops.
+
+- ``lane_dot``, ``lane_dot4``: dot products summed in the lanes of a vector.
+- ``rows_tile4``: four rows' sums over the rows of a matrix, in registers
+  (the CNN head's first layer, and the batch's weight gradient).
+- ``conv_tile2``, ``conv_tile1``: a stretch of one or two convolution maps,
+  in registers for all the taps.
+- ``pool2_row``: a row of 2 x 2 max-pooling windows, a window a lane.
+- ``tap_rows``: a filter's gradient from deltas routed to pooled cells.
+
+The arrays are C-contiguous 1-D arrays of one float type (int64 for
+positions); the callers keep every index in bounds (nothing is checked).
+"""
+from llvmlite import ir
+from numba import types
+from numba.core import cgutils
+from numba.extending import intrinsic
+
+_LANES = {types.float32: 16, types.float64: 8}  # one 64-byte vector of each
+_I32 = ir.IntType(32)
+
+
+def _float_arrays(*arrays):
+    a = arrays[0]
+    return all(isinstance(b, types.Array) and b.ndim == 1 and b.layout == "C"
+               and b.dtype == a.dtype for b in arrays) and a.dtype in _LANES
+
+
+def _int_array(a):
+    return isinstance(a, types.Array) and a.ndim == 1 and a.dtype == types.int64
+
+
+class _Gen:
+    """What the code generators share: the call's arguments (``idx(i)``: argument
+    ``i`` as an intp; ``ptr(i, offset)``: a pointer into array argument ``i``),
+    constants, the vector types of ``lanes`` lanes of the first argument's
+    float type, splats, and LLVM's masked loads and stores."""
+
+    def __init__(self, context, builder, signature, args, lanes=None):
+        self.context, self.b = context, builder
+        self.tys, self.args = signature.args, args
+        self.dtype = self.tys[0].dtype
+        self.lanes = lanes or _LANES[self.dtype]
+        self.intp = context.get_value_type(types.intp)
+        self.fty = context.get_value_type(self.dtype)
+        self.vty = ir.VectorType(self.fty, self.lanes)
+        self.ivty = ir.VectorType(self.intp, self.lanes)
+        self.mty = ir.VectorType(ir.IntType(1), self.lanes)
+        self.lane_ids = ir.Constant(self.ivty, list(range(self.lanes)))
+
+    def idx(self, i):
+        return self.context.cast(self.b, self.args[i], self.tys[i], types.intp)
+
+    def const(self, k):
+        return ir.Constant(self.intp, k)
+
+    def ptr(self, i, offset):
+        """A pointer to element ``offset`` (an intp value) of array argument ``i``."""
+        aty = self.tys[i]
+        data = self.context.make_array(aty)(self.context, self.b, self.args[i]).data
+        return self.b.gep(data, [offset], source_etype=self.context.get_value_type(aty.dtype))
+
+    def at(self, p, k, ety=None):
+        return self.b.gep(p, [k], source_etype=ety or self.fty)
+
+    def load(self, p, k, ety=None):
+        ety = ety or self.fty
+        return self.b.load(self.at(p, k, ety), typ=ety)
+
+    def vload(self, p, k):
+        return self.b.load(self.at(p, k), typ=self.vty, align=4)
+
+    def vstore(self, v, p, k):
+        self.b.store(v, self.b.bitcast(self.at(p, k), self.vty.as_pointer()), align=4)
+
+    def splat(self, x, vty=None):
+        vty = vty or (self.ivty if x.type == self.intp else self.vty)
+        v = self.b.insert_element(ir.Constant(vty, None), x, ir.Constant(_I32, 0))
+        return self.b.shuffle_vector(v, v, ir.Constant(ir.VectorType(_I32, vty.count),
+                                                       [0] * vty.count))
+
+    def _suffix(self, vty):
+        e = vty.element
+        return f"v{vty.count}" + ("i64" if isinstance(e, ir.IntType) else
+                                  "f32" if e == ir.FloatType() else "f64")
+
+    def masked_load(self, p, k, mask):
+        """The lanes of ``mask`` from ``p + k`` (the others zero, and not read)."""
+        fn = cgutils.get_or_insert_function(
+            self.b.module, ir.FunctionType(self.vty, [self.vty.as_pointer(), _I32, self.mty,
+                                                      self.vty]),
+            f"llvm.masked.load.{self._suffix(self.vty)}.p0")
+        return self.b.call(fn, [self.b.bitcast(self.at(p, k), self.vty.as_pointer()),
+                                ir.Constant(_I32, 4), mask, ir.Constant(self.vty, None)])
+
+    def masked_store(self, v, p, k, mask, ety=None):
+        """The lanes of ``mask`` of ``v`` to ``p + k`` (the others not written)."""
+        vty = v.type
+        fn = cgutils.get_or_insert_function(
+            self.b.module, ir.FunctionType(ir.VoidType(), [vty, vty.as_pointer(), _I32, self.mty]),
+            f"llvm.masked.store.{self._suffix(vty)}.p0")
+        ety = ety or vty.element
+        self.b.call(fn, [v, self.b.bitcast(self.at(p, k, ety), vty.as_pointer()),
+                         ir.Constant(_I32, 4 if ety == self.fty else 8), mask])
+
+
+# ---------------------------------------------------------------------------
+# dot products summed in the lanes of a vector
+
+def _lane_dots_ir(g, pas, pbs, nv):
+    """The IR of ``lane_dot``: the dot product of the ``nv`` values at each
+    pointer of ``pas`` with those at each pointer of ``pbs`` (every pair,
+    ``pas`` major), interleaved, each chunk loaded once for all the pairs that
+    use it; returns their values."""
+    b, lanes = g.b, g.lanes
+    pairs = [(p, q) for p in pas for q in pbs]
+    n_lanes = g.const(lanes)
+    zero = ir.Constant(g.vty, None)
+
+    def products(start):
+        loaded = {}
+
+        def chunk(p):
+            if id(p) not in loaded:
+                loaded[id(p)] = g.vload(p, start)
+            return loaded[id(p)]
+        return [b.fmul(chunk(p), chunk(q)) for p, q in pairs]
+
+    def add_to(accs, vs):
+        for acc, v in zip(accs, vs):
+            b.store(b.fadd(b.load(acc), v), acc)
+
+    res = [cgutils.alloca_once_value(b, ir.Constant(g.fty, 0.0)) for _ in pairs]
+    with b.if_else(b.icmp_signed("<", nv, n_lanes)) as (short, full):
+        with short:
+            with cgutils.for_range(b, nv) as loop:
+                k = loop.index
+                add_to(res, [b.fmul(g.load(p, k), g.load(q, k)) for p, q in pairs])
+        with full:
+            acc0 = [cgutils.alloca_once_value(b, zero) for _ in pairs]
+            acc1 = [cgutils.alloca_once_value(b, zero) for _ in pairs]
+            n_chunks = b.sdiv(nv, n_lanes)
+            n_pairs = b.sdiv(n_chunks, g.const(2))
+            with cgutils.for_range(b, n_pairs) as loop:
+                s0 = b.mul(loop.index, g.const(2 * lanes))
+                add_to(acc0, products(s0))
+                add_to(acc1, products(b.add(s0, n_lanes)))
+            odd = b.icmp_signed("!=", b.mul(n_pairs, g.const(2)), n_chunks)
+            with b.if_then(odd):
+                add_to(acc0, products(b.mul(b.sub(n_chunks, g.const(1)), n_lanes)))
+            rem = b.sub(nv, b.mul(n_chunks, n_lanes))
+            with b.if_then(b.icmp_signed(">", rem, g.const(0))):
+                tails = products(b.sub(nv, n_lanes))
+                keep = b.icmp_signed(">=", g.lane_ids, g.splat(b.sub(n_lanes, rem)))
+                add_to(acc0, [b.select(keep, tail, zero) for tail in tails])
+            for t in range(len(pairs)):
+                v = b.fadd(b.load(acc0[t]), b.load(acc1[t]))
+                width = lanes
+                while width > 1:
+                    half = width // 2
+                    lo = ir.Constant(ir.VectorType(_I32, half), list(range(half)))
+                    hi = ir.Constant(ir.VectorType(_I32, half), list(range(half, width)))
+                    v = b.fadd(b.shuffle_vector(v, v, lo), b.shuffle_vector(v, v, hi))
+                    width = half
+                b.store(b.extract_element(v, ir.Constant(_I32, 0)), res[t])
+    return [b.load(r) for r in res]
+
+
+@intrinsic
+def lane_dot(typingctx, a, a0, b, b0, n):
+    """``sum_k a[a0 + k] * b[b0 + k]`` for ``k < n``, summed in SIMD lanes.
+
+    With ``L`` lanes (16 for float32, 8 for float64) and ``n >= L``, chunk
+    ``c`` of ``L`` consecutive products is added lane-wise into accumulator
+    ``c % 2`` (a lone last full chunk into the first); when ``L`` does not
+    divide ``n``, the last ``L`` products are added into the first
+    accumulator with the lanes already counted masked to zero. The two
+    accumulators are added, then the lanes are summed halving (``v[:h] +
+    v[h:]`` down to one). Below ``L`` terms, a plain running sum.
+    """
+    if not _float_arrays(a, b):
+        return None
+    sig = a.dtype(a, a0, b, b0, n)
+
+    def codegen(context, builder, signature, args):
+        g = _Gen(context, builder, signature, args)
+        return _lane_dots_ir(g, [g.ptr(0, g.idx(1))], [g.ptr(2, g.idx(3))], g.idx(4))[0]
+
+    return sig, codegen
+
+
+@intrinsic
+def lane_dot4(typingctx, a, a0, b, b0, step, n):
+    """``(lane_dot(a, a0, b, b0 + t*step, n) for t in 0..3)``: four dot
+    products of one range of ``a`` with four ranges of ``b``, each with
+    ``lane_dot``'s bits, computed together (eight independent sums in flight
+    instead of two, and ``a`` loaded once for the four). A filter's taps
+    (``step`` 1) and a weight matrix's rows (``step`` a row) use it.
+    """
+    if not _float_arrays(a, b):
+        return None
+    sig = types.UniTuple(a.dtype, 4)(a, a0, b, b0, step, n)
+
+    def codegen(context, builder, signature, args):
+        g = _Gen(context, builder, signature, args)
+        pbs = [g.ptr(2, builder.add(g.idx(3), builder.mul(g.idx(4), g.const(t))))
+               for t in range(4)]
+        dots = _lane_dots_ir(g, [g.ptr(0, g.idx(1))], pbs, g.idx(5))
+        return context.make_tuple(builder, signature.return_type, dots)
+
+    return sig, codegen
+
+
+# ---------------------------------------------------------------------------
+# four rows' sums over the rows of a matrix, held in registers
+
+TILE_IMAGES = 4   # rows of sums (images) of a ``rows_tile4`` call
+TILE_VECTORS = 2  # 64-byte vectors of columns a call: 32 float32 or 16 float64 columns
+
+
+@intrinsic
+def rows_tile4(typingctx, acc, a0, astride, x, x0, xstride, xstep, w, w0, n_in, n_out):
+    """For images ``t < 4`` and the ``TILE_VECTORS`` vectors of columns from ``w0``:
+    ``acc[a0 + t*astride + j] += sum_{i < n_in} x[x0 + t*xstride + i*xstep] * w[w0 + i*n_out + j]``.
+
+    The terms are added in the order of ``i``, each product rounded, with
+    ``dense._add_four_rows``' skip: an image's inputs ``i..i+3`` (``i`` a
+    multiple of 4) add nothing when all four are zero, and each input of the
+    last ``n_in % 4`` adds nothing when it is zero. So every sum has the bits
+    of the CNN head's loop (``conv._head_layer``). The eight sums (four
+    images, two vectors) stay in registers for all ``n_in`` rows: a row's two
+    vectors of weights are loaded once for the four images, and nothing is
+    stored until the end. The one-image-a-pass loop loads and stores four
+    images' sums every four rows and reloads the weights for each image from
+    L1; it is bound by loads and stores, this by the multiplies and adds. The
+    same loop sums a batch's weight gradient (``conv._batch_outer_rows``): the
+    "images" are four weight rows, the inputs the batch's rows (``xstep`` a
+    row of inputs), ``w`` the deltas.
+    """
+    if not _float_arrays(acc, x, w):
+        return None
+    sig = types.void(acc, a0, astride, x, x0, xstride, xstep, w, w0, n_in, n_out)
+
+    def codegen(context, builder, signature, args):
+        g = _Gen(context, builder, signature, args)
+        b, lanes = builder, g.lanes
+        astride, xstride, xstep, n_in, n_out = g.idx(2), g.idx(5), g.idx(6), g.idx(9), g.idx(10)
+        pa = [g.ptr(0, b.add(g.idx(1), b.mul(astride, g.const(t)))) for t in range(TILE_IMAGES)]
+        px = [g.ptr(3, b.add(g.idx(4), b.mul(xstride, g.const(t)))) for t in range(TILE_IMAGES)]
+        pw = g.ptr(7, g.idx(8))
+        zero = ir.Constant(g.fty, 0.0)
+        accs = [[cgutils.alloca_once_value(b, g.vload(pa[t], g.const(v * lanes)))
+                 for v in range(TILE_VECTORS)] for t in range(TILE_IMAGES)]
+
+        def add_rows(i, n_rows):
+            """Rows ``i .. i + n_rows - 1`` into every sum, an image's terms
+            skipped when its ``n_rows`` inputs are all zero."""
+            xs, skip = [], []
+            for t in range(TILE_IMAGES):
+                vals = [g.load(px[t], b.mul(b.add(i, g.const(k)), xstep)) for k in range(n_rows)]
+                all_zero = b.fcmp_ordered("==", vals[0], zero)
+                for v in vals[1:]:
+                    all_zero = b.and_(all_zero, b.fcmp_ordered("==", v, zero))
+                xs.append([g.splat(v) for v in vals])
+                skip.append(all_zero)
+            rows = [b.mul(b.add(i, g.const(k)), n_out) for k in range(n_rows)]
+            for v in range(TILE_VECTORS):
+                ws = [g.vload(pw, b.add(r, g.const(v * lanes))) for r in rows]
+                for t in range(TILE_IMAGES):
+                    old = b.load(accs[t][v])
+                    s = old
+                    for k in range(n_rows):
+                        s = b.fadd(s, b.fmul(xs[t][k], ws[k]))
+                    b.store(b.select(skip[t], old, s), accs[t][v])
+
+        quads = b.sdiv(n_in, g.const(4))
+        with cgutils.for_range(b, quads) as loop:
+            add_rows(b.mul(loop.index, g.const(4)), 4)
+        with cgutils.for_range(b, b.sub(n_in, b.mul(quads, g.const(4)))) as loop:
+            add_rows(b.add(b.mul(quads, g.const(4)), loop.index), 1)
+        for t in range(TILE_IMAGES):
+            for v in range(TILE_VECTORS):
+                g.vstore(b.load(accs[t][v]), pa[t], g.const(v * lanes))
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+# ---------------------------------------------------------------------------
+# a stretch of one or two convolution maps, held in registers for all the taps
+
+CONV_VECTORS = 4  # 64-byte vectors of map positions a ``conv_tile`` call holds a filter
+
+
+def _conv_tile_codegen(n_filters):
+    def codegen(context, builder, signature, args):
+        g = _Gen(context, builder, signature, args)
+        b, lanes = builder, g.lanes
+        z0, fw, fb, n_c, kh, kw, wd, hw, lz, m0 = (g.idx(i) for i in (1, 4, 5, 6, 7, 8, 9, 10,
+                                                                        11, 12))
+        pz = g.ptr(0, g.const(0))
+        px = g.ptr(2, m0)
+        pw = g.ptr(3, g.const(0))
+        taps = b.mul(b.mul(n_c, kh), kw)
+        zs = [b.add(b.add(z0, b.mul(lz, g.const(f))), m0) for f in range(n_filters)]
+        accs = [[cgutils.alloca_once_value(b, g.splat(g.load(pw, b.add(fb, g.const(f)))))
+                 for _ in range(CONV_VECTORS)] for f in range(n_filters)]
+        # taps in (ch, i, j) order; filter f's tap at fw + f*taps + ((ch*kh + kh-1-i)*kw + kw-1-j)
+        with cgutils.for_range(b, n_c) as lc:
+            ch = lc.index
+            with cgutils.for_range(b, kh) as li:
+                i = li.index
+                row_w = b.add(b.mul(b.add(b.mul(ch, kh), b.sub(b.sub(kh, g.const(1)), i)), kw),
+                              b.sub(kw, g.const(1)))
+                row_x = b.add(b.mul(ch, hw), b.mul(i, wd))
+                with cgutils.for_range(b, kw) as lj:
+                    j = lj.index
+                    xo = b.add(row_x, j)
+                    xs = [g.vload(px, b.add(xo, g.const(v * lanes))) for v in range(CONV_VECTORS)]
+                    for f in range(n_filters):
+                        wo = b.add(b.add(fw, b.mul(taps, g.const(f))), b.sub(row_w, j))
+                        wf = g.splat(g.load(pw, wo))
+                        for v in range(CONV_VECTORS):
+                            b.store(b.fadd(b.load(accs[f][v]), b.fmul(wf, xs[v])), accs[f][v])
+        for f in range(n_filters):
+            for v in range(CONV_VECTORS):
+                g.vstore(b.load(accs[f][v]), pz, b.add(zs[f], g.const(v * lanes)))
+        return context.get_dummy_value()
+    return codegen
+
+
+def _make_conv_tile(n_filters):
+    def conv_tile(typingctx, z, z0, x, w, fw, fb, n_c, kh, kw, wd, hw, lz, m0):
+        if not _float_arrays(z, x, w):
+            return None
+        sig = types.void(z, z0, x, w, fw, fb, n_c, kh, kw, wd, hw, lz, m0)
+        return sig, _conv_tile_codegen(n_filters)
+    conv_tile.__name__ = f"conv_tile{n_filters}"
+    conv_tile.__doc__ = f"""Positions ``m0 <= m < m0 + CONV_VECTORS*L`` (``L`` lanes) of {n_filters}
+    map(s): ``z[z0 + f*lz + m] = w[fb + f] + sum_{{ch, i, j}} w[fw + f*n_c*kh*kw +
+    (ch*kh + kh-1-i)*kw + kw-1-j] * x[ch*hw + i*wd + j + m]`` for ``f < {n_filters}``,
+    the bias first and the taps in ``(ch, i, j)`` order, each product rounded:
+    ``conv._conv_maps``' bits. Positions computed twice get the same bits
+    twice, so stretches may overlap. The sums stay in registers for all the
+    taps, and each tap's stretch of the image is loaded once for the filters:
+    the loop a tap at a time over the whole map loads and stores the map for
+    every (four) taps."""
+    return intrinsic(conv_tile)
+
+
+conv_tile2 = _make_conv_tile(2)
+conv_tile1 = _make_conv_tile(1)
+
+
+# ---------------------------------------------------------------------------
+# 2 x 2 max pooling, a row of windows in the lanes of a vector
+
+@intrinsic
+def pool2_row(typingctx, z, zo, r0, wd, n_cells, pooled, k0, arg):
+    """One row of 2 x 2 windows of the map at ``z[zo:]``: for ``c < n_cells``,
+    the maximum of the values at positions ``r0 + 2c``, ``r0 + 2c + 1``,
+    ``r0 + wd + 2c``, ``r0 + wd + 2c + 1`` (taken in that order, a value
+    replacing the best only when greater: ties go to the first, and a NaN
+    after the first never wins) into ``pooled[k0 + c]``, and its position
+    into ``arg[k0 + c]``: ``conv._pool_maps``' values.
+
+    A vector of ``L`` windows at a time (``L`` lanes), the even and odd
+    columns of two map rows split apart with shuffles; the last vector
+    loads and stores masked, so nothing outside the windows is touched.
+    """
+    if not (_float_arrays(z, pooled) and _int_array(arg)):
+        return None
+    sig = types.void(z, zo, r0, wd, n_cells, pooled, k0, arg)
+
+    def codegen(context, builder, signature, args):
+        g = _Gen(context, builder, signature, args)
+        b, lanes = builder, g.lanes
+        a0, wd, n_cells = g.idx(2), g.idx(3), g.idx(4)
+        pz = g.ptr(0, g.idx(1))
+        pp = g.ptr(5, g.idx(6))
+        pa = g.ptr(7, g.idx(6))
+        even = ir.Constant(ir.VectorType(_I32, lanes), list(range(0, 2 * lanes, 2)))
+        odd = ir.Constant(ir.VectorType(_I32, lanes), list(range(1, 2 * lanes, 2)))
+        n_vec = b.sdiv(b.add(n_cells, g.const(lanes - 1)), g.const(lanes))
+        with cgutils.for_range(b, n_vec) as loop:
+            c0 = b.mul(loop.index, g.const(lanes))
+            left = g.splat(b.sub(n_cells, c0))
+            values = b.mul(left, g.splat(g.const(2)))  # map values left in the two rows
+            cells = b.icmp_signed("<", g.lane_ids, left)
+            lo = b.icmp_signed("<", g.lane_ids, values)
+            hi = b.icmp_signed("<", b.add(g.lane_ids, g.splat(g.const(lanes))), values)
+
+            def row(r_off):
+                base = b.add(b.add(a0, r_off), b.mul(c0, g.const(2)))
+                v0 = g.masked_load(pz, base, lo)
+                v1 = g.masked_load(pz, b.add(base, g.const(lanes)), hi)
+                return b.shuffle_vector(v0, v1, even), b.shuffle_vector(v0, v1, odd)
+
+            top, bottom = row(g.const(0)), row(wd)
+            at0 = b.add(g.splat(b.add(a0, b.mul(c0, g.const(2)))),
+                        b.mul(g.lane_ids, g.splat(g.const(2))))
+            best, at = top[0], at0
+            later = ((top[1], g.const(1)), (bottom[0], wd), (bottom[1], b.add(wd, g.const(1))))
+            for v, off in later:
+                take = b.fcmp_ordered(">", v, best)
+                at = b.select(take, b.add(at0, g.splat(off)), at)
+                best = b.select(take, v, best)
+            g.masked_store(best, pp, c0, cells)
+            g.masked_store(at, pa, c0, cells, g.intp)
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+# ---------------------------------------------------------------------------
+# a filter's gradient from its routed deltas, a row of taps to a register
+
+TAP_LANES = 8  # taps of a filter row a vector holds (filters up to 8 wide take this path)
+TAP_ROWS = 8   # filter rows (channel, row) a ``tap_rows`` call sums
+
+
+@intrinsic
+def tap_rows(typingctx, out, o0, ostep, x, x0, xstep, n_rows, dp, arg, k0, cells, kw):
+    """``out[o0 + q*ostep - j] = sum_{k < cells} dp[k0 + k] * x[x0 + q*xstep + arg[k0 + k] + j]``
+    for rows ``q < n_rows`` (at most ``TAP_ROWS``) and taps ``j < kw`` (at most
+    ``TAP_LANES``): the gradient of ``n_rows`` rows of a filter stored flipped
+    (``conv._filter_gradient_maps``), from the deltas ``dp`` routed to
+    positions ``arg`` of the map.
+
+    A cell at a time in order, each row's ``kw`` taps in the lanes of one
+    vector (loaded masked, so nothing past ``kw`` is read) and every row's
+    sum in a register for all the cells; a loop over the cells for each
+    number of rows, so that loop tests none. Each sum adds its products in
+    the order of ``k``, each product rounded.
+    """
+    if not (_float_arrays(out, x, dp) and _int_array(arg)):
+        return None
+    sig = types.void(out, o0, ostep, x, x0, xstep, n_rows, dp, arg, k0, cells, kw)
+
+    def codegen(context, builder, signature, args):
+        g = _Gen(context, builder, signature, args, lanes=TAP_LANES)
+        b = builder
+        o0, ostep, x0, xstep, n_rows, k0, n_cells, kw = (g.idx(i) for i in (1, 2, 4, 5, 6, 9, 10,
+                                                                             11))
+        px, pd, pa, po = g.ptr(3, g.const(0)), g.ptr(7, k0), g.ptr(8, k0), g.ptr(0, g.const(0))
+        mask = b.icmp_signed("<", g.lane_ids, g.splat(kw))
+        accs = [cgutils.alloca_once_value(b, ir.Constant(g.vty, None)) for _ in range(TAP_ROWS)]
+
+        def cells_loop(n_live):
+            with cgutils.for_range(b, n_cells) as loop:
+                k = loop.index
+                gv = g.splat(g.load(pd, k))
+                pos = b.add(x0, g.load(pa, k, g.intp))
+                for q in range(n_live):
+                    xs = g.masked_load(px, b.add(pos, b.mul(xstep, g.const(q))), mask)
+                    b.store(b.fadd(b.load(accs[q]), b.fmul(gv, xs)), accs[q])
+
+        def dispatch(n_live):
+            if n_live == TAP_ROWS:
+                cells_loop(n_live)
+                return
+            with b.if_else(b.icmp_signed("==", n_rows, g.const(n_live))) as (this, other):
+                with this:
+                    cells_loop(n_live)
+                with other:
+                    dispatch(n_live + 1)
+
+        dispatch(1)
+        for q in range(TAP_ROWS):
+            with b.if_then(b.icmp_signed("<", g.const(q), n_rows)):
+                acc = b.load(accs[q])
+                row = b.add(o0, b.mul(ostep, g.const(q)))
+                with cgutils.for_range(b, kw) as loop:
+                    j = loop.index
+                    b.store(b.extract_element(acc, j), g.at(po, b.sub(row, j)))
+        return context.get_dummy_value()
+
+    return sig, codegen
