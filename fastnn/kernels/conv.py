@@ -883,9 +883,13 @@ def _first_layer_group(pd, layout, P, A, r0, r1):
     tiled = (n_out // width) * width
     r = r0
     while r + TILE_IMAGES <= r1:
+        zeros = 0  # the four images' zero inputs (none: the tile need not test for them)
+        for t in range(r, r + TILE_IMAGES):
+            for i in range(n_in):
+                zeros += P[t, i] == 0.0
         for j0 in range(0, tiled, width):
             rows_tile4(A1, r * n_units + o + j0, n_units, P1, r * n_p, n_p, 1, pd, w0 + j0, n_in,
-                       n_out)
+                       n_out, zeros)
         r += TILE_IMAGES
     _first_layer_rest(pd, layout, P, A1, n_units, r0, r, tiled, n_out)
     _first_layer_rest(pd, layout, P, A1, n_units, r, r1, 0, n_out)
@@ -1014,9 +1018,13 @@ def _batch_outer_rows(inp, i0, i1, istride, d, d0, dstride, n_out, nb, g, g0):
     tiled = (n_out // width) * width
     k = 0
     while k + TILE_IMAGES <= i1 - i0:
+        zeros = 0  # the four rows' zero inputs over the batch
+        for r in range(nb):
+            for t in range(TILE_IMAGES):
+                zeros += inp[_nonneg(i0 + k + t + r * istride)] == 0.0
         for j0 in range(0, tiled, width):
             rows_tile4(g, g0 + k * n_out + j0, n_out, inp, i0 + k, 1, istride, d, d0 + j0, nb,
-                       dstride)
+                       dstride, zeros)
         k += TILE_IMAGES
     _batch_outer_rest(inp, i0, i0 + k, istride, d, d0, dstride, n_out, nb, g, g0, tiled, n_out)
     _batch_outer_rest(inp, i0 + k, i1, istride, d, d0, dstride, n_out, nb, g, g0 + k * n_out, 0,

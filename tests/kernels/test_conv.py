@@ -587,11 +587,13 @@ def _head_layer0(pd, layout, x, a):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("n_in,n_out", [(1440, 128), (37, 45), (6, 16), (9, 3)])
-def test_first_layer_group_has_the_bits_of_one_image_at_a_time(dtype, n_in, n_out):
+@pytest.mark.parametrize("zeros", [True, False])
+def test_first_layer_group_has_the_bits_of_one_image_at_a_time(dtype, n_in, n_out, zeros):
     """Four images at a time in registers (``rows_tile4``) and the rest (the
     group's last images, the columns after the last whole tile) give each
     image the bits of ``_head_layer``, zero quads of inputs skipped alike
-    (signed zeros and an infinite weight behind a skipped quad tell)."""
+    (signed zeros and an infinite weight behind a skipped quad tell), and
+    inputs without zeros (the tile's loop without tests) alike."""
     rng = np.random.default_rng(n_in + n_out)
     layout, n_params, n_units = dense.make_layout([n_in, n_out, 3], [LOGISTIC, IDENTITY],
                                                   [True, True])
@@ -604,6 +606,8 @@ def test_first_layer_group_has_the_bits_of_one_image_at_a_time(dtype, n_in, n_ou
     if n_in >= 8:
         pd[4 * n_out:5 * n_out] = np.inf  # row 4: adds nan unless its quad is skipped
     P[5, 4:8] = 0.0
+    if not zeros:
+        P = np.abs(P) + dtype(0.25)
     for r0, r1 in [(0, 7), (2, 6), (0, 3), (3, 4)]:
         A = np.full((7, n_units + 5), np.nan, dtype)
         _first_layer_group(pd, layout, P, A, r0, r1)
@@ -625,7 +629,8 @@ def _outer_rows(inp, i0, i1, istride, d, d0, dstride, n_out, nb, g, g0, tiled):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("n_in,n_out,nb", [(1440, 128, 64), (13, 45, 7), (8, 16, 3), (5, 10, 9)])
-def test_batch_weight_gradient_in_registers_has_the_passes_bits(dtype, n_in, n_out, nb):
+@pytest.mark.parametrize("zeros", [True, False])
+def test_batch_weight_gradient_in_registers_has_the_passes_bits(dtype, n_in, n_out, nb, zeros):
     """The batch's weight gradient, four weight rows at a time in registers
     (``rows_tile4`` with the batch rows as its inputs), equals the loop that
     adds four batch rows a pass over each row of the gradient, bit for bit."""
@@ -634,6 +639,8 @@ def test_batch_weight_gradient_in_registers_has_the_passes_bits(dtype, n_in, n_o
     inp = rng.normal(size=nb * istride).astype(dtype)
     inp[rng.random(inp.size) < 0.4] = 0.0
     inp[:4 * istride:istride] = 0.0  # the first input's first four batch rows: a skipped quad
+    if not zeros:
+        inp = np.abs(inp) + dtype(0.25)
     d = rng.normal(size=nb * dstride + 2).astype(dtype)
     for i0, i1 in [(0, min(n_in, 8)), (1, min(n_in, 9)), (n_in - 5, n_in)]:
         got = np.full(n_out * (i1 - i0) + 4, np.nan, dtype)
