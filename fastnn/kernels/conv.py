@@ -451,7 +451,7 @@ def _filter_gradient_maps(spec, x, dp, arg, dz, lz, gw, gb, f0, f1):
     (cells in order, ``tap_rows``: a filter row's taps in one vector, every
     row's sums in registers). On part E's network that is 144 terms a tap
     where the sum over the map has 668, most of them zero: the filter
-    gradient went from 8.6 to 2.5 us an image (float32, one thread). Filters
+    gradient went from 8.8 to 3.3 us an image (float32, one thread). Filters
     wider than ``TAP_LANES`` route the deltas into ``dz`` (lz,), zero
     elsewhere (and zeroed again after), and take each tap as one ``lane_dot``
     over the map.
@@ -748,8 +748,8 @@ def _sum_sq(params, spec, layout):
 @njit(cache=True)
 def _forward_part(params, spec, layout, x, z, lz, bits, scale, pooled, arg, s, f):
     """Filter ``f`` of one image: its map, pooled, the pooled units activated
-    (see ``_pool_then_activate``), and its share ``s[f]`` of the head's first
-    layer (``_first_layer_partial``)."""
+    (see the section "batch size 1"), and its share ``s[f]`` of the head's
+    first layer (``_first_layer_partial``)."""
     cells = spec[SPEC_PH] * spec[SPEC_PW]
     _conv_maps(params, spec, x, z, lz, f, f + 1)
     _pool_maps(z, lz, spec, pooled, arg, f, f + 1)
@@ -848,12 +848,14 @@ def _split_work(spec, layout):
 # The sums over the batch then run parallel over independent outputs
 # (weight rows of the head, filters), each adding the batch rows in order,
 # so the result does not depend on the thread count. Measured on part E's
-# network in float32, one thread, per image: convolution 7.2 us, pooling
-# 3.7, logistic 0.7, head forward 5.7 (7.0 with the four images' sums in
-# memory, 10 an image at a time), pooled deltas 6.5 (8.6 an image at a time),
-# filter gradient 3.5 (8.8 as ``lane_dot`` over the map); the per-image loops
-# used before (``image_forward``, libm's exp, ``_dot``,
-# ``_filter_gradient_one``) took 330 us.
+# network in float32, one thread, per image: convolution 3.9 us (7.1 a tap
+# at a time over the map), pooling about 0.9 (3.7 a window at a time),
+# logistic 0.7 (3.3 on the whole maps), head forward 5.7 (7.0 with the four
+# images' sums in memory, 10 an image at a time), pooled deltas 5.3-6.5 (8.6
+# an image at a time), filter gradient 3.3 (8.8 as ``lane_dot`` over the
+# map); the batch's sums and updates add about 7. The per-image loops used
+# before (``image_forward``, libm's exp, ``_dot``, ``_filter_gradient_one``)
+# took 330 us.
 
 @njit(cache=True, inline="always")
 def _first_layer_group(pd, layout, P, A, r0, r1):
