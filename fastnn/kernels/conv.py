@@ -333,7 +333,7 @@ def _activate_maps_overload(code, z, n, bits, scale):
                     z[j] = _act(code, z[j])
         return impl32
 
-    def impl(code, z, n, bits, scale):  # float64 keeps libm's exp: the reference's bits
+    def impl(code, z, n, bits, scale):  # float64: activations.logistic, polynomial too
         if code != IDENTITY:
             for j in range(n):
                 z[j] = _act(code, z[j])

@@ -13,6 +13,8 @@ fused multiply-add: each product is rounded, as in the scalar loops.
   in registers for all the taps.
 - ``pool2_row``: a row of 2 x 2 max-pooling windows, a window a lane.
 - ``tap_rows``: a filter's gradient from deltas routed to pooled cells.
+- ``float64_from_bits``: an int64's bits read as a float64, a scalar that
+  LLVM's vectoriser can still widen (``2**k`` from its exponent bits).
 
 The arrays are C-contiguous 1-D arrays of one float type (int64 for
 positions); the callers keep every index in bounds (nothing is checked).
@@ -108,6 +110,17 @@ class _Gen:
         ety = ety or vty.element
         self.b.call(fn, [v, self.b.bitcast(self.at(p, k, ety), vty.as_pointer()),
                          ir.Constant(_I32, 4 if ety == self.fty else 8), mask])
+
+
+@intrinsic
+def float64_from_bits(typingctx, bits):
+    """The float64 whose IEEE bits are the int64 ``bits`` (a bitcast, no memory)."""
+    if bits != types.int64:
+        return None
+
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], ir.DoubleType())
+    return types.float64(types.int64), codegen
 
 
 # ---------------------------------------------------------------------------
