@@ -13,6 +13,9 @@ fused multiply-add: each product is rounded, as in the scalar loops.
   in registers for all the taps.
 - ``pool2_row``: a row of 2 x 2 max-pooling windows, a window a lane.
 - ``tap_rows``: a filter's gradient from deltas routed to pooled cells.
+- ``narrow_rows_sum``, ``narrow_rows_update``: a layer's sums, and an
+  optimiser step, on a weight matrix of at most two vectors a row (a
+  classifier's output layer).
 - ``float64_from_bits``: an int64's bits read as a float64, a scalar that
   LLVM's vectoriser can still widen (``2**k`` from its exponent bits).
 
@@ -312,6 +315,149 @@ def rows_tile4(typingctx, acc, a0, astride, x, x0, xstride, xstep, w, w0, n_in, 
         for t in range(TILE_IMAGES):
             for v in range(TILE_VECTORS):
                 g.vstore(b.load(accs[t][v]), pa[t], g.const(v * lanes))
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+# ---------------------------------------------------------------------------
+# an optimiser step on a matrix of narrow rows
+
+NARROW_VECTORS = 2   # vectors a row of ``narrow_rows_update`` (16 float64, 32 float32 columns)
+RULE_PLAIN, RULE_MOMENTUM, RULE_NESTEROV, RULE_PREVIOUS = 0, 1, 2, 3
+
+
+def _narrow_masks(g, n_out):
+    """The lanes of each of a row's ``NARROW_VECTORS`` vectors below ``n_out``."""
+    return [g.b.icmp_signed("<", g.b.add(g.lane_ids, g.splat(g.const(c * g.lanes))), g.splat(n_out))
+            for c in range(NARROW_VECTORS)]
+
+
+@intrinsic
+def narrow_rows_sum(typingctx, acc, a0, x, x0, w, w0, n_in, n_out):
+    """``acc[a0 + j] += x[x0 + i] * w[w0 + i*n_out + j]`` for ``i < n_in`` in
+    order, ``j < n_out <= 2 L``, skipping ``i`` where ``x[x0 + i] == 0``.
+
+    The one-hidden trainer's output sums (``_one_hidden_epochs``), the same
+    bits: the sums stay in two masked vectors for all the rows, where the
+    loop over a row of 10 ran as scalars.
+    """
+    if not _float_arrays(acc, x, w):
+        return None
+    sig = types.void(acc, a0, x, x0, w, w0, n_in, n_out)
+
+    def codegen(context, builder, signature, args):
+        g = _Gen(context, builder, signature, args)
+        b, lanes = builder, g.lanes
+        n_in, n_out = g.idx(6), g.idx(7)
+        pa, px, pw = g.ptr(0, g.idx(1)), g.ptr(2, g.idx(3)), g.ptr(4, g.idx(5))
+        masks = _narrow_masks(g, n_out)
+        sums = [cgutils.alloca_once_value(b, g.masked_load(pa, g.const(c * lanes), masks[c]))
+                for c in range(NARROW_VECTORS)]
+        zero = ir.Constant(g.fty, 0.0)
+        with cgutils.for_range(b, n_in) as loop:
+            i = loop.index
+            xi = g.load(px, i)
+            use = b.fcmp_unordered("!=", xi, zero)
+            xs = g.splat(xi)
+            row = b.mul(i, n_out)
+            for c in range(NARROW_VECTORS):
+                old = b.load(sums[c])
+                wv = g.masked_load(pw, b.add(row, g.const(c * lanes)), masks[c])
+                b.store(b.select(use, b.fadd(old, b.fmul(xs, wv)), old), sums[c])
+        for c in range(NARROW_VECTORS):
+            g.masked_store(b.load(sums[c]), pa, g.const(c * lanes), masks[c])
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+@intrinsic
+def narrow_rows_update(typingctx, params, vel, w0, n_in, n_out, inp, i0, delta, d0, skip, rule,
+                       alpha, mom, lr):
+    """``dense._update_rows``' SGD step on a matrix whose rows fit two vectors.
+
+    Row ``i`` (``params[w0 + i*n_out:][:n_out]``, ``n_out <= 2 L``) has the
+    gradient ``g = x * delta[d0:d0+n_out] + alpha * w``, ``x = inp[i0 + i]``
+    in the parameters' precision; rows with ``x == 0`` are skipped when
+    ``skip``. ``rule``: ``RULE_PLAIN`` ``w -= lr g``; ``RULE_MOMENTUM``
+    ``v = mom v - lr g; w += v``; ``RULE_NESTEROV`` the same ``v``, ``w +=
+    mom v - lr g``; ``RULE_PREVIOUS`` ``w -= lr g + mom v; v = g``. The
+    same operations in the same order as the loops, so the same bits. The
+    deltas are loaded once; a row is two masked vectors. The loops vectorise
+    a row of 10 (a classifier's output layer) badly: the vector loop needs
+    more iterations than the row has, and every row runs as scalars.
+    """
+    if not (_float_arrays(params, vel, delta) and isinstance(inp, types.Array)
+            and inp.ndim == 1 and inp.dtype in _LANES):
+        return None
+    sig = types.void(params, vel, w0, n_in, n_out, inp, i0, delta, d0, skip, rule, alpha, mom, lr)
+
+    def codegen(context, builder, signature, args):
+        g = _Gen(context, builder, signature, args)
+        b, lanes = builder, g.lanes
+        w0, n_in, n_out, i0, d0 = g.idx(2), g.idx(3), g.idx(4), g.idx(6), g.idx(8)
+        pw, pv, px = g.ptr(0, g.const(0)), g.ptr(1, g.const(0)), g.ptr(5, i0)
+        fl = [g.splat(context.cast(b, args[k], signature.args[k], g.dtype)) for k in (11, 12, 13)]
+        alpha, mom, lr = fl
+        masks = _narrow_masks(g, n_out)
+        pd = g.ptr(7, d0)
+        ds = [g.masked_load(pd, g.const(c * lanes), masks[c]) for c in range(NARROW_VECTORS)]
+        zero = ir.Constant(g.fty, 0.0)
+        do_skip = b.icmp_signed("!=", g.idx(9), g.const(0))
+
+        def load_row(i, pred):
+            """Row ``i``'s weights and velocities (nothing read when ``pred`` is false)."""
+            row = b.mul(i, n_out)
+            out = []
+            for c in range(NARROW_VECTORS):
+                k = b.add(b.add(w0, row), g.const(c * lanes))
+                m = b.and_(masks[c], g.splat(pred, ir.VectorType(ir.IntType(1), lanes)))
+                out.append((g.masked_load(pw, k, m), g.masked_load(pv, k, m)))
+            return out
+
+        def rows(rule):
+            # Row i + 1 is loaded before row i is stored: a masked store of a
+            # row's last vector covers the next row's first elements, and a
+            # load issued after it waits for the store (twice the loops' time).
+            cur = [[cgutils.alloca_once_value(b, val) for val in pair]
+                   for pair in load_row(g.const(0), b.icmp_signed(">", n_in, g.const(0)))]
+            with cgutils.for_range(b, n_in) as loop:
+                i = loop.index
+                wv = [(b.load(cw), b.load(cv)) for cw, cv in cur]
+                nxt = b.add(i, g.const(1))
+                ahead = load_row(nxt, b.icmp_signed("<", nxt, n_in))
+                x = context.cast(b, g.load(px, i, context.get_value_type(inp.dtype)), inp.dtype,
+                                 g.dtype)
+                live = b.or_(b.not_(do_skip), b.fcmp_ordered("!=", x, zero))
+                with b.if_then(live):
+                    xs = g.splat(x)
+                    row = b.add(w0, b.mul(i, n_out))
+                    for c in range(NARROW_VECTORS):
+                        k = b.add(row, g.const(c * lanes))
+                        w, v = wv[c]
+                        gr = b.fadd(b.fmul(xs, ds[c]), b.fmul(alpha, w))
+                        if rule == RULE_PLAIN:
+                            g.masked_store(b.fsub(w, b.fmul(lr, gr)), pw, k, masks[c])
+                            continue
+                        if rule == RULE_PREVIOUS:
+                            w = b.fsub(w, b.fadd(b.fmul(lr, gr), b.fmul(mom, v)))
+                            v = gr
+                        else:
+                            v = b.fsub(b.fmul(mom, v), b.fmul(lr, gr))
+                            step = v if rule == RULE_MOMENTUM else b.fsub(b.fmul(mom, v),
+                                                                          b.fmul(lr, gr))
+                            w = b.fadd(w, step)
+                        g.masked_store(v, pv, k, masks[c])
+                        g.masked_store(w, pw, k, masks[c])
+                for (cw, cv), (w, v) in zip(cur, ahead):
+                    b.store(w, cw)
+                    b.store(v, cv)
+
+        rule = g.idx(10)
+        for r in (RULE_PLAIN, RULE_MOMENTUM, RULE_NESTEROV, RULE_PREVIOUS):
+            with b.if_then(b.icmp_signed("==", rule, g.const(r))):
+                rows(r)
         return context.get_dummy_value()
 
     return sig, codegen

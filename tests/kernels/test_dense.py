@@ -4,11 +4,12 @@ import itertools
 import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
+from numba import njit
 from numpy.testing import assert_allclose, assert_array_equal
 
 from fastnn import threads
 from fastnn.kernels import activations as A
-from fastnn.kernels import dense, losses, rng
+from fastnn.kernels import dense, losses, rng, simd
 from tests import reference
 
 TOL = {np.float32: dict(rtol=1e-5, atol=1e-6), np.float64: dict(rtol=1e-12, atol=1e-14)}
@@ -366,6 +367,8 @@ ONE_HIDDEN_NETS = [
     ("relu", "identity", "squared", (False, True), 18, 2),
     ("identity", "logistic", "log", (False, False), 3, 1),
     ("logistic", "softmax", "squared", (True, True), 24, 4),
+    ("relu", "softmax", "log", (True, True), 12, 10),      # narrow rows, zero hidden units
+    ("logistic", "identity", "squared", (True, False), 9, 17),   # narrow in float32 only
 ]
 
 
@@ -440,3 +443,98 @@ def test_blocked_minibatch_path_matches_numpy_and_is_bit_identical_across_twins(
     got_W, got_b = _views(layout, results[0])
     for got, exp in zip(got_W + got_b, Ws + bs):
         assert_allclose(got, exp, rtol=1e-10, atol=1e-13)
+
+
+# ---------------------------------------------------------------------------
+# the narrow-row intrinsics (a classifier's output layer) against the loops
+
+@njit
+def _loops_update(params, vel, w0, n_in, n_out, inp, i0, delta, d0, skip, solver, nesterov, hp):
+    dense._update_rows(params, vel, vel, w0, n_in, n_out, inp, i0, delta, d0, skip,
+                       hp[dense.ALPHA], solver, nesterov, hp, hp[dense.LR])
+
+
+@njit
+def _narrow_update(params, vel, w0, n_in, n_out, inp, i0, delta, d0, skip, solver, nesterov, hp):
+    T = params.dtype.type
+    simd.narrow_rows_update(params, vel, w0, n_in, n_out, inp, i0, delta, d0, skip,
+                            dense._sgd_rule(solver, nesterov, T(hp[dense.MOMENTUM])),
+                            T(hp[dense.ALPHA]), T(hp[dense.MOMENTUM]), T(hp[dense.LR]))
+
+
+def _awkward(g, n, dtype, zeros=0.3):
+    """Random values with zeros of both signs, and an infinity."""
+    v = g.normal(size=n)
+    v[g.uniform(size=n) < zeros] = 0.0
+    v[g.uniform(size=n) < 0.1] = -0.0
+    return v.astype(dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("solver,nesterov,momentum", [
+    (dense.SGD, False, 0.0), (dense.SGD, False, 0.9), (dense.SGD, True, 0.9),
+    (dense.SGD_PREVIOUS_GRADIENT, False, 0.5)],
+    ids=["sgd", "momentum", "nesterov", "previous-gradient"])
+def test_narrow_rows_update_gives_the_loops_bits(dtype, solver, nesterov, momentum):
+    """Every row width up to two vectors, with and without skipped rows and L2:
+    the same bits as ``_update_rows``' loops, and nothing outside the matrix
+    written (it sits between guard values, and ``inp`` and ``delta`` at offsets)."""
+    g = np.random.default_rng(31)
+    widths = [4, 7, 8, 9, 10, 15, 16] + ([17, 24, 31, 32] if dtype == np.float32 else [])
+    for n_out, skip, alpha in itertools.product(widths, [True, False], [0.0, 1e-3]):
+        n_in, w0, i0, d0 = 9, 5, 2, 3
+        params = _awkward(g, w0 + n_in * n_out + 40, dtype)
+        params[w0 + n_out + 1] = np.inf if skip else params[w0 + n_out + 1]
+        inp = _awkward(g, i0 + n_in + 3, dtype, zeros=0.4)
+        inp[i0 + 1] = 0.0                        # the row of the infinity: skipped
+        delta = _awkward(g, d0 + n_out + 5, dtype, zeros=0.2)
+        vel = _awkward(g, params.shape[0], dtype)
+        hp = np.array([0.05, momentum, 0.9, 0.999, 1e-8, alpha])
+        got, want = (params.copy(), vel.copy()), (params.copy(), vel.copy())
+        _narrow_update(*got, w0, n_in, n_out, inp, i0, delta, d0, skip, solver, nesterov, hp)
+        _loops_update(*want, w0, n_in, n_out, inp, i0, delta, d0, skip, solver, nesterov, hp)
+        for a, b in zip(got, want):
+            assert_array_equal(a.view(np.uint8), b.view(np.uint8),
+                               err_msg=f"n_out={n_out} skip={skip} alpha={alpha}")
+        changed = ~np.isclose(got[0], params, equal_nan=True, rtol=0, atol=0)
+        assert changed[w0:w0 + n_in * n_out].any() and not changed[:w0].any() \
+            and not changed[w0 + n_in * n_out:].any()
+
+
+@njit
+def _narrow_sum(acc, a0, x, x0, w, w0, n_in, n_out):
+    simd.narrow_rows_sum(acc, a0, x, x0, w, w0, n_in, n_out)
+
+
+@njit
+def _loops_sum(acc, a0, x, x0, w, w0, n_in, n_out):
+    for i in range(n_in):
+        v = x[x0 + i]
+        if v != 0.0:
+            for j in range(n_out):
+                acc[a0 + j] += v * w[w0 + i * n_out + j]
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_narrow_rows_sum_gives_the_loops_bits(dtype):
+    """The output layer's sums in registers: the loop's order, its skip of zero
+    inputs (an infinite weight behind a zero adds nothing, a sum of -0.0 stays
+    -0.0), a NaN input propagated, and nothing written beside the sums."""
+    g = np.random.default_rng(32)
+    widths = [4, 7, 8, 9, 10, 16] + ([17, 32] if dtype == np.float32 else [])
+    for n_out in widths:
+        n_in, a0, x0, w0 = 11, 3, 4, 6
+        w = _awkward(g, w0 + n_in * n_out + 20, dtype)
+        w[w0 + 2 * n_out] = np.inf
+        x = _awkward(g, x0 + n_in + 2, dtype, zeros=0.3)
+        x[x0 + 2] = 0.0
+        acc = _awkward(g, a0 + n_out + 20, dtype)
+        acc[a0] = -0.0
+        cases = [x.copy(), x.copy()]
+        cases[0][x0:x0 + n_in] = 0.0             # every input zero: -0.0 stays
+        cases[1][x0 + 5] = np.nan
+        for xs in [x] + cases:
+            got, want = acc.copy(), acc.copy()
+            _narrow_sum(got, a0, xs, x0, w, w0, n_in, n_out)
+            _loops_sum(want, a0, xs, x0, w, w0, n_in, n_out)
+            assert_array_equal(got.view(np.uint8), want.view(np.uint8), err_msg=f"n_out={n_out}")
