@@ -1014,7 +1014,24 @@ def _one_hidden_epochs(SOLVER):
                 activate_at(act_o, a, oo, n_o)
                 total += sample_loss_at(loss, act_o, a, y, oo, n_o)
                 output_delta_at(loss, act_o, a, y, d, oo, n_o)
-                for i in range(n_h):
+                # hidden deltas, four rows a pass: four independent running sums
+                # (each in the order of j, so the same bits) instead of one chain
+                quads = n_h // 4 if n_o >= 4 else 0
+                for q in range(quads):
+                    i = 4 * q
+                    row = _nonneg(w1 + i * n_o)
+                    s0 = s1 = s2 = s3 = 0.0
+                    for j in range(n_o):
+                        dj = d[oo + j]
+                        s0 += params[row + j] * dj
+                        s1 += params[row + n_o + j] * dj
+                        s2 += params[row + 2 * n_o + j] * dj
+                        s3 += params[row + 3 * n_o + j] * dj
+                    d[oh + i] = s0 * derivative(act_h, a[oh + i])
+                    d[oh + i + 1] = s1 * derivative(act_h, a[oh + i + 1])
+                    d[oh + i + 2] = s2 * derivative(act_h, a[oh + i + 2])
+                    d[oh + i + 3] = s3 * derivative(act_h, a[oh + i + 3])
+                for i in range(4 * quads, n_h):
                     row = _nonneg(w1 + i * n_o)
                     s = 0.0
                     for j in range(n_o):
