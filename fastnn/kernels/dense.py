@@ -962,6 +962,7 @@ def _one_hidden_epochs(SOLVER):
         skip_zero = SOLVER == SGD and mom == 0.0 and alpha == 0.0
         lazy = _lazy_momentum(SOLVER, hp, n_in)
         upto = np.zeros(n_in if lazy else 0, dtype=np.int64)
+        nz = np.empty(n_in, dtype=np.int64)
         powers, sums = _momentum_tables(mom, 1 << 14 if lazy else 0)
         a = A[0]
         d = D[0]
@@ -979,16 +980,20 @@ def _one_hidden_epochs(SOLVER):
                 # hidden layer (rows of a zero input skipped; with lazy momentum a
                 # row read is first brought up to date)
                 _start_sums(params, b0, a, oh, n_h)
-                for i in range(n_in):
+                n_nz = 0
+                for i in range(n_in):   # the nonzero inputs, listed without a branch
+                    nz[n_nz] = i
+                    n_nz += x[i] != 0.0
+                for t in range(n_nz):
+                    i = nz[t]
                     v = x[i]
-                    if v != 0.0:
-                        row = _nonneg(w0 + i * n_h)
-                        if lazy:
-                            _catch_up(params, vel, row, n_h, step - 1 - upto[i], SOLVER, nesterov,
-                                      mom, powers, sums)
-                            upto[i] = step
-                        for j in range(n_h):
-                            a[oh + j] += v * params[row + j]
+                    row = _nonneg(w0 + i * n_h)
+                    if lazy:
+                        _catch_up(params, vel, row, n_h, step - 1 - upto[i], SOLVER, nesterov,
+                                  mom, powers, sums)
+                        upto[i] = step
+                    for j in range(n_h):
+                        a[oh + j] += v * params[row + j]
                 activate_at(act_h, a, oh, n_h)
                 # output layer; with few outputs (XOR's one) each is summed in a
                 # register down its column, in the same order as the row-wise pass
