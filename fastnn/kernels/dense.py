@@ -41,7 +41,7 @@ from .activations import activate, activate_at, derivative
 from .losses import output_delta, output_delta_at, sample_loss, sample_loss_at
 from .rng import permutation, randint
 from .simd import (NARROW_VECTORS, RULE_MOMENTUM, RULE_NESTEROV, RULE_PLAIN, RULE_PREVIOUS,
-                   narrow_rows_sum, narrow_rows_update)
+                   listed_rows_sum, narrow_rows_sum, narrow_rows_update)
 
 N_IN, N_OUT, W_OFF, B_OFF, ACT, A_OFF = range(6)
 
@@ -1002,13 +1002,12 @@ def _one_hidden_epochs(SOLVER):
                 for i in range(n_in):   # the nonzero inputs, listed without a branch
                     nz[n_nz] = i
                     n_nz += x[i] != 0.0
-                for t in range(n_nz):
-                    i = nz[t]
-                    v = x[i]
-                    row = _nonneg(w0 + i * n_h)
-                    if lazy:
+                if lazy:   # the rows about to be read, brought up to date first
+                    for t in range(n_nz):
+                        i = nz[t]
                         idle = step - 1 - upto[i]
                         upto[i] = step
+                        row = _nonneg(w0 + i * n_h)
                         if idle > 0 and SOLVER != SGD_PREVIOUS_GRADIENT:
                             # _catch_up written out: called for every row, even one
                             # that returns at once cost 0.5 us a sample on digits
@@ -1017,8 +1016,8 @@ def _one_hidden_epochs(SOLVER):
                         elif idle > 0:
                             _catch_up(params, vel, row, n_h, idle, SOLVER, nesterov, mom,
                                       powers, sums)
-                    for j in range(n_h):
-                        a[oh + j] += v * params[row + j]
+                # the sums in registers for all the rows (the loop's order)
+                listed_rows_sum(a, oh, x, nz, n_nz, params, w0, n_h)
                 activate_at(act_h, a, oh, n_h)
                 # output layer; with few outputs (XOR's one) each is summed in a
                 # register down its column, in the same order as the row-wise pass

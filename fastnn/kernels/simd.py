@@ -13,6 +13,8 @@ fused multiply-add: each product is rounded, as in the scalar loops.
   in registers for all the taps.
 - ``pool2_row``: a row of 2 x 2 max-pooling windows, a window a lane.
 - ``tap_rows``: a filter's gradient from deltas routed to pooled cells.
+- ``listed_rows_sum``: a layer's sums over listed rows of its weights,
+  held in registers (a sample's nonzero inputs).
 - ``narrow_rows_sum``, ``narrow_rows_update``: a layer's sums, and an
   optimiser step, on a weight matrix of at most two vectors a row (a
   classifier's output layer).
@@ -325,6 +327,66 @@ def rows_tile4(typingctx, acc, a0, astride, x, x0, xstride, xstep, w, w0, n_in, 
 
 NARROW_VECTORS = 2   # vectors a row of ``narrow_rows_update`` (16 float64, 32 float32 columns)
 RULE_PLAIN, RULE_MOMENTUM, RULE_NESTEROV, RULE_PREVIOUS = 0, 1, 2, 3
+
+
+LISTED_VECTORS = 8   # vectors of sums a pass of ``listed_rows_sum`` holds (64 float64)
+
+
+@intrinsic
+def listed_rows_sum(typingctx, acc, a0, x, rows, n_rows, w, w0, n_out):
+    """``acc[a0 + j] += x[r] * w[w0 + r*n_out + j]`` for ``r = rows[t]``,
+    ``t < n_rows`` in order, every ``j < n_out``.
+
+    A layer's sums over the rows of its nonzero inputs (the one-hidden
+    trainer's hidden layer), each product rounded and added in the order of
+    the list: the bits of the loop over rows. Up to ``LISTED_VECTORS``
+    vectors of sums stay in registers for all the rows, a pass per such
+    stretch of ``j``; the loop loads and stores the sums at every row, and
+    its stores bound it.
+    """
+    if not (_float_arrays(acc, x, w) and _int_array(rows)):
+        return None
+    sig = types.void(acc, a0, x, rows, n_rows, w, w0, n_out)
+
+    def codegen(context, builder, signature, args):
+        g = _Gen(context, builder, signature, args)
+        b, lanes = builder, g.lanes
+        n_rows, w0, n_out = g.idx(4), g.idx(6), g.idx(7)
+        pa, px, pw = g.ptr(0, g.idx(1)), g.ptr(2, g.const(0)), g.ptr(5, w0)
+        prows = g.ptr(3, g.const(0))
+        width = g.const(LISTED_VECTORS * lanes)
+        n_pass = b.sdiv(b.add(n_out, g.const(LISTED_VECTORS * lanes - 1)), width)
+
+        def one_pass(c0, nv):
+            """Columns ``c0 ..`` in ``nv`` vectors, the last one masked at ``n_out``."""
+            last = b.icmp_signed("<", b.add(g.lane_ids, g.splat(b.add(c0, g.const((nv - 1) * lanes)))),
+                                 g.splat(n_out))
+            full = ir.Constant(g.mty, [1] * lanes)
+            masks = [full] * (nv - 1) + [last]
+            sums = [cgutils.alloca_once_value(
+                b, g.masked_load(pa, b.add(c0, g.const(v * lanes)), masks[v])) for v in range(nv)]
+            with cgutils.for_range(b, n_rows) as loop:
+                r = g.load(prows, loop.index, ir.IntType(64))
+                xs = g.splat(g.load(px, r))
+                row = b.add(b.mul(r, n_out), c0)
+                for v in range(nv):
+                    wv = g.masked_load(pw, b.add(row, g.const(v * lanes)), masks[v])
+                    b.store(b.fadd(b.load(sums[v]), b.fmul(xs, wv)), sums[v])
+            for v in range(nv):
+                g.masked_store(b.load(sums[v]), pa, b.add(c0, g.const(v * lanes)), masks[v])
+
+        with cgutils.for_range(b, n_pass) as outer:
+            c0 = b.mul(outer.index, width)
+            left = b.sub(n_out, c0)
+            nv_needed = b.sdiv(b.add(left, g.const(lanes - 1)), g.const(lanes))
+            for nv in range(1, LISTED_VECTORS + 1):
+                cond = (b.icmp_signed("==", nv_needed, g.const(nv)) if nv < LISTED_VECTORS
+                        else b.icmp_signed(">=", nv_needed, g.const(nv)))
+                with b.if_then(cond):
+                    one_pass(c0, nv)
+        return context.get_dummy_value()
+
+    return sig, codegen
 
 
 def _narrow_masks(g, n_out):

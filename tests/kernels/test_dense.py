@@ -462,6 +462,13 @@ def _narrow_update(params, vel, w0, n_in, n_out, inp, i0, delta, d0, skip, solve
                             T(hp[dense.ALPHA]), T(hp[dense.MOMENTUM]), T(hp[dense.LR]))
 
 
+def _assert_same_bits(got, want, msg):
+    """Bit for bit, NaN for NaN (a NaN's sign and payload are the hardware's choice)."""
+    nan = np.isnan(want)
+    assert_array_equal(np.isnan(got), nan, err_msg=msg)
+    assert_array_equal(got[~nan].view(np.uint8), want[~nan].view(np.uint8), err_msg=msg)
+
+
 def _awkward(g, n, dtype, zeros=0.3):
     """Random values with zeros of both signs, and an infinity."""
     v = g.normal(size=n)
@@ -538,3 +545,39 @@ def test_narrow_rows_sum_gives_the_loops_bits(dtype):
             _narrow_sum(got, a0, xs, x0, w, w0, n_in, n_out)
             _loops_sum(want, a0, xs, x0, w, w0, n_in, n_out)
             assert_array_equal(got.view(np.uint8), want.view(np.uint8), err_msg=f"n_out={n_out}")
+
+
+@njit
+def _listed_sum(acc, a0, x, rows, n_rows, w, w0, n_out):
+    simd.listed_rows_sum(acc, a0, x, rows, n_rows, w, w0, n_out)
+
+
+@njit
+def _loops_listed_sum(acc, a0, x, rows, n_rows, w, w0, n_out):
+    for t in range(n_rows):
+        r = rows[t]
+        for j in range(n_out):
+            acc[a0 + j] += x[r] * w[w0 + r * n_out + j]
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_listed_rows_sum_gives_the_loops_bits(dtype):
+    """The hidden layer's sums over the listed rows, in registers a stretch of
+    ``LISTED_VECTORS`` vectors at a time: the loop's bits for widths across
+    the stretches' edges, rows listed in any order (repeats too), zeros of
+    both signs, an infinity and a NaN; nothing written beside the sums."""
+    g = np.random.default_rng(33)
+    per_pass = simd.LISTED_VECTORS * 64 // np.dtype(dtype).itemsize
+    for n_out in [1, 5, 8, 9, per_pass - 1, per_pass, per_pass + 1, 100, 2 * per_pass + 3]:
+        n_in, a0, w0 = 13, 2, 7
+        w = _awkward(g, w0 + n_in * n_out + 9, dtype)
+        x = _awkward(g, n_in, dtype, zeros=0.0)
+        x[3], w[w0 + 5 * n_out] = np.nan, np.inf
+        for rows in (np.flatnonzero(g.uniform(size=n_in) < 0.6), np.array([5, 0, 5, 12]),
+                     np.array([3, 1]), np.zeros(0, np.int64)):
+            rows = rows.astype(np.int64)
+            acc = _awkward(g, a0 + n_out + 17, dtype)
+            got, want = acc.copy(), acc.copy()
+            _listed_sum(got, a0, x, rows, len(rows), w, w0, n_out)
+            _loops_listed_sum(want, a0, x, rows, len(rows), w, w0, n_out)
+            _assert_same_bits(got, want, f"n_out={n_out} rows={rows}")
