@@ -95,6 +95,13 @@ def activate_at(code, z, o, n):
             z[o + j] = z[o + j] / s
 
 
+# The same function compiled once and called, not inlined: for kernels whose
+# work per layer dwarfs a call (the CNN's), where the polynomial logistic
+# inlined at every site only added compile time (about 10 s over the CNN's
+# training and predict kernels); the dense per-sample loops inline it.
+activate_range = njit(cache=True)(activate_at.py_func)
+
+
 @njit(cache=True)
 def activate(code, z):
     """Apply activation ``code`` to the 1-D array ``z`` in place."""

@@ -38,7 +38,7 @@ import numpy as np
 from numba import njit, prange, types
 from numba.extending import overload
 
-from .activations import (IDENTITY, LOGISTIC, RELU, SOFTMAX, TANH, activate_at, derivative,
+from .activations import (IDENTITY, LOGISTIC, RELU, SOFTMAX, TANH, activate_range, derivative,
                           logistic, logistic32_inplace)
 from .dense import (A_OFF, ACT, ADAM, ALPHA, B_OFF, LR, MOMENTUM, N_IN, N_OUT, SGD, STEP, W_OFF,
                     _adam_lr, _add_four_rows, _nonneg, _update_range, end_epoch, epoch_order, forward_row,
@@ -333,8 +333,10 @@ def _activate_maps_overload(code, z, n, bits, scale):
                     z[j] = _act(code, z[j])
         return impl32
 
-    def impl(code, z, n, bits, scale):  # float64: activations.logistic, polynomial too
-        if code != IDENTITY:
+    def impl(code, z, n, bits, scale):  # float64: activations.logistic, called (see activate_range)
+        if code == LOGISTIC:
+            activate_range(code, z, 0, n)
+        elif code != IDENTITY:
             for j in range(n):
                 z[j] = _act(code, z[j])
     return impl
@@ -538,7 +540,7 @@ def _head_layer(pd, layout, x, a, l):
             for j in range(n_out):
                 a[o + j] += v * pd[row + j]
         i += 1
-    activate_at(layout[l, ACT], a, o, n_out)
+    activate_range(layout[l, ACT], a, o, n_out)
 
 
 @njit(cache=True, inline="always")
@@ -593,7 +595,7 @@ def _first_layer_from_partials(pd, layout, s, a):
     for f in range(s.shape[0]):
         for j in range(n_out):
             a[o + j] += s[f, j]
-    activate_at(layout[0, ACT], a, o, n_out)
+    activate_range(layout[0, ACT], a, o, n_out)
 
 
 @njit(cache=True, inline="always")
@@ -896,7 +898,7 @@ def _first_layer_group(pd, layout, P, A, r0, r1):
     _first_layer_rest(pd, layout, P, A1, n_units, r0, r, tiled, n_out)
     _first_layer_rest(pd, layout, P, A1, n_units, r, r1, 0, n_out)
     for r in range(r0, r1):
-        activate_at(layout[0, ACT], A[r], o, n_out)
+        activate_range(layout[0, ACT], A[r], o, n_out)
 
 
 @njit(cache=True, inline="always")
