@@ -37,7 +37,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from .activations import activate, activate_at, derivative
+from .activations import activate, activate_at, activate_range, derivative
 from .losses import output_delta, output_delta_at, sample_loss, sample_loss_at
 from .rng import permutation, randint
 from .simd import (NARROW_VECTORS, RULE_MOMENTUM, RULE_NESTEROV, RULE_PLAIN, RULE_PREVIOUS,
@@ -129,7 +129,7 @@ def _forward_layers(params, layout, x, a, l0):
             row = _nonneg(w0 + i * n_out)   # row i of W
             for j in range(n_out):
                 a[o + j] += v * params[row + j]
-        activate_at(layout[l, ACT], a, o, n_out)
+        activate_range(layout[l, ACT], a, o, n_out)   # called: see activations
 
 
 def _forward_row(params, layout, x, a):
@@ -490,7 +490,7 @@ def _sample_step(params, layout, loss, x, y, a, d, solver, nesterov, hp, lr_t, v
                               hp[MOMENTUM], powers, sums)
                 for j in range(n_out0):
                     a[o0 + j] += v * params[row + j]
-        activate_at(layout[0, ACT], a, o0, n_out0)
+        activate_range(layout[0, ACT], a, o0, n_out0)
         _forward_layers(params, layout, x, a, 1)
     else:
         _forward_row_inline(params, layout, x, a)
