@@ -99,7 +99,8 @@ def activate_at(code, z, o, n):
 # work per layer dwarfs a call (the CNN's), where the polynomial logistic
 # inlined at every site only added compile time (about 10 s over the CNN's
 # training and predict kernels); the dense per-sample loops inline it.
-activate_range = njit(cache=True)(activate_at.py_func)
+# (Under NUMBA_DISABLE_JIT ``activate_at`` is the plain function, without ``py_func``.)
+activate_range = njit(cache=True)(getattr(activate_at, "py_func", activate_at))
 
 
 @njit(cache=True)

@@ -23,9 +23,16 @@ fused multiply-add: each product is rounded, as in the scalar loops.
 
 The arrays are C-contiguous 1-D arrays of one float type (int64 for
 positions); the callers keep every index in bounds (nothing is checked).
+
+Intrinsics have no Python form: under ``NUMBA_DISABLE_JIT=1`` (the kernels
+run as Python, to debug them) only ``float64_from_bits`` has one, so the
+logistic and every kernel without the others run; a kernel that reaches
+another (per-sample training with 16 or more inputs or 4 to 16 outputs, the
+CNN) stops with Numba's "is not usable in pure-python".
 """
+import numpy as np
 from llvmlite import ir
-from numba import types
+from numba import config, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
@@ -118,7 +125,7 @@ class _Gen:
 
 
 @intrinsic
-def float64_from_bits(typingctx, bits):
+def _float64_from_bits(typingctx, bits):
     """The float64 whose IEEE bits are the int64 ``bits`` (a bitcast, no memory)."""
     if bits != types.int64:
         return None
@@ -126,6 +133,15 @@ def float64_from_bits(typingctx, bits):
     def codegen(context, builder, signature, args):
         return builder.bitcast(args[0], ir.DoubleType())
     return types.float64(types.int64), codegen
+
+
+def _float64_from_bits_py(bits):
+    """``float64_from_bits`` in Python, for NUMBA_DISABLE_JIT (see above)."""
+    return np.array(bits, dtype=np.int64).view(np.float64)[()]
+
+
+# the intrinsic has no Python form
+float64_from_bits = _float64_from_bits_py if config.DISABLE_JIT else _float64_from_bits
 
 
 # ---------------------------------------------------------------------------
