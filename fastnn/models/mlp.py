@@ -362,8 +362,8 @@ class _BaseMLP(BaseEstimator):
         self.loss_curve_.extend(curve[:done].tolist())
         self.n_iter_ += done
         self.t_ += done * n_samples
-        if self.loss_curve_:
-            self.best_loss_ = float(min(self.best_loss_, min(self.loss_curve_)))
+        if done:   # this call's epochs (the earlier ones are in best_loss_ already)
+            self.best_loss_ = float(min(self.best_loss_, curve[:done].min()))
         if self._state[dense.STATUS] == dense.DIVERGED or not np.isfinite(self._params).all():
             self._diverged()
         if best is not None:

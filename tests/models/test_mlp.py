@@ -330,6 +330,17 @@ def test_partial_fit_continues_the_same_trajectory():
     for a, b in zip(full.coefs_, part.coefs_):
         assert_allclose(a, b, rtol=1e-12)
     assert part.n_iter_ == 3 and len(part.loss_curve_) == 3
+    assert part.best_loss_ == min(part.loss_curve_) == full.best_loss_
+
+
+def test_best_loss_is_the_lowest_of_every_call():
+    X = load_digits().data[:200] / 16
+    y = load_digits().target[:200]
+    m = MLPClassifier((16,), solver="sgd", learning_rate_init=0.5, max_iter=20, tol=None,
+                      random_state=0).fit(X, y)
+    assert m.best_loss_ == min(m.loss_curve_) == m.loss_curve_[-1]
+    m.partial_fit(X, (y + 1) % 10)   # labels it has not learned: a worse epoch
+    assert m.loss_curve_[-1] > min(m.loss_curve_[:20]) == m.best_loss_
 
 
 def test_save_and_load_round_trip(tmp_path):
