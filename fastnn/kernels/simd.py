@@ -24,11 +24,12 @@ fused multiply-add: each product is rounded, as in the scalar loops.
 The arrays are C-contiguous 1-D arrays of one float type (int64 for
 positions); the callers keep every index in bounds (nothing is checked).
 
-Intrinsics have no Python form: under ``NUMBA_DISABLE_JIT=1`` (the kernels
-run as Python, to debug them) only ``float64_from_bits`` has one, so the
-logistic and every kernel without the others run; a kernel that reaches
-another (per-sample training with 16 or more inputs or 4 to 16 outputs, the
-CNN) stops with Numba's "is not usable in pure-python".
+Intrinsics have no Python form. Under ``NUMBA_DISABLE_JIT=1`` (the kernels
+run as Python, to debug them) the dense kernels' intrinsics and
+``float64_from_bits`` are replaced by loops written here, the tests'
+references, so every dense network trains; the CNN's (``lane_dot``,
+``rows_tile4``, ``conv_tile*``, ``pool2_row``, ``tap_rows``) have none, and
+its kernels stop with Numba's "is not usable in pure-python".
 """
 import numpy as np
 from llvmlite import ir
@@ -349,7 +350,7 @@ LISTED_VECTORS = 8   # vectors of sums a pass of ``listed_rows_sum`` holds (64 f
 
 
 @intrinsic
-def listed_rows_sum(typingctx, acc, a0, x, rows, n_rows, w, w0, n_out):
+def _listed_rows_sum(typingctx, acc, a0, x, rows, n_rows, w, w0, n_out):
     """``acc[a0 + j] += x[r] * w[w0 + r*n_out + j]`` for ``r = rows[t]``,
     ``t < n_rows`` in order, every ``j < n_out``.
 
@@ -412,7 +413,7 @@ def _narrow_masks(g, n_out):
 
 
 @intrinsic
-def narrow_rows_sum(typingctx, acc, a0, x, x0, w, w0, n_in, n_out):
+def _narrow_rows_sum(typingctx, acc, a0, x, x0, w, w0, n_in, n_out):
     """``acc[a0 + j] += x[x0 + i] * w[w0 + i*n_out + j]`` for ``i < n_in`` in
     order, ``j < n_out <= 2 L``, skipping ``i`` where ``x[x0 + i] == 0``.
 
@@ -451,7 +452,7 @@ def narrow_rows_sum(typingctx, acc, a0, x, x0, w, w0, n_in, n_out):
 
 
 @intrinsic
-def narrow_rows_update(typingctx, params, vel, w0, n_in, n_out, inp, i0, delta, d0, skip, rule,
+def _narrow_rows_update(typingctx, params, vel, w0, n_in, n_out, inp, i0, delta, d0, skip, rule,
                        alpha, mom, lr):
     """``dense._update_rows``' SGD step on a matrix whose rows fit two vectors.
 
@@ -539,6 +540,53 @@ def narrow_rows_update(typingctx, params, vel, w0, n_in, n_out, inp, i0, delta, 
         return context.get_dummy_value()
 
     return sig, codegen
+
+
+def _listed_rows_sum_py(acc, a0, x, rows, n_rows, w, w0, n_out):
+    """``listed_rows_sum`` as loops: its Python form, and the tests' reference."""
+    for t in range(n_rows):
+        r = rows[t]
+        for j in range(n_out):
+            acc[a0 + j] += x[r] * w[w0 + r * n_out + j]
+
+
+def _narrow_rows_sum_py(acc, a0, x, x0, w, w0, n_in, n_out):
+    """``narrow_rows_sum`` as loops: its Python form, and the tests' reference."""
+    for i in range(n_in):
+        v = x[x0 + i]
+        if v != 0.0:
+            for j in range(n_out):
+                acc[a0 + j] += v * w[w0 + i * n_out + j]
+
+
+def _narrow_rows_update_py(params, vel, w0, n_in, n_out, inp, i0, delta, d0, skip, rule, alpha,
+                           mom, lr):
+    """``narrow_rows_update`` as loops (``dense._update_rows``' SGD arithmetic): its Python form."""
+    T = params.dtype.type
+    alpha, mom, lr = T(alpha), T(mom), T(lr)
+    for i in range(n_in):
+        x = T(inp[i0 + i])
+        if skip and x == 0.0:
+            continue
+        row = w0 + i * n_out
+        for j in range(n_out):
+            k = row + j
+            g = x * delta[d0 + j] + alpha * params[k]
+            if rule == RULE_PLAIN:
+                params[k] -= lr * g
+            elif rule == RULE_PREVIOUS:
+                params[k] -= lr * g + mom * vel[k]
+                vel[k] = g
+            else:
+                v = mom * vel[k] - lr * g
+                vel[k] = v
+                params[k] += v if rule == RULE_MOMENTUM else mom * v - lr * g
+
+
+# the intrinsics have no Python form: under NUMBA_DISABLE_JIT these loops stand in
+listed_rows_sum = _listed_rows_sum_py if config.DISABLE_JIT else _listed_rows_sum
+narrow_rows_sum = _narrow_rows_sum_py if config.DISABLE_JIT else _narrow_rows_sum
+narrow_rows_update = _narrow_rows_update_py if config.DISABLE_JIT else _narrow_rows_update
 
 
 # ---------------------------------------------------------------------------

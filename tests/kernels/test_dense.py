@@ -454,12 +454,19 @@ def _loops_update(params, vel, w0, n_in, n_out, inp, i0, delta, d0, skip, solver
                        hp[dense.ALPHA], solver, nesterov, hp, hp[dense.LR])
 
 
-@njit
-def _narrow_update(params, vel, w0, n_in, n_out, inp, i0, delta, d0, skip, solver, nesterov, hp):
-    T = params.dtype.type
-    simd.narrow_rows_update(params, vel, w0, n_in, n_out, inp, i0, delta, d0, skip,
-                            dense._sgd_rule(solver, nesterov, T(hp[dense.MOMENTUM])),
-                            T(hp[dense.ALPHA]), T(hp[dense.MOMENTUM]), T(hp[dense.LR]))
+def _narrow_update_with(update):
+    @njit
+    def run(params, vel, w0, n_in, n_out, inp, i0, delta, d0, skip, solver, nesterov, hp):
+        T = params.dtype.type
+        update(params, vel, w0, n_in, n_out, inp, i0, delta, d0, skip,
+               dense._sgd_rule(solver, nesterov, T(hp[dense.MOMENTUM])),
+               T(hp[dense.ALPHA]), T(hp[dense.MOMENTUM]), T(hp[dense.LR]))
+    return run
+
+
+_narrow_update = _narrow_update_with(simd.narrow_rows_update)
+# the intrinsic's Python form under NUMBA_DISABLE_JIT, compiled here
+_narrow_update_py = _narrow_update_with(njit(simd._narrow_rows_update_py))
 
 
 def _assert_same_bits(got, want, msg):
@@ -498,11 +505,16 @@ def test_narrow_rows_update_gives_the_loops_bits(dtype, solver, nesterov, moment
         vel = _awkward(g, params.shape[0], dtype)
         hp = np.array([0.05, momentum, 0.9, 0.999, 1e-8, alpha])
         got, want = (params.copy(), vel.copy()), (params.copy(), vel.copy())
+        python_form = (params.copy(), vel.copy())
         _narrow_update(*got, w0, n_in, n_out, inp, i0, delta, d0, skip, solver, nesterov, hp)
         _loops_update(*want, w0, n_in, n_out, inp, i0, delta, d0, skip, solver, nesterov, hp)
-        for a, b in zip(got, want):
+        _narrow_update_py(*python_form, w0, n_in, n_out, inp, i0, delta, d0, skip, solver,
+                          nesterov, hp)
+        for a, b, c in zip(got, want, python_form):
             assert_array_equal(a.view(np.uint8), b.view(np.uint8),
                                err_msg=f"n_out={n_out} skip={skip} alpha={alpha}")
+            assert_array_equal(c.view(np.uint8), b.view(np.uint8),
+                               err_msg=f"Python form: n_out={n_out} skip={skip} alpha={alpha}")
         changed = ~np.isclose(got[0], params, equal_nan=True, rtol=0, atol=0)
         assert changed[w0:w0 + n_in * n_out].any() and not changed[:w0].any() \
             and not changed[w0 + n_in * n_out:].any()
@@ -513,13 +525,8 @@ def _narrow_sum(acc, a0, x, x0, w, w0, n_in, n_out):
     simd.narrow_rows_sum(acc, a0, x, x0, w, w0, n_in, n_out)
 
 
-@njit
-def _loops_sum(acc, a0, x, x0, w, w0, n_in, n_out):
-    for i in range(n_in):
-        v = x[x0 + i]
-        if v != 0.0:
-            for j in range(n_out):
-                acc[a0 + j] += v * w[w0 + i * n_out + j]
+# the loops: the intrinsic's Python form under NUMBA_DISABLE_JIT, compiled here
+_loops_sum = njit(simd._narrow_rows_sum_py)
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
@@ -552,12 +559,8 @@ def _listed_sum(acc, a0, x, rows, n_rows, w, w0, n_out):
     simd.listed_rows_sum(acc, a0, x, rows, n_rows, w, w0, n_out)
 
 
-@njit
-def _loops_listed_sum(acc, a0, x, rows, n_rows, w, w0, n_out):
-    for t in range(n_rows):
-        r = rows[t]
-        for j in range(n_out):
-            acc[a0 + j] += x[r] * w[w0 + r * n_out + j]
+# the loops: the intrinsic's Python form under NUMBA_DISABLE_JIT, compiled here
+_loops_listed_sum = njit(simd._listed_rows_sum_py)
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
