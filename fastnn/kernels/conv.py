@@ -317,29 +317,31 @@ def _dot(a, a0, b, b0, n):
 # zeros; its derivative there is 0, so the routing does not matter). An
 # activation that is not monotone would need the maps activated first.
 
+def _activate_maps32(code, z, n, bits, scale):
+    if code == LOGISTIC:
+        logistic32_inplace(z, n, bits, scale)
+    elif code != IDENTITY:
+        for j in range(n):
+            z[j] = _act(code, z[j])
+
+
+def _activate_maps64(code, z, n, bits, scale):   # activations.logistic, called (see activate_range)
+    if code == LOGISTIC:
+        activate_range(code, z, 0, n)
+    elif code != IDENTITY:
+        for j in range(n):
+            z[j] = _act(code, z[j])
+
+
 def _activate_maps(code, z, n, bits, scale):
-    """Activation ``code`` on ``z[:n]`` in place (the polynomial logistic for float32)."""
-    raise NotImplementedError("numba only")
+    """Activation ``code`` on ``z[:n]`` in place (the polynomial logistic for
+    float32); compiled, the float type picks the loop when the kernel compiles."""
+    (_activate_maps32 if z.dtype == np.float32 else _activate_maps64)(code, z, n, bits, scale)
 
 
 @overload(_activate_maps, inline="always")
 def _activate_maps_overload(code, z, n, bits, scale):
-    if z.dtype == types.float32:
-        def impl32(code, z, n, bits, scale):
-            if code == LOGISTIC:
-                logistic32_inplace(z, n, bits, scale)
-            elif code != IDENTITY:
-                for j in range(n):
-                    z[j] = _act(code, z[j])
-        return impl32
-
-    def impl(code, z, n, bits, scale):  # float64: activations.logistic, called (see activate_range)
-        if code == LOGISTIC:
-            activate_range(code, z, 0, n)
-        elif code != IDENTITY:
-            for j in range(n):
-                z[j] = _act(code, z[j])
-    return impl
+    return _activate_maps32 if z.dtype == types.float32 else _activate_maps64
 
 
 @njit(cache=True, inline="always")

@@ -75,19 +75,24 @@ def _sigmoid_inplace(a, n, bits):
         a[j] = 1.0 / (1.0 + a[j] * scale[j])
 
 
+def _sigmoid32(a, n, bits):   # float32 models: the vectorised float32 logistic
+    bits32 = bits.view(np.int32)
+    logistic32_inplace(a, n, bits32, bits32.view(np.float32))
+
+
+def _sigmoid64(a, n, bits):
+    _sigmoid_inplace(a, n, bits)
+
+
 def _sigmoid(a, n, bits):
-    """The logistic function in place, in the precision of ``a`` (dispatched at compile time)."""
-    raise NotImplementedError("numba only")
+    """The logistic function in place, in the precision of ``a`` (compiled, picked
+    when the kernel compiles)."""
+    (_sigmoid32 if a.dtype == np.float32 else _sigmoid64)(a, n, bits)
 
 
 @overload(_sigmoid, inline="always")
 def _sigmoid_overload(a, n, bits):
-    if a.dtype == types.float32:  # float32 models: the vectorised float32 logistic
-        def impl32(a, n, bits):
-            bits32 = bits.view(np.int32)
-            logistic32_inplace(a, n, bits32, bits32.view(np.float32))
-        return impl32
-    return lambda a, n, bits: _sigmoid_inplace(a, n, bits)
+    return _sigmoid32 if a.dtype == types.float32 else _sigmoid64
 
 
 @njit(cache=True, inline="always")

@@ -25,17 +25,15 @@ The arrays are C-contiguous 1-D arrays of one float type (int64 for
 positions); the callers keep every index in bounds (nothing is checked).
 
 Intrinsics have no Python form. Under ``NUMBA_DISABLE_JIT=1`` (the kernels
-run as Python, to debug them) the dense kernels' intrinsics and
-``float64_from_bits`` are replaced by loops written here, the tests'
-references, so every dense network trains; the CNN's (``lane_dot``,
-``rows_tile4``, ``conv_tile*``, ``pool2_row``, ``tap_rows``) have none, and
-its kernels stop with Numba's "is not usable in pure-python".
+run as Python, to debug them) each is replaced by the same computation
+written as loops (``_<name>_py``, at the end of this module), which the tests
+compile and compare with the intrinsic bit for bit.
 """
 import numpy as np
 from llvmlite import ir
 from numba import config, types
 from numba.core import cgutils
-from numba.extending import intrinsic
+from numba.extending import intrinsic, register_jitable
 
 _LANES = {types.float32: 16, types.float64: 8}  # one 64-byte vector of each
 _I32 = ir.IntType(32)
@@ -208,7 +206,7 @@ def _lane_dots_ir(g, pas, pbs, nv):
 
 
 @intrinsic
-def lane_dot(typingctx, a, a0, b, b0, n):
+def _lane_dot(typingctx, a, a0, b, b0, n):
     """``sum_k a[a0 + k] * b[b0 + k]`` for ``k < n``, summed in SIMD lanes.
 
     With ``L`` lanes (16 for float32, 8 for float64) and ``n >= L``, chunk
@@ -231,7 +229,7 @@ def lane_dot(typingctx, a, a0, b, b0, n):
 
 
 @intrinsic
-def lane_dot4(typingctx, a, a0, b, b0, step, n):
+def _lane_dot4(typingctx, a, a0, b, b0, step, n):
     """``(lane_dot(a, a0, b, b0 + t*step, n) for t in 0..3)``: four dot
     products of one range of ``a`` with four ranges of ``b``, each with
     ``lane_dot``'s bits, computed together (eight independent sums in flight
@@ -260,7 +258,7 @@ TILE_VECTORS = 2  # 64-byte vectors of columns a call: 32 float32 or 16 float64 
 
 
 @intrinsic
-def rows_tile4(typingctx, acc, a0, astride, x, x0, xstride, xstep, w, w0, n_in, n_out, zeros):
+def _rows_tile4(typingctx, acc, a0, astride, x, x0, xstride, xstep, w, w0, n_in, n_out, zeros):
     """For images ``t < 4`` and the ``TILE_VECTORS`` vectors of columns from ``w0``:
     ``acc[a0 + t*astride + j] += sum_{i < n_in} x[x0 + t*xstride + i*xstep] * w[w0 + i*n_out + j]``.
 
@@ -651,15 +649,15 @@ def _make_conv_tile(n_filters):
     return intrinsic(conv_tile)
 
 
-conv_tile2 = _make_conv_tile(2)
-conv_tile1 = _make_conv_tile(1)
+_conv_tile2 = _make_conv_tile(2)
+_conv_tile1 = _make_conv_tile(1)
 
 
 # ---------------------------------------------------------------------------
 # 2 x 2 max pooling, a row of windows in the lanes of a vector
 
 @intrinsic
-def pool2_row(typingctx, z, zo, r0, wd, n_cells, pooled, k0, arg):
+def _pool2_row(typingctx, z, zo, r0, wd, n_cells, pooled, k0, arg):
     """One row of 2 x 2 windows of the map at ``z[zo:]``: for ``c < n_cells``,
     the maximum of the values at positions ``r0 + 2c``, ``r0 + 2c + 1``,
     ``r0 + wd + 2c``, ``r0 + wd + 2c + 1`` (taken in that order, a value
@@ -723,7 +721,7 @@ TAP_ROWS = 8   # filter rows (channel, row) a ``tap_rows`` call sums
 
 
 @intrinsic
-def tap_rows(typingctx, out, o0, ostep, x, x0, xstep, n_rows, dp, arg, k0, cells, kw):
+def _tap_rows(typingctx, out, o0, ostep, x, x0, xstep, n_rows, dp, arg, k0, cells, kw):
     """``out[o0 + q*ostep - j] = sum_{k < cells} dp[k0 + k] * x[x0 + q*xstep + arg[k0 + k] + j]``
     for rows ``q < n_rows`` (at most ``TAP_ROWS``) and taps ``j < kw`` (at most
     ``TAP_LANES``): the gradient of ``n_rows`` rows of a filter stored flipped
@@ -779,3 +777,129 @@ def tap_rows(typingctx, out, o0, ostep, x, x0, xstep, n_rows, dp, arg, k0, cells
         return context.get_dummy_value()
 
     return sig, codegen
+
+
+# ---------------------------------------------------------------------------
+# the intrinsics as loops: their Python forms under NUMBA_DISABLE_JIT (the tests
+# compile these and compare them with the intrinsics, bit for bit; register_jitable
+# lets the compiled ones call each other)
+
+@register_jitable
+def _lanes_of(a):
+    return 16 if a.itemsize == 4 else 8   # (an array's itemsize: numba types no dtype.itemsize)
+
+
+@register_jitable
+def _lane_dot_py(a, a0, b, b0, n):
+    """``lane_dot`` as loops: each lane's running sum, then the halving."""
+    lanes = _lanes_of(a)
+    if n < lanes:
+        s = a.dtype.type(0.0)
+        for k in range(n):
+            s = s + a[a0 + k] * b[b0 + k]
+        return s
+    acc = np.zeros((2, lanes), a.dtype)
+    chunks = n // lanes
+    for c in range(chunks):
+        for t in range(lanes):
+            acc[c % 2, t] += a[a0 + c * lanes + t] * b[b0 + c * lanes + t]
+    rem = n - chunks * lanes
+    if rem > 0:
+        for t in range(lanes):
+            p = a[a0 + n - lanes + t] * b[b0 + n - lanes + t]
+            acc[0, t] += p if t >= lanes - rem else a.dtype.type(0.0)
+    v = np.empty(lanes, a.dtype)
+    for t in range(lanes):
+        v[t] = acc[0, t] + acc[1, t]
+    width = lanes
+    while width > 1:
+        width //= 2
+        for t in range(width):
+            v[t] = v[t] + v[t + width]
+    return v[0]
+
+
+@register_jitable
+def _lane_dot4_py(a, a0, b, b0, step, n):
+    """``lane_dot4`` as four ``lane_dot``."""
+    return (_lane_dot_py(a, a0, b, b0, n), _lane_dot_py(a, a0, b, b0 + step, n),
+            _lane_dot_py(a, a0, b, b0 + 2 * step, n), _lane_dot_py(a, a0, b, b0 + 3 * step, n))
+
+
+@register_jitable
+def _rows_tile4_py(acc, a0, astride, x, x0, xstride, xstep, w, w0, n_in, n_out, zeros):
+    """``rows_tile4`` as loops: ``dense._add_four_rows``' order and skips."""
+    quads = n_in // 4
+    for t in range(TILE_IMAGES):
+        xt = x0 + t * xstride
+        for j in range(TILE_VECTORS * _lanes_of(acc)):
+            s = acc[a0 + t * astride + j]
+            for q in range(quads):
+                i = 4 * q
+                v0, v1 = x[xt + i * xstep], x[xt + (i + 1) * xstep]
+                v2, v3 = x[xt + (i + 2) * xstep], x[xt + (i + 3) * xstep]
+                if zeros and v0 == 0.0 and v1 == 0.0 and v2 == 0.0 and v3 == 0.0:
+                    continue
+                s = (((s + v0 * w[w0 + i * n_out + j]) + v1 * w[w0 + (i + 1) * n_out + j])
+                     + v2 * w[w0 + (i + 2) * n_out + j]) + v3 * w[w0 + (i + 3) * n_out + j]
+            for i in range(4 * quads, n_in):
+                v = x[xt + i * xstep]
+                if not (zeros and v == 0.0):
+                    s = s + v * w[w0 + i * n_out + j]
+            acc[a0 + t * astride + j] = s
+
+
+def _conv_tile_py(n_filters):
+    @register_jitable
+    def conv_tile(z, z0, x, w, fw, fb, n_c, kh, kw, wd, hw, lz, m0):
+        """``conv_tile`` as loops: a position at a time, the taps in ``(ch, i, j)`` order."""
+        taps = n_c * kh * kw
+        for f in range(n_filters):
+            for p in range(CONV_VECTORS * _lanes_of(z)):
+                m = m0 + p
+                s = w[fb + f]
+                for ch in range(n_c):
+                    for i in range(kh):
+                        for j in range(kw):
+                            s = s + (w[fw + f * taps + (ch * kh + kh - 1 - i) * kw + kw - 1 - j]
+                                     * x[ch * hw + i * wd + j + m])
+                z[z0 + f * lz + m] = s
+    return conv_tile
+
+
+_conv_tile2_py = _conv_tile_py(2)
+_conv_tile1_py = _conv_tile_py(1)
+
+
+@register_jitable
+def _pool2_row_py(z, zo, r0, wd, n_cells, pooled, k0, arg):
+    """``pool2_row`` as loops: a window at a time."""
+    for c in range(n_cells):
+        at0 = r0 + 2 * c
+        best, at = z[zo + at0], at0
+        for off in (1, wd, wd + 1):
+            v = z[zo + at0 + off]
+            if v > best:
+                best, at = v, at0 + off
+        pooled[k0 + c] = best
+        arg[k0 + c] = at
+
+
+@register_jitable
+def _tap_rows_py(out, o0, ostep, x, x0, xstep, n_rows, dp, arg, k0, cells, kw):
+    """``tap_rows`` as loops: a tap at a time, the cells in order."""
+    for q in range(n_rows):
+        for j in range(kw):
+            s = out.dtype.type(0.0)
+            for k in range(cells):
+                s = s + dp[k0 + k] * x[x0 + q * xstep + arg[k0 + k] + j]
+            out[o0 + q * ostep - j] = s
+
+
+if config.DISABLE_JIT:
+    (lane_dot, lane_dot4, rows_tile4, conv_tile2, conv_tile1, pool2_row, tap_rows) = (
+        _lane_dot_py, _lane_dot4_py, _rows_tile4_py, _conv_tile2_py, _conv_tile1_py,
+        _pool2_row_py, _tap_rows_py)
+else:
+    (lane_dot, lane_dot4, rows_tile4, conv_tile2, conv_tile1, pool2_row, tap_rows) = (
+        _lane_dot, _lane_dot4, _rows_tile4, _conv_tile2, _conv_tile1, _pool2_row, _tap_rows)

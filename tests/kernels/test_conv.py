@@ -1,5 +1,7 @@
 """Valid convolution (forward, backward, the matrix-product form) and the part E
 network's training kernel, against the references in tests/reference.py."""
+import itertools
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -502,6 +504,122 @@ def test_lane_dot4_is_four_lane_dots(dtype, lanes):
             assert got == want, (n, step)
             assert got[2] == _lane_dot_reference(a[3:3 + n], b[17 + 2 * step:17 + 2 * step + n],
                                                  lanes)
+
+
+# ------------------------------------------- the intrinsics' Python forms (NUMBA_DISABLE_JIT)
+
+def _pair(name, call):
+    """``call`` compiled twice: with the intrinsic ``name``, and with its Python form."""
+    return njit(call(getattr(simd, "_" + name))), njit(call(njit(getattr(simd, f"_{name}_py"))))
+
+
+def _calls():
+    def dot(f):
+        return lambda a, a0, b, b0, n: f(a, a0, b, b0, n)
+
+    def dot4(f):
+        return lambda a, a0, b, b0, step, n: f(a, a0, b, b0, step, n)
+
+    def tile(f):
+        def run(acc, a0, astride, x, x0, xstride, xstep, w, w0, n_in, n_out, zeros):
+            f(acc, a0, astride, x, x0, xstride, xstep, w, w0, n_in, n_out, zeros)
+        return run
+
+    def conv_tile(f):
+        def run(z, z0, x, w, fw, fb, n_c, kh, kw, wd, hw, lz, m0):
+            f(z, z0, x, w, fw, fb, n_c, kh, kw, wd, hw, lz, m0)
+        return run
+
+    def pool(f):
+        def run(z, zo, r0, wd, n_cells, pooled, k0, arg):
+            f(z, zo, r0, wd, n_cells, pooled, k0, arg)
+        return run
+
+    def taps(f):
+        def run(out, o0, ostep, x, x0, xstep, n_rows, dp, arg, k0, cells, kw):
+            f(out, o0, ostep, x, x0, xstep, n_rows, dp, arg, k0, cells, kw)
+        return run
+    return {"lane_dot": dot, "lane_dot4": dot4, "rows_tile4": tile, "conv_tile1": conv_tile,
+            "conv_tile2": conv_tile, "pool2_row": pool, "tap_rows": taps}
+
+
+_PAIRS = {name: _pair(name, call) for name, call in _calls().items()}
+
+
+def _bits(a):
+    return np.atleast_1d(np.asarray(a)).view(np.uint8)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_cnn_intrinsics_python_forms_give_their_bits(dtype):
+    """Under NUMBA_DISABLE_JIT the CNN runs the intrinsics' Python forms
+    (``simd._<name>_py``): compiled, each gives its intrinsic's bits, zeros
+    (skipped or not), ties, NaN and the offsets included."""
+    g = np.random.default_rng(41)
+    lanes = 16 if dtype == np.float32 else 8
+
+    def values(n, zeros=0.0):
+        v = g.normal(size=n)
+        v[g.uniform(size=n) < zeros] = 0.0
+        return v.astype(dtype)
+
+    intr, py = _PAIRS["lane_dot"]
+    intr4, py4 = _PAIRS["lane_dot4"]
+    a, b = values(700), values(900)
+    for n in [0, 3, lanes - 1, lanes, lanes + 5, 3 * lanes, 3 * lanes + 1, 130]:
+        assert_array_equal(_bits(py(a, 3, b, 11, n)), _bits(intr(a, 3, b, 11, n)), err_msg=n)
+        assert_array_equal(_bits(np.array(py4(a, 3, b, 11, 37, n))),
+                           _bits(np.array(intr4(a, 3, b, 11, 37, n))), err_msg=n)
+
+    intr, py = _PAIRS["rows_tile4"]
+    n_out = 2 * simd.TILE_VECTORS * lanes + 3
+    for n_in, zeros in itertools.product([1, 4, 7, 13], [True, False]):
+        x = values(4 * 40 + 5, zeros=0.5)
+        x[1:1 + 4 * 3:3] = 0.0                 # image 0's first four inputs: a skipped quad
+        x[40 + 1 + 3 * (n_in - 1)] = 0.0         # image 1's last input: skipped alone
+        x[2 * 40 + 1] = np.nan
+        w = values(n_in * n_out + 10)
+        w[5 + (n_in - 1) * n_out + 1] = np.inf    # behind the zeros: NaN unless skipped
+        w[5 + min(1, n_in - 1) * n_out] = np.inf
+        acc = values(4 * 70 + 9)
+        acc[2] = -0.0
+        got, want = acc.copy(), acc.copy()
+        intr(got, 2, 70, x, 1, 40, 3, w, 5, n_in, n_out, zeros)
+        py(want, 2, 70, x, 1, 40, 3, w, 5, n_in, n_out, zeros)
+        assert_array_equal(_bits(got), _bits(want), err_msg=f"n_in={n_in} zeros={zeros}")
+
+    for name in ("conv_tile1", "conv_tile2"):
+        intr, py = _PAIRS[name]
+        n_c, kh, kw, wd, ht = 2, 3, 4, 30, 12
+        x = values(n_c * wd * ht)
+        w = values(2 * n_c * kh * kw + 7)
+        lz = (ht - kh) * wd + wd - kw + 1
+        z = np.full(2 * lz + 9, np.nan, dtype)
+        got, want = z.copy(), z.copy()
+        intr(got, 1, x, w, 3, 0, n_c, kh, kw, wd, wd * ht, lz, 5)
+        py(want, 1, x, w, 3, 0, n_c, kh, kw, wd, wd * ht, lz, 5)
+        assert_array_equal(_bits(got), _bits(want), err_msg=name)
+
+    intr, py = _PAIRS["pool2_row"]
+    z = g.integers(0, 3, 400).astype(dtype)   # ties
+    z[g.uniform(size=z.size) < 0.1] = np.nan
+    for n_cells in [1, lanes - 1, lanes, lanes + 3]:
+        out = [(np.full(60, -7.0, dtype), np.full(60, -7, np.int64)) for _ in range(2)]
+        intr(z, 4, 6, 2 * lanes + 10, n_cells, out[0][0], 3, out[0][1])
+        py(z, 4, 6, 2 * lanes + 10, n_cells, out[1][0], 3, out[1][1])
+        assert_array_equal(_bits(out[0][0]), _bits(out[1][0]), err_msg=f"n_cells={n_cells}")
+        assert_array_equal(out[0][1], out[1][1], err_msg=f"n_cells={n_cells}")
+
+    intr, py = _PAIRS["tap_rows"]
+    x = values(2000)
+    dp = values(50, zeros=0.2)
+    arg = g.integers(0, 300, 50).astype(np.int64)
+    for n_rows, kw in [(1, 1), (3, 5), (simd.TAP_ROWS, simd.TAP_LANES)]:
+        out = np.full(200, np.nan, dtype)
+        got, want = out.copy(), out.copy()
+        intr(got, 120, -9, x, 7, 33, n_rows, dp, arg, 2, 40, kw)
+        py(want, 120, -9, x, 7, 33, n_rows, dp, arg, 2, 40, kw)
+        assert_array_equal(_bits(got), _bits(want), err_msg=f"n_rows={n_rows} kw={kw}")
 
 
 @njit

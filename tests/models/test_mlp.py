@@ -194,38 +194,6 @@ def test_same_random_state_same_bits_in_a_fresh_process(tmp_path):
     assert_array_equal(np.load(out), here)
 
 
-def _plain_python_case():
-    """Predictions of a per-sample logistic network (part D's) and a minibatch
-    tanh network trained with Adam, on XOR, and of a per-sample classifier on
-    digits (its inputs listed, lazy momentum, a 10-unit output layer: the dense
-    intrinsics)."""
-    per_sample = MLPRegressor(
-        (5,), activation="logistic", output_activation="logistic", loss="squared", solver="sgd",
-        learning_rate_init=0.5, momentum=0.1, batch_size=1, max_iter=20,
-        sample_order="sequential", tol=None, random_state=0)
-    minibatch = MLPRegressor((4,), activation="tanh", solver="adam", batch_size=2, max_iter=20,
-                             tol=None, random_state=1)
-    classifier = MLPClassifier((8,), activation="logistic", solver="sgd", learning_rate_init=0.1,
-                               momentum=0.9, alpha=0.0, batch_size=1, max_iter=2, tol=None,
-                               random_state=0)
-    X, y = load_digits().data[:40] / 16, load_digits().target[:40]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # ConvergenceWarning; plain Python's uint64 wrap-around
-        return np.concatenate([m.fit(XOR_X, XOR_Y).predict(XOR_X) for m in (per_sample, minibatch)]
-                              + [classifier.fit(X, y).predict_proba(X[:5]).ravel()])
-
-
-def test_kernels_run_as_plain_python_under_numba_disable_jit(tmp_path):
-    """NUMBA_DISABLE_JIT=1 runs the kernels as Python, to debug them: fastnn
-    imports, and the dense kernels learn what the compiled ones learn."""
-    code = ("import numpy as np, sys; from tests.models.test_mlp import _plain_python_case; "
-            "np.save(sys.argv[1], _plain_python_case())")
-    out = tmp_path / "p.npy"
-    subprocess.run([sys.executable, "-c", code, str(out)], check=True, cwd=os.getcwd(),
-                   env=dict(os.environ, NUMBA_DISABLE_JIT="1"))
-    assert_allclose(np.load(out), _plain_python_case(), rtol=1e-12, atol=0)
-
-
 # --------------------------------------------------------------- input
 
 
