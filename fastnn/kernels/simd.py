@@ -134,15 +134,6 @@ def _float64_from_bits(typingctx, bits):
     return types.float64(types.int64), codegen
 
 
-def _float64_from_bits_py(bits):
-    """``float64_from_bits`` in Python, for NUMBA_DISABLE_JIT (see above)."""
-    return np.array(bits, dtype=np.int64).view(np.float64)[()]
-
-
-# the intrinsic has no Python form
-float64_from_bits = _float64_from_bits_py if config.DISABLE_JIT else _float64_from_bits
-
-
 # ---------------------------------------------------------------------------
 # dot products summed in the lanes of a vector
 
@@ -450,8 +441,8 @@ def _narrow_rows_sum(typingctx, acc, a0, x, x0, w, w0, n_in, n_out):
 
 
 @intrinsic
-def _narrow_rows_update(typingctx, params, vel, w0, n_in, n_out, inp, i0, delta, d0, skip, rule,
-                       alpha, mom, lr):
+def _narrow_rows_update(typingctx, params, vel, w0, n_in, n_out, inp, i0, delta, d0, skip,
+                        rule, alpha, mom, lr):
     """``dense._update_rows``' SGD step on a matrix whose rows fit two vectors.
 
     Row ``i`` (``params[w0 + i*n_out:][:n_out]``, ``n_out <= 2 L``) has the
@@ -538,53 +529,6 @@ def _narrow_rows_update(typingctx, params, vel, w0, n_in, n_out, inp, i0, delta,
         return context.get_dummy_value()
 
     return sig, codegen
-
-
-def _listed_rows_sum_py(acc, a0, x, rows, n_rows, w, w0, n_out):
-    """``listed_rows_sum`` as loops: its Python form, and the tests' reference."""
-    for t in range(n_rows):
-        r = rows[t]
-        for j in range(n_out):
-            acc[a0 + j] += x[r] * w[w0 + r * n_out + j]
-
-
-def _narrow_rows_sum_py(acc, a0, x, x0, w, w0, n_in, n_out):
-    """``narrow_rows_sum`` as loops: its Python form, and the tests' reference."""
-    for i in range(n_in):
-        v = x[x0 + i]
-        if v != 0.0:
-            for j in range(n_out):
-                acc[a0 + j] += v * w[w0 + i * n_out + j]
-
-
-def _narrow_rows_update_py(params, vel, w0, n_in, n_out, inp, i0, delta, d0, skip, rule, alpha,
-                           mom, lr):
-    """``narrow_rows_update`` as loops (``dense._update_rows``' SGD arithmetic): its Python form."""
-    T = params.dtype.type
-    alpha, mom, lr = T(alpha), T(mom), T(lr)
-    for i in range(n_in):
-        x = T(inp[i0 + i])
-        if skip and x == 0.0:
-            continue
-        row = w0 + i * n_out
-        for j in range(n_out):
-            k = row + j
-            g = x * delta[d0 + j] + alpha * params[k]
-            if rule == RULE_PLAIN:
-                params[k] -= lr * g
-            elif rule == RULE_PREVIOUS:
-                params[k] -= lr * g + mom * vel[k]
-                vel[k] = g
-            else:
-                v = mom * vel[k] - lr * g
-                vel[k] = v
-                params[k] += v if rule == RULE_MOMENTUM else mom * v - lr * g
-
-
-# the intrinsics have no Python form: under NUMBA_DISABLE_JIT these loops stand in
-listed_rows_sum = _listed_rows_sum_py if config.DISABLE_JIT else _listed_rows_sum
-narrow_rows_sum = _narrow_rows_sum_py if config.DISABLE_JIT else _narrow_rows_sum
-narrow_rows_update = _narrow_rows_update_py if config.DISABLE_JIT else _narrow_rows_update
 
 
 # ---------------------------------------------------------------------------
@@ -784,6 +728,55 @@ def _tap_rows(typingctx, out, o0, ostep, x, x0, xstep, n_rows, dp, arg, k0, cell
 # compile these and compare them with the intrinsics, bit for bit; register_jitable
 # lets the compiled ones call each other)
 
+def _float64_from_bits_py(bits):
+    """``float64_from_bits``: the int64's bits read as a float64 (Python only)."""
+    return np.array(bits, dtype=np.int64).view(np.float64)[()]
+
+
+@register_jitable
+def _listed_rows_sum_py(acc, a0, x, rows, n_rows, w, w0, n_out):
+    """``listed_rows_sum`` as loops."""
+    for t in range(n_rows):
+        r = rows[t]
+        for j in range(n_out):
+            acc[a0 + j] += x[r] * w[w0 + r * n_out + j]
+
+
+@register_jitable
+def _narrow_rows_sum_py(acc, a0, x, x0, w, w0, n_in, n_out):
+    """``narrow_rows_sum`` as loops."""
+    for i in range(n_in):
+        v = x[x0 + i]
+        if v != 0.0:
+            for j in range(n_out):
+                acc[a0 + j] += v * w[w0 + i * n_out + j]
+
+
+@register_jitable
+def _narrow_rows_update_py(params, vel, w0, n_in, n_out, inp, i0, delta, d0, skip, rule, alpha,
+                           mom, lr):
+    """``narrow_rows_update`` as loops (``dense._update_rows``' SGD arithmetic)."""
+    T = params.dtype.type
+    alpha, mom, lr = T(alpha), T(mom), T(lr)
+    for i in range(n_in):
+        x = T(inp[i0 + i])
+        if skip and x == 0.0:
+            continue
+        row = w0 + i * n_out
+        for j in range(n_out):
+            k = row + j
+            g = x * delta[d0 + j] + alpha * params[k]
+            if rule == RULE_PLAIN:
+                params[k] -= lr * g
+            elif rule == RULE_PREVIOUS:
+                params[k] -= lr * g + mom * vel[k]
+                vel[k] = g
+            else:
+                v = mom * vel[k] - lr * g
+                vel[k] = v
+                params[k] += v if rule == RULE_MOMENTUM else mom * v - lr * g
+
+
 @register_jitable
 def _lanes_of(a):
     return 16 if a.itemsize == 4 else 8   # (an array's itemsize: numba types no dtype.itemsize)
@@ -896,10 +889,15 @@ def _tap_rows_py(out, o0, ostep, x, x0, xstep, n_rows, dp, arg, k0, cells, kw):
             out[o0 + q * ostep - j] = s
 
 
+# the public names: the intrinsics, or under NUMBA_DISABLE_JIT their loops
 if config.DISABLE_JIT:
-    (lane_dot, lane_dot4, rows_tile4, conv_tile2, conv_tile1, pool2_row, tap_rows) = (
-        _lane_dot_py, _lane_dot4_py, _rows_tile4_py, _conv_tile2_py, _conv_tile1_py,
+    (float64_from_bits, lane_dot, lane_dot4, rows_tile4, listed_rows_sum, narrow_rows_sum,
+     narrow_rows_update, conv_tile2, conv_tile1, pool2_row, tap_rows) = (
+        _float64_from_bits_py, _lane_dot_py, _lane_dot4_py, _rows_tile4_py, _listed_rows_sum_py,
+        _narrow_rows_sum_py, _narrow_rows_update_py, _conv_tile2_py, _conv_tile1_py,
         _pool2_row_py, _tap_rows_py)
 else:
-    (lane_dot, lane_dot4, rows_tile4, conv_tile2, conv_tile1, pool2_row, tap_rows) = (
-        _lane_dot, _lane_dot4, _rows_tile4, _conv_tile2, _conv_tile1, _pool2_row, _tap_rows)
+    (float64_from_bits, lane_dot, lane_dot4, rows_tile4, listed_rows_sum, narrow_rows_sum,
+     narrow_rows_update, conv_tile2, conv_tile1, pool2_row, tap_rows) = (
+        _float64_from_bits, _lane_dot, _lane_dot4, _rows_tile4, _listed_rows_sum,
+        _narrow_rows_sum, _narrow_rows_update, _conv_tile2, _conv_tile1, _pool2_row, _tap_rows)
