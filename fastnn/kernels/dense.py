@@ -570,6 +570,59 @@ def _coast(params, vel, start, count, pk, geo):
         vel[start + j] = vj * pk
 
 
+@njit(cache=True, inline="always")
+def _update_coasted_rows(params, vel, w0, n_out, inp, live, n_live, coasted, n_coasted, delta,
+                         d0, pks, geos, nesterov, hp):
+    """``_update_rows``' SGD step with momentum on a sample's rows of nonzero
+    inputs: ``live[:n_live]`` as stored, ``coasted[:n_coasted]`` each first
+    brought up to date as ``_coast(.., pks[i], geos[i])`` would, in registers
+    (not written first). The same operations in the same order, so the same
+    bits; two lists, not a test a row (a branch that mispredicts at random).
+    """
+    T = params.dtype.type
+    alpha = T(hp[ALPHA])
+    lr = T(hp[LR])
+    mom = T(hp[MOMENTUM])
+    for t in range(n_live):
+        i = live[t]
+        x = T(inp[i])
+        row = _nonneg(w0 + i * n_out)
+        if nesterov:
+            for j in range(n_out):
+                g = x * delta[d0 + j] + alpha * params[row + j]
+                vk = mom * vel[row + j] - lr * g
+                vel[row + j] = vk
+                params[row + j] += mom * vk - lr * g
+        else:
+            for j in range(n_out):
+                g = x * delta[d0 + j] + alpha * params[row + j]
+                vk = mom * vel[row + j] - lr * g
+                vel[row + j] = vk
+                params[row + j] += vk
+    for t in range(n_coasted):
+        i = coasted[t]
+        x = T(inp[i])
+        row = _nonneg(w0 + i * n_out)
+        geo = T(geos[i])
+        pk = T(pks[i])
+        if nesterov:
+            for j in range(n_out):
+                vj = vel[row + j]
+                wj = params[row + j] + vj * geo
+                g = x * delta[d0 + j] + alpha * wj
+                vk = mom * (vj * pk) - lr * g
+                vel[row + j] = vk
+                params[row + j] = wj + (mom * vk - lr * g)
+        else:
+            for j in range(n_out):
+                vj = vel[row + j]
+                wj = params[row + j] + vj * geo
+                g = x * delta[d0 + j] + alpha * wj
+                vk = mom * (vj * pk) - lr * g
+                vel[row + j] = vk
+                params[row + j] = wj + vk
+
+
 # Lazy momentum (see ``_sample_step``) pays on wide inputs with many zeros
 # (digits, MNIST); on a few inputs its bookkeeping costs more than the rows it
 # skips (XOR: 25 ns a sample).
@@ -937,6 +990,24 @@ def make_layout(sizes, activations, bias):
     return layout, off, a_off
 
 
+# Two intrinsics compiled apart, called from the one-hidden trainers rather
+# than inlined: once a float type, not again in each of the three trainers
+# (the first digits fit of a new process: 12 s, against 14 with the listed
+# sums inlined and 10 before they took coasted rows), and with registers of
+# their own (inlined, the output update spilled and reloaded a vector a row:
+# 14% of the digits time against 11.5%). A call a sample is nothing beside
+# their hundreds of rows.
+@njit(cache=True)
+def _listed_rows_sum_apart(acc, a0, x, rows, n_rows, w, v, w0, n_out, geo):
+    listed_rows_sum(acc, a0, x, rows, n_rows, w, v, w0, n_out, geo)
+
+
+@njit(cache=True)
+def _narrow_rows_update_apart(params, vel, w0, n_in, n_out, inp, i0, delta, d0, skip, rule, alpha,
+                              mom, lr):
+    narrow_rows_update(params, vel, w0, n_in, n_out, inp, i0, delta, d0, skip, rule, alpha, mom, lr)
+
+
 def _one_hidden_epochs(SOLVER):
     """``_train_epochs`` at batch size 1 for a network with one hidden layer,
     compiled for one optimiser: ``SOLVER`` is a constant here.
@@ -984,6 +1055,12 @@ def _one_hidden_epochs(SOLVER):
         # needs the list); on XOR's two they cost 18 ns a sample (149 against 131)
         wide = n_in >= LAZY_MIN_INPUTS
         nz = np.empty(n_in if wide else 0, dtype=np.int64)
+        # lazy momentum: a listed row's coasting factors (_idle_factors; geo < 0: the
+        # row is read as stored), and the listed rows split into those two kinds
+        pks = np.empty(n_in if lazy else 0)
+        geos = np.full(n_in if wide else 0, -1.0)
+        live = np.empty(n_in if lazy else 0, dtype=np.int64)
+        coasted = np.empty(n_in if lazy else 0, dtype=np.int64)
         powers, sums = _momentum_tables(mom, 1 << 14 if lazy else 0)
         a = A[0]
         d = D[0]
@@ -1007,25 +1084,32 @@ def _one_hidden_epochs(SOLVER):
                     for i in range(n_in):   # the nonzero inputs, listed without a branch
                         nz[n_nz] = i
                         n_nz += x[i] != 0.0
-                    if lazy:   # the rows about to be read, brought up to date first
+                    if lazy:
+                        # the rows about to be read: a row that coasted is brought up
+                        # to date as it is read and updated (listed_rows_sum,
+                        # _update_coasted_rows), not written back first (_coast, which
+                        # stored it twice: MNIST batch 1 8.2 -> 7.3 us a sample, digits
+                        # the same); part D's rule still catches up in place
+                        n_live = 0
+                        n_coasted = 0
                         for t in range(n_nz):
                             i = nz[t]
                             idle = step - 1 - upto[i]
                             upto[i] = step
-                            row = _nonneg(w0 + i * n_h)
-                            if idle > 0 and SOLVER != SGD_PREVIOUS_GRADIENT:
-                                # _catch_up written out: called for every row, even one
-                                # that returns at once cost 0.5 us a sample on digits;
-                                # called only for idle rows (as _sample_step does) it
-                                # still measured 2-5% slower (2.76-2.89 against 2.65-2.79
-                                # us), with or without the raise path of its division
-                                pk, geo = _idle_factors(idle, nesterov, mom, powers, sums)
-                                _coast(params, vel, row, n_h, pk, geo)
+                            geos[i] = -1.0
+                            coasts = idle > 0 and SOLVER != SGD_PREVIOUS_GRADIENT
+                            live[n_live] = i
+                            n_live += not coasts
+                            coasted[n_coasted] = i
+                            n_coasted += coasts
+                            if coasts:
+                                pks[i], geos[i] = _idle_factors(idle, nesterov, mom, powers,
+                                                                sums)
                             elif idle > 0:
-                                _catch_up(params, vel, row, n_h, idle, SOLVER, nesterov, mom,
-                                          powers, sums)
+                                _catch_up(params, vel, _nonneg(w0 + i * n_h), n_h, idle, SOLVER,
+                                          nesterov, mom, powers, sums)
                     # the sums in registers for all the rows (the loop's order)
-                    listed_rows_sum(a, oh, x, nz, n_nz, params, w0, n_h)
+                    _listed_rows_sum_apart(a, oh, x, nz, n_nz, params, vel, w0, n_h, geos)
                 else:   # a few inputs (XOR's two): the loop, a test an input
                     for i in range(n_in):
                         v = x[i]
@@ -1082,15 +1166,19 @@ def _one_hidden_epochs(SOLVER):
                         s += params[row + j] * d[oo + j]
                     d[oh + i] = s * derivative(act_h, a[oh + i])
                 # updates, each from the deltas computed with the old weights
-                _update_rows(params, vel, sq, w0, n_in, n_h, x, 0, d, oh, skip_zero or lazy,
-                             alpha, SOLVER, nesterov, hp, lr_t)
+                if lazy and SOLVER == SGD:
+                    _update_coasted_rows(params, vel, w0, n_h, x, live, n_live, coasted,
+                                         n_coasted, d, oh, pks, geos, nesterov, hp)
+                else:
+                    _update_rows(params, vel, sq, w0, n_in, n_h, x, 0, d, oh, skip_zero or lazy,
+                                 alpha, SOLVER, nesterov, hp, lr_t)
                 if b0 >= 0:
                     _update_range(params, vel, sq, b0, n_h, d[oh:oh + n_h], 1.0, 0.0,
                                   SOLVER, nesterov, hp, lr_t)
                 if SOLVER != ADAM and _narrow(params, n_o):
-                    narrow_rows_update(params, vel, w1, n_h, n_o, a, oh, d, oo, skip_zero,
-                                       _sgd_rule(SOLVER, nesterov, mom), T(alpha), T(mom),
-                                       T(hp[LR]))
+                    _narrow_rows_update_apart(params, vel, w1, n_h, n_o, a, oh, d, oo, skip_zero,
+                                              _sgd_rule(SOLVER, nesterov, mom), T(alpha), T(mom),
+                                              T(hp[LR]))
                 else:
                     _update_rows(params, vel, sq, w1, n_h, n_o, a, oh, d, oo, skip_zero,
                                  alpha, SOLVER, nesterov, hp, lr_t)

@@ -555,8 +555,8 @@ def test_narrow_rows_sum_gives_the_loops_bits(dtype):
 
 
 @njit
-def _listed_sum(acc, a0, x, rows, n_rows, w, w0, n_out):
-    simd.listed_rows_sum(acc, a0, x, rows, n_rows, w, w0, n_out)
+def _listed_sum(acc, a0, x, rows, n_rows, w, v, w0, n_out, geo):
+    simd.listed_rows_sum(acc, a0, x, rows, n_rows, w, v, w0, n_out, geo)
 
 
 # the loops: the intrinsic's Python form under NUMBA_DISABLE_JIT, compiled here
@@ -568,19 +568,25 @@ def test_listed_rows_sum_gives_the_loops_bits(dtype):
     """The hidden layer's sums over the listed rows, in registers a stretch of
     ``LISTED_VECTORS`` vectors at a time: the loop's bits for widths across
     the stretches' edges, rows listed in any order (repeats too), zeros of
-    both signs, an infinity and a NaN; nothing written beside the sums."""
+    both signs, an infinity and a NaN; rows read as stored (``geo < 0``) and
+    brought up to date on the way (``w + v geo``, ``geo = 0`` too: a weight of
+    -0.0 reads as +0.0 then); nothing written beside the sums."""
     g = np.random.default_rng(33)
     per_pass = simd.LISTED_VECTORS * 64 // np.dtype(dtype).itemsize
     for n_out in [1, 5, 8, 9, per_pass - 1, per_pass, per_pass + 1, 100, 2 * per_pass + 3]:
         n_in, a0, w0 = 13, 2, 7
         w = _awkward(g, w0 + n_in * n_out + 9, dtype)
+        v = _awkward(g, w.shape[0], dtype)
         x = _awkward(g, n_in, dtype, zeros=0.0)
         x[3], w[w0 + 5 * n_out] = np.nan, np.inf
+        w[w0 + 2 * n_out:w0 + 3 * n_out] = -0.0
+        geo = np.where(g.uniform(size=n_in) < 0.5, -1.0, g.uniform(0.0, 3.0, n_in))
+        geo[2], geo[7] = 0.0, -1.0
         for rows in (np.flatnonzero(g.uniform(size=n_in) < 0.6), np.array([5, 0, 5, 12]),
-                     np.array([3, 1]), np.zeros(0, np.int64)):
+                     np.array([3, 1, 2, 7]), np.zeros(0, np.int64)):
             rows = rows.astype(np.int64)
             acc = _awkward(g, a0 + n_out + 17, dtype)
             got, want = acc.copy(), acc.copy()
-            _listed_sum(got, a0, x, rows, len(rows), w, w0, n_out)
-            _loops_listed_sum(want, a0, x, rows, len(rows), w, w0, n_out)
+            _listed_sum(got, a0, x, rows, len(rows), w, v, w0, n_out, geo)
+            _loops_listed_sum(want, a0, x, rows, len(rows), w, v, w0, n_out, geo)
             _assert_same_bits(got, want, f"n_out={n_out} rows={rows}")
