@@ -41,7 +41,7 @@ from .activations import activate, activate_at, activate_range, derivative
 from .losses import output_delta, output_delta_at, sample_loss, sample_loss_at
 from .rng import permutation, randint
 from .simd import (NARROW_VECTORS, RULE_MOMENTUM, RULE_NESTEROV, RULE_PLAIN, RULE_PREVIOUS,
-                   listed_rows_sum, narrow_rows_sum, narrow_rows_update)
+                   listed_rows_sum, narrow_rows_sum, narrow_rows_update, nonzero_positions)
 
 N_IN, N_OUT, W_OFF, B_OFF, ACT, A_OFF = range(6)
 
@@ -1080,10 +1080,7 @@ def _one_hidden_epochs(SOLVER):
                 # row read is first brought up to date)
                 _start_sums(params, b0, a, oh, n_h)
                 if wide:
-                    n_nz = 0
-                    for i in range(n_in):   # the nonzero inputs, listed without a branch
-                        nz[n_nz] = i
-                        n_nz += x[i] != 0.0
+                    n_nz = nonzero_positions(x, n_in, nz)   # the nonzero inputs
                     if lazy:
                         # the rows about to be read: a row that coasted is brought up
                         # to date as it is read and updated (listed_rows_sum,

@@ -13,6 +13,7 @@ fused multiply-add: each product is rounded, as in the scalar loops.
   in registers for all the taps.
 - ``pool2_row``: a row of 2 x 2 max-pooling windows, a window a lane.
 - ``tap_rows``: a filter's gradient from deltas routed to pooled cells.
+- ``nonzero_positions``: the positions of a vector's nonzero entries.
 - ``listed_rows_sum``: a layer's sums over listed rows of its weights,
   held in registers (a sample's nonzero inputs), some rows read as brought
   up to date by lazy momentum on the way.
@@ -334,6 +335,62 @@ def _rows_tile4(typingctx, acc, a0, astride, x, x0, xstride, xstep, w, w0, n_in,
 
 NARROW_VECTORS = 2   # vectors a row of ``narrow_rows_update`` (16 float64, 32 float32 columns)
 RULE_PLAIN, RULE_MOMENTUM, RULE_NESTEROV, RULE_PREVIOUS = 0, 1, 2, 3
+
+
+LIST_CHUNK = 8   # inputs a step of ``nonzero_positions`` (an int64 vector of positions)
+
+
+@intrinsic
+def _nonzero_positions(typingctx, x, n, out):
+    """Write the positions ``i < n`` where ``x[i] != 0`` (NaN too, as in
+    Python) to ``out``, in order, and return how many there are.
+
+    ``LIST_CHUNK`` inputs a step: a vector comparison, the positions of the
+    nonzero ones packed to the front of a vector (``vector.compress``: one
+    AVX-512 instruction) and stored whole at the list's end, so the positions
+    beyond it are scratch (a step's store ends within ``out[:n]``); the last
+    ``n % LIST_CHUNK`` inputs one at a time. The loop it replaces stored a
+    position and added a comparison's result an input (MNIST at batch 1, 784
+    inputs of which about 150 nonzero: 7.2 -> 7.0 us a sample).
+    """
+    if not (_float_arrays(x) and _int_array(out) and isinstance(n, types.Integer)):
+        return None
+    sig = types.int64(x, n, out)
+
+    def codegen(context, builder, signature, args):
+        g = _Gen(context, builder, signature, args, lanes=LIST_CHUNK)
+        b = builder
+        n = g.idx(1)
+        px, pout = g.ptr(0, g.const(0)), g.ptr(2, g.const(0))
+        i64 = ir.IntType(64)
+        vi = ir.VectorType(i64, LIST_CHUNK)
+        compress = cgutils.get_or_insert_function(
+            b.module, ir.FunctionType(vi, [vi, g.mty, vi]),
+            f"llvm.experimental.vector.compress.v{LIST_CHUNK}i64")
+        popcount = cgutils.get_or_insert_function(
+            b.module, ir.FunctionType(ir.IntType(LIST_CHUNK), [ir.IntType(LIST_CHUNK)]),
+            f"llvm.ctpop.i{LIST_CHUNK}")
+        zero = ir.Constant(g.fty, 0.0)
+        count = cgutils.alloca_once_value(b, ir.Constant(i64, 0))
+        steps = b.sdiv(n, g.const(LIST_CHUNK))
+        with cgutils.for_range(b, steps) as loop:
+            base = b.mul(loop.index, g.const(LIST_CHUNK))
+            xs = g.vload(px, base)
+            live = b.fcmp_unordered("!=", xs, ir.Constant(g.vty, [0.0] * LIST_CHUNK))
+            pos = b.add(g.splat(base), g.lane_ids)
+            packed = b.call(compress, [pos, live, ir.Constant(vi, None)])
+            at = b.load(count)
+            b.store(packed, b.bitcast(g.at(pout, at, i64), vi.as_pointer()), align=8)
+            k = b.zext(b.call(popcount, [b.bitcast(live, ir.IntType(LIST_CHUNK))]), i64)
+            b.store(b.add(at, k), count)
+        with cgutils.for_range_slice(b, b.mul(steps, g.const(LIST_CHUNK)), n, g.const(1)) as (i, _):
+            at = b.load(count)
+            b.store(i, g.at(pout, at, i64))
+            xi = g.load(px, i)
+            b.store(b.add(at, b.zext(b.fcmp_unordered("!=", xi, zero), i64)), count)
+        return b.load(count)
+
+    return sig, codegen
 
 
 LISTED_VECTORS = 16   # vectors of sums a pass of ``listed_rows_sum`` holds (128 float64)
@@ -764,6 +821,16 @@ def _float64_from_bits_py(bits):
 
 
 @register_jitable
+def _nonzero_positions_py(x, n, out):
+    """``nonzero_positions`` as a loop (the branch-free listing it replaced)."""
+    count = 0
+    for i in range(n):
+        out[count] = i
+        count += x[i] != 0.0
+    return count
+
+
+@register_jitable
 def _listed_rows_sum_py(acc, a0, x, rows, n_rows, w, v, w0, n_out, geo):
     """``listed_rows_sum`` as loops."""
     T = w.dtype.type
@@ -924,13 +991,14 @@ def _tap_rows_py(out, o0, ostep, x, x0, xstep, n_rows, dp, arg, k0, cells, kw):
 
 # the public names: the intrinsics, or under NUMBA_DISABLE_JIT their loops
 if config.DISABLE_JIT:
-    (float64_from_bits, lane_dot, lane_dot4, rows_tile4, listed_rows_sum, narrow_rows_sum,
-     narrow_rows_update, conv_tile2, conv_tile1, pool2_row, tap_rows) = (
-        _float64_from_bits_py, _lane_dot_py, _lane_dot4_py, _rows_tile4_py, _listed_rows_sum_py,
-        _narrow_rows_sum_py, _narrow_rows_update_py, _conv_tile2_py, _conv_tile1_py,
-        _pool2_row_py, _tap_rows_py)
+    (float64_from_bits, lane_dot, lane_dot4, rows_tile4, nonzero_positions, listed_rows_sum,
+     narrow_rows_sum, narrow_rows_update, conv_tile2, conv_tile1, pool2_row, tap_rows) = (
+        _float64_from_bits_py, _lane_dot_py, _lane_dot4_py, _rows_tile4_py, _nonzero_positions_py,
+        _listed_rows_sum_py, _narrow_rows_sum_py, _narrow_rows_update_py, _conv_tile2_py,
+        _conv_tile1_py, _pool2_row_py, _tap_rows_py)
 else:
-    (float64_from_bits, lane_dot, lane_dot4, rows_tile4, listed_rows_sum, narrow_rows_sum,
-     narrow_rows_update, conv_tile2, conv_tile1, pool2_row, tap_rows) = (
-        _float64_from_bits, _lane_dot, _lane_dot4, _rows_tile4, _listed_rows_sum,
-        _narrow_rows_sum, _narrow_rows_update, _conv_tile2, _conv_tile1, _pool2_row, _tap_rows)
+    (float64_from_bits, lane_dot, lane_dot4, rows_tile4, nonzero_positions, listed_rows_sum,
+     narrow_rows_sum, narrow_rows_update, conv_tile2, conv_tile1, pool2_row, tap_rows) = (
+        _float64_from_bits, _lane_dot, _lane_dot4, _rows_tile4, _nonzero_positions,
+        _listed_rows_sum, _narrow_rows_sum, _narrow_rows_update, _conv_tile2, _conv_tile1,
+        _pool2_row, _tap_rows)

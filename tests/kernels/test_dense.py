@@ -555,6 +555,35 @@ def test_narrow_rows_sum_gives_the_loops_bits(dtype):
 
 
 @njit
+def _nonzero_positions(x, n, out):
+    return simd.nonzero_positions(x, n, out)
+
+
+_loops_nonzero_positions = njit(simd._nonzero_positions_py)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_nonzero_positions_lists_what_the_loop_lists(dtype):
+    """Lengths across the steps' edges, a step all zeros and one all nonzero,
+    -0.0 (not listed), NaN and infinities (listed), a shorter ``n`` than ``x``;
+    nothing written from ``out[n]`` on."""
+    g = np.random.default_rng(35)
+    step = simd.LIST_CHUNK
+    for n in [0, 1, step - 1, step, step + 1, 2 * step + 5, 64, 100, 784]:
+        x = (g.normal(size=n + 3) * (g.uniform(size=n + 3) < 0.3)).astype(dtype)
+        x[:min(n, step)] = 0.0
+        x[step:min(n, 2 * step)] = 1.5
+        x[g.integers(0, n + 3, 3)] = [-0.0, np.nan, -np.inf]
+        got = np.full(n + 4, -7, np.int64)
+        want = got.copy()
+        count = _nonzero_positions(x, n, got)
+        assert count == _loops_nonzero_positions(x, n, want)
+        assert count == np.count_nonzero(x[:n]) and np.all(got[n:] == -7)
+        assert_array_equal(got[:count], want[:count])
+        assert_array_equal(got[:count], np.flatnonzero(x[:n]))
+
+
+@njit
 def _listed_sum(acc, a0, x, rows, n_rows, w, v, w0, n_out, geo):
     simd.listed_rows_sum(acc, a0, x, rows, n_rows, w, v, w0, n_out, geo)
 
