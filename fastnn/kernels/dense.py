@@ -587,40 +587,24 @@ def _update_coasted_rows(params, vel, w0, n_out, inp, live, n_live, coasted, n_c
         i = live[t]
         x = T(inp[i])
         row = _nonneg(w0 + i * n_out)
-        if nesterov:
-            for j in range(n_out):
-                g = x * delta[d0 + j] + alpha * params[row + j]
-                vk = mom * vel[row + j] - lr * g
-                vel[row + j] = vk
-                params[row + j] += mom * vk - lr * g
-        else:
-            for j in range(n_out):
-                g = x * delta[d0 + j] + alpha * params[row + j]
-                vk = mom * vel[row + j] - lr * g
-                vel[row + j] = vk
-                params[row + j] += vk
+        for j in range(n_out):
+            g = x * delta[d0 + j] + alpha * params[row + j]
+            vk = mom * vel[row + j] - lr * g
+            vel[row + j] = vk
+            params[row + j] += mom * vk - lr * g if nesterov else vk
     for t in range(n_coasted):
         i = coasted[t]
         x = T(inp[i])
         row = _nonneg(w0 + i * n_out)
         geo = T(geos[i])
         pk = T(pks[i])
-        if nesterov:
-            for j in range(n_out):
-                vj = vel[row + j]
-                wj = params[row + j] + vj * geo
-                g = x * delta[d0 + j] + alpha * wj
-                vk = mom * (vj * pk) - lr * g
-                vel[row + j] = vk
-                params[row + j] = wj + (mom * vk - lr * g)
-        else:
-            for j in range(n_out):
-                vj = vel[row + j]
-                wj = params[row + j] + vj * geo
-                g = x * delta[d0 + j] + alpha * wj
-                vk = mom * (vj * pk) - lr * g
-                vel[row + j] = vk
-                params[row + j] = wj + vk
+        for j in range(n_out):
+            vj = vel[row + j]
+            wj = params[row + j] + vj * geo
+            g = x * delta[d0 + j] + alpha * wj
+            vk = mom * (vj * pk) - lr * g
+            vel[row + j] = vk
+            params[row + j] = wj + (mom * vk - lr * g if nesterov else vk)
 
 
 # Lazy momentum (see ``_sample_step``) pays on wide inputs with many zeros
