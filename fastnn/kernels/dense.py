@@ -1004,8 +1004,8 @@ def _one_hidden_epochs(SOLVER):
     only the chosen optimiser is compiled (XOR: 270 -> 109 ns a sample; the
     first result of a new process with an empty cache 19 -> 10 s, as this
     compiles in 6 s against the generic loop's 15). An output layer of 4 to
-    16 float64 (32 float32) units, a classifier's, is summed and updated two
-    masked vectors a row (``simd.narrow_rows_sum``, ``narrow_rows_update``),
+    16 float64 (32 float32) units, a classifier's, is summed and updated in
+    masked vectors (``simd.narrow_rows_sum``, ``narrow_rows_update``),
     where the loops ran a row of 10 as scalars (digits per-sample 3.9 -> 3.5
     us). Every sum and update is
     the generic engine's, in its order: the same bits (tested for every

@@ -530,9 +530,10 @@ def _narrow_rows_update(typingctx, params, vel, w0, n_in, n_out, inp, i0, delta,
     ``v = mom v - lr g; w += v``; ``RULE_NESTEROV`` the same ``v``, ``w +=
     mom v - lr g``; ``RULE_PREVIOUS`` ``w -= lr g + mom v; v = g``. The
     same operations in the same order as the loops, so the same bits. The
-    deltas are loaded once; a row is two masked vectors. The loops vectorise
-    a row of 10 (a classifier's output layer) badly: the vector loop needs
-    more iterations than the row has, and every row runs as scalars.
+    deltas are loaded once; a row is one or two masked vectors. The loops
+    vectorise a row of 10 (a classifier's output layer) badly: the vector
+    loop needs more iterations than the row has, and every row runs as
+    scalars.
     """
     if not (_float_arrays(params, vel, delta) and isinstance(inp, types.Array)
             and inp.ndim == 1 and inp.dtype in _LANES):
