@@ -33,6 +33,7 @@ compile and compare with the intrinsic bit for bit.
 """
 import numpy as np
 from llvmlite import ir
+from llvmlite.binding import llvm_version_info
 from numba import config, types
 from numba.core import cgutils
 from numba.extending import intrinsic, register_jitable
@@ -338,6 +339,7 @@ RULE_PLAIN, RULE_MOMENTUM, RULE_NESTEROV, RULE_PREVIOUS = 0, 1, 2, 3
 
 
 LIST_CHUNK = 8   # inputs a step of ``nonzero_positions`` (an int64 vector of positions)
+_HAS_COMPRESS = llvm_version_info >= (19,)   # llvm.experimental.vector.compress
 
 
 @intrinsic
@@ -351,7 +353,9 @@ def _nonzero_positions(typingctx, x, n, out):
     beyond it are scratch (a step's store ends within ``out[:n]``); the last
     ``n % LIST_CHUNK`` inputs one at a time. The loop it replaces stored a
     position and added a comparison's result an input (MNIST at batch 1, 784
-    inputs of which about 150 nonzero: 7.2 -> 7.0 us a sample).
+    inputs of which about 150 nonzero: 7.2 -> 7.0 us a sample). LLVM has
+    ``vector.compress`` from version 19; under an older one (an older
+    llvmlite) every input goes the one-at-a-time way.
     """
     if not (_float_arrays(x) and _int_array(out) and isinstance(n, types.Integer)):
         return None
@@ -372,7 +376,7 @@ def _nonzero_positions(typingctx, x, n, out):
             f"llvm.ctpop.i{LIST_CHUNK}")
         zero = ir.Constant(g.fty, 0.0)
         count = cgutils.alloca_once_value(b, ir.Constant(i64, 0))
-        steps = b.sdiv(n, g.const(LIST_CHUNK))
+        steps = b.sdiv(n, g.const(LIST_CHUNK)) if _HAS_COMPRESS else g.const(0)
         with cgutils.for_range(b, steps) as loop:
             base = b.mul(loop.index, g.const(LIST_CHUNK))
             xs = g.vload(px, base)

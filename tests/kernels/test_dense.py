@@ -554,19 +554,20 @@ def test_narrow_rows_sum_gives_the_loops_bits(dtype):
             assert_array_equal(got.view(np.uint8), want.view(np.uint8), err_msg=f"n_out={n_out}")
 
 
-@njit
-def _nonzero_positions(x, n, out):
-    return simd.nonzero_positions(x, n, out)
-
-
 _loops_nonzero_positions = njit(simd._nonzero_positions_py)
 
 
+@pytest.mark.parametrize("compress", [True, False], ids=["vector", "older-llvm"])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_nonzero_positions_lists_what_the_loop_lists(dtype):
+def test_nonzero_positions_lists_what_the_loop_lists(dtype, compress, monkeypatch):
     """Lengths across the steps' edges, a step all zeros and one all nonzero,
     -0.0 (not listed), NaN and infinities (listed), a shorter ``n`` than ``x``;
-    nothing written from ``out[n]`` on."""
+    nothing written from ``out[n]`` on. Also as compiled under an LLVM without
+    ``vector.compress`` (an input at a time)."""
+    if compress and not simd._HAS_COMPRESS:
+        pytest.skip("this LLVM has no vector.compress")
+    monkeypatch.setattr(simd, "_HAS_COMPRESS", compress)
+    _nonzero_positions = njit(lambda x, n, out: simd.nonzero_positions(x, n, out))
     g = np.random.default_rng(35)
     step = simd.LIST_CHUNK
     for n in [0, 1, step - 1, step, step + 1, 2 * step + 5, 64, 100, 784]:
@@ -581,6 +582,8 @@ def test_nonzero_positions_lists_what_the_loop_lists(dtype):
         assert count == np.count_nonzero(x[:n]) and np.all(got[n:] == -7)
         assert_array_equal(got[:count], want[:count])
         assert_array_equal(got[:count], np.flatnonzero(x[:n]))
+    llvm = "".join(_nonzero_positions.inspect_llvm().values())
+    assert ("llvm.experimental.vector.compress" in llvm) == compress
 
 
 @njit
