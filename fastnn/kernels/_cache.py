@@ -46,11 +46,17 @@ class _KernelsStamp:
         return super().from_function(py_func, py_file)
 
 
+def _numba(name):
+    """``numba.core.caching``'s ``name`` (public in recent Numba, with a leading
+    underscore in older ones)."""
+    return getattr(caching, name, None) or getattr(caching, "_" + name, None)
+
+
 def _locators():
     """Numba's source-file locators, each with the package-wide stamp, in Numba's order."""
     out = []
     for name in ("UserProvidedCacheLocator", "InTreeCacheLocator", "UserWideCacheLocator"):
-        base = getattr(caching, name, None)
+        base = _numba(name)
         if base is not None:
             out.append(type("Kernels" + name, (_KernelsStamp, base), {}))
     return out
@@ -62,8 +68,7 @@ def install():
     Numba keeps its locators in ``CacheImpl._locator_classes``; where a Numba
     version lacks it, its own per-file stamps stay in force.
     """
-    impl = getattr(caching, "CacheImpl", None)
-    classes = getattr(impl, "_locator_classes", None)
+    classes = getattr(_numba("CacheImpl"), "_locator_classes", None)
     if not isinstance(classes, list) or any(issubclass(c, _KernelsStamp) for c in classes):
         return
     classes[:0] = _locators()

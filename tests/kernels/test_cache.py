@@ -17,7 +17,8 @@ from fastnn.kernels import dense
 order = np.empty(12, np.int64)
 dense.epoch_order(dense.REPLACEMENT, 3, 0, order)
 stats = dense.epoch_order.stats
-print(json.dumps([order.tolist(), sum(stats.cache_hits.values()), sum(stats.cache_misses.values())]))
+hits, misses = sum(stats.cache_hits.values()), sum(stats.cache_misses.values())
+print(json.dumps([order.tolist(), hits, misses]))
 """
 
 
@@ -55,14 +56,11 @@ def test_the_stamp_covers_every_kernel_module_and_only_them(tmp_path):
     kernels = Path(_cache.__file__).parent
     names = sorted(p.name for p in kernels.glob("*.py"))
     assert {"dense.py", "simd.py", "rng.py", "activations.py"} <= set(names)
-    from numba.core import caching
-
-    locators = [c for c in caching.CacheImpl._locator_classes
-                if issubclass(c, _cache._KernelsStamp)]
-    assert len(locators) == 3                      # installed once, however often imported
+    classes = _cache._numba("CacheImpl")._locator_classes
+    locators = [c for c in classes if issubclass(c, _cache._KernelsStamp)]
+    assert len(locators) == 3 and classes[:3] == locators   # first, and installed once
     _cache.install()
-    assert len([c for c in caching.CacheImpl._locator_classes
-                if issubclass(c, _cache._KernelsStamp)]) == 3
+    assert [c for c in classes if issubclass(c, _cache._KernelsStamp)] == locators
     outside = tmp_path / "elsewhere.py"
     outside.write_text("def f():\n    return 1\n")
     assert all(c.from_function(len, str(outside)) is None for c in locators)
