@@ -37,7 +37,10 @@ class _KernelsStamp:
     """A locator mixin: the package-wide stamp, for functions defined in this package."""
 
     def get_source_stamp(self):
-        return kernels_stamp()
+        try:
+            return kernels_stamp()
+        except OSError:   # the package's folder unreadable: Numba's own stamp
+            return super().get_source_stamp()
 
     @classmethod
     def from_function(cls, py_func, py_file):

@@ -64,3 +64,21 @@ def test_the_stamp_covers_every_kernel_module_and_only_them(tmp_path):
     outside = tmp_path / "elsewhere.py"
     outside.write_text("def f():\n    return 1\n")
     assert all(c.from_function(len, str(outside)) is None for c in locators)
+
+
+def test_an_unreadable_package_folder_falls_back_to_numbas_own_stamp(monkeypatch, tmp_path):
+    from fastnn.kernels import dense
+
+    py_func, py_file = dense.epoch_order.py_func, dense.__file__
+    classes = _cache._numba("CacheImpl")._locator_classes
+    locator = next(loc for loc in (c.from_function(py_func, py_file) for c in classes[:3]) if loc)
+    assert locator.get_source_stamp() == _cache.kernels_stamp()
+    own = type(locator).__bases__[1].get_source_stamp(locator)   # Numba's locator's stamp
+    assert own != _cache.kernels_stamp()
+    monkeypatch.setattr(_cache, "_KERNELS", str(tmp_path / "gone"))
+    _cache.kernels_stamp.cache_clear()
+    try:
+        assert locator.get_source_stamp() == own
+    finally:
+        monkeypatch.undo()
+        _cache.kernels_stamp.cache_clear()
