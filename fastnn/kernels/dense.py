@@ -978,9 +978,9 @@ def make_layout(sizes, activations, bias):
 # than inlined: once a float type, not again in each of the three trainers
 # (the first digits fit of a new process: 12 s, against 14 with the listed
 # sums inlined and 10 before they took coasted rows), and with registers of
-# their own (inlined, the output update spilled and reloaded a vector a row:
-# 14% of the digits time against 11.5%). A call a sample is nothing beside
-# their hundreds of rows.
+# their own (inlined into this trainer, the output update spilled and
+# reloaded a vector a row: 18% of the digits samples against 11.5%). A call a
+# sample is nothing beside their hundreds of rows.
 @njit(cache=True)
 def _listed_rows_sum_apart(acc, a0, x, rows, n_rows, w, v, w0, n_out, geo):
     listed_rows_sum(acc, a0, x, rows, n_rows, w, v, w0, n_out, geo)
