@@ -992,9 +992,11 @@ def _narrow_rows_update_apart(params, vel, w0, n_in, n_out, inp, i0, delta, d0, 
     narrow_rows_update(params, vel, w0, n_in, n_out, inp, i0, delta, d0, skip, rule, alpha, mom, lr)
 
 
-def _one_hidden_epochs(SOLVER):
+def _one_hidden_epochs(SOLVER, WIDE):
     """``_train_epochs`` at batch size 1 for a network with one hidden layer,
-    compiled for one optimiser: ``SOLVER`` is a constant here.
+    compiled for one optimiser and one kind of input: ``SOLVER`` and ``WIDE``
+    (at least ``LAZY_MIN_INPUTS`` inputs: listed nonzero inputs and lazy
+    momentum, else a loop over the inputs) are constants here.
 
     The article's networks all have one hidden layer, and on small ones (XOR's
     2-5-1) the generic step's overhead is most of the time: its loop over
@@ -1010,8 +1012,10 @@ def _one_hidden_epochs(SOLVER):
     us). Every sum and update is
     the generic engine's, in its order: the same bits (tested for every
     optimiser, activation, loss, bias setting and dtype). ``one_hidden_trainer``
-    compiles one per optimiser on first use and caches it on disk: numba's
-    cache key hashes a closure's constants, so the three never collide.
+    compiles one per optimiser and kind of input on first use and caches it
+    on disk: numba's cache key hashes a closure's constants, so the six never
+    collide. A trainer holds only its kind of input's code: XOR's compiles
+    without the wide inputs' listed sums and lazy momentum, and the reverse.
     """
 
     def train(params, layout, loss, X, Y, batch_size, order_kind, seed, epoch0, n_epochs,
@@ -1033,16 +1037,15 @@ def _one_hidden_epochs(SOLVER):
         alpha = hp[ALPHA]
         mom = hp[MOMENTUM]
         skip_zero = SOLVER == SGD and mom == 0.0 and alpha == 0.0
-        lazy = _lazy_momentum(SOLVER, hp, n_in)
+        lazy = WIDE and _lazy_momentum(SOLVER, hp, n_in)
         upto = np.zeros(n_in if lazy else 0, dtype=np.int64)
         # inputs listed, sums in registers: from LAZY_MIN_INPUTS inputs (lazy momentum
         # needs the list); on XOR's two they cost 18 ns a sample (149 against 131)
-        wide = n_in >= LAZY_MIN_INPUTS
-        nz = np.empty(n_in if wide else 0, dtype=np.int64)
+        nz = np.empty(n_in if WIDE else 0, dtype=np.int64)
         # lazy momentum: a listed row's coasting factors (_idle_factors; geo < 0: the
         # row is read as stored), and the listed rows split into those two kinds
         pks = np.empty(n_in if lazy else 0)
-        geos = np.full(n_in if wide else 0, -1.0)
+        geos = np.full(n_in if WIDE else 0, -1.0)
         live = np.empty(n_in if lazy else 0, dtype=np.int64)
         coasted = np.empty(n_in if lazy else 0, dtype=np.int64)
         powers, sums = _momentum_tables(mom, 1 << 14 if lazy else 0)
@@ -1063,7 +1066,7 @@ def _one_hidden_epochs(SOLVER):
                 # hidden layer (rows of a zero input skipped; with lazy momentum a
                 # row read is first brought up to date)
                 _start_sums(params, b0, a, oh, n_h)
-                if wide:
+                if WIDE:   # (a closure constant: the other branch is not compiled)
                     n_nz = nonzero_positions(x, n_in, nz)   # the nonzero inputs
                     if lazy:
                         # the rows about to be read: a row that coasted is brought up
@@ -1147,7 +1150,7 @@ def _one_hidden_epochs(SOLVER):
                         s += params[row + j] * d[oo + j]
                     d[oh + i] = s * derivative(act_h, a[oh + i])
                 # updates, each from the deltas computed with the old weights
-                if lazy and SOLVER == SGD:
+                if WIDE and lazy and SOLVER == SGD:
                     _update_coasted_rows(params, vel, w0, n_h, x, live, n_live, coasted,
                                          n_coasted, d, oh, pks, geos, nesterov, hp)
                 else:
@@ -1181,10 +1184,11 @@ def _one_hidden_epochs(SOLVER):
 _ONE_HIDDEN = {}
 
 
-def one_hidden_trainer(solver):
-    """The batch-1 trainer of one-hidden-layer networks for ``solver`` (compiled
-    on first use, cached on disk). Same arguments and bits as ``train_epochs``."""
-    solver = int(solver)
-    if solver not in _ONE_HIDDEN:
-        _ONE_HIDDEN[solver] = njit(cache=True)(_one_hidden_epochs(solver))
-    return _ONE_HIDDEN[solver]
+def one_hidden_trainer(solver, n_in):
+    """The batch-1 trainer of one-hidden-layer networks for ``solver`` and
+    ``n_in`` inputs (compiled on first use, cached on disk). Same arguments
+    and bits as ``train_epochs``, for networks of that many inputs."""
+    key = (int(solver), int(n_in) >= LAZY_MIN_INPUTS)
+    if key not in _ONE_HIDDEN:
+        _ONE_HIDDEN[key] = njit(cache=True)(_one_hidden_epochs(*key))
+    return _ONE_HIDDEN[key]

@@ -325,7 +325,7 @@ class _BaseMLP(BaseEstimator):
         no_improve = 0
         t0 = time.perf_counter()
         if batch == 1 and self._layout.shape[0] == 2:   # the article's networks, per sample
-            train = dense.one_hidden_trainer(solver)
+            train = dense.one_hidden_trainer(solver, X.shape[1])
         else:
             train = _twin(dense.train_epochs, dense.train_epochs_serial,
                           batch * self._params.shape[0] if batch > 1 else 0)

@@ -229,7 +229,7 @@ def test_per_sample_epochs_match_the_article_loop(rule, solver, one_hidden):
     Ws, bs = _views(layout, params.copy())
     Ws, bs = [w.copy() for w in Ws], [b.copy() if b is not None else None for b in bs]
     nesterov = rule == "nesterov"
-    kernel = dense.one_hidden_trainer(solver) if one_hidden else dense.train_epochs
+    kernel = dense.one_hidden_trainer(solver, 2) if one_hidden else dense.train_epochs
     _train(layout, params, n_units, XOR_X, XOR_Y, epochs=3, lr=0.5, momentum=0.3, solver=solver,
            nesterov=nesterov, kernel=kernel)
     vel = {}
@@ -348,7 +348,7 @@ def test_lazy_momentum_matches_the_eager_loop_on_sparse_inputs(rule, one_hidden)
     Ws, bs = [w.copy() for w in _views(layout, params)[0]], [b.copy() for b in _views(layout, params)[1]]
     solver = dense.SGD_PREVIOUS_GRADIENT if rule == "previous_gradient" else dense.SGD
     nesterov = rule == "nesterov"
-    kernel = dense.one_hidden_trainer(solver) if one_hidden else dense.train_epochs
+    kernel = dense.one_hidden_trainer(solver, n_in) if one_hidden else dense.train_epochs
     _train(layout, params, n_units, X, Y, epochs=4, lr=0.3, momentum=0.9, solver=solver,
            nesterov=nesterov, kernel=kernel)
     vel = {}
@@ -380,7 +380,6 @@ def test_one_hidden_trainer_gives_the_generic_engines_bits(solver, nesterov, mom
     """The batch-1 trainer compiled for one optimiser and two layers repeats the
     generic engine exactly: every activation and loss, with and without biases,
     L2 penalty, lazy momentum, both dtypes, and the loss curve too."""
-    trainer = dense.one_hidden_trainer(solver)
     g = np.random.default_rng(21)
     for dtype in (np.float64, np.float32):
         for k, (hidden, out, loss, bias, n_in, n_out) in enumerate(ONE_HIDDEN_NETS):
@@ -392,7 +391,7 @@ def test_one_hidden_trainer_gives_the_generic_engines_bits(solver, nesterov, mom
             alpha = 1e-3 if k % 2 else 0.0
             order = [dense.SHUFFLE, dense.SEQUENTIAL, dense.REPLACEMENT][k % 3]
             results = []
-            for kernel in (dense.train_epochs_serial, trainer):
+            for kernel in (dense.train_epochs_serial, dense.one_hidden_trainer(solver, n_in)):
                 layout, params, n_units = _net([n_in, 7, n_out], [hidden, out], bias, dtype, seed=k)
                 _, curve, state = _train(layout, params, n_units, X, Y, order=order, epochs=3,
                                          solver=solver, lr=0.05, momentum=momentum, alpha=alpha,
