@@ -236,6 +236,17 @@ def _update_range(params, vel, sq, start, count, grad, scale, alpha, solver, nes
 
 
 @njit(cache=True, inline="always")
+def _momentum_row(params, vel, row, n, x, delta, d0, alpha, mom, lr, nesterov):
+    """SGD with momentum on ``params[row:row+n]`` (``_update_range``'s rule, Nesterov's
+    when ``nesterov``), whose gradient is ``x * delta[d0:d0+n] + alpha * w``."""
+    for j in range(n):
+        g = x * delta[d0 + j] + alpha * params[row + j]
+        vk = mom * vel[row + j] - lr * g
+        vel[row + j] = vk
+        params[row + j] += mom * vk - lr * g if nesterov else vk
+
+
+@njit(cache=True, inline="always")
 def _update_rows(params, vel, sq, w0, n_in, n_out, inp, i0, delta, d0, skip, alpha, solver, nesterov,
                  hp, lr_t):
     """One optimiser step on a whole weight matrix whose gradient is ``outer(inp, delta)``.
@@ -264,28 +275,13 @@ def _update_rows(params, vel, sq, w0, n_in, n_out, inp, i0, delta, d0, skip, alp
             for j in range(n_out):
                 g = x * delta[d0 + j] + alpha * params[row + j]
                 params[row + j] -= lr * g
-    elif solver == SGD and nesterov:
-        for i in range(n_in):
-            x = T(inp[i0 + i])
-            if skip and x == 0.0:
-                continue
-            row = _nonneg(w0 + i * n_out)
-            for j in range(n_out):
-                g = x * delta[d0 + j] + alpha * params[row + j]
-                vk = mom * vel[row + j] - lr * g
-                vel[row + j] = vk
-                params[row + j] += mom * vk - lr * g
     elif solver == SGD:
         for i in range(n_in):
             x = T(inp[i0 + i])
             if skip and x == 0.0:
                 continue
-            row = _nonneg(w0 + i * n_out)
-            for j in range(n_out):
-                g = x * delta[d0 + j] + alpha * params[row + j]
-                vk = mom * vel[row + j] - lr * g
-                vel[row + j] = vk
-                params[row + j] += vk
+            _momentum_row(params, vel, _nonneg(w0 + i * n_out), n_out, x, delta, d0, alpha, mom,
+                          lr, nesterov)
     elif solver == SGD_PREVIOUS_GRADIENT:
         for i in range(n_in):
             x = T(inp[i0 + i])
@@ -585,13 +581,8 @@ def _update_coasted_rows(params, vel, w0, n_out, inp, live, n_live, coasted, n_c
     mom = T(hp[MOMENTUM])
     for t in range(n_live):
         i = live[t]
-        x = T(inp[i])
-        row = _nonneg(w0 + i * n_out)
-        for j in range(n_out):
-            g = x * delta[d0 + j] + alpha * params[row + j]
-            vk = mom * vel[row + j] - lr * g
-            vel[row + j] = vk
-            params[row + j] += mom * vk - lr * g if nesterov else vk
+        _momentum_row(params, vel, _nonneg(w0 + i * n_out), n_out, T(inp[i]), delta, d0, alpha,
+                      mom, lr, nesterov)
     for t in range(n_coasted):
         i = coasted[t]
         x = T(inp[i])
@@ -1081,11 +1072,12 @@ def _one_hidden_epochs(SOLVER, WIDE):
                             idle = step - 1 - upto[i]
                             upto[i] = step
                             geos[i] = -1.0
-                            coasts = idle > 0 and SOLVER != SGD_PREVIOUS_GRADIENT
-                            live[n_live] = i
-                            n_live += not coasts
-                            coasted[n_coasted] = i
-                            n_coasted += coasts
+                            coasts = idle > 0 and SOLVER == SGD
+                            if SOLVER == SGD:   # (the lists _update_coasted_rows takes)
+                                live[n_live] = i
+                                n_live += not coasts
+                                coasted[n_coasted] = i
+                                n_coasted += coasts
                             if coasts:
                                 pks[i], geos[i] = _idle_factors(idle, nesterov, mom, powers,
                                                                 sums)
