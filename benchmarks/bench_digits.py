@@ -52,12 +52,17 @@ def _note(epochs, **extra):
     return extra
 
 
-def test_fastnn(fastnn_models, run, record, digits):
-    X, y = digits[:2]
-    model = fastnn_models.MLPClassifier(
+def fastnn_model(fastnn, dtype="float64"):
+    """The digits network as fastnn trains it here (also ``paired.py``'s ``digits``)."""
+    return fastnn.MLPClassifier(
         hidden_layer_sizes=(100,), activation="logistic", solver="sgd",
         learning_rate_init=LR, momentum=MOMENTUM, nesterovs_momentum=False,
-        batch_size=1, max_iter=EPOCHS, alpha=0.0, tol=None, random_state=0)
+        batch_size=1, max_iter=EPOCHS, alpha=0.0, tol=None, random_state=0, dtype=dtype)
+
+
+def test_fastnn(fastnn_models, run, record, digits):
+    X, y = digits[:2]
+    model = fastnn_model(fastnn_models)
     record("fastnn", EPOCHS * len(X), **_note(EPOCHS))
     fitted = run(lambda: model.fit(X, y), rounds=FAST_ROUNDS)
     _check_curve(fitted.loss_curve_)

@@ -60,20 +60,21 @@ def _check(X, y, Ws, bs, losses):
     assert accuracy > 0.5, accuracy
 
 
+def fastnn_model(fastnn, batch):
+    """The 784-128-10 network as fastnn trains it here (also ``paired.py``'s ``mnist-b1``)."""
+    return fastnn.MLPClassifier(
+        hidden_layer_sizes=(128,), activation="logistic", solver="sgd",
+        learning_rate_init=learning_rate(batch), momentum=MOMENTUM,
+        nesterovs_momentum=False, batch_size=batch, max_iter=1, alpha=0.0, tol=None,
+        dtype="float32", random_state=0)
+
+
 @pytest.mark.parametrize("batch", BATCHES)
 def test_fastnn(fastnn_models, benchmark, run, record, mnist, batch):
     X, y, source = mnist[:3]
     _setup(benchmark, record, "fastnn", batch, len(X), len(X), source)
-
-    def model():
-        return fastnn_models.MLPClassifier(
-            hidden_layer_sizes=(128,), activation="logistic", solver="sgd",
-            learning_rate_init=learning_rate(batch), momentum=MOMENTUM,
-            nesterovs_momentum=False, batch_size=batch, max_iter=1, alpha=0.0, tol=None,
-            dtype="float32", random_state=0)
-
-    model().fit(X[:1000], y[:1000])  # compile outside the timing
-    fitted = run(lambda: model().fit(X, y), rounds=3, warmup_rounds=0)
+    fastnn_model(fastnn_models, batch).fit(X[:1000], y[:1000])  # compile outside the timing
+    fitted = run(lambda: fastnn_model(fastnn_models, batch).fit(X, y), rounds=3, warmup_rounds=0)
     assert np.all(np.isfinite(fitted.loss_curve_))
     assert fitted.loss_curve_[0] < math.log(10)
     assert np.mean(fitted.predict(X[:5000]) == y[:5000]) > 0.5

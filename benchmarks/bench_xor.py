@@ -61,14 +61,19 @@ def _note(epochs):
             "note": f"runs {epochs} of {EPOCHS} epochs; compare per-sample times"}
 
 
-def test_fastnn(fastnn_models, run, record, xor, reference):
-    X, y, _ = xor
-    model = fastnn_models.MLPRegressor(
+def fastnn_model(fastnn):
+    """Part D's network as fastnn trains it here (also ``paired.py``'s ``xor``)."""
+    return fastnn.MLPRegressor(
         hidden_layer_sizes=(5,), activation="logistic", output_activation="logistic",
         loss="squared", solver="sgd", learning_rate_init=LR, momentum=MOMENTUM,
         momentum_rule="previous_gradient", batch_size=1, max_iter=EPOCHS,
         sample_order="sequential", bias=(True, False), init=((-0.2, 0.2), (-2.0, 2.0)),
         tol=None, alpha=0.0, random_state=0)
+
+
+def test_fastnn(fastnn_models, run, record, xor, reference):
+    X, y, _ = xor
+    model = fastnn_model(fastnn_models)
     record("fastnn", EPOCHS * len(X), **_note(EPOCHS))
     fitted = run(lambda: model.fit(X, y), rounds=FAST_ROUNDS)
     curve = np.asarray(fitted.loss_curve_)

@@ -24,35 +24,27 @@ import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
+# Each workload's data and model: the benchmark modules' own
 SETUP = {
     "xor": """
-X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=float)
-y = np.array([0, 1, 1, 0], dtype=float)
-model = fastnn.MLPRegressor(
-    hidden_layer_sizes=(5,), activation="logistic", output_activation="logistic",
-    loss="squared", solver="sgd", learning_rate_init=0.05, momentum=0.1,
-    momentum_rule="previous_gradient", batch_size=1, max_iter=10000,
-    sample_order="sequential", bias=(True, False), init=((-0.2, 0.2), (-2.0, 2.0)),
-    tol=None, alpha=0.0, random_state=0)
-samples = 10000 * 4
+import bench_xor
+X, y = peers.xor_data()
+model = bench_xor.fastnn_model(fastnn)
+samples = bench_xor.EPOCHS * len(X)
 source = "xor"
 """,
     "digits": """
+import bench_digits
 X, y = peers.digits_data()
+model = bench_digits.fastnn_model(fastnn, DTYPE)
+samples = bench_digits.EPOCHS * len(X)
 source = "digits"
-model = fastnn.MLPClassifier(
-    hidden_layer_sizes=(100,), activation="logistic", solver="sgd", learning_rate_init=0.1,
-    momentum=0.9, nesterovs_momentum=False, batch_size=1, max_iter=10, alpha=0.0, tol=None,
-    random_state=0, dtype=DTYPE)
-samples = 10 * len(X)
 """,
     "mnist-b1": """
+import bench_mnist
 X, y, source = peers.mnist_data(60000)
 X, y = X[:20000], y[:20000]
-model = fastnn.MLPClassifier(
-    hidden_layer_sizes=(128,), activation="logistic", solver="sgd", learning_rate_init=0.01,
-    momentum=0.9, nesterovs_momentum=False, batch_size=1, max_iter=1, alpha=0.0, tol=None,
-    dtype="float32", random_state=0)
+model = bench_mnist.fastnn_model(fastnn, 1)
 samples = len(X)
 """,
 }
