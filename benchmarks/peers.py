@@ -240,8 +240,9 @@ def sgd_numpy_per_sample(X, y, Ws, bs, orders, lr, momentum):
     """Part A's style: one sample at a time, ``np.dot`` per layer, ``np.outer`` updates.
 
     Logistic hidden layers, softmax output, log loss, classical momentum
-    (``v = momentum * v - lr * g; w += v``). ``orders`` holds one sample order
-    per epoch. Returns (Ws, bs, per-epoch mean loss).
+    (``v = momentum * v - lr * g; w += v``), or with ``momentum == 0`` the
+    article's plain step (``w -= lr * g``, no velocities). ``orders`` holds one
+    sample order per epoch. Returns (Ws, bs, per-epoch mean loss).
     """
     Ws = [W.copy() for W in Ws]
     bs = [b.copy() for b in bs]
@@ -263,6 +264,10 @@ def sgd_numpy_per_sample(X, y, Ws, bs, orders, lr, momentum):
                 deltas.append(np.dot(Ws[l], deltas[-1]) * a[l] * (1.0 - a[l]))
             deltas.reverse()
             for l in range(n_layers):
+                if momentum == 0:
+                    Ws[l] -= lr * np.outer(a[l], deltas[l])
+                    bs[l] -= lr * deltas[l]
+                    continue
                 vWs[l] *= momentum
                 vWs[l] -= lr * np.outer(a[l], deltas[l])
                 Ws[l] += vWs[l]
@@ -504,8 +509,8 @@ def _jax_mlp_loss(jax, jnp):
 
 
 def make_sgd_jax(lr, momentum, batch_size=1):
-    """Compiled minibatch SGD with classical momentum, logistic hidden layers,
-    softmax and log loss.
+    """Compiled minibatch SGD with classical momentum (plain SGD at ``momentum
+    == 0``), logistic hidden layers, softmax and log loss.
 
     Returns ``train(X, y, params, orders) -> (params, losses)``: ``orders`` holds
     one sample order per epoch, shape (epochs, n). ``jax.jit`` over ``lax.scan``
@@ -518,6 +523,8 @@ def make_sgd_jax(lr, momentum, batch_size=1):
     def step(carry, batch):
         params, vel = carry
         value, grads = value_and_grad(params, *batch)
+        if momentum == 0:   # plain SGD: no velocities to update (a trace-time branch)
+            return (tuple(p - lr * g for p, g in zip(params, grads)), vel), value
         vel = tuple(momentum * v - lr * g for v, g in zip(vel, grads))
         params = tuple(p + v for p, v in zip(params, vel))
         return (params, vel), value

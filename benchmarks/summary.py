@@ -20,6 +20,10 @@ import sys
 TARGETS = {
     "xor-2-5-1-10000ep": {
         "us_per_sample": 0.2, "speedup": {"python": 100, "torch": 1000, "jax": 2}},
+    # the digits targets, on both workloads of bench_digits.py
+    "digits-64-100-10-b1-10ep-sgd": {
+        "us_per_sample": 2.0,
+        "speedup": {"numpy": 30, "sklearn": 200, "torch": 200, "jax": 2.5}},
     "digits-64-100-10-b1-10ep": {
         "us_per_sample": 2.0,
         "speedup": {"numpy": 30, "sklearn": 200, "torch": 200, "jax": 2.5}},
