@@ -247,6 +247,28 @@ def _momentum_row(params, vel, row, n, x, delta, d0, alpha, mom, lr, nesterov):
 
 
 @njit(cache=True, inline="always")
+def _plain_row(params, row, n, x, delta, d0, alpha, lr):
+    """Plain SGD (no momentum) on ``params[row:row+n]``, whose gradient is
+    ``x * delta[d0:d0+n] + alpha * w``."""
+    for j in range(n):
+        g = x * delta[d0 + j] + alpha * params[row + j]
+        params[row + j] -= lr * g
+
+
+@njit(cache=True, inline="always")
+def _update_listed_rows(params, w0, n_out, inp, rows, n_rows, delta, d0, hp):
+    """``_update_rows``' plain SGD step with zero inputs skipped, on the rows of
+    ``rows[:n_rows]`` only: a sample's listed nonzero inputs, where
+    ``_update_rows`` tests every input (digits: 33 of 64 on average)."""
+    T = params.dtype.type
+    alpha = T(hp[ALPHA])
+    lr = T(hp[LR])
+    for t in range(n_rows):
+        i = rows[t]
+        _plain_row(params, _nonneg(w0 + i * n_out), n_out, T(inp[i]), delta, d0, alpha, lr)
+
+
+@njit(cache=True, inline="always")
 def _update_rows(params, vel, sq, w0, n_in, n_out, inp, i0, delta, d0, skip, alpha, solver, nesterov,
                  hp, lr_t):
     """One optimiser step on a whole weight matrix whose gradient is ``outer(inp, delta)``.
@@ -269,12 +291,8 @@ def _update_rows(params, vel, sq, w0, n_in, n_out, inp, i0, delta, d0, skip, alp
     if solver == SGD and mom == 0.0:
         for i in range(n_in):
             x = T(inp[i0 + i])
-            if skip and x == 0.0:
-                continue
-            row = _nonneg(w0 + i * n_out)
-            for j in range(n_out):
-                g = x * delta[d0 + j] + alpha * params[row + j]
-                params[row + j] -= lr * g
+            if not (skip and x == 0.0):
+                _plain_row(params, _nonneg(w0 + i * n_out), n_out, x, delta, d0, alpha, lr)
     elif solver == SGD:
         # a loop each for the two rules: with the rule chosen in the row, XOR's rows of
         # 5 and 1 ran 10 ns a sample slower (158-168 against 168-174 ns)
@@ -1153,6 +1171,8 @@ def _one_hidden_epochs(SOLVER, WIDE):
                 if WIDE and lazy and SOLVER == SGD:
                     _update_coasted_rows(params, vel, w0, n_h, x, live, n_live, coasted,
                                          n_coasted, d, oh, pks, geos, nesterov, hp)
+                elif WIDE and SOLVER == SGD and skip_zero:   # plain SGD: the listed rows only
+                    _update_listed_rows(params, w0, n_h, x, nz, n_nz, d, oh, hp)
                 else:
                     _update_rows(params, vel, sq, w0, n_in, n_h, x, 0, d, oh, skip_zero or lazy,
                                  alpha, SOLVER, nesterov, hp, lr_t)
