@@ -18,7 +18,6 @@ torch and jax are imported inside the functions that use them, so this module
 imports with NumPy alone.
 """
 import math
-import random
 
 import numpy as np
 
