@@ -249,10 +249,22 @@ def _momentum_row(params, vel, row, n, x, delta, d0, alpha, mom, lr, nesterov):
 @njit(cache=True, inline="always")
 def _plain_row(params, row, n, x, delta, d0, alpha, lr):
     """Plain SGD (no momentum) on ``params[row:row+n]``, whose gradient is
-    ``x * delta[d0:d0+n] + alpha * w``."""
-    for j in range(n):
-        g = x * delta[d0 + j] + alpha * params[row + j]
-        params[row + j] -= lr * g
+    ``x * delta[d0:d0+n] + alpha * w``.
+
+    Without a penalty (``alpha == 0``) the term is left out: ``0 * w`` is a
+    zero, and adding it changes neither a nonzero ``x * delta`` nor, after the
+    step, a finite weight (a zero's sign included, for ``alpha = +0.0``, which
+    the models pass; tested). It was a third of
+    the row's multiplications: the article's digits training 1.80 -> 1.71 us a
+    sample.
+    """
+    if alpha == 0.0:
+        for j in range(n):
+            params[row + j] -= lr * (x * delta[d0 + j])
+    else:
+        for j in range(n):
+            g = x * delta[d0 + j] + alpha * params[row + j]
+            params[row + j] -= lr * g
 
 
 @njit(cache=True, inline="always")

@@ -530,7 +530,8 @@ def _narrow_rows_update(typingctx, params, vel, w0, n_in, n_out, inp, i0, delta,
     Row ``i`` (``params[w0 + i*n_out:][:n_out]``, ``n_out <= 2 L``) has the
     gradient ``g = x * delta[d0:d0+n_out] + alpha * w``, ``x = inp[i0 + i]``
     in the parameters' precision; rows with ``x == 0`` are skipped when
-    ``skip``. ``rule``: ``RULE_PLAIN`` ``w -= lr g``; ``RULE_MOMENTUM``
+    ``skip``. ``rule``: ``RULE_PLAIN`` ``w -= lr g`` (with ``g = x * delta`` when
+    ``alpha == 0``, as ``dense._plain_row``); ``RULE_MOMENTUM``
     ``v = mom v - lr g; w += v``; ``RULE_NESTEROV`` the same ``v``, ``w +=
     mom v - lr g``; ``RULE_PREVIOUS`` ``w -= lr g + mom v; v = g``. The
     same operations in the same order as the loops, so the same bits. The
@@ -557,17 +558,19 @@ def _narrow_rows_update(typingctx, params, vel, w0, n_in, n_out, inp, i0, delta,
         zero = ir.Constant(g.fty, 0.0)
         do_skip = b.icmp_signed("!=", g.idx(9), g.const(0))
 
-        def load_row(i, pred, nvec):
-            """Row ``i``'s weights and velocities (nothing read when ``pred`` is false)."""
+        def load_row(i, pred, nvec, velocities):
+            """Row ``i``'s weights and velocities (nothing read when ``pred`` is false;
+            zero velocities without ``velocities``)."""
             row = b.mul(i, n_out)
             out = []
             for c in range(nvec):
                 k = b.add(b.add(w0, row), g.const(c * lanes))
                 m = b.and_(masks[c], g.splat(pred, ir.VectorType(ir.IntType(1), lanes)))
-                out.append((g.masked_load(pw, k, m), g.masked_load(pv, k, m)))
+                out.append((g.masked_load(pw, k, m), g.masked_load(pv, k, m) if velocities
+                            else ir.Constant(g.vty, None)))
             return out
 
-        def rows(rule, nvec):
+        def rows(rule, nvec, penalty):
             # Row i + 1 is loaded before row i is stored: a masked store of a
             # row's last vector covers the next row's first elements, and a
             # load issued after it waits for the store (twice the loops' time).
@@ -575,13 +578,17 @@ def _narrow_rows_update(typingctx, params, vel, w0, n_in, n_out, inp, i0, delta,
             # empty mask still holds back a later load it would overlap (float32
             # rows of 10 at 40 bytes: the load of row i + 2 waited on row i's
             # empty second vector, digits per-sample 3.5 -> 2.7 us)
+            # (the plain rule reads no velocities; without a penalty, ``alpha * w``
+            # is left out: it only adds a zero, the same bits for a finite weight)
+            velocities = rule != RULE_PLAIN
             cur = [[cgutils.alloca_once_value(b, val) for val in pair]
-                   for pair in load_row(g.const(0), b.icmp_signed(">", n_in, g.const(0)), nvec)]
+                   for pair in load_row(g.const(0), b.icmp_signed(">", n_in, g.const(0)), nvec,
+                                        velocities)]
             with cgutils.for_range(b, n_in) as loop:
                 i = loop.index
                 wv = [(b.load(cw), b.load(cv)) for cw, cv in cur]
                 nxt = b.add(i, g.const(1))
-                ahead = load_row(nxt, b.icmp_signed("<", nxt, n_in), nvec)
+                ahead = load_row(nxt, b.icmp_signed("<", nxt, n_in), nvec, velocities)
                 x = context.cast(b, g.load(px, i, context.get_value_type(inp.dtype)), inp.dtype,
                                  g.dtype)
                 live = b.or_(b.not_(do_skip), b.fcmp_ordered("!=", x, zero))
@@ -591,7 +598,9 @@ def _narrow_rows_update(typingctx, params, vel, w0, n_in, n_out, inp, i0, delta,
                     for c in range(nvec):
                         k = b.add(row, g.const(c * lanes))
                         w, v = wv[c]
-                        gr = b.fadd(b.fmul(xs, ds[c]), b.fmul(alpha, w))
+                        gr = b.fmul(xs, ds[c])
+                        if penalty:
+                            gr = b.fadd(gr, b.fmul(alpha, w))
                         if rule == RULE_PLAIN:
                             g.masked_store(b.fsub(w, b.fmul(lr, gr)), pw, k, masks[c])
                             continue
@@ -609,15 +618,26 @@ def _narrow_rows_update(typingctx, params, vel, w0, n_in, n_out, inp, i0, delta,
                     b.store(w, cw)
                     b.store(v, cv)
 
+        def widths(rule, penalty):
+            with b.if_else(b.icmp_signed("<=", n_out, g.const(lanes))) as (then, otherwise):
+                with then:
+                    rows(rule, 1, penalty)
+                with otherwise:
+                    rows(rule, NARROW_VECTORS, penalty)
+
         rule = g.idx(10)
-        one = b.icmp_signed("<=", n_out, g.const(lanes))
         for r in (RULE_PLAIN, RULE_MOMENTUM, RULE_NESTEROV, RULE_PREVIOUS):
             with b.if_then(b.icmp_signed("==", rule, g.const(r))):
-                with b.if_else(one) as (then, otherwise):
+                if r != RULE_PLAIN:
+                    widths(r, True)
+                    continue
+                no_penalty = b.fcmp_ordered("==", b.extract_element(alpha, ir.Constant(_I32, 0)),
+                                            zero)
+                with b.if_else(no_penalty) as (then, otherwise):
                     with then:
-                        rows(r, 1)
+                        widths(r, False)
                     with otherwise:
-                        rows(r, NARROW_VECTORS)
+                        widths(r, True)
         return context.get_dummy_value()
 
     return sig, codegen
@@ -872,7 +892,7 @@ def _narrow_rows_update_py(params, vel, w0, n_in, n_out, inp, i0, delta, d0, ski
             k = row + j
             g = x * delta[d0 + j] + alpha * params[k]
             if rule == RULE_PLAIN:
-                params[k] -= lr * g
+                params[k] -= lr * (x * delta[d0 + j] if alpha == 0.0 else g)
             elif rule == RULE_PREVIOUS:
                 params[k] -= lr * g + mom * vel[k]
                 vel[k] = g

@@ -368,8 +368,8 @@ class ConvNetClassifier(ClassifierMixin, BaseEstimator):
         batch = max(1, min(int(self.batch_size), n_samples))
         n_batches = (n_samples + batch - 1) // batch
         tol = -1.0 if (self.tol is None or incremental) else float(self.tol)
-        hp = np.array([self.learning_rate_init, self.momentum, 0.9, 0.999, 1e-8, self.alpha],
-                      dtype=np.float64)
+        hp = np.array([self.learning_rate_init, self.momentum, 0.9, 0.999, 1e-8,
+                       self.alpha + 0.0], dtype=np.float64)   # (as MLPClassifier's)
         dt = self._dtype
         s = self._spec
         n_f, oh, ow = int(s[conv.SPEC_F]), int(s[conv.SPEC_OH]), int(s[conv.SPEC_OW])

@@ -295,8 +295,9 @@ class _BaseMLP(BaseEstimator):
         n_samples = X.shape[0]
         batch = self._batch(n_samples)
         tol = -1.0 if (self.tol is None or incremental or self.early_stopping) else float(self.tol)
+        # (alpha + 0.0: a penalty of -0.0 is +0.0, which the kernels leave out exactly)
         hp = np.array([self.learning_rate_init, self.momentum, self.beta_1, self.beta_2,
-                       self.epsilon, self.alpha], dtype=np.float64)
+                       self.epsilon, self.alpha + 0.0], dtype=np.float64)
         dt = self._params.dtype
         order = np.empty(n_samples, dtype=np.int64)
         # weight rows and the scratch's rows on cache lines (kernels.memory)

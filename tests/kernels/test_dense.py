@@ -520,6 +520,39 @@ def test_narrow_rows_update_gives_the_loops_bits(dtype, solver, nesterov, moment
 
 
 @njit
+def _plain_rows_both_ways(w, x, delta, alpha, lr):
+    """``w`` after ``_plain_row`` at ``alpha``, and after the step written with the
+    ``alpha * w`` term that ``_plain_row`` leaves out at ``alpha == 0``."""
+    got = w.copy()
+    dense._plain_row(got, 0, w.shape[0], x, delta, 0, alpha, lr)
+    want = w.copy()
+    for j in range(w.shape[0]):
+        g = x * delta[j] + alpha * want[j]
+        want[j] -= lr * g
+    return got, want
+
+
+_finite = st.floats(allow_nan=False, allow_infinity=False, width=32)
+
+
+@settings(max_examples=200, deadline=None)
+@given(w=st.lists(st.one_of(_finite, st.sampled_from([0.0, -0.0])), min_size=1, max_size=19),
+       x=st.one_of(_finite, st.sampled_from([0.0, -0.0])),
+       d=st.lists(st.one_of(_finite, st.sampled_from([0.0, -0.0])), min_size=19, max_size=19),
+       lr=st.floats(1e-6, 10.0), dtype=st.sampled_from([np.float64, np.float32]))
+def test_plain_step_without_penalty_leaves_out_a_zero_and_nothing_else(w, x, d, lr, dtype):
+    """At ``alpha = +0.0`` the plain step skips ``alpha * w``: the same bits as
+    with it for any finite weights, inputs and deltas, signed zeros included."""
+    w = np.array(w, dtype=dtype)
+    T = dtype
+    with np.errstate(over="ignore"):
+        got, want = _plain_rows_both_ways(w, T(x), np.array(d, dtype=dtype), T(0.0), T(lr))
+    finite = np.isfinite(want)   # (a product may overflow; both ways alike)
+    assert_array_equal(np.isfinite(got), finite)
+    assert_array_equal(got.view(np.uint8), want.view(np.uint8))
+
+
+@njit
 def _narrow_sum(acc, a0, x, x0, w, w0, n_in, n_out):
     simd.narrow_rows_sum(acc, a0, x, x0, w, w0, n_in, n_out)
 
