@@ -238,12 +238,25 @@ def _update_range(params, vel, sq, start, count, grad, scale, alpha, solver, nes
 @njit(cache=True, inline="always")
 def _momentum_row(params, vel, row, n, x, delta, d0, alpha, mom, lr, nesterov):
     """SGD with momentum on ``params[row:row+n]`` (``_update_range``'s rule, Nesterov's
-    when ``nesterov``), whose gradient is ``x * delta[d0:d0+n] + alpha * w``."""
-    for j in range(n):
-        g = x * delta[d0 + j] + alpha * params[row + j]
-        vk = mom * vel[row + j] - lr * g
-        vel[row + j] = vk
-        params[row + j] += mom * vk - lr * g if nesterov else vk
+    when ``nesterov``), whose gradient is ``x * delta[d0:d0+n] + alpha * w``.
+
+    Without a penalty ``alpha * w`` is left out, as in ``_plain_row``: a step
+    gives the weights the same bits, and a velocity the same value (a zero
+    velocity's sign may differ; tested). Digits with momentum 2.67 -> 2.50 us
+    a sample, with ``_update_coasted_rows`` and ``narrow_rows_update`` alike.
+    """
+    if alpha == 0.0:
+        for j in range(n):
+            g = x * delta[d0 + j]
+            vk = mom * vel[row + j] - lr * g
+            vel[row + j] = vk
+            params[row + j] += mom * vk - lr * g if nesterov else vk
+    else:
+        for j in range(n):
+            g = x * delta[d0 + j] + alpha * params[row + j]
+            vk = mom * vel[row + j] - lr * g
+            vel[row + j] = vk
+            params[row + j] += mom * vk - lr * g if nesterov else vk
 
 
 @njit(cache=True, inline="always")
@@ -627,13 +640,22 @@ def _update_coasted_rows(params, vel, w0, n_out, inp, live, n_live, coasted, n_c
         row = _nonneg(w0 + i * n_out)
         geo = T(geos[i])
         pk = T(pks[i])
-        for j in range(n_out):
-            vj = vel[row + j]
-            wj = params[row + j] + vj * geo
-            g = x * delta[d0 + j] + alpha * wj
-            vk = mom * (vj * pk) - lr * g
-            vel[row + j] = vk
-            params[row + j] = wj + (mom * vk - lr * g if nesterov else vk)
+        if alpha == 0.0:   # (alpha * w left out, as in _momentum_row)
+            for j in range(n_out):
+                vj = vel[row + j]
+                wj = params[row + j] + vj * geo
+                g = x * delta[d0 + j]
+                vk = mom * (vj * pk) - lr * g
+                vel[row + j] = vk
+                params[row + j] = wj + (mom * vk - lr * g if nesterov else vk)
+        else:
+            for j in range(n_out):
+                vj = vel[row + j]
+                wj = params[row + j] + vj * geo
+                g = x * delta[d0 + j] + alpha * wj
+                vk = mom * (vj * pk) - lr * g
+                vel[row + j] = vk
+                params[row + j] = wj + (mom * vk - lr * g if nesterov else vk)
 
 
 # Lazy momentum (see ``_sample_step``) pays on wide inputs with many zeros

@@ -529,16 +529,16 @@ def _narrow_rows_update(typingctx, params, vel, w0, n_in, n_out, inp, i0, delta,
 
     Row ``i`` (``params[w0 + i*n_out:][:n_out]``, ``n_out <= 2 L``) has the
     gradient ``g = x * delta[d0:d0+n_out] + alpha * w``, ``x = inp[i0 + i]``
-    in the parameters' precision; rows with ``x == 0`` are skipped when
-    ``skip``. ``rule``: ``RULE_PLAIN`` ``w -= lr g`` (with ``g = x * delta`` when
-    ``alpha == 0``, as ``dense._plain_row``); ``RULE_MOMENTUM``
-    ``v = mom v - lr g; w += v``; ``RULE_NESTEROV`` the same ``v``, ``w +=
-    mom v - lr g``; ``RULE_PREVIOUS`` ``w -= lr g + mom v; v = g``. The
-    same operations in the same order as the loops, so the same bits. The
-    deltas are loaded once; a row is one or two masked vectors. The loops
-    vectorise a row of 10 (a classifier's output layer) badly: the vector
-    loop needs more iterations than the row has, and every row runs as
-    scalars.
+    in the parameters' precision (without a penalty ``g = x * delta``, as in
+    ``dense._plain_row`` and ``_momentum_row``; part D's rule keeps the
+    term); rows with ``x == 0`` are skipped when ``skip``. ``rule``:
+    ``RULE_PLAIN`` ``w -= lr g``; ``RULE_MOMENTUM`` ``v = mom v - lr g; w += v``;
+    ``RULE_NESTEROV`` the same ``v``, ``w += mom v - lr g``; ``RULE_PREVIOUS``
+    ``w -= lr g + mom v; v = g``. The same operations in the same order as
+    the loops, so the same bits. The deltas are loaded once; a row is one or
+    two masked vectors. The loops vectorise a row of 10 (a classifier's output
+    layer) badly: the vector loop needs more iterations than the row has, and
+    every row runs as scalars.
     """
     if not (_float_arrays(params, vel, delta) and isinstance(inp, types.Array)
             and inp.ndim == 1 and inp.dtype in _LANES):
@@ -579,7 +579,8 @@ def _narrow_rows_update(typingctx, params, vel, w0, n_in, n_out, inp, i0, delta,
             # rows of 10 at 40 bytes: the load of row i + 2 waited on row i's
             # empty second vector, digits per-sample 3.5 -> 2.7 us)
             # (the plain rule reads no velocities; without a penalty, ``alpha * w``
-            # is left out: it only adds a zero, the same bits for a finite weight)
+            # is left out, as in dense._plain_row and _momentum_row, except by part
+            # D's rule)
             velocities = rule != RULE_PLAIN
             cur = [[cgutils.alloca_once_value(b, val) for val in pair]
                    for pair in load_row(g.const(0), b.icmp_signed(">", n_in, g.const(0)), nvec,
@@ -628,7 +629,7 @@ def _narrow_rows_update(typingctx, params, vel, w0, n_in, n_out, inp, i0, delta,
         rule = g.idx(10)
         for r in (RULE_PLAIN, RULE_MOMENTUM, RULE_NESTEROV, RULE_PREVIOUS):
             with b.if_then(b.icmp_signed("==", rule, g.const(r))):
-                if r != RULE_PLAIN:
+                if r == RULE_PREVIOUS:
                     widths(r, True)
                     continue
                 no_penalty = b.fcmp_ordered("==", b.extract_element(alpha, ir.Constant(_I32, 0)),
@@ -890,9 +891,11 @@ def _narrow_rows_update_py(params, vel, w0, n_in, n_out, inp, i0, delta, d0, ski
         row = w0 + i * n_out
         for j in range(n_out):
             k = row + j
-            g = x * delta[d0 + j] + alpha * params[k]
+            g = x * delta[d0 + j]
+            if alpha != 0.0 or rule == RULE_PREVIOUS:
+                g += alpha * params[k]
             if rule == RULE_PLAIN:
-                params[k] -= lr * (x * delta[d0 + j] if alpha == 0.0 else g)
+                params[k] -= lr * g
             elif rule == RULE_PREVIOUS:
                 params[k] -= lr * g + mom * vel[k]
                 vel[k] = g

@@ -553,6 +553,42 @@ def test_plain_step_without_penalty_leaves_out_a_zero_and_nothing_else(w, x, d, 
 
 
 @njit
+def _momentum_rows_both_ways(w, v, x, delta, alpha, mom, lr, nesterov):
+    """``(w, v)`` after ``_momentum_row`` at ``alpha``, and after the step written
+    with the ``alpha * w`` term."""
+    got_w, got_v = w.copy(), v.copy()
+    dense._momentum_row(got_w, got_v, 0, w.shape[0], x, delta, 0, alpha, mom, lr, nesterov)
+    want_w, want_v = w.copy(), v.copy()
+    for j in range(w.shape[0]):
+        g = x * delta[j] + alpha * want_w[j]
+        vk = mom * want_v[j] - lr * g
+        want_v[j] = vk
+        want_w[j] += mom * vk - lr * g if nesterov else vk
+    return got_w, got_v, want_w, want_v
+
+
+@settings(max_examples=200, deadline=None)
+@given(w=st.lists(st.one_of(_finite, st.sampled_from([0.0, -0.0])), min_size=19, max_size=19),
+       v=st.lists(st.one_of(_finite, st.sampled_from([0.0, -0.0])), min_size=19, max_size=19),
+       x=st.one_of(_finite, st.sampled_from([0.0, -0.0])),
+       d=st.lists(st.one_of(_finite, st.sampled_from([0.0, -0.0])), min_size=19, max_size=19),
+       mom=st.floats(0.0, 0.99), lr=st.floats(1e-6, 10.0), nesterov=st.booleans(),
+       dtype=st.sampled_from([np.float64, np.float32]))
+def test_momentum_step_without_penalty_keeps_the_weights_bits(w, v, x, d, mom, lr, nesterov,
+                                                              dtype):
+    """At ``alpha = +0.0`` the step with momentum skips ``alpha * w``: the weights
+    get the same bits as with it, the velocities the same values (only the sign
+    of a zero velocity may differ)."""
+    T = dtype
+    arr = lambda a: np.array(a, dtype=dtype)   # noqa: E731
+    with np.errstate(over="ignore", invalid="ignore"):
+        got_w, got_v, want_w, want_v = _momentum_rows_both_ways(
+            arr(w), arr(v), T(x), arr(d), T(0.0), T(mom), T(lr), nesterov)
+    assert_array_equal(got_w.view(np.uint8), want_w.view(np.uint8))
+    assert_array_equal(got_v, want_v)   # (-0.0 == 0.0; NaN where both are NaN)
+
+
+@njit
 def _narrow_sum(acc, a0, x, x0, w, w0, n_in, n_out):
     simd.narrow_rows_sum(acc, a0, x, x0, w, w0, n_in, n_out)
 
