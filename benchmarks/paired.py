@@ -12,7 +12,8 @@ round runs one process a commit, in turn: it fits once to compile, then fits
 Workloads (the benchmarks' settings): ``xor`` (part D, 10000 epochs),
 ``digits`` and ``digits32`` (per-sample SGD with momentum, 10 passes, float64
 and float32), ``digits-sgd`` (the article's plain SGD, float64), ``mnist-b1``
-(784-128-10, float32, 20000 samples, real MNIST when its files are present).
+(784-128-10, float32, 20000 samples, real MNIST when its files are present),
+``mnist-b32`` and ``mnist-b128`` (the whole epoch).
 """
 import argparse
 import json
@@ -45,6 +46,18 @@ import bench_mnist
 X, y, source = peers.mnist_data(60000)
 X, y = X[:20000], y[:20000]
 model = bench_mnist.fastnn_model(fastnn, 1)
+samples = len(X)
+""",
+    "mnist-b32": """
+import bench_mnist
+X, y, source = peers.mnist_data(60000)
+model = bench_mnist.fastnn_model(fastnn, 32)
+samples = len(X)
+""",
+    "mnist-b128": """
+import bench_mnist
+X, y, source = peers.mnist_data(60000)
+model = bench_mnist.fastnn_model(fastnn, 128)
 samples = len(X)
 """,
 }
@@ -104,7 +117,8 @@ def main(argv=None):
     parser.add_argument("rev_a")
     parser.add_argument("rev_b")
     parser.add_argument("--workload", default="digits",
-                        choices=["xor", "digits", "digits32", "digits-sgd", "mnist-b1"])
+                        choices=["xor", "digits", "digits32", "digits-sgd", "mnist-b1",
+                                 "mnist-b32", "mnist-b128"])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--fits", type=int, default=15)
     args = parser.parse_args(argv)
