@@ -27,6 +27,19 @@ import peers
 HIDDEN, OUTPUTS = 100, 10
 
 
+@njit(inline="always")
+def _row_step(W, V, i, x, d, momentum, lr, mom):
+    """Row ``i`` of ``W`` (velocities ``V``) steps on the gradient ``x * d``."""
+    for j in range(W.shape[1]):
+        g = x * d[j]
+        if momentum:
+            v = mom * V[i, j] - lr * g
+            V[i, j] = v
+            W[i, j] += v
+        else:
+            W[i, j] -= lr * g
+
+
 @njit
 def updates(X, rows, n_rows, W1, V1, W2, V2, d1, a1, d2, momentum, passes, lr, mom):
     """``passes`` passes of the updates a sample: first-layer rows ``rows[k, :n_rows[k]]``
@@ -35,25 +48,9 @@ def updates(X, rows, n_rows, W1, V1, W2, V2, d1, a1, d2, momentum, passes, lr, m
         for k in range(X.shape[0]):
             for t in range(n_rows[k]):
                 i = rows[k, t]
-                x = X[k, i]
-                for j in range(W1.shape[1]):
-                    g = x * d1[j]
-                    if momentum:
-                        v = mom * V1[i, j] - lr * g
-                        V1[i, j] = v
-                        W1[i, j] += v
-                    else:
-                        W1[i, j] -= lr * g
+                _row_step(W1, V1, i, X[k, i], d1, momentum, lr, mom)
             for i in range(W2.shape[0]):
-                x = a1[i]
-                for j in range(W2.shape[1]):
-                    g = x * d2[j]
-                    if momentum:
-                        v = mom * V2[i, j] - lr * g
-                        V2[i, j] = v
-                        W2[i, j] += v
-                    else:
-                        W2[i, j] -= lr * g
+                _row_step(W2, V2, i, a1[i], d2, momentum, lr, mom)
 
 
 def main():

@@ -267,9 +267,8 @@ def _plain_row(params, row, n, x, delta, d0, alpha, lr):
     Without a penalty (``alpha == 0``) the term is left out: ``0 * w`` is a
     zero, and adding it changes neither a nonzero ``x * delta`` nor, after the
     step, a finite weight (a zero's sign included, for ``alpha = +0.0``, which
-    the models pass; tested). It was a third of
-    the row's multiplications: the article's digits training 1.80 -> 1.71 us a
-    sample.
+    the models pass; tested). It was a third of the row's multiplications: the
+    article's digits training 1.80 -> 1.71 us a sample.
     """
     if alpha == 0.0:
         for j in range(n):
