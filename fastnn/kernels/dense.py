@@ -236,47 +236,57 @@ def _update_range(params, vel, sq, start, count, grad, scale, alpha, solver, nes
 
 
 @njit(cache=True, inline="always")
+def _gradient(x, d, alpha, w, penalty):
+    """A weight's gradient ``x * d + alpha * w``; ``x * d`` without a ``penalty``.
+
+    The step helpers leave the term out when ``alpha == 0``: ``0 * w`` is a
+    zero, and adding it changes neither a nonzero ``x * d`` nor, after a plain
+    step, a finite weight (a zero's sign included, for ``alpha = +0.0``, which
+    the models pass); after a step with momentum the weights get the same bits
+    and a velocity the same value (a zero velocity's sign may differ). Both
+    are tested. It was a third of a plain row's multiplications: the
+    article's digits training 1.80 -> 1.71 us a sample, digits with momentum
+    2.67 -> 2.50. ``penalty`` is a constant at each call (``_plain_row``,
+    ``_momentum_row``), so each loop is compiled without the test.
+    """
+    return x * d + alpha * w if penalty else x * d
+
+
+@njit(cache=True, inline="always")
+def _momentum_steps(params, vel, row, n, x, delta, d0, alpha, mom, lr, nesterov, penalty):
+    for j in range(n):
+        g = _gradient(x, delta[d0 + j], alpha, params[row + j], penalty)
+        vk = mom * vel[row + j] - lr * g
+        vel[row + j] = vk
+        params[row + j] += mom * vk - lr * g if nesterov else vk
+
+
+@njit(cache=True, inline="always")
 def _momentum_row(params, vel, row, n, x, delta, d0, alpha, mom, lr, nesterov):
     """SGD with momentum on ``params[row:row+n]`` (``_update_range``'s rule, Nesterov's
-    when ``nesterov``), whose gradient is ``x * delta[d0:d0+n] + alpha * w``.
-
-    Without a penalty ``alpha * w`` is left out, as in ``_plain_row``: a step
-    gives the weights the same bits, and a velocity the same value (a zero
-    velocity's sign may differ; tested). Digits with momentum 2.67 -> 2.50 us
-    a sample, with ``_update_coasted_rows`` and ``narrow_rows_update`` alike.
-    """
+    when ``nesterov``), whose gradient is ``x * delta[d0:d0+n] + alpha * w``
+    (without the term when ``alpha == 0``: see ``_gradient``)."""
     if alpha == 0.0:
-        for j in range(n):
-            g = x * delta[d0 + j]
-            vk = mom * vel[row + j] - lr * g
-            vel[row + j] = vk
-            params[row + j] += mom * vk - lr * g if nesterov else vk
+        _momentum_steps(params, vel, row, n, x, delta, d0, alpha, mom, lr, nesterov, False)
     else:
-        for j in range(n):
-            g = x * delta[d0 + j] + alpha * params[row + j]
-            vk = mom * vel[row + j] - lr * g
-            vel[row + j] = vk
-            params[row + j] += mom * vk - lr * g if nesterov else vk
+        _momentum_steps(params, vel, row, n, x, delta, d0, alpha, mom, lr, nesterov, True)
+
+
+@njit(cache=True, inline="always")
+def _plain_steps(params, row, n, x, delta, d0, alpha, lr, penalty):
+    for j in range(n):
+        params[row + j] -= lr * _gradient(x, delta[d0 + j], alpha, params[row + j], penalty)
 
 
 @njit(cache=True, inline="always")
 def _plain_row(params, row, n, x, delta, d0, alpha, lr):
     """Plain SGD (no momentum) on ``params[row:row+n]``, whose gradient is
-    ``x * delta[d0:d0+n] + alpha * w``.
-
-    Without a penalty (``alpha == 0``) the term is left out: ``0 * w`` is a
-    zero, and adding it changes neither a nonzero ``x * delta`` nor, after the
-    step, a finite weight (a zero's sign included, for ``alpha = +0.0``, which
-    the models pass; tested). It was a third of the row's multiplications: the
-    article's digits training 1.80 -> 1.71 us a sample.
-    """
+    ``x * delta[d0:d0+n] + alpha * w`` (without the term when ``alpha == 0``:
+    see ``_gradient``)."""
     if alpha == 0.0:
-        for j in range(n):
-            params[row + j] -= lr * (x * delta[d0 + j])
+        _plain_steps(params, row, n, x, delta, d0, alpha, lr, False)
     else:
-        for j in range(n):
-            g = x * delta[d0 + j] + alpha * params[row + j]
-            params[row + j] -= lr * g
+        _plain_steps(params, row, n, x, delta, d0, alpha, lr, True)
 
 
 @njit(cache=True, inline="always")
@@ -449,9 +459,9 @@ def _forward_group(params, layout, XB, r0, r1, A, nz):
     """``forward_row`` for the batch rows ``r0:r1`` (inputs ``XB[r]``; ``nz`` is scratch,
     at least as long as the widest layer's input).
 
-    Each sample's nonzero inputs are listed first (a branch-free pass; the
-    network's inputs by ``nonzero_positions``, eight at a time: MNIST at batch
-    128 on one thread 5.77 -> 5.66 us a sample), then
+    Each sample's nonzero inputs are listed first (``nonzero_positions``,
+    eight at a time: MNIST at batch 128 on one thread 5.77 -> 5.66 us a
+    sample against one at a time), then
     their rows of ``W`` are added four at a time (``_add_four_rows``: the sum
     loaded and stored once for four rows), in input order: the same sum, term
     for term, as ``forward_row``, which skips zeros one at a time. Listing
@@ -472,13 +482,7 @@ def _forward_group(params, layout, XB, r0, r1, A, nz):
             x = XB[r] if l == 0 else A[r, p:p + n_in]
             zo = r * n_units + o
             _start_sums(params, b0, A1, zo, n_out)
-            if l == 0:
-                m = nonzero_positions(XB[r], n_in, nz)
-            else:
-                m = 0
-                for i in range(n_in):
-                    nz[m] = i
-                    m += x[i] != 0.0
+            m = nonzero_positions(x, n_in, nz)
             k = 0
             while k + 4 <= m:
                 i0, i1, i2, i3 = nz[k], nz[k + 1], nz[k + 2], nz[k + 3]
@@ -642,24 +646,24 @@ def _update_coasted_rows(params, vel, w0, n_out, inp, live, n_live, coasted, n_c
         i = coasted[t]
         x = T(inp[i])
         row = _nonneg(w0 + i * n_out)
-        geo = T(geos[i])
-        pk = T(pks[i])
-        if alpha == 0.0:   # (alpha * w left out, as in _momentum_row)
-            for j in range(n_out):
-                vj = vel[row + j]
-                wj = params[row + j] + vj * geo
-                g = x * delta[d0 + j]
-                vk = mom * (vj * pk) - lr * g
-                vel[row + j] = vk
-                params[row + j] = wj + (mom * vk - lr * g if nesterov else vk)
+        if alpha == 0.0:   # (see _gradient)
+            _coasted_steps(params, vel, row, n_out, x, delta, d0, alpha, mom, lr, nesterov,
+                           T(pks[i]), T(geos[i]), False)
         else:
-            for j in range(n_out):
-                vj = vel[row + j]
-                wj = params[row + j] + vj * geo
-                g = x * delta[d0 + j] + alpha * wj
-                vk = mom * (vj * pk) - lr * g
-                vel[row + j] = vk
-                params[row + j] = wj + (mom * vk - lr * g if nesterov else vk)
+            _coasted_steps(params, vel, row, n_out, x, delta, d0, alpha, mom, lr, nesterov,
+                           T(pks[i]), T(geos[i]), True)
+
+
+@njit(cache=True, inline="always")
+def _coasted_steps(params, vel, row, n, x, delta, d0, alpha, mom, lr, nesterov, pk, geo, penalty):
+    """``_momentum_steps`` on a row first brought up to date as ``_coast(.., pk, geo)``."""
+    for j in range(n):
+        vj = vel[row + j]
+        wj = params[row + j] + vj * geo
+        g = _gradient(x, delta[d0 + j], alpha, wj, penalty)
+        vk = mom * (vj * pk) - lr * g
+        vel[row + j] = vk
+        params[row + j] = wj + (mom * vk - lr * g if nesterov else vk)
 
 
 # Lazy momentum (see ``_sample_step``) pays on wide inputs with many zeros
