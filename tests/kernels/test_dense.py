@@ -425,10 +425,17 @@ def test_blocked_minibatch_path_matches_numpy_and_is_bit_identical_across_twins(
         results.append(params)
     for params in results[1:]:
         assert_array_equal(params, results[0])
-    layout, params, _ = _net([70, 64, 3], acts, [True, True])
+    _assert_matches_numpy_momentum(results[0], [70, 64, 3], acts, X, Y, lr, mom, batch, epochs=2)
+
+
+def _assert_matches_numpy_momentum(got, sizes, acts, X, Y, lr, mom, batch, epochs):
+    """``got``: the parameters of ``_net(sizes, acts)`` (one hidden layer, log loss)
+    after ``epochs`` of minibatch SGD with momentum in order; checked against
+    NumPy's ``X_b @ W`` version of the same steps."""
+    layout, params, _ = _net(sizes, acts, [True, True])
     Ws, bs = [w.copy() for w in _views(layout, params)[0]], [b.copy() for b in _views(layout, params)[1]]
     vel = [np.zeros_like(p) for p in Ws + bs]
-    for _ in range(2):
+    for _ in range(epochs):
         for start in range(0, len(X), batch):
             xb, yb = X[start:start + batch], Y[start:start + batch]
             a = reference.mlp_forward(xb, Ws, bs, acts)
@@ -439,9 +446,28 @@ def test_blocked_minibatch_path_matches_numpy_and_is_bit_identical_across_twins(
                 v *= mom
                 v -= lr * gr
                 p += v
-    got_W, got_b = _views(layout, results[0])
-    for got, exp in zip(got_W + got_b, Ws + bs):
-        assert_allclose(got, exp, rtol=1e-10, atol=1e-13)
+    got_W, got_b = _views(layout, got)
+    for g, exp in zip(got_W + got_b, Ws + bs):
+        assert_allclose(g, exp, rtol=1e-10, atol=1e-13)
+
+
+def test_batch_too_large_to_keep_its_input_lists_takes_the_blocked_path():
+    """A minibatch keeps each sample's list of nonzero inputs for the first
+    layer's gradient only up to ``KEPT_LISTS`` entries; a larger one (here
+    full-batch descent on 4000 features) lists them a sample at a time and sums
+    the gradient four samples at a time instead. Both ways give NumPy's steps."""
+    n_in = 4000
+    n = dense.KEPT_LISTS // n_in + 3
+    assert n * n_in > dense.KEPT_LISTS and 40 * n_in <= dense.KEPT_LISTS
+    g = np.random.default_rng(13)
+    X = g.uniform(0, 1, (n, n_in)) * (g.uniform(0, 1, (n, n_in)) < 0.1)
+    Y = np.eye(3)[g.integers(0, 3, n)]
+    acts = ["logistic", "softmax"]
+    for batch in [n, 40]:
+        layout, params, n_units = _net([n_in, 8, 3], acts, [True, True])
+        _train(layout, params, n_units, X, Y, batch=batch, epochs=2, lr=0.2, momentum=0.9,
+               kernel=dense.train_epochs_serial, loss=losses.LOG)
+        _assert_matches_numpy_momentum(params, [n_in, 8, 3], acts, X, Y, 0.2, 0.9, batch, epochs=2)
 
 
 # ---------------------------------------------------------------------------
