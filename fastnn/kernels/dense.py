@@ -148,6 +148,16 @@ forward_row = njit(cache=True)(_forward_row)
 _forward_row_inline = njit(cache=True, inline="always")(_forward_row)
 
 
+@njit(cache=True, inline="always")
+def _back_offsets(layout, l):
+    """What backpropagating through layer ``l >= 1`` reads of ``layout``: its sizes,
+    the offsets of its weights, of its outputs and of its inputs (the layer
+    below's outputs) in the activation buffer, clamped (``_nonneg``), and the
+    activation of its inputs."""
+    return (layout[l, N_IN], layout[l, N_OUT], _nonneg(layout[l, W_OFF]),
+            _nonneg(layout[l, A_OFF]), _nonneg(layout[l - 1, A_OFF]), layout[l - 1, ACT])
+
+
 def _hidden_deltas_row(params, layout, a, d):
     """Backpropagate the output delta of one sample through the hidden layers.
 
@@ -156,12 +166,7 @@ def _hidden_deltas_row(params, layout, a, d):
     Offsets are clamped as in ``forward_row`` (no views, vectorised).
     """
     for l in range(layout.shape[0] - 1, 0, -1):
-        n_in = layout[l, N_IN]
-        n_out = layout[l, N_OUT]
-        w0 = _nonneg(layout[l, W_OFF])
-        o = _nonneg(layout[l, A_OFF])
-        p = _nonneg(layout[l - 1, A_OFF])
-        act_prev = layout[l - 1, ACT]
+        n_in, n_out, w0, o, p, act_prev = _back_offsets(layout, l)
         for i in range(n_in):
             row = _nonneg(w0 + i * n_out)
             s = 0.0
@@ -532,12 +537,7 @@ def _hidden_deltas_t(WT, layout, a, d, s):
     thread: 10.6% of the fit in ``hidden_deltas_row``.
     """
     for l in range(layout.shape[0] - 1, 0, -1):
-        n_in = layout[l, N_IN]
-        n_out = layout[l, N_OUT]
-        w0 = _nonneg(layout[l, W_OFF])
-        o = _nonneg(layout[l, A_OFF])
-        p = _nonneg(layout[l - 1, A_OFF])
-        act_prev = layout[l - 1, ACT]
+        n_in, n_out, w0, o, p, act_prev = _back_offsets(layout, l)
         for i in range(n_in):
             s[i] = 0.0
         for j in range(n_out):
