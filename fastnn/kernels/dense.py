@@ -28,8 +28,9 @@ added four at a time (``_forward_group``), and each weight matrix is walked in
 L1-sized blocks of rows, a block's gradient summed over the batch and updated
 while in cache (``_weight_block_step``; the first layer's from the lists of
 nonzero inputs the forward pass kept, ``_listed_block_step``); the hidden
-deltas are summed from transposed weights (``_hidden_deltas_t``). Every output keeps its summation order, so results
-are the same bits as the plain loops and do not depend on the thread count.
+deltas are summed from transposed weights (``_hidden_deltas_t``). Every output
+keeps its summation order, so results are the same bits as the plain loops
+and do not depend on the thread count.
 Networks with one hidden layer (all of the article's) train at batch size 1
 in a loop compiled for their optimiser (``one_hidden_trainer``), the same
 bits as the generic one.
