@@ -476,12 +476,12 @@ def _block_starts(nz, m, rows, bp):
 
 
 @njit(cache=True, inline="always")
-def _listed_block_step(params, vel, sq, G, XB, DB, nb, NZ0, BP, blk, w0, i0, i1,
+def _listed_block_step(params, vel, sq, G, XB, D, nb, NZ0, BP, blk, o, w0, i0, i1,
                        n_out, scale, alpha, solver, nesterov, hp, lr_t):
     """``_weight_block_step`` for the first layer, from the lists of each sample's
     nonzero inputs that the forward pass kept (``NZ0``, with ``BP``: where each
-    list enters block ``blk``, rows ``i0:i1``; ``DB``: the first layer's deltas,
-    a row a sample).
+    list enters block ``blk``, rows ``i0:i1``; the first layer's deltas are at
+    ``D[r, o:o + n_out]``).
 
     Each sample adds its delta row to the gradient rows of its own nonzero
     inputs only: no zero is tested or multiplied. Four samples at a time, as
@@ -497,11 +497,12 @@ def _listed_block_step(params, vel, sq, G, XB, DB, nb, NZ0, BP, blk, w0, i0, i1,
     g0 = _nonneg(w0 + i0 * n_out)
     for k in range(n * n_out):
         G[g0 + k] = 0.0
-    D1 = DB.reshape(DB.size)
+    n_units = D.shape[1]
+    D1 = D.reshape(D.size)
     for r in range(nb):
         x = XB[r]
         lst = NZ0[r]
-        e = _nonneg(r * n_out)
+        e = _nonneg(r * n_units + o)
         for k in range(BP[r, blk], BP[r, blk + 1]):
             i = lst[k]
             v = x[i]
@@ -913,8 +914,6 @@ def _train_epochs(params, layout, loss, X, Y, batch_size, order_kind, seed, epoc
     n_kept = n_mini if n_mini * n_in0 <= KEPT_LISTS else 0
     NZ0 = np.empty((n_kept, n_in0), dtype=np.int64)
     BP = np.empty((n_kept, n_blk0 + 1), dtype=np.int64)
-    # the first layer's deltas, a row a sample, for its gradient
-    DB = np.empty((n_kept, layout[0, N_OUT]), dtype=params.dtype)
     # the hidden layers' weights transposed, and float64 sums a group of samples
     WT = np.empty(params.size if n_mini else 0, dtype=params.dtype)
     SS = np.empty((NZ.shape[0], A.shape[1]), dtype=np.float64)
@@ -955,10 +954,6 @@ def _train_epochs(params, layout, loss, X, Y, batch_size, order_kind, seed, epoc
                         batch_loss[r] = sample_loss(loss, act_last, out, Y[idx])
                         output_delta(loss, act_last, out, Y[idx], D[r, o_last:o_last + n_last])
                         _hidden_deltas_t(WT, layout, A[r], D[r], SS[grp])
-                        if n_kept > 0:
-                            o0 = layout[0, A_OFF]
-                            for j in range(layout[0, N_OUT]):
-                                DB[r, j] = D[r, o0 + j]
                 for r in range(nb):
                     total += batch_loss[r]
                 if alpha > 0.0:
@@ -974,16 +969,18 @@ def _train_epochs(params, layout, loss, X, Y, batch_size, order_kind, seed, epoc
                     o = layout[l, A_OFF]
                     p = layout[l - 1, A_OFF] if l > 0 else 0
                     rows = _block_rows(n_in, n_out, params.itemsize)
-                    if l == 0 and n_kept > 0:
-                        for blk in prange(n_blk0):
-                            _listed_block_step(params, vel, sq, G, XB, DB, nb, NZ0, BP, blk, w0,
-                                               blk * rows0, min(n_in, (blk + 1) * rows0), n_out,
-                                               scale, alpha / nb, solver, nesterov, hp, lr_t)
-                    else:
-                        for blk in prange((n_in + rows - 1) // rows):
+                    listed = l == 0 and n_kept > 0   # rows == rows0 here
+                    for blk in prange((n_in + rows - 1) // rows):
+                        i0 = blk * rows
+                        i1 = min(n_in, i0 + rows)
+                        if listed:
+                            _listed_block_step(params, vel, sq, G, XB, D, nb, NZ0, BP, blk, o, w0,
+                                               i0, i1, n_out, scale, alpha / nb, solver,
+                                               nesterov, hp, lr_t)
+                        else:
                             _weight_block_step(params, vel, sq, G, XB, A, D, nb, l == 0, p, o, w0,
-                                               blk * rows, min(n_in, (blk + 1) * rows), n_out,
-                                               scale, alpha / nb, solver, nesterov, hp, lr_t)
+                                               i0, i1, n_out, scale, alpha / nb, solver,
+                                               nesterov, hp, lr_t)
                     if b0 >= 0:
                         g = G[b0:b0 + n_out]
                         for j in range(n_out):
