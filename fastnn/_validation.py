@@ -4,6 +4,7 @@ Every message has the form *argument, what it must be, what it got*, e.g.
 ``learning_rate_init must be a float > 0; got -0.1.`` ``ValueError`` for a bad
 value, ``TypeError`` for a bad type.
 """
+import math
 import numbers
 
 import numpy as np
@@ -44,7 +45,7 @@ def check_float(value, name, low=None, high=None, low_inclusive=True, high_inclu
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a float; got {_describe(value)}.")
     value = float(value)
-    bad = not np.isfinite(value)
+    bad = not math.isfinite(value)
     if low is not None:
         bad |= value < low if low_inclusive else value <= low
     if high is not None:
@@ -134,7 +135,18 @@ def check_array(X, name, dtype=np.float64, ndim=2, min_samples=1, n_features=Non
 
 def check_feature_names(estimator, X, reset):
     """Record (``reset``) or compare the column names of a DataFrame ``X``,
-    as scikit-learn estimators do (warns on a mismatch)."""
+    as scikit-learn estimators do (warns on a mismatch).
+
+    A NumPy array has no names: unless the estimator was fitted with some
+    (the warning case), the answer is known without scikit-learn's check,
+    which asks the installed dataframe libraries about ``X`` (about 50 us a
+    call, as much as a small minibatch's epoch)."""
+    if type(X) is np.ndarray:
+        if reset:
+            estimator.__dict__.pop("feature_names_in_", None)
+            return
+        if getattr(estimator, "feature_names_in_", None) is None:
+            return
     try:
         from sklearn.utils.validation import _check_feature_names
     except ImportError:  # older scikit-learn kept it as a method

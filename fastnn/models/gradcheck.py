@@ -32,8 +32,8 @@ def check_gradients(estimator, X, y, eps=1e-5):
     if hasattr(estimator, "_params"):
         model._params[:] = estimator._params.astype(np.float64)
     Xc = model._check_X_predict(X)
-    if hasattr(model, "_label_binarizer"):
-        Y = model._label_binarizer.transform(np.asarray(y)).astype(np.float64)
+    if hasattr(model, "classes_"):   # a classifier: its targets, as fit made them
+        Y = model._one_hot(np.asarray(y)).astype(np.float64)
     else:
         Y = np.asarray(y, dtype=np.float64).reshape(len(Xc), -1)
     Y = np.ascontiguousarray(Y)

@@ -6,6 +6,7 @@ import warnings
 
 import numpy as np
 import pytest
+from hypothesis import given, settings, strategies as st
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
@@ -306,6 +307,59 @@ def test_partial_fit_continues_the_same_trajectory():
         assert_allclose(a, b, rtol=1e-12)
     assert part.n_iter_ == 3 and len(part.loss_curve_) == 3
     assert part.best_loss_ == min(part.loss_curve_) == full.best_loss_
+
+
+LABEL_SETS = {"ints": np.array([3, -1, 7, 12]), "strings": np.array(["cat", "ant", "dog", "bee"]),
+              "floats": np.array([0.0, 2.0, 5.0, 9.0]), "bools": np.array([False, True])}
+
+
+@settings(max_examples=60, deadline=None)
+@given(kind=st.sampled_from(sorted(LABEL_SETS)), n_classes=st.integers(2, 4),
+       picks=st.lists(st.integers(0, 3), min_size=1, max_size=40), seed=st.integers(0, 2**16))
+def test_targets_and_predicted_labels_are_label_binarizers(kind, n_classes, picks, seed):
+    """The classifier's own label encoding (``_one_hot``, ``_labels``) gives what
+    scikit-learn's LabelBinarizer gives, for any labels and network outputs,
+    and ``_label_kind`` says what ``type_of_target`` says."""
+    from sklearn.preprocessing import LabelBinarizer
+    from sklearn.utils.multiclass import type_of_target
+    from fastnn.models.mlp import _label_kind
+    labels = LABEL_SETS[kind][:n_classes]
+    classes = np.unique(labels)
+    y = labels[np.array(picks) % len(labels)]
+    assert _label_kind(y) == type_of_target(y)
+    m = MLPClassifier()
+    m.classes_, m._multilabel = classes, False
+    binarizer = LabelBinarizer().fit(classes)
+    Y = m._one_hot(y)
+    assert_array_equal(Y, binarizer.transform(y))
+    out = np.random.default_rng(seed).random((len(y), Y.shape[1]))
+    out[:, 0][::3] = 0.5        # the threshold itself, on some rows
+    assert_array_equal(m._labels(out), binarizer.inverse_transform(out))
+
+
+@pytest.mark.parametrize("y, kind", [
+    (np.array([0.5, 1.0, 2.0]), "continuous"), (np.array([1.0, 2.0, 2.0]), "binary"),
+    (np.array([[0, 1], [1, 1]]), "multilabel-indicator"), (np.array([], dtype=float), "binary"),
+    (np.array([1, "a", 2.5], dtype=object), "unknown")])
+def test_label_kind_agrees_with_type_of_target(y, kind):
+    from sklearn.utils.multiclass import type_of_target
+    from fastnn.models.mlp import _label_kind
+    assert _label_kind(y) == type_of_target(y) == kind
+
+
+def test_first_partial_fit_rejects_labels_outside_its_classes():
+    """They were trained on before as rows of zeros (scikit-learn raises too)."""
+    X = np.random.default_rng(0).random((6, 3))
+    m = MLPClassifier((4,), random_state=0)
+    with pytest.raises(ValueError, match=r"y holds labels not in classes: \[5\]; "
+                                         r"expected labels in \[0, 1, 2\]"):
+        m.partial_fit(X, [0, 1, 5, 0, 1, 5], classes=[0, 1, 2])
+    m.partial_fit(X, [0, 1, 2, 0, 1, 2], classes=[0, 1, 2])
+    with pytest.raises(ValueError, match=r"y holds labels not seen in the first call: \[7\]; "
+                                         r"expected a subset of \[0, 1, 2\]"):
+        m.partial_fit(X, [0, 1, 7, 0, 1, 2])
+    with pytest.raises(ValueError, match=r"not seen in the first call: \['x', 5\]"):
+        m.partial_fit(X, np.array(["x", 0, 1, 5, 1, 2], dtype=object))
 
 
 def test_best_loss_is_the_lowest_of_every_call():
