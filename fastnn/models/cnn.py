@@ -23,7 +23,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._validation import (
     check_array, check_consistent_length, check_dtype, check_feature_names, check_float, check_int,
-    check_option,
+    check_option, label_kind,
 )
 from ..kernels import conv, dense, pool
 from ..kernels.memory import aligned_zeros, padded_rows, realigned
@@ -316,7 +316,8 @@ class ConvNetClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError(f"y must be 1-dimensional (one label per image); got shape {y.shape}.")
         if y.dtype.kind == "f" and not np.isfinite(y).all():
             raise ValueError("y must be finite (no NaN or inf); got non-finite labels.")
-        check_classification_targets(y)
+        if label_kind(y) not in ("binary", "multiclass"):
+            check_classification_targets(y)   # scikit-learn's error for the rest
         if first:
             self.classes_ = np.unique(y if classes is None else np.asarray(classes))
             if len(self.classes_) < 2:

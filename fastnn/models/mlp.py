@@ -35,7 +35,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._validation import (
     check_array, check_bool, check_consistent_length, check_dtype, check_float, check_int,
-    check_option, check_feature_names,
+    check_option, check_feature_names, label_kind,
 )
 from ..kernels import dense
 from ..kernels.memory import aligned_zeros, padded_rows, realigned
@@ -58,18 +58,6 @@ def _twin(parallel, serial, work):
     """The parallel kernel when ``work`` pays for the threads, else the serial one.
     Both give the same bits."""
     return parallel if work >= PARALLEL_WORK and numba.get_num_threads() > 1 else serial
-
-
-def _label_kind(y):
-    """``type_of_target(y)`` (scikit-learn), answered here for a 1-D array of
-    numbers or strings, the common case, in microseconds instead of the
-    fraction of a millisecond its checks take; anything else is asked of it."""
-    kind = y.dtype.kind
-    if y.ndim != 1 or y.size == 0 or kind not in "biufUS":
-        return type_of_target(y)
-    if kind == "f" and (y != np.trunc(y)).any():
-        return "continuous"
-    return "binary" if len(np.unique(y)) <= 2 else "multiclass"
 
 
 class _BaseMLP(BaseEstimator):
@@ -477,7 +465,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
                           DataConversionWarning, stacklevel=3)
             y = y.ravel()
         if not incremental:
-            target = _label_kind(y)
+            target = label_kind(y)
             if target not in ("binary", "multiclass", "multilabel-indicator"):
                 raise ValueError(f"Unknown label type: y must hold class labels (binary, multiclass or "
                                  f"multilabel); got target type {target!r}.")

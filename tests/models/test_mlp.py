@@ -319,14 +319,14 @@ LABEL_SETS = {"ints": np.array([3, -1, 7, 12]), "strings": np.array(["cat", "ant
 def test_targets_and_predicted_labels_are_label_binarizers(kind, n_classes, picks, seed):
     """The classifier's own label encoding (``_one_hot``, ``_labels``) gives what
     scikit-learn's LabelBinarizer gives, for any labels and network outputs,
-    and ``_label_kind`` says what ``type_of_target`` says."""
+    and ``label_kind`` says what ``type_of_target`` says."""
     from sklearn.preprocessing import LabelBinarizer
     from sklearn.utils.multiclass import type_of_target
-    from fastnn.models.mlp import _label_kind
+    from fastnn._validation import label_kind
     labels = LABEL_SETS[kind][:n_classes]
     classes = np.unique(labels)
     y = labels[np.array(picks) % len(labels)]
-    assert _label_kind(y) == type_of_target(y)
+    assert label_kind(y) == type_of_target(y)
     m = MLPClassifier()
     m.classes_, m._multilabel = classes, False
     binarizer = LabelBinarizer().fit(classes)
@@ -343,8 +343,8 @@ def test_targets_and_predicted_labels_are_label_binarizers(kind, n_classes, pick
     (np.array([1, "a", 2.5], dtype=object), "unknown")])
 def test_label_kind_agrees_with_type_of_target(y, kind):
     from sklearn.utils.multiclass import type_of_target
-    from fastnn.models.mlp import _label_kind
-    assert _label_kind(y) == type_of_target(y) == kind
+    from fastnn._validation import label_kind
+    assert label_kind(y) == type_of_target(y) == kind
 
 
 def test_first_partial_fit_rejects_labels_outside_its_classes():
