@@ -1327,7 +1327,13 @@ def _one_hidden_epochs(SOLVER, WIDE):
                     d[oh + i + 1] = s1 * derivative(act_h, a[oh + i + 1])
                     d[oh + i + 2] = s2 * derivative(act_h, a[oh + i + 2])
                     d[oh + i + 3] = s3 * derivative(act_h, a[oh + i + 3])
-                for i in range(4 * quads, n_h):
+                if n_o == 1:   # one output (XOR's): its column of weights in one loop
+                    d_o = d[oo]
+                    for i in range(n_h):
+                        s = 0.0
+                        s += params[w1 + i] * d_o
+                        d[oh + i] = s * derivative(act_h, a[oh + i])
+                for i in range(4 * quads if n_o > 1 else n_h, n_h):
                     row = _nonneg(w1 + i * n_o)
                     s = 0.0
                     for j in range(n_o):
@@ -1345,7 +1351,20 @@ def _one_hidden_epochs(SOLVER, WIDE):
                 if b0 >= 0:
                     _update_range(params, vel, sq, b0, n_h, d[oh:oh + n_h], 1.0, 0.0,
                                   SOLVER, nesterov, hp, lr_t)
-                if SOLVER != ADAM and _narrow(params, n_o):
+                if SOLVER == SGD_PREVIOUS_GRADIENT and n_o == 1:
+                    # part D's network: the output's column in one loop, where
+                    # _update_rows runs a loop of one weight a row (XOR: 114 -> 105 ns
+                    # a sample with the hidden deltas' column above; same bits)
+                    lr = T(hp[LR])
+                    mom_t = T(mom)
+                    alpha_t = T(alpha)
+                    d_o = d[oo]
+                    for i in range(n_h):
+                        v = T(a[oh + i])   # (never skipped: skip_zero is plain SGD's)
+                        g = v * d_o + alpha_t * params[w1 + i]
+                        params[w1 + i] -= lr * g + mom_t * vel[w1 + i]
+                        vel[w1 + i] = g
+                elif SOLVER != ADAM and _narrow(params, n_o):
                     _narrow_rows_update_apart(params, vel, w1, n_h, n_o, a, oh, d, oo, skip_zero,
                                               _sgd_rule(SOLVER, nesterov, mom), T(alpha), T(mom),
                                               T(hp[LR]))
