@@ -475,7 +475,10 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
                 self.classes_ = self._label_binarizer.classes_
             else:
                 self.__dict__.pop("_label_binarizer", None)
-                self.classes_ = np.unique(y) if classes is None else unique_labels(classes)
+                # (as LabelBinarizer: unique_labels, which also turns an object array of
+                # strings into a string array; np.unique where that changes nothing)
+                self.classes_ = (np.unique(y) if classes is None and y.dtype.kind in "biufUS"
+                                 else unique_labels(y if classes is None else classes))
             if len(self.classes_) < 2 and target != "multilabel-indicator":
                 raise ValueError(f"y must contain at least 2 classes; got 1 class: {self.classes_.tolist()}.")
         Y = self._one_hot(y, first=not incremental)

@@ -347,6 +347,20 @@ def test_label_kind_agrees_with_type_of_target(y, kind):
     assert label_kind(y) == type_of_target(y) == kind
 
 
+@pytest.mark.parametrize("y", [np.array(["b", "a", "c", "a"], dtype=object), np.array([2, 0, 1, 1], dtype=np.uint8),
+                               [1.0, 0.0, 1.0, 0.0], [True, False, False, True]],
+                         ids=["object-strings", "uint8", "floats", "bools"])
+def test_classes_are_label_binarizers(y):
+    """classes_ (values and dtype) and the labels predict returns are those
+    LabelBinarizer gives, e.g. strings for an object array of strings."""
+    from sklearn.preprocessing import LabelBinarizer
+    X = np.random.default_rng(0).random((4, 3))
+    m = MLPClassifier((4,), max_iter=3, random_state=0).fit(X, y)
+    expected = LabelBinarizer().fit(y).classes_
+    assert_array_equal(m.classes_, expected)
+    assert m.classes_.dtype == expected.dtype and m.predict(X).dtype == expected.dtype
+
+
 def test_first_partial_fit_rejects_labels_outside_its_classes():
     """They were trained on before as rows of zeros (scikit-learn raises too)."""
     X = np.random.default_rng(0).random((6, 3))
