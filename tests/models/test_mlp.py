@@ -361,6 +361,33 @@ def test_classes_are_label_binarizers(y):
     assert m.classes_.dtype == expected.dtype and m.predict(X).dtype == expected.dtype
 
 
+@settings(max_examples=60, deadline=None)
+@given(n=st.integers(1, 12), k=st.integers(1, 3), seed=st.integers(0, 2**16),
+       constant=st.booleans(), exact=st.booleans(), dtype=st.sampled_from([np.float32, np.float64]))
+def test_early_stopping_scores_are_scikit_learns(n, k, seed, constant, exact, dtype):
+    """The validation scores early stopping takes every epoch (``_accuracy``,
+    ``_r2``) equal scikit-learn's accuracy_score and r2_score, constant targets
+    and exact predictions included."""
+    from sklearn.metrics import accuracy_score, r2_score
+    from fastnn.models.mlp import _accuracy, _r2
+    g = np.random.default_rng(seed)
+    Y = g.normal(size=(n, k)).astype(dtype)
+    if constant:
+        Y[:, 0] = 1.5
+    P = Y.copy() if exact else (Y + g.normal(size=(n, k))).astype(dtype)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")   # r2_score's warning for one sample
+        want = r2_score(Y, P)
+        got = _r2(Y, P)
+    assert (np.isnan(got) and np.isnan(want)) or got == pytest.approx(want, rel=1e-6, abs=1e-6)
+    labels = g.integers(0, 3, n)
+    guess = np.where(g.random(n) < 0.5, labels, g.integers(0, 3, n))
+    assert _accuracy(labels, guess) == accuracy_score(labels, guess)
+    rows, guessed = g.integers(0, 2, (n, 3)), g.integers(0, 2, (n, 3))
+    guessed[::2] = rows[::2]
+    assert _accuracy(rows, guessed) == accuracy_score(rows, guessed)
+
+
 def test_first_partial_fit_rejects_labels_outside_its_classes():
     """They were trained on before as rows of zeros (scikit-learn raises too)."""
     X = np.random.default_rng(0).random((6, 3))
