@@ -164,8 +164,11 @@ def label_kind(y):
             or (kind == "f" and not np.isfinite(y).all())):
         from sklearn.utils.multiclass import type_of_target
         return type_of_target(y)
-    if kind == "f" and (y != np.trunc(y)).any():
-        return "continuous"
+    if kind == "f":
+        with np.errstate(invalid="ignore"):   # as type_of_target: floats that
+            whole = y == y.astype(np.int64)    # are not int64s (1e20 too)
+        if not whole.all():
+            return "continuous"
     return "binary" if len(np.unique(y)) <= 2 else "multiclass"
 
 

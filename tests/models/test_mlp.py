@@ -339,6 +339,7 @@ def test_targets_and_predicted_labels_are_label_binarizers(kind, n_classes, pick
 
 @pytest.mark.parametrize("y, kind", [
     (np.array([0.5, 1.0, 2.0]), "continuous"), (np.array([1.0, 2.0, 2.0]), "binary"),
+    (np.array([1e20, 0.0]), "continuous"), (np.array([-0.0, 3.0, 2.0**62]), "multiclass"),
     (np.array([[0, 1], [1, 1]]), "multilabel-indicator"), (np.array([], dtype=float), "binary"),
     (np.array([1, "a", 2.5], dtype=object), "unknown")])
 def test_label_kind_agrees_with_type_of_target(y, kind):
