@@ -30,13 +30,16 @@ while in cache (``_weight_block_step``; the first layer's from the lists of
 nonzero inputs the forward pass kept, ``_listed_block_step``); the hidden
 deltas are summed from transposed weights (``_hidden_deltas_t``). Every output
 keeps its summation order, so results are the same bits as the plain loops
-and do not depend on the thread count.
+and do not depend on the thread count; so the parallel twin may run a batch
+on one thread where its timings say one is faster (a shared core:
+``ADAPT_FIRST_GAP``).
 Networks with one hidden layer (all of the article's) train at batch size 1
 in a loop compiled for their optimiser (``one_hidden_trainer``), the same
 bits as the generic one.
 """
 import math
 
+import numba
 import numpy as np
 from numba import njit, prange
 
@@ -44,7 +47,7 @@ from .activations import activate, activate_at, activate_range, derivative
 from .losses import output_delta, output_delta_at, sample_loss, sample_loss_at
 from .rng import permutation, randint
 from .simd import (NARROW_VECTORS, RULE_MOMENTUM, RULE_NESTEROV, RULE_PLAIN, RULE_PREVIOUS,
-                   listed_rows_sum, narrow_rows_sum, narrow_rows_update, nonzero_positions)
+                   cycles, listed_rows_sum, narrow_rows_sum, narrow_rows_update, nonzero_positions)
 
 N_IN, N_OUT, W_OFF, B_OFF, ACT, A_OFF = range(6)
 
@@ -395,6 +398,16 @@ BLOCK_BYTES = 16384
 # inputs (``NZ0``): 32 MiB. A larger batch (full-batch descent on a large set)
 # lists them one sample at a time and takes ``_weight_block_step``.
 KEPT_LISTS = 1 << 22
+# Threads a minibatch (the parallel twin). Where a core is shared (a busy
+# process on it, a host that slows one vCPU), every parallel loop waits for its
+# slowest thread, several times a batch, and two threads ran MNIST slower than
+# one (batch 32: 85,100 samples/s against about 187,000). The trainer times its
+# batches with the cycle counter and now and then runs one on the other count
+# of threads: after ADAPT_FIRST_GAP batches, then at gaps that double up to
+# ADAPT_MAX_GAP while the choice holds, back to the first gap when it changes.
+# The same bits either way: every output is summed by one thread in one order.
+ADAPT_FIRST_GAP = 16
+ADAPT_MAX_GAP = 256
 
 
 @njit(cache=True, inline="always")
@@ -853,158 +866,194 @@ def end_epoch(state, loss_curve, e, epoch_loss, tol, n_iter_no_change):
     return False
 
 
-def _train_epochs(params, layout, loss, X, Y, batch_size, order_kind, seed, epoch0, n_epochs,
-                  solver, nesterov, hp, tol, n_iter_no_change, vel, sq, state,
-                  order, A, D, G, batch_loss, loss_curve):
-    """Train for up to ``n_epochs`` epochs; return the number run.
+def _epochs_trainer(ADAPT):
+    """``_train_epochs`` for one twin: ``ADAPT`` (a closure constant, the
+    parallel twin's) lets the minibatch loop run a batch on one thread when
+    that has been faster (``ADAPT_FIRST_GAP``); the serial twin, cached on disk,
+    is compiled without it (numba cannot cache a function that sets the thread
+    count)."""
 
-    Parameters
-    ----------
-    params : 1-D float array, updated in place.
-    layout : int64 array (n_layers, 6), see the module docstring.
-    loss : int, ``losses.SQUARED`` or ``losses.LOG``.
-    X, Y : 2-D float arrays (n_samples, n_features) and (n_samples, n_outputs).
-    batch_size : int >= 1 (``n_samples`` for full-batch descent).
-    order_kind : SHUFFLE (a new permutation each epoch), SEQUENTIAL, or
-        REPLACEMENT (each step draws a sample at random, as the article's part A).
-    seed, epoch0 : the sample order of global epoch ``e`` is keyed by
-        ``(seed, e)``; ``epoch0`` is the number of epochs already run.
-    solver, nesterov, hp : optimiser; ``hp`` = lr, momentum, beta1, beta2,
-        epsilon, alpha (L2 penalty, scaled by 1 / batch size as scikit-learn).
-    tol, n_iter_no_change : stop after ``n_iter_no_change`` consecutive epochs
-        whose loss is not ``tol`` below the best so far; ``tol < 0`` never stops.
-    vel, sq : optimiser state, same length as ``params`` (momentum / Adam moments).
-    state : float64 array (4,): best loss, epochs without improvement, optimiser
-        step count, status (RUNNING, CONVERGED, DIVERGED); updated.
-    order : int64 (n_samples,), scratch.
-    A, D : float arrays (batch_size, total units), activations and deltas scratch.
-    G : float array (len(params),), gradient scratch.
-    batch_loss : float64 (batch_size,), scratch.
-    loss_curve : float64 (n_epochs,), out: the mean loss of each epoch (the L2
-        term counted once per batch, as scikit-learn reports it).
+    def _train_epochs(params, layout, loss, X, Y, batch_size, order_kind, seed, epoch0, n_epochs,
+                      solver, nesterov, hp, tol, n_iter_no_change, vel, sq, state,
+                      order, A, D, G, batch_loss, loss_curve):
+        """Train for up to ``n_epochs`` epochs; return the number run.
 
-    Minibatches are processed in parallel over samples (forward, deltas) and
-    over the rows of each weight matrix (gradient and update): every output is
-    computed by one thread in a fixed order, so the result does not depend on
-    the number of threads.
-    """
-    n_samples = X.shape[0]
-    n_layers = layout.shape[0]
-    last = n_layers - 1
-    o_last = layout[last, A_OFF]
-    n_last = layout[last, N_OUT]
-    act_last = layout[last, ACT]
-    alpha = hp[ALPHA]
-    skip_zero = solver == SGD and hp[MOMENTUM] == 0.0 and alpha == 0.0
-    n_in0 = layout[0, N_IN]
-    lazy = batch_size == 1 and _lazy_momentum(solver, hp, n_in0)
-    upto = np.zeros(n_in0 if lazy else 0, dtype=np.int64)
-    powers, sums = _momentum_tables(hp[MOMENTUM], 1 << 14 if lazy else 0)
-    step = 0
-    n_batches = (n_samples + batch_size - 1) // batch_size
-    # a minibatch's rows of X, gathered (see the module notes), and a row of
-    # nonzero-input indices for each group of samples
-    n_mini = batch_size if batch_size > 1 else 0
-    XB = np.empty((n_mini, n_in0), dtype=X.dtype)
-    NZ = np.empty(((n_mini + GROUP_ROWS - 1) // GROUP_ROWS, max(n_in0, A.shape[1])), dtype=np.int64)
-    # each sample's list of nonzero inputs, kept from the forward pass for the first
-    # layer's gradient (``_listed_block_step``), and where it enters each block of rows
-    rows0 = _block_rows(n_in0, layout[0, N_OUT], params.itemsize)
-    n_blk0 = (n_in0 + rows0 - 1) // rows0
-    n_kept = n_mini if n_mini * n_in0 <= KEPT_LISTS else 0
-    NZ0 = np.empty((n_kept, n_in0), dtype=np.int64)
-    BP = np.empty((n_kept, n_blk0 + 1), dtype=np.int64)
-    # the hidden layers' weights transposed, and float64 sums a group of samples
-    WT = np.empty(params.size if n_mini else 0, dtype=params.dtype)
-    SS = np.empty((NZ.shape[0], A.shape[1]), dtype=np.float64)
-    done = 0
-    for e in range(n_epochs):
-        epoch = epoch0 + e
-        epoch_order(order_kind, seed, epoch, order)
-        total = 0.0
-        if batch_size == 1:
-            a = A[0]
-            d = D[0]
-            for k in range(n_samples):
-                idx = order[k]
-                state[STEP] += 1.0
-                lr_t = _adam_lr(hp, state[STEP]) if solver == ADAM else hp[LR]
-                step += 1
-                total += _sample_step(params, layout, loss, X[idx], Y[idx], a, d,
-                                      solver, nesterov, hp, lr_t, vel, sq, skip_zero,
-                                      lazy, upto, step, powers, sums)
-                if alpha > 0.0:
-                    total += 0.5 * alpha * _sum_sq_weights(params, layout)
-        else:
-            for b in range(n_batches):
-                start = b * batch_size
-                nb = min(batch_size, n_samples - start)
-                _transpose_weights(params, layout, WT)
-                for grp in prange((nb + GROUP_ROWS - 1) // GROUP_ROWS):
-                    r0 = grp * GROUP_ROWS
-                    r1 = min(nb, r0 + GROUP_ROWS)
-                    for r in range(r0, r1):
-                        xr = X[order[start + r]]
-                        for i in range(n_in0):
-                            XB[r, i] = xr[i]
-                    _forward_group(params, layout, XB, r0, r1, A, NZ[grp], NZ0, BP, rows0)
-                    for r in range(r0, r1):
-                        idx = order[start + r]
-                        out = A[r, o_last:o_last + n_last]
-                        batch_loss[r] = sample_loss(loss, act_last, out, Y[idx])
-                        output_delta(loss, act_last, out, Y[idx], D[r, o_last:o_last + n_last])
-                        _hidden_deltas_t(WT, layout, A[r], D[r], SS[grp])
-                for r in range(nb):
-                    total += batch_loss[r]
-                if alpha > 0.0:
-                    total += 0.5 * alpha * _sum_sq_weights(params, layout)
-                state[STEP] += 1.0
-                lr_t = _adam_lr(hp, state[STEP]) if solver == ADAM else hp[LR]
-                scale = 1.0 / nb
-                for l in range(n_layers):
-                    n_in = layout[l, N_IN]
-                    n_out = layout[l, N_OUT]
-                    w0 = layout[l, W_OFF]
-                    b0 = layout[l, B_OFF]
-                    o = layout[l, A_OFF]
-                    p = layout[l - 1, A_OFF] if l > 0 else 0
-                    rows = _block_rows(n_in, n_out, params.itemsize)
-                    listed = l == 0 and n_kept > 0   # rows == rows0 here
-                    for blk in prange((n_in + rows - 1) // rows):
-                        i0 = blk * rows
-                        i1 = min(n_in, i0 + rows)
-                        if listed:
-                            _listed_block_step(params, vel, sq, G, XB, D, nb, NZ0, BP, blk, o, w0,
-                                               i0, i1, n_out, scale, alpha / nb, solver,
-                                               nesterov, hp, lr_t)
-                        else:
-                            _weight_block_step(params, vel, sq, G, XB, A, D, nb, l == 0, p, o, w0,
-                                               i0, i1, n_out, scale, alpha / nb, solver,
-                                               nesterov, hp, lr_t)
-                    if b0 >= 0:
-                        g = G[b0:b0 + n_out]
-                        for j in range(n_out):
-                            g[j] = 0.0
-                        for r in range(nb):
-                            dr = D[r, o:o + n_out]
+        Parameters
+        ----------
+        params : 1-D float array, updated in place.
+        layout : int64 array (n_layers, 6), see the module docstring.
+        loss : int, ``losses.SQUARED`` or ``losses.LOG``.
+        X, Y : 2-D float arrays (n_samples, n_features) and (n_samples, n_outputs).
+        batch_size : int >= 1 (``n_samples`` for full-batch descent).
+        order_kind : SHUFFLE (a new permutation each epoch), SEQUENTIAL, or
+            REPLACEMENT (each step draws a sample at random, as the article's part A).
+        seed, epoch0 : the sample order of global epoch ``e`` is keyed by
+            ``(seed, e)``; ``epoch0`` is the number of epochs already run.
+        solver, nesterov, hp : optimiser; ``hp`` = lr, momentum, beta1, beta2,
+            epsilon, alpha (L2 penalty, scaled by 1 / batch size as scikit-learn).
+        tol, n_iter_no_change : stop after ``n_iter_no_change`` consecutive epochs
+            whose loss is not ``tol`` below the best so far; ``tol < 0`` never stops.
+        vel, sq : optimiser state, same length as ``params`` (momentum / Adam moments).
+        state : float64 array (4,): best loss, epochs without improvement, optimiser
+            step count, status (RUNNING, CONVERGED, DIVERGED); updated.
+        order : int64 (n_samples,), scratch.
+        A, D : float arrays (batch_size, total units), activations and deltas scratch.
+        G : float array (len(params),), gradient scratch.
+        batch_loss : float64 (batch_size,), scratch.
+        loss_curve : float64 (n_epochs,), out: the mean loss of each epoch (the L2
+            term counted once per batch, as scikit-learn reports it).
+
+        Minibatches are processed in parallel over samples (forward, deltas) and
+        over the rows of each weight matrix (gradient and update): every output is
+        computed by one thread in a fixed order, so the result does not depend on
+        the number of threads.
+        """
+        n_samples = X.shape[0]
+        n_layers = layout.shape[0]
+        last = n_layers - 1
+        o_last = layout[last, A_OFF]
+        n_last = layout[last, N_OUT]
+        act_last = layout[last, ACT]
+        alpha = hp[ALPHA]
+        skip_zero = solver == SGD and hp[MOMENTUM] == 0.0 and alpha == 0.0
+        n_in0 = layout[0, N_IN]
+        lazy = batch_size == 1 and _lazy_momentum(solver, hp, n_in0)
+        upto = np.zeros(n_in0 if lazy else 0, dtype=np.int64)
+        powers, sums = _momentum_tables(hp[MOMENTUM], 1 << 14 if lazy else 0)
+        step = 0
+        n_batches = (n_samples + batch_size - 1) // batch_size
+        # a minibatch's rows of X, gathered (see the module notes), and a row of
+        # nonzero-input indices for each group of samples
+        n_mini = batch_size if batch_size > 1 else 0
+        XB = np.empty((n_mini, n_in0), dtype=X.dtype)
+        NZ = np.empty(((n_mini + GROUP_ROWS - 1) // GROUP_ROWS, max(n_in0, A.shape[1])), dtype=np.int64)
+        # each sample's list of nonzero inputs, kept from the forward pass for the first
+        # layer's gradient (``_listed_block_step``), and where it enters each block of rows
+        rows0 = _block_rows(n_in0, layout[0, N_OUT], params.itemsize)
+        n_blk0 = (n_in0 + rows0 - 1) // rows0
+        n_kept = n_mini if n_mini * n_in0 <= KEPT_LISTS else 0
+        NZ0 = np.empty((n_kept, n_in0), dtype=np.int64)
+        BP = np.empty((n_kept, n_blk0 + 1), dtype=np.int64)
+        # the hidden layers' weights transposed, and float64 sums a group of samples
+        WT = np.empty(params.size if n_mini else 0, dtype=params.dtype)
+        SS = np.empty((NZ.shape[0], A.shape[1]), dtype=np.float64)
+        # threads a batch (ADAPT): all of them, or one where one has been faster
+        n_threads = numba.get_num_threads() if ADAPT and n_mini else 1
+        par = True
+        recent = np.zeros(2)   # cycles a sample lately: on one thread, on all
+        batches = 0
+        gap = ADAPT_FIRST_GAP
+        next_probe = gap - 1
+        done = 0
+        for e in range(n_epochs):
+            epoch = epoch0 + e
+            epoch_order(order_kind, seed, epoch, order)
+            total = 0.0
+            if batch_size == 1:
+                a = A[0]
+                d = D[0]
+                for k in range(n_samples):
+                    idx = order[k]
+                    state[STEP] += 1.0
+                    lr_t = _adam_lr(hp, state[STEP]) if solver == ADAM else hp[LR]
+                    step += 1
+                    total += _sample_step(params, layout, loss, X[idx], Y[idx], a, d,
+                                          solver, nesterov, hp, lr_t, vel, sq, skip_zero,
+                                          lazy, upto, step, powers, sums)
+                    if alpha > 0.0:
+                        total += 0.5 * alpha * _sum_sq_weights(params, layout)
+            else:
+                for b in range(n_batches):
+                    start = b * batch_size
+                    nb = min(batch_size, n_samples - start)
+                    if ADAPT and n_threads > 1:   # (a closure constant: see _epochs_trainer)
+                        probe = batches == next_probe
+                        many = par != probe
+                        numba.set_num_threads(n_threads if many else 1)
+                        t0 = cycles()
+                    _transpose_weights(params, layout, WT)
+                    for grp in prange((nb + GROUP_ROWS - 1) // GROUP_ROWS):
+                        r0 = grp * GROUP_ROWS
+                        r1 = min(nb, r0 + GROUP_ROWS)
+                        for r in range(r0, r1):
+                            xr = X[order[start + r]]
+                            for i in range(n_in0):
+                                XB[r, i] = xr[i]
+                        _forward_group(params, layout, XB, r0, r1, A, NZ[grp], NZ0, BP, rows0)
+                        for r in range(r0, r1):
+                            idx = order[start + r]
+                            out = A[r, o_last:o_last + n_last]
+                            batch_loss[r] = sample_loss(loss, act_last, out, Y[idx])
+                            output_delta(loss, act_last, out, Y[idx], D[r, o_last:o_last + n_last])
+                            _hidden_deltas_t(WT, layout, A[r], D[r], SS[grp])
+                    for r in range(nb):
+                        total += batch_loss[r]
+                    if alpha > 0.0:
+                        total += 0.5 * alpha * _sum_sq_weights(params, layout)
+                    state[STEP] += 1.0
+                    lr_t = _adam_lr(hp, state[STEP]) if solver == ADAM else hp[LR]
+                    scale = 1.0 / nb
+                    for l in range(n_layers):
+                        n_in = layout[l, N_IN]
+                        n_out = layout[l, N_OUT]
+                        w0 = layout[l, W_OFF]
+                        b0 = layout[l, B_OFF]
+                        o = layout[l, A_OFF]
+                        p = layout[l - 1, A_OFF] if l > 0 else 0
+                        rows = _block_rows(n_in, n_out, params.itemsize)
+                        listed = l == 0 and n_kept > 0   # rows == rows0 here
+                        for blk in prange((n_in + rows - 1) // rows):
+                            i0 = blk * rows
+                            i1 = min(n_in, i0 + rows)
+                            if listed:
+                                _listed_block_step(params, vel, sq, G, XB, D, nb, NZ0, BP, blk, o, w0,
+                                                   i0, i1, n_out, scale, alpha / nb, solver,
+                                                   nesterov, hp, lr_t)
+                            else:
+                                _weight_block_step(params, vel, sq, G, XB, A, D, nb, l == 0, p, o, w0,
+                                                   i0, i1, n_out, scale, alpha / nb, solver,
+                                                   nesterov, hp, lr_t)
+                        if b0 >= 0:
+                            g = G[b0:b0 + n_out]
                             for j in range(n_out):
-                                g[j] += dr[j]
-                        _update_range(params, vel, sq, b0, n_out, g, scale, 0.0,
-                                      solver, nesterov, hp, lr_t)
-        if lazy:
-            _catch_up_all(params, vel, layout, upto, step, solver, nesterov, hp, powers, sums)
-        done = e + 1
-        if end_epoch(state, loss_curve, e, total / n_samples, tol, n_iter_no_change):
-            break
-    return done
+                                g[j] = 0.0
+                            for r in range(nb):
+                                dr = D[r, o:o + n_out]
+                                for j in range(n_out):
+                                    g[j] += dr[j]
+                            _update_range(params, vel, sq, b0, n_out, g, scale, 0.0,
+                                          solver, nesterov, hp, lr_t)
+                    if ADAPT and n_threads > 1:
+                        per_sample = (cycles() - t0) / nb
+                        k = 1 if many else 0
+                        if probe or recent[k] == 0.0:
+                            recent[k] = per_sample
+                        else:
+                            recent[k] = 0.75 * recent[k] + 0.25 * per_sample
+                        if probe:
+                            keep = (recent[1] <= recent[0]) == par
+                            par = recent[1] <= recent[0]
+                            gap = min(2 * gap, ADAPT_MAX_GAP) if keep else ADAPT_FIRST_GAP
+                            next_probe = batches + gap
+                        batches += 1
+            if lazy:
+                _catch_up_all(params, vel, layout, upto, step, solver, nesterov, hp, powers, sums)
+            done = e + 1
+            if end_epoch(state, loss_curve, e, total / n_samples, tol, n_iter_no_change):
+                break
+        if ADAPT and n_threads > 1:
+            numba.set_num_threads(n_threads)   # the caller's count, as it was
+        return done
+
+    return _train_epochs
 
 
 # The serial twin is the cached one: the article's networks are small, run
 # serially, and a new process must reach its first result fast. The parallel
 # twin pays its compile time only in processes that train large minibatches.
 # Never cache both (numba#6845: the cache ignores the parallel flag).
-train_epochs = njit(parallel=True)(_train_epochs)
-train_epochs_serial = njit(cache=True)(_train_epochs)
+train_epochs = njit(parallel=True)(_epochs_trainer(True))
+train_epochs_serial = njit(cache=True)(_epochs_trainer(False))
 
 
 def _forward(params, layout, X, A, out):

@@ -22,6 +22,8 @@ fused multiply-add: each product is rounded, as in the scalar loops.
   classifier's output layer).
 - ``float64_from_bits``: an int64's bits read as a float64, a scalar that
   LLVM's vectoriser can still widen (``2**k`` from its exponent bits).
+- ``cycles``: the processor's cycle counter, for a kernel that times its own
+  steps (the minibatch trainer choosing its thread count).
 
 The arrays are C-contiguous 1-D arrays of one float type (int64 for
 positions); the callers keep every index in bounds (nothing is checked).
@@ -31,6 +33,8 @@ run as Python, to debug them) each is replaced by the same computation
 written as loops (``_<name>_py``, at the end of this module), which the tests
 compile and compare with the intrinsic bit for bit.
 """
+import time
+
 import numpy as np
 from llvmlite import ir
 from llvmlite.binding import llvm_version_info
@@ -135,6 +139,17 @@ def _float64_from_bits(typingctx, bits):
     def codegen(context, builder, signature, args):
         return builder.bitcast(args[0], ir.DoubleType())
     return types.float64(types.int64), codegen
+
+
+@intrinsic
+def _cycles(typingctx):
+    """The processor's cycle counter (``llvm.readcyclecounter``: ``rdtsc`` on x86;
+    0 where a target has none), for a kernel to time its own steps."""
+    def codegen(context, builder, signature, args):
+        fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(ir.IntType(64), []),
+                                            "llvm.readcyclecounter")
+        return builder.call(fn, [])
+    return types.int64(), codegen
 
 
 # ---------------------------------------------------------------------------
@@ -841,6 +856,11 @@ def _tap_rows(typingctx, out, o0, ostep, x, x0, xstep, n_rows, dp, arg, k0, cell
 # compile these and compare them with the intrinsics, bit for bit; register_jitable
 # lets the compiled ones call each other)
 
+def _cycles_py():
+    """``cycles``: nanoseconds stand in for cycles (Python only)."""
+    return time.perf_counter_ns()
+
+
 def _float64_from_bits_py(bits):
     """``float64_from_bits``: the int64's bits read as a float64 (Python only)."""
     return np.array(bits, dtype=np.int64).view(np.float64)[()]
@@ -1019,12 +1039,14 @@ def _tap_rows_py(out, o0, ostep, x, x0, xstep, n_rows, dp, arg, k0, cells, kw):
 
 # the public names: the intrinsics, or under NUMBA_DISABLE_JIT their loops
 if config.DISABLE_JIT:
+    cycles = _cycles_py
     (float64_from_bits, lane_dot, lane_dot4, rows_tile4, nonzero_positions, listed_rows_sum,
      narrow_rows_sum, narrow_rows_update, conv_tile2, conv_tile1, pool2_row, tap_rows) = (
         _float64_from_bits_py, _lane_dot_py, _lane_dot4_py, _rows_tile4_py, _nonzero_positions_py,
         _listed_rows_sum_py, _narrow_rows_sum_py, _narrow_rows_update_py, _conv_tile2_py,
         _conv_tile1_py, _pool2_row_py, _tap_rows_py)
 else:
+    cycles = _cycles
     (float64_from_bits, lane_dot, lane_dot4, rows_tile4, nonzero_positions, listed_rows_sum,
      narrow_rows_sum, narrow_rows_update, conv_tile2, conv_tile1, pool2_row, tap_rows) = (
         _float64_from_bits, _lane_dot, _lane_dot4, _rows_tile4, _nonzero_positions,

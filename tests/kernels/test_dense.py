@@ -1,6 +1,9 @@
 """Dense kernels: activations, losses, forward/backward, the compiled epoch loop."""
 import itertools
+import math
+import platform
 
+import numba
 import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
@@ -426,6 +429,47 @@ def test_blocked_minibatch_path_matches_numpy_and_is_bit_identical_across_twins(
     for params in results[1:]:
         assert_array_equal(params, results[0])
     _assert_matches_numpy_momentum(results[0], [70, 64, 3], acts, X, Y, lr, mom, batch, epochs=2)
+
+
+def test_minibatches_that_switch_thread_counts_give_the_same_bits(monkeypatch):
+    """The parallel twin runs a batch on one thread or on all of them, as it
+    has timed them (ADAPT_FIRST_GAP, ADAPT_MAX_GAP). A trainer compiled to try
+    the other count every batch runs both, many times, and still ends with the
+    serial twin's bits; the caller's thread count is as it was, one thread
+    included (nothing is then tried). (The first probe follows a batch on all
+    threads: the choice compares two timings.)"""
+    monkeypatch.setattr(dense, "ADAPT_FIRST_GAP", 2)   # every other batch on the other count
+    monkeypatch.setattr(dense, "ADAPT_MAX_GAP", 2)
+    switching = njit(parallel=True)(dense._epochs_trainer(True))
+    g = np.random.default_rng(13)
+    X = g.uniform(0, 1, (90, 40)) * (g.uniform(0, 1, (90, 40)) < 0.3)
+    Y = np.eye(4)[g.integers(0, 4, 90)]
+    results = []
+    for kernel, n in [(dense.train_epochs_serial, 1), (switching, numba.config.NUMBA_NUM_THREADS),
+                      (switching, 1)]:
+        layout, params, n_units = _net([40, 24, 4], ["logistic", "softmax"], [True, True])
+        with threads(n):
+            _train(layout, params, n_units, X, Y, batch=3, epochs=2, lr=0.3, momentum=0.9,
+                   kernel=kernel, loss=losses.LOG)
+            assert numba.get_num_threads() == n
+        results.append(params)
+    for params in results[1:]:
+        assert_array_equal(params, results[0])
+
+
+def test_cycle_counter_counts_up():
+    @njit
+    def spin(n):
+        t0 = simd.cycles()
+        s = 0.0
+        for i in range(n):
+            s += math.sqrt(i + s)
+        return t0, simd.cycles(), s
+    t0, t1, _ = spin(100_000)
+    if platform.machine().lower() in ("x86_64", "amd64"):   # rdtsc
+        assert t1 > t0 > 0
+    else:   # a target without a counter reads 0
+        assert t1 >= t0 >= 0
 
 
 def _assert_matches_numpy_momentum(got, sizes, acts, X, Y, lr, mom, batch, epochs):
