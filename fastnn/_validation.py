@@ -172,6 +172,31 @@ def label_kind(y):
     return "binary" if len(np.unique(y)) <= 2 else "multiclass"
 
 
+def label_indices(y, classes, first):
+    """Each label of the 1-D ``y`` as its index in the sorted ``classes``;
+    a ValueError naming the labels that are not there (``first``: the call that
+    fixed ``classes``, for the message)."""
+    try:
+        at = np.searchsorted(classes, y)
+        known = at < len(classes)
+        known[known] = classes[at[known]] == y[known]
+    except TypeError:   # labels that do not compare with classes (str against int)
+        seen = set(classes.tolist())
+        known = np.array([v in seen for v in y.tolist()], dtype=bool)
+    if not known.all():
+        unknown = set(y[~known].tolist())
+        try:
+            unknown = sorted(unknown)
+        except TypeError:   # of several types
+            unknown = sorted(unknown, key=repr)
+        if first:
+            raise ValueError(f"y holds labels not in classes: {unknown}; expected labels in "
+                             f"{classes.tolist()}.")
+        raise ValueError(f"y holds labels not seen in the first call: {unknown}; expected a "
+                         f"subset of {classes.tolist()}.")
+    return at
+
+
 def check_consistent_length(X, y, names=("X", "y")):
     if len(X) != len(y):
         raise ValueError(f"{names[0]} and {names[1]} must have the same number of samples; "

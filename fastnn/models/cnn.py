@@ -23,7 +23,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._validation import (
     check_array, check_consistent_length, check_dtype, check_feature_names, check_float, check_int,
-    check_option, label_kind,
+    check_option, label_indices, label_kind,
 )
 from ..kernels import conv, dense, pool
 from ..kernels.memory import aligned_zeros, padded_rows, realigned
@@ -323,13 +323,7 @@ class ConvNetClassifier(ClassifierMixin, BaseEstimator):
             if len(self.classes_) < 2:
                 raise ValueError(f"y must contain at least 2 classes; got 1 class: "
                                  f"{self.classes_.tolist()}.")
-        idx = np.searchsorted(self.classes_, y)
-        idx = np.clip(idx, 0, len(self.classes_) - 1)
-        bad = self.classes_[idx] != y
-        if bad.any():
-            unknown = sorted(set(np.asarray(y)[bad].tolist()))
-            raise ValueError(f"y holds labels not seen in the first call: {unknown}; expected a "
-                             f"subset of {self.classes_.tolist()}.")
+        idx = label_indices(y, self.classes_, first and classes is not None)
         Y = np.zeros((len(y), len(self.classes_)), dtype=self._dtype if not first
                      else check_dtype(self.dtype))
         Y[np.arange(len(y)), idx] = 1.0

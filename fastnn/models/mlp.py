@@ -35,7 +35,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._validation import (
     check_array, check_bool, check_consistent_length, check_dtype, check_float, check_int,
-    check_option, check_feature_names, label_kind,
+    check_option, check_feature_names, label_indices, label_kind,
 )
 from ..kernels import dense
 from ..kernels.memory import aligned_zeros, padded_rows, realigned
@@ -523,24 +523,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             raise ValueError(f"y must be 1-dimensional for a classifier fitted on "
                              f"{'binary' if len(classes) == 2 else 'multiclass'} labels; "
                              f"got shape {y.shape}.")
-        try:
-            at = np.searchsorted(classes, y)
-            known = at < len(classes)
-            known[known] = classes[at[known]] == y[known]
-        except TypeError:   # labels that do not compare with classes_ (str against int)
-            seen = set(classes.tolist())
-            known = np.array([v in seen for v in y.tolist()], dtype=bool)
-        if not known.all():
-            unknown = set(y[~known].tolist())
-            try:
-                unknown = sorted(unknown)
-            except TypeError:   # of several types
-                unknown = sorted(unknown, key=repr)
-            if first:
-                raise ValueError(f"y holds labels not in classes: {unknown}; expected labels in "
-                                 f"{classes.tolist()}.")
-            raise ValueError(f"y holds labels not seen in the first call: {unknown}; expected a "
-                             f"subset of {classes.tolist()}.")
+        at = label_indices(y, classes, first)
         if len(classes) == 2:
             return (at == 1).astype(np.int64)[:, None]
         Y = np.zeros((len(y), len(classes)), dtype=np.int64)
