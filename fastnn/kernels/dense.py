@@ -189,6 +189,14 @@ _hidden_deltas_row_inline = njit(cache=True, inline="always")(_hidden_deltas_row
 
 
 @njit(cache=True, inline="always")
+def _previous_gradient_step(params, vel, k, g, lr, mom):
+    """Part D's rule on weight ``k`` with gradient ``g``: ``w -= lr * g + mom * g_prev``,
+    the previous gradient kept in ``vel``."""
+    params[k] -= lr * g + mom * vel[k]
+    vel[k] = g
+
+
+@njit(cache=True, inline="always")
 def _update_range(params, vel, sq, start, count, grad, scale, alpha, solver, nesterov, hp, lr_t):
     """Apply one optimiser step to ``params[start:start+count]``.
 
@@ -228,9 +236,8 @@ def _update_range(params, vel, sq, start, count, grad, scale, alpha, solver, nes
     elif solver == SGD_PREVIOUS_GRADIENT:
         mom = T(hp[MOMENTUM])
         for k in range(count):
-            g = scale * grad[k] + alpha * params[start + k]
-            params[start + k] -= lr * g + mom * vel[start + k]
-            vel[start + k] = g
+            _previous_gradient_step(params, vel, start + k, scale * grad[k] + alpha * params[start + k],
+                                    lr, mom)
     else:
         b1 = T(hp[BETA1])
         b2 = T(hp[BETA2])
@@ -360,9 +367,8 @@ def _update_rows(params, vel, sq, w0, n_in, n_out, inp, i0, delta, d0, skip, alp
                 continue
             row = _nonneg(w0 + i * n_out)
             for j in range(n_out):
-                g = x * delta[d0 + j] + alpha * params[row + j]
-                params[row + j] -= lr * g + mom * vel[row + j]
-                vel[row + j] = g
+                _previous_gradient_step(params, vel, row + j,
+                                        x * delta[d0 + j] + alpha * params[row + j], lr, mom)
     else:
         dl = delta[d0:d0 + n_out]
         for i in range(n_in):
@@ -1031,9 +1037,9 @@ def _epochs_trainer(ADAPT):
                         else:
                             recent[k] = 0.75 * recent[k] + 0.25 * per_sample
                         if probe:
-                            keep = (recent[1] <= recent[0]) == par
-                            par = recent[1] <= recent[0]
-                            gap = min(2 * gap, ADAPT_MAX_GAP) if keep else ADAPT_FIRST_GAP
+                            faster = recent[1] <= recent[0]   # all threads, or one
+                            gap = min(2 * gap, ADAPT_MAX_GAP) if faster == par else ADAPT_FIRST_GAP
+                            par = faster
                             next_probe = batches + gap
                         batches += 1
             if lazy:
@@ -1404,15 +1410,15 @@ def _one_hidden_epochs(SOLVER, WIDE):
                     # part D's network: the output's column in one loop, where
                     # _update_rows runs a loop of one weight a row (XOR: 114 -> 105 ns
                     # a sample with the hidden deltas' column above; same bits)
+                    # (never skipped: skip_zero is plain SGD's)
                     lr = T(hp[LR])
                     mom_t = T(mom)
                     alpha_t = T(alpha)
                     d_o = d[oo]
                     for i in range(n_h):
-                        v = T(a[oh + i])   # (never skipped: skip_zero is plain SGD's)
-                        g = v * d_o + alpha_t * params[w1 + i]
-                        params[w1 + i] -= lr * g + mom_t * vel[w1 + i]
-                        vel[w1 + i] = g
+                        _previous_gradient_step(params, vel, w1 + i,
+                                                T(a[oh + i]) * d_o + alpha_t * params[w1 + i],
+                                                lr, mom_t)
                 elif SOLVER != ADAM and _narrow(params, n_o):
                     _narrow_rows_update_apart(params, vel, w1, n_h, n_o, a, oh, d, oo, skip_zero,
                                               _sgd_rule(SOLVER, nesterov, mom), T(alpha), T(mom),
