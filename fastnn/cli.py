@@ -17,7 +17,9 @@ import argparse
 import json
 import math
 import os
+import shutil
 import sys
+import textwrap
 
 import numpy as np
 
@@ -111,13 +113,52 @@ def _fmt(value):
     return "" if value is None else str(value)
 
 
-def format_table(rows, columns):
-    """Fixed-width text table of dicts."""
+MIN_WRAP = 24   # a column of longer cells is narrowed to no less than this (or its title)
+
+
+def terminal_width():
+    """The terminal's width in characters (``COLUMNS`` when set; 100 when not a terminal)."""
+    return shutil.get_terminal_size((100, 24)).columns
+
+
+def _column_widths(widths, floors, width):
+    """``widths`` narrowed to fit ``width`` characters with two-space gaps: the widest
+    columns are cut to one common width, none below its floor; unchanged where
+    the table fits as it is or the floors leave too little room."""
+    room = width - 2 * (len(widths) - 1)
+    if sum(widths) <= room or sum(floors) > room:
+        return list(widths)
+    cap = max(widths)
+    while cap > 1 and sum(min(w, max(cap, f)) for w, f in zip(widths, floors)) > room:
+        cap -= 1
+    return [min(w, max(cap, f)) for w, f in zip(widths, floors)]
+
+
+def format_table(rows, columns, width=None):
+    """Fixed-width text table of dicts.
+
+    With ``width`` (say ``terminal_width()``), a table wider than that has its
+    widest columns narrowed, down to ``MIN_WRAP`` characters or the column's
+    title, and their cells wrapped at spaces onto more lines; rows are then
+    set apart by blank lines. A table that cannot fit so (many columns, as
+    ``fastnn show`` of a file of several recipes) keeps a line a row.
+    """
     cells = [[_fmt(row.get(c)) for c in columns] for row in rows]
     widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(columns)]
-    line = "  ".join(c.ljust(w) for c, w in zip(columns, widths))
-    out = [line, "  ".join("-" * w for w in widths)]
-    out += ["  ".join(v.ljust(w) for v, w in zip(r, widths)) for r in cells]
+    if width is not None:
+        floors = [max(len(c), min(w, MIN_WRAP)) for c, w in zip(columns, widths)]
+        widths = _column_widths(widths, floors, width)
+    out = ["  ".join(c.ljust(w) for c, w in zip(columns, widths)),
+           "  ".join("-" * w for w in widths)]
+    wrapped = [[textwrap.wrap(v, w, break_on_hyphens=False) or [""] if len(v) > w else [v]
+                for v, w in zip(r, widths)] for r in cells]
+    apart = any(len(lines) > 1 for r in wrapped for lines in r)
+    for k, r in enumerate(wrapped):
+        if apart and k:
+            out.append("")
+        for i in range(max(len(lines) for lines in r)):
+            out.append("  ".join((lines[i] if i < len(lines) else "").ljust(w)
+                                 for lines, w in zip(r, widths)))
     return "\n".join(out)
 
 
@@ -160,7 +201,7 @@ def cmd_run(args):
         _check_out(out)
     result = run(args.recipe, seed=args.seed, out=out, **params)
     rows = [{"metric": k, "value": v} for k, v in result.metrics.items()]
-    print(format_table(rows, ["metric", "value"]))
+    print(format_table(rows, ["metric", "value"], width=terminal_width()))
     if result.summary:
         print(result.summary)
     if out is not None:
@@ -198,7 +239,7 @@ def cmd_show(args):
     skip = set(columns) | {"error"} | set(metric_columns)
     keys = list(dict.fromkeys(k for rec in recs for k in rec if k not in skip))
     varying = [k for k in keys if len({json.dumps(rec.get(k), default=str) for rec in recs}) > 1]
-    print(format_table(recs, columns + varying + metric_columns))
+    print(format_table(recs, columns + varying + metric_columns, width=terminal_width()))
     for rec in recs:
         if rec["status"] == "failed":
             print(f"failed {rec['run_id']}: {(rec['error'] or '').splitlines()[0] if rec['error'] else ''}")
@@ -319,7 +360,8 @@ def cmd_reproduce(args):
             else:
                 got = f"{status}: {(run['attrs'].get('error') or '').splitlines()[0] if run['attrs'].get('error') else ''}"
             rows.append({"recipe": rec.name, "the article shows": rec.article, "fastnn got": got})
-    print(format_table(rows, ["recipe", "the article shows", "fastnn got"]))
+    print(format_table(rows, ["recipe", "the article shows", "fastnn got"],
+                       width=terminal_width()))
     print(f"results in {out}")
     return 1 if report.failed else 0
 

@@ -1,9 +1,10 @@
 """The fastnn command, through main([...])."""
 import h5py
 import pytest
+from hypothesis import given, settings, strategies as st
 from toy_recipes import REF, read_plain
 
-from fastnn.cli import format_table, main, parse_value
+from fastnn.cli import MIN_WRAP, format_table, main, parse_value
 
 
 def _sweep_file(tmp_path):
@@ -121,3 +122,76 @@ def test_help_on_every_command(capsys, command):
 def test_format_table():
     text = format_table([{"a": 1, "b": 0.5}, {"a": 22, "b": float("nan")}], ["a", "b"])
     assert text.splitlines() == ["a   b  ", "--  ---", "1   0.5", "22     "]
+
+
+def _cells_of(text, columns):
+    """The table's physical lines cut at its columns (widths from the dashes), and
+    each row's cells with their lines joined; checks the two-space gaps."""
+    lines = text.split("\n")
+    widths = [len(d) for d in lines[1].split("  ")]
+    assert len(widths) == len(columns)
+    starts = [sum(widths[:k]) + 2 * k for k in range(len(widths))]
+    rows, current = [], None
+    for line in lines[2:]:
+        if not line.strip():
+            current = None
+            continue
+        for k in starts[1:]:
+            assert line[k - 2:k] in ("  ", " ", ""), (line, k)
+        parts = [line[k:k + w].strip() for k, w in zip(starts, widths)]
+        if current is None or parts[0]:
+            current = [[] for _ in columns]
+            rows.append(current)
+        for cell, part in zip(current, parts):
+            if part:
+                cell.append(part)
+    return widths, rows
+
+
+_words = st.text(st.sampled_from("abcdefghij.,:[]0123"), min_size=1, max_size=30)
+
+
+@settings(max_examples=60, deadline=None)
+@given(texts=st.lists(st.lists(_words, min_size=1, max_size=40).map(" ".join), min_size=1,
+                      max_size=5),
+       width=st.integers(40, 200))
+def test_format_table_wraps_to_the_width_and_keeps_every_character(texts, width):
+    """The reproduce table (recipe, two long text columns): no line is wider than
+    ``width`` when the columns' floors fit in it, and each cell's text reads back
+    whole and in order, its words only broken where a word is wider than its
+    column."""
+    rows = [{"recipe": f"r{k}", "the article shows": t, "fastnn got": t[::-1]}
+            for k, t in enumerate(texts)]
+    columns = ["recipe", "the article shows", "fastnn got"]
+    text = format_table(rows, columns, width=width)
+    widths, got = _cells_of(text, columns)
+    natural = [max(len(c), *(len(str(r[c])) for r in rows)) for c in columns]
+    floors = [max(len(c), min(w, MIN_WRAP)) for c, w in zip(columns, natural)]
+    fits = sum(floors) + 2 * (len(columns) - 1) <= width
+    if fits:
+        assert all(len(line) <= width for line in text.split("\n"))
+    assert len(got) == len(rows)
+    for row, cells in zip(rows, got):
+        for c, cell in zip(columns, cells):
+            assert "".join(cell).replace(" ", "") == row[c].replace(" ", "")
+    # only what must be narrowed is: a table that fits as it is, or cannot fit,
+    # is laid out as without a width
+    plain = format_table(rows, columns)
+    if max(len(line) for line in plain.split("\n")) <= width or not fits:
+        assert text == plain
+    else:
+        assert min(widths[1:]) >= min(MIN_WRAP, len("the article shows"))
+
+
+def test_format_table_leaves_short_columns_and_a_table_that_cannot_fit():
+    rows = [{"id": "abc123", "note": "word " * 30, "value": 0.5}]
+    text = format_table(rows, ["id", "note", "value"], width=50)
+    lines = text.split("\n")
+    assert lines[0].split() == ["id", "note", "value"]
+    assert lines[2].startswith("abc123  ") and lines[2].rstrip().endswith("0.5")
+    assert all(len(line) <= 50 for line in lines)
+    assert len(lines) > 3                        # the note wrapped onto more lines
+    assert format_table(rows, ["id", "note", "value"], width=20) == format_table(
+        rows, ["id", "note", "value"])           # a line a row where the floors overflow
+    floor = format_table(rows, ["id", "note", "value"], width=6 + 2 + MIN_WRAP + 2 + 5)
+    assert len(floor.split("\n")[1]) == 6 + 2 + MIN_WRAP + 2 + 5
