@@ -17,13 +17,12 @@ import warnings
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import ConvergenceWarning, DataConversionWarning
-from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
 from .._validation import (
     check_array, check_consistent_length, check_dtype, check_feature_names, check_float, check_int,
-    check_option, label_indices, label_kind,
+    check_option, label_indices, label_kind, seeded_random_state,
 )
 from ..kernels import conv, dense, pool
 from ..kernels.memory import aligned_zeros, padded_rows, realigned
@@ -354,7 +353,7 @@ class ConvNetClassifier(ClassifierMixin, BaseEstimator):
         check_consistent_length(X, y)
         Y = self._encode(y, first, classes)
         if first:
-            self._initialize(X.shape[1:], len(self.classes_), check_random_state(self.random_state))
+            self._initialize(X.shape[1:], len(self.classes_), seeded_random_state(self.random_state))
         return self._fit(X, np.ascontiguousarray(Y, dtype=self._dtype), incremental,
                          1 if incremental else int(self.max_iter))
 

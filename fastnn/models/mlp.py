@@ -29,13 +29,12 @@ from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.exceptions import ConvergenceWarning, DataConversionWarning
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelBinarizer
-from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import type_of_target, unique_labels
 from sklearn.utils.validation import check_is_fitted
 
 from .._validation import (
     check_array, check_bool, check_consistent_length, check_dtype, check_float, check_int,
-    check_option, check_feature_names, label_indices, label_kind,
+    check_option, check_feature_names, label_indices, label_kind, seeded_random_state,
 )
 from ..kernels import dense
 from ..kernels.memory import aligned_zeros, padded_rows, realigned
@@ -566,7 +565,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         Y = self._encode(y, incremental=not first, classes=classes)
         Y = np.ascontiguousarray(Y, dtype=check_dtype(self.dtype))
         if first:
-            self._initialize(X.shape[1], Y.shape[1], check_random_state(self.random_state), hls)
+            self._initialize(X.shape[1], Y.shape[1], seeded_random_state(self.random_state), hls)
         return self._fit(X, Y, incremental, 1 if incremental else self.max_iter)
 
     def _stratify(self, Y):
@@ -640,7 +639,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         if first:
             hls = self._check_params()
             self._y_1d = ndim == 1
-            self._initialize(X.shape[1], Y.shape[1], check_random_state(self.random_state), hls)
+            self._initialize(X.shape[1], Y.shape[1], seeded_random_state(self.random_state), hls)
         elif Y.shape[1] != self.n_outputs_:
             raise ValueError(f"y has {Y.shape[1]} outputs, but the network was fitted with {self.n_outputs_}.")
         return self._fit(X, Y, incremental, 1 if incremental else self.max_iter)

@@ -349,6 +349,41 @@ def test_label_kind_agrees_with_type_of_target(y, kind):
     assert label_kind(y) == type_of_target(y) == kind
 
 
+@settings(max_examples=30, deadline=None)
+@given(seeds=st.lists(st.one_of(st.integers(0, 2**32 - 1), st.booleans(),
+                                st.integers(0, 2**32 - 1).map(np.uint32)), min_size=1, max_size=4))
+def test_seeded_random_state_draws_what_check_random_state_draws(seeds):
+    """The models' initial weights come from seeded_random_state: for every seed
+    (reseeded one after another, a normal draw left half used in between), the
+    values of sklearn's check_random_state(seed), which builds a new RandomState."""
+    from sklearn.utils import check_random_state
+    from fastnn._validation import seeded_random_state
+    for seed in seeds:
+        want = check_random_state(seed)
+        got = seeded_random_state(seed)
+        assert_array_equal(got.uniform(-1, 1, 7), want.uniform(-1, 1, 7))
+        assert_array_equal(got.normal(0.0, 2.0, 3), want.normal(0.0, 2.0, 3))   # odd: a cached gauss
+        assert got.randint(0, 2**62) == want.randint(0, 2**62)
+    assert seeded_random_state(None) is np.random.mtrand._rand
+    mine = np.random.RandomState(3)
+    assert seeded_random_state(mine) is mine
+    with pytest.raises(ValueError, match="Seed must be between 0 and 2"):
+        seeded_random_state(-1)
+
+
+def test_seeded_random_state_is_one_a_thread():
+    """Each thread reseeds its own RandomState: a fit in another thread cannot
+    draw from this one's stream."""
+    import threading
+    from fastnn._validation import seeded_random_state
+    here = seeded_random_state(0)
+    there = []
+    t = threading.Thread(target=lambda: there.append(seeded_random_state(0)))
+    t.start()
+    t.join()
+    assert there[0] is not here and seeded_random_state(1) is here
+
+
 @pytest.mark.parametrize("y", [np.array(["b", "a", "c", "a"], dtype=object), np.array([2, 0, 1, 1], dtype=np.uint8),
                                [1.0, 0.0, 1.0, 0.0], [True, False, False, True]],
                          ids=["object-strings", "uint8", "floats", "bools"])
