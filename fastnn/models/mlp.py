@@ -49,6 +49,7 @@ SOLVERS = {"sgd", "adam"}
 SAMPLE_ORDERS = {"shuffle": dense.SHUFFLE, "sequential": dense.SEQUENTIAL,
                  "replacement": dense.REPLACEMENT}
 MOMENTUM_RULES = {"classical", "previous_gradient"}
+LEARNING_RATES = {"constant", "invscaling", "adaptive"}
 INITS = {"glorot", "normal"}
 HIDDEN_ACTIVATIONS = {"identity", "logistic", "tanh", "relu"}
 
@@ -90,8 +91,9 @@ class _BaseMLP(BaseEstimator):
     _default_loss = "squared"
 
     def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, solver="adam",
-                 alpha=0.0001, batch_size="auto", learning_rate_init=0.001, max_iter=200,
-                 shuffle=True, random_state=None, tol=1e-4, verbose=False, momentum=0.9,
+                 alpha=0.0001, batch_size="auto", learning_rate="constant",
+                 learning_rate_init=0.001, power_t=0.5, max_iter=200, shuffle=True,
+                 random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
                  nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10,
                  output_activation=None, loss=None, bias=True, init="glorot",
@@ -101,12 +103,15 @@ class _BaseMLP(BaseEstimator):
         self.solver = solver
         self.alpha = alpha
         self.batch_size = batch_size
+        self.learning_rate = learning_rate
         self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
         self.max_iter = max_iter
         self.shuffle = shuffle
         self.random_state = random_state
         self.tol = tol
         self.verbose = verbose
+        self.warm_start = warm_start
         self.momentum = momentum
         self.nesterovs_momentum = nesterovs_momentum
         self.early_stopping = early_stopping
@@ -141,7 +146,10 @@ class _BaseMLP(BaseEstimator):
                 raise ValueError("batch_size must be an int >= 1, 'auto' or 'full'; got "
                                  f"{self.batch_size!r}.")
             check_int(self.batch_size, "batch_size", low=1)
+        check_option(self.learning_rate, "learning_rate", LEARNING_RATES)
         check_float(self.learning_rate_init, "learning_rate_init", low=0.0, low_inclusive=False)
+        check_float(self.power_t, "power_t", low=0.0)
+        check_bool(self.warm_start, "warm_start")
         check_int(self.max_iter, "max_iter", low=1)
         check_bool(self.shuffle, "shuffle")
         if self.tol is not None:
@@ -211,16 +219,22 @@ class _BaseMLP(BaseEstimator):
         return out_act, loss
 
     # ------------------------------------------------------------- set-up
-    def _initialize(self, n_features, n_outputs, rng, hls):
-        """Layout, weights and state for ``hls`` (``_check_params``' hidden layer sizes)."""
-        self._dtype = check_dtype(self.dtype)
+    def _network(self, n_features, n_outputs, hls):
+        """The layout the parameters give (``dense.make_layout``), with the output
+        activation, the loss and the activation codes of the layers."""
         out_act, loss = self._resolved_output()
         sizes = [n_features, *hls, n_outputs]
         n_layers = len(sizes) - 1
         acts = [ACTIVATIONS[self.activation]] * (n_layers - 1) + [ACTIVATIONS[out_act]]
-        bias = self._bias_flags(n_layers)
+        layout, n_params, n_units = dense.make_layout(sizes, acts, self._bias_flags(n_layers))
+        return layout, n_params, n_units, out_act, loss, acts
+
+    def _initialize(self, n_features, n_outputs, rng, hls):
+        """Layout, weights and state for ``hls`` (``_check_params``' hidden layer sizes)."""
+        self._dtype = check_dtype(self.dtype)
+        layout, n_params, n_units, out_act, loss, acts = self._network(n_features, n_outputs, hls)
+        n_layers = len(acts)
         ranges = self._init_ranges(n_layers)
-        layout, n_params, n_units = dense.make_layout(sizes, acts, bias)
         params = np.zeros(n_params, dtype=self._dtype)
         for l in range(n_layers):
             n_in, n_out, w0, b0 = (int(v) for v in layout[l, :4])
@@ -247,6 +261,7 @@ class _BaseMLP(BaseEstimator):
         self._state = np.array([np.inf, 0.0, 0.0, dense.RUNNING])
         self._seed = int(rng.randint(0, 2**62))
         self._epochs = 0
+        self._lr = float(self.learning_rate_init)
         self._loss_code = LOSSES[loss]
         self.out_activation_ = out_act
         self.loss_function_ = loss
@@ -263,6 +278,30 @@ class _BaseMLP(BaseEstimator):
         else:
             self.validation_scores_ = None
             self.best_validation_score_ = None
+
+    def _warm_start(self, n_features, n_outputs, hls):
+        """``fit`` with ``warm_start=True`` on a fitted network: the weights stay;
+        as scikit-learn, the optimiser starts afresh (velocities and Adam's
+        moments zero, the learning rate ``learning_rate_init``), ``n_iter_``
+        counts this fit's epochs and ``loss_curve_`` and ``t_`` go on."""
+        layout = self._network(n_features, n_outputs, hls)[0]
+        if check_dtype(self.dtype) != self._dtype or not np.array_equal(layout, self._layout):
+            raise ValueError(
+                "warm_start=True continues the fitted network, but hidden_layer_sizes, "
+                "activation, output_activation, bias or dtype now describe another one "
+                f"(fitted: layer sizes {self._layer_sizes()}, dtype {np.dtype(self._dtype).name}); "
+                "set warm_start=False to fit a new network.")
+        self._vel[:] = 0.0
+        self._sq[:] = 0.0
+        self._state[dense.STEP] = 0.0
+        self._lr = float(self.learning_rate_init)
+        self.n_iter_ = 0
+        if self.early_stopping and self.validation_scores_ is None:
+            self.validation_scores_ = []
+            self.best_validation_score_ = -np.inf
+
+    def _layer_sizes(self):
+        return [int(self._layout[0, 0])] + [int(n) for n in self._layout[:, 1]]
 
     @property
     def coefs_(self):
@@ -319,8 +358,15 @@ class _BaseMLP(BaseEstimator):
         n_samples = X.shape[0]
         batch = self._batch(n_samples)
         tol = -1.0 if (self.tol is None or incremental or self.early_stopping) else float(self.tol)
+        # scikit-learn's learning-rate schedules, for SGD: the current rate (_lr) starts
+        # at learning_rate_init a fit (and a first partial_fit), and 'invscaling' sets
+        # it after every epoch, 'adaptive' when the loss (or the validation score)
+        # stops improving
+        schedule = self.learning_rate if self.solver == "sgd" else "constant"
+        lr = self.learning_rate_init if schedule == "constant" else getattr(
+            self, "_lr", self.learning_rate_init)
         # (alpha + 0.0: a penalty of -0.0 is +0.0, which the kernels leave out exactly)
-        hp = np.array([self.learning_rate_init, self.momentum, self.beta_1, self.beta_2,
+        hp = np.array([lr, self.momentum, self.beta_1, self.beta_2,
                        self.epsilon, self.alpha + 0.0], dtype=np.float64)
         dt = self._params.dtype
         order = np.empty(n_samples, dtype=np.int64)
@@ -339,7 +385,8 @@ class _BaseMLP(BaseEstimator):
             self._state[dense.NO_IMPROVE] = 0.0
         self._state[dense.STATUS] = dense.RUNNING
 
-        per_call = 1 if X_val is not None else max_iter
+        # an epoch a call where Python acts after every epoch
+        per_call = 1 if X_val is not None or schedule == "invscaling" else max_iter
         bar = None
         if self.verbose:
             from tqdm.auto import tqdm
@@ -348,6 +395,7 @@ class _BaseMLP(BaseEstimator):
         done = 0
         best = None
         no_improve = 0
+        t_start = self.t_
         t0 = time.perf_counter()
         if batch == 1 and self._layout.shape[0] == 2:   # the article's networks, per sample
             train = dense.one_hidden_trainer(solver, X.shape[1])
@@ -366,8 +414,15 @@ class _BaseMLP(BaseEstimator):
             if bar is not None:
                 bar.update(ran)
                 bar.set_postfix(loss=f"{curve[done - 1]:.6g}")
-                if self.verbose and per_call == 1 and time.perf_counter() - t0 > 0.2:
+                if (per_call == 1 and X_val is None and schedule != "invscaling"
+                        and time.perf_counter() - t0 > 0.2):
                     per_call = max(1, done)  # fewer, longer calls once we know an epoch is fast
+            if schedule == "invscaling":
+                self._lr = float(self.learning_rate_init) / (
+                    t_start + done * n_samples + 1) ** self.power_t
+                hp[dense.LR] = self._lr
+            elif schedule == "adaptive" and status == dense.CONVERGED:
+                status = self._slower(hp, bar, "Training loss")
             if status != dense.RUNNING:
                 break
             if X_val is not None:
@@ -381,7 +436,9 @@ class _BaseMLP(BaseEstimator):
                     self.best_validation_score_ = score
                     best = self._params.copy()
                 if no_improve > self.n_iter_no_change:
-                    break
+                    if schedule != "adaptive" or self._slower(hp, bar, "Validation score") != dense.RUNNING:
+                        break
+                    no_improve = 0
         if bar is not None:
             bar.close()
         self.loss_curve_.extend(curve[:done].tolist())
@@ -398,6 +455,21 @@ class _BaseMLP(BaseEstimator):
             warnings.warn(f"Stochastic Optimizer: Maximum iterations ({max_iter}) reached and the "
                           "optimization hasn't converged yet.", ConvergenceWarning)
         return self
+
+    def _slower(self, hp, bar, what):
+        """'adaptive': ``n_iter_no_change`` epochs did not improve; as scikit-learn, a
+        fifth of the learning rate and training goes on, or it stops once the rate is
+        1e-6 or less. The status to go on with (RUNNING or CONVERGED)."""
+        if self._lr <= 1e-6:
+            return dense.CONVERGED
+        self._lr /= 5.0
+        hp[dense.LR] = self._lr
+        self._state[dense.STATUS] = dense.RUNNING
+        self._state[dense.NO_IMPROVE] = 0.0
+        if bar is not None:
+            bar.write(f"{what} did not improve more than tol={self.tol} for "
+                      f"{self.n_iter_no_change} consecutive epochs; learning rate {self._lr:.6g}.")
+        return dense.RUNNING
 
     def _diverged(self):
         epoch = len(self.loss_curve_)
@@ -438,7 +510,7 @@ class _BaseMLP(BaseEstimator):
 
     # the arrays that save/load keep besides the ``*_`` attributes
     _saved_private = ("_params", "_vel", "_sq", "_state", "_layout", "_n_units", "_seed",
-                      "_epochs", "_loss_code", "_dtype")
+                      "_epochs", "_loss_code", "_dtype", "_lr")
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -470,6 +542,23 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     batch_size : int, 'auto' or 'full', default='auto'
     tol : float or None, default=1e-4 (None: always run ``max_iter`` epochs).
     dtype : {'float64', 'float32'}, default='float64'
+
+    and these work as scikit-learn's:
+
+    learning_rate : {'constant', 'invscaling', 'adaptive'}, default='constant'
+        The schedule of solver='sgd' (Adam ignores it). 'invscaling': after every
+        epoch the rate is ``learning_rate_init / (t_ + 1) ** power_t``, ``t_`` the
+        samples trained on. 'adaptive': each time ``n_iter_no_change`` epochs in a
+        row do not improve the loss (or the validation score) by ``tol``, the rate
+        is divided by 5, and training stops once it is 1e-6 or less; in ``fit``
+        (``partial_fit`` trains at the current rate). A ``fit`` starts again at
+        ``learning_rate_init``.
+    power_t : float, default=0.5
+    warm_start : bool, default=False
+        ``fit`` continues from the fitted weights instead of drawing new ones: the
+        same network and classes; the optimiser starts afresh (velocities and
+        Adam's moments zero), ``n_iter_`` counts this fit's epochs, and
+        ``loss_curve_`` and ``t_`` go on.
 
     Attributes
     ----------
@@ -554,18 +643,26 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 
     def _fit_public(self, X, y, incremental, classes=None):
         self._check_y_present(y)
-        first = not (incremental and hasattr(self, "_params"))
+        warm = not incremental and hasattr(self, "_params") and bool(self.warm_start)
+        first = not ((incremental or warm) and hasattr(self, "_params"))
         X = self._check_X_fit(X, reset=first)
         y = np.asarray(y)
         if y.dtype.kind == "f" and not np.isfinite(y).all():
             raise ValueError("y must be finite (no NaN or inf); got non-finite labels.")
         check_consistent_length(X, y)
-        if first:
+        if first or warm:
             hls = self._check_params()
+        if warm:
+            got = unique_labels(y)
+            if set(got.tolist()) != set(self.classes_.tolist()):
+                raise ValueError(f"warm_start=True needs y to have the classes of the previous "
+                                 f"fit, {self.classes_.tolist()}; got {got.tolist()}.")
         Y = self._encode(y, incremental=not first, classes=classes)
         Y = np.ascontiguousarray(Y, dtype=check_dtype(self.dtype))
         if first:
             self._initialize(X.shape[1], Y.shape[1], seeded_random_state(self.random_state), hls)
+        elif warm:
+            self._warm_start(X.shape[1], Y.shape[1], hls)
         return self._fit(X, Y, incremental, 1 if incremental else self.max_iter)
 
     def _stratify(self, Y):
@@ -627,7 +724,8 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
 
     def _fit_public(self, X, y, incremental):
         self._check_y_present(y)
-        first = not (incremental and hasattr(self, "_params"))
+        warm = not incremental and hasattr(self, "_params") and bool(self.warm_start)
+        first = not ((incremental or warm) and hasattr(self, "_params"))
         X = self._check_X_fit(X, reset=first)
         dt = check_dtype(self.dtype)
         y_arr = np.asarray(y)
@@ -642,6 +740,10 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
             self._initialize(X.shape[1], Y.shape[1], seeded_random_state(self.random_state), hls)
         elif Y.shape[1] != self.n_outputs_:
             raise ValueError(f"y has {Y.shape[1]} outputs, but the network was fitted with {self.n_outputs_}.")
+        elif warm:
+            hls = self._check_params()
+            self._y_1d = ndim == 1
+            self._warm_start(X.shape[1], Y.shape[1], hls)
         return self._fit(X, Y, incremental, 1 if incremental else self.max_iter)
 
     def _stratify(self, Y):

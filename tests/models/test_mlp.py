@@ -265,6 +265,9 @@ BAD_PARAMS = [
     ("dtype", dict(dtype="int32"), ValueError, r"dtype must be 'float32' or 'float64'; got 'int32'"),
     ("rule", dict(momentum_rule="heavy"), ValueError, r"momentum_rule must be one of \['classical', 'previous_gradient'\]; got 'heavy'"),
     ("val frac", dict(validation_fraction=1.0), ValueError, r"validation_fraction must be a finite float in \(0.0, 1.0\); got 1.0"),
+    ("schedule", dict(learning_rate="optimal"), ValueError, r"learning_rate must be one of \['adaptive', 'constant', 'invscaling'\]; got 'optimal'"),
+    ("power_t", dict(power_t=-1), ValueError, r"power_t must be a finite float >= 0.0; got -1.0"),
+    ("warm_start", dict(warm_start="yes"), TypeError, r"warm_start must be a bool; got str 'yes'"),
 ]
 
 
@@ -488,3 +491,167 @@ def test_early_stopping_keeps_the_best_validation_weights():
     m = MLPClassifier((32,), early_stopping=True, max_iter=60, random_state=0, n_iter_no_change=3).fit(X, y)
     assert len(m.validation_scores_) == m.n_iter_
     assert m.best_validation_score_ == max(m.validation_scores_) > 0.9
+
+
+# ---------------------------------------------------------------- learning-rate schedules
+def _regression_data(n=48, d=6, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.random((n, d))
+    return X, np.sin(X @ rng.normal(size=d))
+
+
+def _bits(m):
+    return np.concatenate([w.ravel() for w in m.coefs_ + m.intercepts_])
+
+
+@pytest.mark.parametrize("batch_size", [1, 8])
+def test_invscaling_sets_the_rate_after_every_epoch(batch_size):
+    """learning_rate='invscaling' trains as a constant-rate model does when its
+    rate is set to scikit-learn's learning_rate_init / (t_ + 1) ** power_t
+    before each epoch (t_ samples seen): the same bits, momentum included."""
+    X, y = _regression_data()
+    kw = dict(hidden_layer_sizes=(5,), solver="sgd", momentum=0.9, batch_size=batch_size,
+              learning_rate_init=0.3, power_t=0.7, tol=None, random_state=3)
+    fitted = MLPRegressor(learning_rate="invscaling", max_iter=4, **kw).fit(X, y)
+    stepped = MLPRegressor(learning_rate="constant", max_iter=1, **kw)
+    for epoch in range(4):
+        stepped.set_params(learning_rate_init=0.3 / (epoch * len(X) + 1) ** 0.7)
+        stepped.partial_fit(X, y)
+    assert_array_equal(_bits(fitted), _bits(stepped))
+    assert fitted.loss_curve_ == stepped.loss_curve_
+    assert not np.array_equal(_bits(fitted), _bits(MLPRegressor(max_iter=4, **kw).fit(X, y)))
+
+
+def _stalling(**kw):
+    """A classifier whose constant rate is too high: its loss stops improving
+    after a few epochs (digits, rate 0.5)."""
+    X, y = load_digits(return_X_y=True)
+    params = dict(hidden_layer_sizes=(16,), solver="sgd", learning_rate_init=0.5, batch_size=32,
+                  max_iter=60, n_iter_no_change=3, random_state=0)
+    params.update(kw)
+    return X[:400] / 16, y[:400], params
+
+
+def test_adaptive_divides_the_rate_by_five_when_the_loss_stalls():
+    """Up to where the constant rate stops, 'adaptive' trains the same epochs;
+    then it goes on at a fifth of the rate, as that model continued by
+    partial_fit at a fifth of the rate does (same bits), and stops later."""
+    X, y, params = _stalling()
+    constant = MLPClassifier(learning_rate="constant", **params).fit(X, y)
+    k = constant.n_iter_
+    assert k < params["max_iter"]            # it stopped: the loss stalled
+    adaptive = MLPClassifier(learning_rate="adaptive", **params)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        adaptive.fit(X, y)
+    assert adaptive.loss_curve_[:k] == constant.loss_curve_
+    assert adaptive.n_iter_ > k
+    constant.set_params(learning_rate_init=0.5 / 5)
+    constant.partial_fit(X, y)
+    assert constant.loss_curve_[k] == adaptive.loss_curve_[k]
+
+
+def test_adaptive_stops_once_the_rate_is_1e_6():
+    X, y, params = _stalling(learning_rate_init=1e-6, tol=0.5)
+    constant = MLPClassifier(learning_rate="constant", **params).fit(X, y)
+    adaptive = MLPClassifier(learning_rate="adaptive", **params).fit(X, y)
+    assert adaptive.n_iter_ == constant.n_iter_ < params["max_iter"]
+    assert_array_equal(_bits(adaptive), _bits(constant))
+
+
+def test_adaptive_with_early_stopping_slows_instead_of_stopping():
+    X, y, params = _stalling(early_stopping=True, tol=0.5)
+    constant = MLPClassifier(learning_rate="constant", **params).fit(X, y)
+    adaptive = MLPClassifier(learning_rate="adaptive", **params)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        adaptive.fit(X, y)
+    k = constant.n_iter_
+    assert adaptive.validation_scores_[:k] == constant.validation_scores_
+    assert adaptive.n_iter_ > k and len(adaptive.validation_scores_) == adaptive.n_iter_
+
+
+def test_verbose_early_stopping_scores_every_epoch():
+    """With verbose=True, a fit longer than 0.2 s calls its kernel for several
+    epochs at once; with early stopping it must still score every epoch (it
+    scored every few), and end where the quiet fit ends."""
+    rng = np.random.default_rng(1)
+    X = rng.random((3000, 100))
+    y = (X[:, :50].sum(axis=1) > 25).astype(int)
+    kw = dict(hidden_layer_sizes=(100,), batch_size=1, max_iter=12, early_stopping=True,
+              n_iter_no_change=50, solver="sgd", learning_rate_init=0.01, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        loud = MLPClassifier(verbose=True, **kw).fit(X, y)
+        quiet = MLPClassifier(**kw).fit(X, y)
+    assert len(loud.validation_scores_) == loud.n_iter_ == 12
+    assert loud.validation_scores_ == quiet.validation_scores_
+    assert_array_equal(_bits(loud), _bits(quiet))
+
+
+# ---------------------------------------------------------------------- warm start
+def test_warm_start_fit_continues_from_the_fitted_weights():
+    """Without momentum (nothing of the optimiser carries over), a warm-started
+    fit trains as partial_fit continues: the same bits; n_iter_ counts its own
+    epochs, loss_curve_ and t_ go on. Without warm_start, fit starts again."""
+    X, y = XOR_X, np.array([0, 1, 1, 0])
+    kw = dict(hidden_layer_sizes=(4,), solver="sgd", momentum=0.0, learning_rate_init=0.5,
+              batch_size=2, max_iter=3, tol=None, random_state=0)
+    warm = MLPClassifier(**kw).fit(X, y)
+    warm.set_params(warm_start=True).fit(X, y)
+    stepped = MLPClassifier(**kw).fit(X, y)
+    for _ in range(3):
+        stepped.partial_fit(X, y)
+    assert_array_equal(_bits(warm), _bits(stepped))
+    assert warm.loss_curve_ == stepped.loss_curve_ and len(warm.loss_curve_) == 6
+    assert warm.n_iter_ == 3 and warm.t_ == 6 * len(X)
+    cold = MLPClassifier(**kw).fit(X, y)
+    assert_array_equal(_bits(cold.fit(X, y)), _bits(MLPClassifier(**kw).fit(X, y)))
+
+
+def test_warm_start_restarts_the_optimiser():
+    """With momentum, a warm-started fit starts from zero velocities (as
+    scikit-learn's new optimiser), so it differs from partial_fit's
+    continuation, which keeps them; its first epoch equals a fresh model's
+    whose weights were set to the fitted ones."""
+    X, y = _regression_data()
+    kw = dict(hidden_layer_sizes=(5,), solver="sgd", momentum=0.9, learning_rate_init=0.1,
+              batch_size=8, max_iter=2, tol=None, random_state=0)
+    warm = MLPRegressor(**kw).fit(X, y)
+    fresh = MLPRegressor(**kw).fit(X, y)
+    fresh._vel[:] = 0.0                       # a new optimiser on the same weights
+    warm.set_params(warm_start=True, max_iter=1).fit(X, y)
+    fresh.partial_fit(X, y)
+    assert_array_equal(_bits(warm), _bits(fresh))
+
+
+def test_warm_start_errors_name_what_changed():
+    X, y = XOR_X, np.array([0, 1, 1, 0])
+    m = MLPClassifier((3,), max_iter=2, random_state=0, warm_start=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        m.fit(X, y)
+        with pytest.raises(ValueError, match=r"warm_start=True needs y to have the classes of the "
+                                             r"previous fit, \[0, 1\]; got \[0, 1, 2\]"):
+            m.fit(np.vstack([X, X[:1]]), [0, 1, 1, 0, 2])
+        with pytest.raises(ValueError, match=r"hidden_layer_sizes, activation, output_activation, "
+                                             r"bias or dtype now describe another one \(fitted: "
+                                             r"layer sizes \[2, 3, 1\], dtype float64\)"):
+            m.set_params(hidden_layer_sizes=(4,)).fit(X, y)
+        with pytest.raises(ValueError, match="X has 3 features, but MLPClassifier is expecting 2"):
+            m.set_params(hidden_layer_sizes=(3,)).fit(np.ones((4, 3)), y)
+        m.set_params(warm_start=False).fit(np.ones((4, 3)), y)   # a new network
+        assert m.n_features_in_ == 3
+
+
+def test_a_saved_model_keeps_its_current_learning_rate(tmp_path):
+    """save/load keeps the schedule's current rate: partial_fit goes on the same
+    after a load (invscaling's rate after 3 epochs is not learning_rate_init)."""
+    X, y = _regression_data()
+    m = MLPRegressor((4,), solver="sgd", learning_rate="invscaling", max_iter=3, tol=None,
+                     random_state=0).fit(X, y)
+    m.save(tmp_path / "m.h5")
+    back = fastnn.load(tmp_path / "m.h5")
+    m.partial_fit(X, y)
+    back.partial_fit(X, y)
+    assert_array_equal(_bits(back), _bits(m))
