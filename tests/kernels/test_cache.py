@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 import fastnn
 from fastnn.kernels import _cache
 
@@ -66,6 +68,7 @@ def test_the_stamp_covers_every_kernel_module_and_only_them(tmp_path):
     assert all(c.from_function(len, str(outside)) is None for c in locators)
 
 
+@pytest.mark.needs_jit
 def test_an_unreadable_package_folder_falls_back_to_numbas_own_stamp(monkeypatch, tmp_path):
     from fastnn.kernels import dense
 

@@ -550,6 +550,7 @@ def _bits(a):
     return np.atleast_1d(np.asarray(a)).view(np.uint8)
 
 
+@pytest.mark.needs_jit
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_cnn_intrinsics_python_forms_give_their_bits(dtype):
     """Under NUMBA_DISABLE_JIT the CNN runs the intrinsics' Python forms

@@ -412,7 +412,7 @@ def test_blocked_minibatch_path_matches_numpy_and_is_bit_identical_across_twins(
     (``GROUP_ROWS``): a layer of 70 x 64 float64 spans four blocks of rows and a
     batch of 20 two groups, plus a partial last batch. Compared with NumPy's
     ``X_b @ W`` minibatch SGD with momentum, and across twins and thread counts."""
-    rows = dense._block_rows.py_func(70, 64, 8)
+    rows = getattr(dense._block_rows, "py_func", dense._block_rows)(70, 64, 8)
     assert 70 > 3 * rows and 20 > dense.GROUP_ROWS
     g = np.random.default_rng(12)
     X = g.uniform(0, 1, (47, 70)) * (g.uniform(0, 1, (47, 70)) < 0.3)   # mostly zeros
@@ -695,6 +695,7 @@ def test_narrow_rows_sum_gives_the_loops_bits(dtype):
 _loops_nonzero_positions = njit(simd._nonzero_positions_py)
 
 
+@pytest.mark.needs_jit
 @pytest.mark.parametrize("compress", [True, False], ids=["vector", "older-llvm"])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_nonzero_positions_lists_what_the_loop_lists(dtype, compress, monkeypatch):
