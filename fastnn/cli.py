@@ -229,17 +229,35 @@ def cmd_sweep(args):
     return 1 if report.failed else 0
 
 
+def _runs_table(recs, columns, metric_columns, width):
+    """Runs as rows: ``columns``, the parameters that differ between them, the metrics."""
+    skip = {"run_id", "recipe", "seed", "status", "error"} | set(metric_columns)
+    keys = list(dict.fromkeys(k for rec in recs for k in rec if k not in skip))
+    varying = [k for k in keys if len({json.dumps(rec.get(k), default=str) for rec in recs}) > 1]
+    return format_table(recs, columns + varying + metric_columns, width=width)
+
+
 def cmd_show(args):
     from .experiments.load import records
     recs, metric_columns = records(_existing(args.file), metric_columns=True)
     if not recs:
         print(f"{args.file}: no runs.")
         return 0
-    columns = ["run_id", "recipe", "seed", "status"]
-    skip = set(columns) | {"error"} | set(metric_columns)
-    keys = list(dict.fromkeys(k for rec in recs for k in rec if k not in skip))
-    varying = [k for k in keys if len({json.dumps(rec.get(k), default=str) for rec in recs}) > 1]
-    print(format_table(recs, columns + varying + metric_columns, width=terminal_width()))
+    groups = {}
+    for rec in recs:
+        groups.setdefault(rec["recipe"], []).append(rec)
+    width = terminal_width()
+    if len(groups) == 1:
+        print(_runs_table(recs, ["run_id", "recipe", "seed", "status"], metric_columns, width))
+    else:   # (a reproduce file) a section a recipe, with its own parameters and metrics
+        for k, (name, runs) in enumerate(groups.items()):
+            mine = [c for c in metric_columns if any(c in rec for rec in runs)]
+            print(("\n" if k else "") + f"{name}: {len(runs)} run{'s' if len(runs) > 1 else ''}")
+            if len(runs) == 1:   # its metrics down the page
+                rows = [{"field": c, "value": runs[0].get(c)} for c in ["run_id", "seed", "status"] + mine]
+                print(format_table(rows, ["field", "value"], width=width))
+            else:
+                print(_runs_table(runs, ["run_id", "seed", "status"], mine, width))
     for rec in recs:
         if rec["status"] == "failed":
             print(f"failed {rec['run_id']}: {(rec['error'] or '').splitlines()[0] if rec['error'] else ''}")
@@ -461,6 +479,12 @@ def main(argv=None):
     except RuntimeError as err:
         print(f"fastnn: error: {err}".splitlines()[0], file=sys.stderr)
         return 1
+    except BrokenPipeError:              # the reader went away (fastnn show f.h5 | head)
+        try:                             # quietly: Python's flush at exit would fail again
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError):
+            pass
+        return 141                       # as a shell reports a process ended by SIGPIPE
     except OSError as err:
         print(f"fastnn: error: {err}".splitlines()[0], file=sys.stderr)
         return 1

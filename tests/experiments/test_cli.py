@@ -1,4 +1,7 @@
 """The fastnn command, through main([...])."""
+import subprocess
+import sys
+
 import h5py
 import pytest
 from hypothesis import given, settings, strategies as st
@@ -80,6 +83,37 @@ def test_reproduce_table_and_resume(tmp_path, capsys, monkeypatch):
         assert '"n_steps":5' in f["runs"][run_id].attrs["config"]    # the quick settings
     assert main(["reproduce", "--only", REF, "--quick", "--no-progress"]) == 0   # resumes
     assert len(read_plain(tmp_path / "fastnn-reproduce.h5")) == 1
+
+
+def test_show_of_several_recipes_gives_each_its_section(tmp_path, capsys, monkeypatch):
+    """A reproduce file holds one run of each recipe: show lists each recipe's
+    run down the page, with its own metrics only (one table of every recipe's
+    columns was hundreds of characters a line)."""
+    monkeypatch.chdir(tmp_path)
+    assert main(["reproduce", "--only", REF, "toy_recipes:toy-numba", "--quick",
+                 "--no-progress"]) == 0
+    capsys.readouterr()
+    assert main(["show", "fastnn-reproduce.h5"]) == 0
+    toy, numba_toy = capsys.readouterr().out.split("\n\n")
+    assert toy.splitlines()[0] == f"{REF}: 1 run"
+    assert numba_toy.splitlines()[0] == "toy_recipes:toy-numba: 1 run"
+    toy, numba_toy = ([line.split()[0] for line in part.splitlines()[3:]]
+                      for part in (toy, numba_toy))
+    assert toy[:3] == numba_toy[:3] == ["run_id", "seed", "status"]
+    assert "weight_norm" in toy and "value" not in toy
+    assert "value" in numba_toy and "weight_norm" not in numba_toy
+
+
+def test_show_into_a_closed_pipe_stops_quietly(tmp_path, subprocess_env):
+    """fastnn show f.h5 | head: the reader goes away; no error message, the
+    status a shell gives a process ended by SIGPIPE."""
+    spec, out = _sweep_file(tmp_path), tmp_path / "r.h5"
+    assert main(["sweep", str(spec), "--out", str(out), "--no-progress"]) == 0
+    proc = subprocess.Popen([sys.executable, "-m", "fastnn.cli", "show", str(out)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=subprocess_env)
+    proc.stdout.close()                     # before the command writes its table
+    err = proc.stderr.read()
+    assert proc.wait(timeout=120) == 141 and err == b""
 
 
 @pytest.mark.parametrize("argv, match", [
