@@ -347,3 +347,19 @@ def test_recipes_run():
     assert result.metrics["critical_load_hebbian_n60"] < 0.5
     assert result.arrays["overlap_storkey_n60"].shape == (1, 2)
     assert result.arrays["overlap_hebbian_n60"][0, 0] > 0.9
+
+
+def test_draw_seed_of_an_int_is_kept_and_of_a_generator_drawn():
+    """An int seed gives default_rng's draw, the same at every call (kept, as
+    default_rng costs as much as a small recall); a Generator or RandomState
+    is drawn from at every call, None draws fresh entropy."""
+    for seed in (0, 11, np.int64(11), 2**40):
+        assert _draw_seed(seed) == int(np.random.default_rng(int(seed)).integers(2**63 - 1))
+        assert _draw_seed(seed) == _draw_seed(seed)
+    g = np.random.default_rng(5)
+    assert _draw_seed(g) != _draw_seed(g)
+    rs = np.random.RandomState(5)
+    assert _draw_seed(rs) != _draw_seed(rs)
+    assert _draw_seed(None) != _draw_seed(None)
+    with pytest.raises(ValueError):
+        _draw_seed(-1)
