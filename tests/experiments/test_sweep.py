@@ -1,5 +1,6 @@
 """Sweeps: spec checks, run ids, resuming, failed runs, one run, loading."""
 import json
+import subprocess
 import sys
 
 import numpy as np
@@ -124,6 +125,23 @@ def test_run_adds_timings_and_measures_numba_compile_time():
     assert compiled.metrics["value"] == sum(i * (i + 2) for i in range(4))
     assert compiled.metrics["compile_seconds"] > 0
     assert compiled.metrics["compile_seconds"] <= compiled.metrics["wall_seconds"]
+
+
+def test_compile_seconds_counts_loading_from_the_disk_cache(subprocess_env):
+    """A new process's first run of a cached kernel loads it from the disk
+    cache: compile_seconds counts that (it read 0 while the load went into the
+    run's fit time); the second run in the process needs nothing."""
+    script = ("import json\n"
+              "from fastnn.experiments.runners import execute\n"
+              "runs = [execute('xor-bp', {'epochs': 10}, 0).result.metrics for _ in range(2)]\n"
+              "print(json.dumps([[m['compile_seconds'], m['wall_seconds']] for m in runs]))\n")
+    for _ in range(2):   # the first process compiles (or loads) and caches; the second loads
+        proc = subprocess.run([sys.executable, "-c", script], env=subprocess_env,
+                              capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 0, proc.stderr
+    (compile1, wall1), (compile2, wall2) = json.loads(proc.stdout.splitlines()[-1])
+    assert 0 < compile1 <= wall1
+    assert compile2 == 0.0
 
 
 def test_run_checks_parameters():
