@@ -229,12 +229,39 @@ def cmd_sweep(args):
     return 1 if report.failed else 0
 
 
-def _runs_table(recs, columns, metric_columns, width):
-    """Runs as rows: ``columns``, the parameters that differ between them, the metrics."""
+def _runs_table(recs, columns, metric_columns, width, mean=False):
+    """Runs as rows: ``columns``, the parameters that differ between them, the
+    metrics; with ``mean``, a row per configuration instead (``_over_seeds``)."""
     skip = {"run_id", "recipe", "seed", "status", "error"} | set(metric_columns)
     keys = list(dict.fromkeys(k for rec in recs for k in rec if k not in skip))
     varying = [k for k in keys if len({json.dumps(rec.get(k), default=str) for rec in recs}) > 1]
+    if mean:
+        return format_table(_over_seeds(recs, varying, metric_columns),
+                            varying + ["runs"] + metric_columns, width=width)
     return format_table(recs, columns + varying + metric_columns, width=width)
+
+
+def _over_seeds(recs, varying, metric_columns):
+    """A row per configuration (its values of the ``varying`` parameters) of the
+    done runs: how many, and each metric's mean +- the sample standard
+    deviation over them (the mean alone for one run)."""
+    groups = {}
+    for rec in recs:
+        if rec["status"] == "done":
+            groups.setdefault(json.dumps([rec.get(k) for k in varying], default=str), []).append(rec)
+    rows = []
+    for runs in groups.values():
+        row = {k: runs[0].get(k) for k in varying}
+        row["runs"] = len(runs)
+        for m in metric_columns:
+            values = [float(r[m]) for r in runs if isinstance(r.get(m), (int, float, np.number))
+                      and not isinstance(r.get(m), bool)]
+            if values:
+                center = _fmt(float(np.mean(values)))
+                row[m] = (f"{center} ± {_fmt(float(np.std(values, ddof=1)))}" if len(values) > 1
+                          else center)
+        rows.append(row)
+    return rows
 
 
 def cmd_show(args):
@@ -248,7 +275,8 @@ def cmd_show(args):
         groups.setdefault(rec["recipe"], []).append(rec)
     width = terminal_width()
     if len(groups) == 1:
-        print(_runs_table(recs, ["run_id", "recipe", "seed", "status"], metric_columns, width))
+        print(_runs_table(recs, ["run_id", "recipe", "seed", "status"], metric_columns, width,
+                          mean=args.mean))
     else:   # (a reproduce file) a section a recipe, with its own parameters and metrics
         for k, (name, runs) in enumerate(groups.items()):
             mine = [c for c in metric_columns if any(c in rec for rec in runs)]
@@ -257,7 +285,7 @@ def cmd_show(args):
                 rows = [{"field": c, "value": runs[0].get(c)} for c in ["run_id", "seed", "status"] + mine]
                 print(format_table(rows, ["field", "value"], width=width))
             else:
-                print(_runs_table(runs, ["run_id", "seed", "status"], mine, width))
+                print(_runs_table(runs, ["run_id", "seed", "status"], mine, width, mean=args.mean))
     for rec in recs:
         if rec["status"] == "failed":
             print(f"failed {rec['run_id']}: {(rec['error'] or '').splitlines()[0] if rec['error'] else ''}")
@@ -433,6 +461,9 @@ def build_parser():
                        description="Print the runs of a results file: status, the parameters "
                        "that vary, and the final metrics.")
     p.add_argument("file", help="HDF5 results file")
+    p.add_argument("--mean", action="store_true",
+                   help="a row per configuration: the number of finished runs and each metric's "
+                        "mean ± standard deviation over them (the seeds)")
     p.set_defaults(func=cmd_show)
 
     p = sub.add_parser("plot", help="plot curves (mean and spread over seeds) to a PNG",

@@ -104,6 +104,34 @@ def test_show_of_several_recipes_gives_each_its_section(tmp_path, capsys, monkey
     assert "value" in numba_toy and "weight_norm" not in numba_toy
 
 
+def test_show_mean_gives_a_row_per_configuration_over_its_seeds(tmp_path, capsys):
+    """show --mean: a row per configuration (learning rate x fail, the
+    parameters that vary), the number of finished runs and each metric's mean
+    +- sample standard deviation over the seeds; configurations whose runs all
+    failed have no row."""
+    import numpy as np
+    from fastnn.cli import _fmt
+    from fastnn.experiments import load
+    spec, out = _sweep_file(tmp_path), tmp_path / "r.h5"
+    spec.write_text(spec.read_text().replace("seeds = [0, 1]", "seeds = [0, 1, 2]")
+                    .replace("learning_rate = [0.1, 0.3]", "learning_rate = [0.1, 0.3]\nfail = [false, true]"))
+    assert main(["sweep", str(spec), "--out", str(out), "--no-progress"]) == 1   # 6 failed
+    capsys.readouterr()
+    assert main(["show", str(out), "--mean"]) == 0
+    lines = [line for line in capsys.readouterr().out.splitlines() if not line.startswith("failed ")]
+    header = lines[0].split()
+    assert sorted(header[:2]) == ["fail", "learning_rate"] and header[2:4] == ["runs", "compile_seconds"]
+    assert len(lines) == 2 + 2
+    table = load(out)
+    for line in lines[2:]:
+        cells = dict(zip(header[:3], line.split()[:3]))
+        lr, fail, runs = cells["learning_rate"], cells["fail"], cells["runs"]
+        assert fail == "False"
+        losses = table[(table.learning_rate == float(lr)) & (table.status == "done")].loss.to_numpy()
+        assert int(runs) == len(losses) == 3
+        assert f"{_fmt(float(np.mean(losses)))} ± {_fmt(float(np.std(losses, ddof=1)))}" in line
+
+
 def test_show_into_a_closed_pipe_stops_quietly(tmp_path, subprocess_env):
     """fastnn show f.h5 | head: the reader goes away; no error message, the
     status a shell gives a process ended by SIGPIPE."""
