@@ -229,16 +229,41 @@ def cmd_sweep(args):
     return 1 if report.failed else 0
 
 
-def _runs_table(recs, columns, metric_columns, width, mean=False):
+def _runs_table(recs, columns, metric_columns, width, mean=False, sort=None, reverse=False):
     """Runs as rows: ``columns``, the parameters that differ between them, the
-    metrics; with ``mean``, a row per configuration instead (``_over_seeds``)."""
+    metrics; with ``mean``, a row per configuration instead (``_over_seeds``).
+    ``sort``: a column to order the rows by (``reverse``: largest first); rows
+    without a value come last."""
     skip = {"run_id", "recipe", "seed", "status", "error"} | set(metric_columns)
     keys = list(dict.fromkeys(k for rec in recs for k in rec if k not in skip))
     varying = [k for k in keys if len({json.dumps(rec.get(k), default=str) for rec in recs}) > 1]
     if mean:
-        return format_table(_over_seeds(recs, varying, metric_columns),
-                            varying + ["runs"] + metric_columns, width=width)
-    return format_table(recs, columns + varying + metric_columns, width=width)
+        rows, shown = _over_seeds(recs, varying, metric_columns), varying + ["runs"] + metric_columns
+    else:
+        rows, shown = recs, columns + varying + metric_columns
+    if sort is not None:
+        rows = _sorted(rows, sort, reverse)
+    if mean:
+        rows = [{k: (f"{_fmt(v[0])} ± {_fmt(v[1])}" if v[1] is not None else _fmt(v[0]))
+                 if isinstance(v, tuple) else v for k, v in row.items()} for row in rows]
+    return format_table(rows, shown, width=width)
+
+
+def _sorted(rows, column, reverse):
+    """``rows`` ordered by ``column``: numbers (a mean for ``_over_seeds``' cells)
+    before text, rows without a value (or NaN) last either way."""
+    def key(row):
+        v = row.get(column)
+        v = v[0] if isinstance(v, tuple) else v
+        if isinstance(v, (int, float, np.number)) and not isinstance(v, bool):
+            return (0, float(v), "")
+        return (1, 0.0, str(v))
+    def present(row):
+        v = row.get(column)
+        v = v[0] if isinstance(v, tuple) else v
+        return v is not None and not (isinstance(v, float) and math.isnan(v))
+    have = [r for r in rows if present(r)]
+    return sorted(have, key=key, reverse=reverse) + [r for r in rows if not present(r)]
 
 
 def _over_seeds(recs, varying, metric_columns):
@@ -256,10 +281,9 @@ def _over_seeds(recs, varying, metric_columns):
         for m in metric_columns:
             values = [float(r[m]) for r in runs if isinstance(r.get(m), (int, float, np.number))
                       and not isinstance(r.get(m), bool)]
-            if values:
-                center = _fmt(float(np.mean(values)))
-                row[m] = (f"{center} ± {_fmt(float(np.std(values, ddof=1)))}" if len(values) > 1
-                          else center)
+            if values:   # (mean, std or None): formatted once sorted
+                row[m] = (float(np.mean(values)),
+                          float(np.std(values, ddof=1)) if len(values) > 1 else None)
         rows.append(row)
     return rows
 
@@ -274,9 +298,15 @@ def cmd_show(args):
     for rec in recs:
         groups.setdefault(rec["recipe"], []).append(rec)
     width = terminal_width()
+    if args.sort is not None and not any(args.sort in rec for rec in recs) and not (
+            args.mean and args.sort == "runs"):
+        names = sorted({k for rec in recs for k in rec} - {"error"})
+        raise UserError(f"--sort {args.sort}: no such column in {args.file}; its columns are "
+                        f"{', '.join(names)}.")
+    order = dict(sort=args.sort, reverse=args.reverse)
     if len(groups) == 1:
         print(_runs_table(recs, ["run_id", "recipe", "seed", "status"], metric_columns, width,
-                          mean=args.mean))
+                          mean=args.mean, **order))
     else:   # (a reproduce file) a section a recipe, with its own parameters and metrics
         for k, (name, runs) in enumerate(groups.items()):
             mine = [c for c in metric_columns if any(c in rec for rec in runs)]
@@ -285,7 +315,8 @@ def cmd_show(args):
                 rows = [{"field": c, "value": runs[0].get(c)} for c in ["run_id", "seed", "status"] + mine]
                 print(format_table(rows, ["field", "value"], width=width))
             else:
-                print(_runs_table(runs, ["run_id", "seed", "status"], mine, width, mean=args.mean))
+                print(_runs_table(runs, ["run_id", "seed", "status"], mine, width, mean=args.mean,
+                                  **order))
     for rec in recs:
         if rec["status"] == "failed":
             print(f"failed {rec['run_id']}: {(rec['error'] or '').splitlines()[0] if rec['error'] else ''}")
@@ -464,6 +495,9 @@ def build_parser():
     p.add_argument("--mean", action="store_true",
                    help="a row per configuration: the number of finished runs and each metric's "
                         "mean ± standard deviation over them (the seeds)")
+    p.add_argument("--sort", metavar="COLUMN", help="order the rows by this column (a metric or "
+                   "parameter; with --mean, by the mean), smallest first")
+    p.add_argument("--reverse", action="store_true", help="with --sort: largest first")
     p.set_defaults(func=cmd_show)
 
     p = sub.add_parser("plot", help="plot curves (mean and spread over seeds) to a PNG",

@@ -132,6 +132,31 @@ def test_show_mean_gives_a_row_per_configuration_over_its_seeds(tmp_path, capsys
         assert f"{_fmt(float(np.mean(losses)))} ± {_fmt(float(np.std(losses, ddof=1)))}" in line
 
 
+def test_show_sorts_by_a_column(tmp_path, capsys):
+    """--sort orders the runs (or, with --mean, the configurations by their
+    means), smallest first; --reverse largest first; an unknown column is a
+    one-line error naming the columns there are."""
+    spec, out = _sweep_file(tmp_path), tmp_path / "r.h5"
+    spec.write_text(spec.read_text().replace("seeds = [0, 1]", "seeds = [0, 1, 2]"))
+    assert main(["sweep", str(spec), "--out", str(out), "--no-progress"]) == 0
+    capsys.readouterr()
+
+    def column(argv, name):
+        assert main(["show", str(out)] + argv) == 0
+        lines = capsys.readouterr().out.splitlines()
+        at = lines[0].split().index(name)
+        return [float(line.split()[at]) for line in lines[2:]]
+
+    losses = column(["--sort", "loss"], "loss")
+    assert len(losses) == 6 and losses == sorted(losses)
+    assert column(["--sort", "loss", "--reverse"], "loss") == sorted(losses, reverse=True)
+    means = column(["--mean", "--sort", "loss", "--reverse"], "loss")   # the mean, before its ±
+    assert len(means) == 2 and means == sorted(means, reverse=True)
+    assert column(["--sort", "learning_rate"], "learning_rate") == [0.1] * 3 + [0.3] * 3
+    _error(capsys, ["show", str(out), "--sort", "nope"],
+           "--sort nope: no such column in .*; its columns are array_size, compile_seconds, .*loss")
+
+
 def test_show_into_a_closed_pipe_stops_quietly(tmp_path, subprocess_env):
     """fastnn show f.h5 | head: the reader goes away; no error message, the
     status a shell gives a process ended by SIGPIPE."""
