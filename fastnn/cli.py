@@ -252,18 +252,18 @@ def _runs_table(recs, columns, metric_columns, width, mean=False, sort=None, rev
 def _sorted(rows, column, reverse):
     """``rows`` ordered by ``column``: numbers (a mean for ``_over_seeds``' cells)
     before text, rows without a value (or NaN) last either way."""
-    def key(row):
+    keyed, missing = [], []
+    for row in rows:
         v = row.get(column)
         v = v[0] if isinstance(v, tuple) else v
-        if isinstance(v, (int, float, np.number)) and not isinstance(v, bool):
-            return (0, float(v), "")
-        return (1, 0.0, str(v))
-    def present(row):
-        v = row.get(column)
-        v = v[0] if isinstance(v, tuple) else v
-        return v is not None and not (isinstance(v, float) and math.isnan(v))
-    have = [r for r in rows if present(r)]
-    return sorted(have, key=key, reverse=reverse) + [r for r in rows if not present(r)]
+        if v is None or (isinstance(v, float) and math.isnan(v)):
+            missing.append(row)
+        elif isinstance(v, (int, float, np.number)) and not isinstance(v, bool):
+            keyed.append(((0, float(v), ""), row))
+        else:
+            keyed.append(((1, 0.0, str(v)), row))
+    keyed.sort(key=lambda pair: pair[0], reverse=reverse)
+    return [row for _, row in keyed] + missing
 
 
 def _over_seeds(recs, varying, metric_columns):
