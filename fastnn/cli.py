@@ -269,7 +269,7 @@ def _sorted(rows, column, reverse):
 def _over_seeds(recs, varying, metric_columns):
     """A row per configuration (its values of the ``varying`` parameters) of the
     done runs: how many, and each metric's mean +- the sample standard
-    deviation over them (the mean alone for one run)."""
+    deviation over them (the mean alone for one run; NaN and inf left out)."""
     groups = {}
     for rec in recs:
         if rec["status"] == "done":
@@ -280,7 +280,7 @@ def _over_seeds(recs, varying, metric_columns):
         row["runs"] = len(runs)
         for m in metric_columns:
             values = [float(r[m]) for r in runs if isinstance(r.get(m), (int, float, np.number))
-                      and not isinstance(r.get(m), bool)]
+                      and not isinstance(r.get(m), bool) and math.isfinite(r[m])]
             if values:   # (mean, std or None): formatted once sorted
                 row[m] = (float(np.mean(values)),
                           float(np.std(values, ddof=1)) if len(values) > 1 else None)

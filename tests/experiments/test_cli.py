@@ -132,6 +132,16 @@ def test_show_mean_gives_a_row_per_configuration_over_its_seeds(tmp_path, capsys
         assert f"{_fmt(float(np.mean(losses)))} ± {_fmt(float(np.std(losses, ddof=1)))}" in line
 
 
+def test_mean_over_seeds_leaves_out_what_is_not_a_finite_number():
+    from fastnn.cli import _over_seeds
+    runs = [{"status": "done", "lr": 0.1, "score": v, "name": "a"} for v in (1.0, 3.0, float("nan"))]
+    runs += [{"status": "failed", "lr": 0.1, "score": 100.0},
+             {"status": "done", "lr": 0.2, "score": float("inf"), "name": "b"}]
+    rows = _over_seeds(runs, ["lr"], ["score", "name"])
+    assert rows[0] == {"lr": 0.1, "runs": 3, "score": (2.0, 2.0 ** 0.5)}
+    assert rows[1] == {"lr": 0.2, "runs": 1}
+
+
 def test_show_sorts_by_a_column(tmp_path, capsys):
     """--sort orders the runs (or, with --mean, the configurations by their
     means), smallest first; --reverse largest first; an unknown column is a
