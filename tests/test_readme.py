@@ -61,7 +61,3 @@ def test_readme_examples_run(tmp_path, monkeypatch):
     assert shown >= 1
     assert space["res"].states.shape == space["noisy"].shape
     assert len(space["table"]) == 45 and set(space["table"].status) == {"done"}
-
-
-if __name__ == "__main__":   # pragma: no cover
-    pytest.main([__file__])

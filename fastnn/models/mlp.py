@@ -279,6 +279,14 @@ class _BaseMLP(BaseEstimator):
             self.validation_scores_ = None
             self.best_validation_score_ = None
 
+    def _start(self, incremental):
+        """``(first, warm)`` for a call: a new network (first ``fit``, a ``fit``
+        without ``warm_start``, a first ``partial_fit``), or ``fit`` continuing
+        the fitted one under ``warm_start``."""
+        fitted = hasattr(self, "_params")
+        warm = not incremental and fitted and bool(self.warm_start)
+        return not ((incremental or warm) and fitted), warm
+
     def _warm_start(self, n_features, n_outputs, hls):
         """``fit`` with ``warm_start=True`` on a fitted network: the weights stay;
         as scikit-learn, the optimiser starts afresh (velocities and Adam's
@@ -643,8 +651,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 
     def _fit_public(self, X, y, incremental, classes=None):
         self._check_y_present(y)
-        warm = not incremental and hasattr(self, "_params") and bool(self.warm_start)
-        first = not ((incremental or warm) and hasattr(self, "_params"))
+        first, warm = self._start(incremental)
         X = self._check_X_fit(X, reset=first)
         y = np.asarray(y)
         if y.dtype.kind == "f" and not np.isfinite(y).all():
@@ -724,8 +731,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
 
     def _fit_public(self, X, y, incremental):
         self._check_y_present(y)
-        warm = not incremental and hasattr(self, "_params") and bool(self.warm_start)
-        first = not ((incremental or warm) and hasattr(self, "_params"))
+        first, warm = self._start(incremental)
         X = self._check_X_fit(X, reset=first)
         dt = check_dtype(self.dtype)
         y_arr = np.asarray(y)
