@@ -39,10 +39,10 @@ bits as the generic one.
 """
 import math
 
-import numba
 import numpy as np
 from numba import njit, prange
 
+from ._parallel import prange_only
 from .activations import activate, activate_at, activate_range, derivative
 from .losses import output_delta, output_delta_at, sample_loss, sample_loss_at
 from .rng import permutation, randint
@@ -408,8 +408,8 @@ KEPT_LISTS = 1 << 22
 # process on it, a host that slows one vCPU), every parallel loop waits for its
 # slowest thread, several times a batch, and two threads ran MNIST slower than
 # one (batch 32: 85,100 samples/s against about 187,000). The trainer times its
-# batches with the cycle counter and now and then runs one on the other count
-# of threads: after ADAPT_FIRST_GAP batches, then at gaps that double up to
+# batches with the cycle counter and now and then runs one the other way (its
+# prange loops on all threads, or its range loops on the calling one): after ADAPT_FIRST_GAP batches, then at gaps that double up to
 # ADAPT_MAX_GAP while the choice holds, back to the first gap when it changes.
 # The same bits either way: every output is summed by one thread in one order.
 ADAPT_FIRST_GAP = 16
@@ -814,6 +814,48 @@ def _catch_up_all(params, vel, layout, upto, step, solver, nesterov, hp, powers,
         upto[i] = step
 
 
+@njit(cache=True, inline="always")
+def _group_pass(params, layout, loss, X, Y, order, start, nb, grp, WT, XB, A, D, NZ, NZ0, BP, SS,
+                rows0, batch_loss):
+    """One group of a minibatch's samples (``GROUP_ROWS``; the body of a loop
+    over groups): their rows of X gathered into ``XB``, the forward pass, the
+    losses into ``batch_loss`` and the deltas into ``D``."""
+    last = layout.shape[0] - 1
+    o_last = layout[last, A_OFF]
+    n_last = layout[last, N_OUT]
+    act_last = layout[last, ACT]
+    n_in0 = layout[0, N_IN]
+    r0 = grp * GROUP_ROWS
+    r1 = min(nb, r0 + GROUP_ROWS)
+    for r in range(r0, r1):
+        xr = X[order[start + r]]
+        for i in range(n_in0):
+            XB[r, i] = xr[i]
+    _forward_group(params, layout, XB, r0, r1, A, NZ[grp], NZ0, BP, rows0)
+    for r in range(r0, r1):
+        idx = order[start + r]
+        out = A[r, o_last:o_last + n_last]
+        batch_loss[r] = sample_loss(loss, act_last, out, Y[idx])
+        output_delta(loss, act_last, out, Y[idx], D[r, o_last:o_last + n_last])
+        _hidden_deltas_t(WT, layout, A[r], D[r], SS[grp])
+
+
+@njit(cache=True, inline="always")
+def _block_pass(params, vel, sq, G, XB, A, D, nb, NZ0, BP, blk, rows, listed, first, p, o, w0,
+                n_in, n_out, scale, alpha, solver, nesterov, hp, lr_t):
+    """Block ``blk`` of a layer's weight rows (the body of a loop over blocks):
+    its gradient summed over the minibatch and the update, from the kept lists
+    of nonzero inputs where ``listed``."""
+    i0 = blk * rows
+    i1 = min(n_in, i0 + rows)
+    if listed:
+        _listed_block_step(params, vel, sq, G, XB, D, nb, NZ0, BP, blk, o, w0, i0, i1, n_out,
+                           scale, alpha / nb, solver, nesterov, hp, lr_t)
+    else:
+        _weight_block_step(params, vel, sq, G, XB, A, D, nb, first, p, o, w0, i0, i1, n_out,
+                           scale, alpha / nb, solver, nesterov, hp, lr_t)
+
+
 @njit(cache=True)
 def _momentum_tables(mom, n):
     powers = np.empty(n)
@@ -874,13 +916,16 @@ def end_epoch(state, loss_curve, e, epoch_loss, tol, n_iter_no_change):
 
 def _epochs_trainer(ADAPT):
     """``_train_epochs`` for one twin: ``ADAPT`` (a closure constant, the
-    parallel twin's) lets the minibatch loop run a batch on one thread when
-    that has been faster (``ADAPT_FIRST_GAP``); the serial twin, cached on disk,
-    is compiled without it (numba cannot cache a function that sets the thread
-    count)."""
+    parallel twin's) lets the minibatch loop run a batch's loops on all threads
+    or, where that has been faster, on the calling one (``ADAPT_FIRST_GAP``).
+    Each loop over samples or weight rows is written twice, ``prange`` and
+    ``range``, around one inlined body: setting the thread count instead would
+    keep numba from caching the twin. (The serial loops inline their bodies
+    too: a call of a compiled helper a loop cost about 0.5 us a batch, a
+    third of a small network's batch.)"""
 
     def _train_epochs(params, layout, loss, X, Y, batch_size, order_kind, seed, epoch0, n_epochs,
-                      solver, nesterov, hp, tol, n_iter_no_change, vel, sq, state,
+                      solver, nesterov, hp, tol, n_iter_no_change, threads, vel, sq, state,
                       order, A, D, G, batch_loss, loss_curve):
         """Train for up to ``n_epochs`` epochs; return the number run.
 
@@ -899,6 +944,9 @@ def _epochs_trainer(ADAPT):
             epsilon, alpha (L2 penalty, scaled by 1 / batch size as scikit-learn).
         tol, n_iter_no_change : stop after ``n_iter_no_change`` consecutive epochs
             whose loss is not ``tol`` below the best so far; ``tol < 0`` never stops.
+        threads : int, numba's thread count for minibatches (``numba.get_num_threads()``,
+            which numba cannot cache a call of), or 1: every loop on the calling
+            thread. The serial twin runs on one whatever it is given.
         vel, sq : optimiser state, same length as ``params`` (momentum / Adam moments).
         state : float64 array (4,): best loss, epochs without improvement, optimiser
             step count, status (RUNNING, CONVERGED, DIVERGED); updated.
@@ -912,14 +960,10 @@ def _epochs_trainer(ADAPT):
         Minibatches are processed in parallel over samples (forward, deltas) and
         over the rows of each weight matrix (gradient and update): every output is
         computed by one thread in a fixed order, so the result does not depend on
-        the number of threads.
+        the number of threads, nor on ``threads``.
         """
         n_samples = X.shape[0]
         n_layers = layout.shape[0]
-        last = n_layers - 1
-        o_last = layout[last, A_OFF]
-        n_last = layout[last, N_OUT]
-        act_last = layout[last, ACT]
         alpha = hp[ALPHA]
         skip_zero = solver == SGD and hp[MOMENTUM] == 0.0 and alpha == 0.0
         n_in0 = layout[0, N_IN]
@@ -944,7 +988,7 @@ def _epochs_trainer(ADAPT):
         WT = np.empty(params.size if n_mini else 0, dtype=params.dtype)
         SS = np.empty((NZ.shape[0], A.shape[1]), dtype=np.float64)
         # threads a batch (ADAPT): all of them, or one where one has been faster
-        n_threads = numba.get_num_threads() if ADAPT and n_mini else 1
+        n_threads = threads if ADAPT and n_mini else 1
         par = True
         recent = np.zeros(2)   # cycles a sample lately: on one thread, on all
         batches = 0
@@ -972,26 +1016,21 @@ def _epochs_trainer(ADAPT):
                 for b in range(n_batches):
                     start = b * batch_size
                     nb = min(batch_size, n_samples - start)
+                    many = False   # all threads this batch, or one
                     if ADAPT and n_threads > 1:   # (a closure constant: see _epochs_trainer)
                         probe = batches == next_probe
                         many = par != probe
-                        numba.set_num_threads(n_threads if many else 1)
                         t0 = cycles()
                     _transpose_weights(params, layout, WT)
-                    for grp in prange((nb + GROUP_ROWS - 1) // GROUP_ROWS):
-                        r0 = grp * GROUP_ROWS
-                        r1 = min(nb, r0 + GROUP_ROWS)
-                        for r in range(r0, r1):
-                            xr = X[order[start + r]]
-                            for i in range(n_in0):
-                                XB[r, i] = xr[i]
-                        _forward_group(params, layout, XB, r0, r1, A, NZ[grp], NZ0, BP, rows0)
-                        for r in range(r0, r1):
-                            idx = order[start + r]
-                            out = A[r, o_last:o_last + n_last]
-                            batch_loss[r] = sample_loss(loss, act_last, out, Y[idx])
-                            output_delta(loss, act_last, out, Y[idx], D[r, o_last:o_last + n_last])
-                            _hidden_deltas_t(WT, layout, A[r], D[r], SS[grp])
+                    n_groups = (nb + GROUP_ROWS - 1) // GROUP_ROWS
+                    if ADAPT and many:   # (pruned from the serial twin)
+                        for grp in prange(n_groups):
+                            _group_pass(params, layout, loss, X, Y, order, start, nb, grp, WT,
+                                        XB, A, D, NZ, NZ0, BP, SS, rows0, batch_loss)
+                    else:
+                        for grp in range(n_groups):
+                            _group_pass(params, layout, loss, X, Y, order, start, nb, grp, WT,
+                                        XB, A, D, NZ, NZ0, BP, SS, rows0, batch_loss)
                     for r in range(nb):
                         total += batch_loss[r]
                     if alpha > 0.0:
@@ -1008,17 +1047,17 @@ def _epochs_trainer(ADAPT):
                         p = layout[l - 1, A_OFF] if l > 0 else 0
                         rows = _block_rows(n_in, n_out, params.itemsize)
                         listed = l == 0 and n_kept > 0   # rows == rows0 here
-                        for blk in prange((n_in + rows - 1) // rows):
-                            i0 = blk * rows
-                            i1 = min(n_in, i0 + rows)
-                            if listed:
-                                _listed_block_step(params, vel, sq, G, XB, D, nb, NZ0, BP, blk, o, w0,
-                                                   i0, i1, n_out, scale, alpha / nb, solver,
-                                                   nesterov, hp, lr_t)
-                            else:
-                                _weight_block_step(params, vel, sq, G, XB, A, D, nb, l == 0, p, o, w0,
-                                                   i0, i1, n_out, scale, alpha / nb, solver,
-                                                   nesterov, hp, lr_t)
+                        n_blocks = (n_in + rows - 1) // rows
+                        if ADAPT and many:   # (pruned from the serial twin)
+                            for blk in prange(n_blocks):
+                                _block_pass(params, vel, sq, G, XB, A, D, nb, NZ0, BP, blk, rows,
+                                            listed, l == 0, p, o, w0, n_in, n_out, scale, alpha,
+                                            solver, nesterov, hp, lr_t)
+                        else:
+                            for blk in range(n_blocks):
+                                _block_pass(params, vel, sq, G, XB, A, D, nb, NZ0, BP, blk, rows,
+                                            listed, l == 0, p, o, w0, n_in, n_out, scale, alpha,
+                                            solver, nesterov, hp, lr_t)
                         if b0 >= 0:
                             g = G[b0:b0 + n_out]
                             for j in range(n_out):
@@ -1047,35 +1086,44 @@ def _epochs_trainer(ADAPT):
             done = e + 1
             if end_epoch(state, loss_curve, e, total / n_samples, tol, n_iter_no_change):
                 break
-        if ADAPT and n_threads > 1:
-            numba.set_num_threads(n_threads)   # the caller's count, as it was
         return done
 
     return _train_epochs
 
 
-# The serial twin is the cached one: the article's networks are small, run
-# serially, and a new process must reach its first result fast. The parallel
-# twin pays its compile time only in processes that train large minibatches.
-# Never cache both (numba#6845: the cache ignores the parallel flag).
-train_epochs = njit(parallel=True)(_epochs_trainer(True))
-train_epochs_serial = njit(cache=True)(_epochs_trainer(False))
+# The parallel twin is the cached one, and the models run it for small
+# minibatches too (``threads=1``: its serial loops), so a new process loads
+# one compiled trainer instead of compiling a twin (about 19 s). The serial
+# twin serves tests and callers that are already parallel. Never cache both
+# (numba#6845: the cache ignores the parallel flag; STYLE.md).
+train_epochs = njit(parallel=prange_only(), cache=True)(_epochs_trainer(True))
+train_epochs_serial = njit(_epochs_trainer(False))
 
 
-def _forward(params, layout, X, A, out):
-    """Network outputs for every row of ``X`` into ``out``; ``A`` is scratch
-    of shape (n_samples, total units). Parallel over samples."""
+@njit(cache=True, inline="always")
+def _forward_one(params, layout, X, A, out, r):
     last = layout.shape[0] - 1
     o = layout[last, A_OFF]
-    n_out = layout[last, N_OUT]
-    for r in prange(X.shape[0]):
-        forward_row(params, layout, X[r], A[r])
-        for j in range(n_out):
-            out[r, j] = A[r, o + j]
+    forward_row(params, layout, X[r], A[r])
+    for j in range(layout[last, N_OUT]):
+        out[r, j] = A[r, o + j]
 
 
-forward = njit(parallel=True)(_forward)
-forward_serial = njit(cache=True)(_forward)
+def _forward(params, layout, X, A, out, threaded):
+    """Network outputs for every row of ``X`` into ``out``; ``A`` is scratch
+    of shape (n_samples, total units). Parallel over samples where
+    ``threaded`` (the serial twin ignores it)."""
+    if threaded:
+        for r in prange(X.shape[0]):
+            _forward_one(params, layout, X, A, out, r)
+    else:
+        for r in range(X.shape[0]):
+            _forward_one(params, layout, X, A, out, r)
+
+
+# as train_epochs: the parallel twin is cached, and runs small inputs serially
+forward = njit(parallel=prange_only(), cache=True)(_forward)
+forward_serial = njit(_forward)
 
 
 @njit(cache=True)
@@ -1257,7 +1305,7 @@ def _one_hidden_epochs(SOLVER, WIDE):
     """
 
     def train(params, layout, loss, X, Y, batch_size, order_kind, seed, epoch0, n_epochs,
-              solver, nesterov, hp, tol, n_iter_no_change, vel, sq, state,
+              solver, nesterov, hp, tol, n_iter_no_change, threads, vel, sq, state,
               order, A, D, G, batch_loss, loss_curve):
         T = params.dtype.type
         n_samples = X.shape[0]

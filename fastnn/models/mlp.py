@@ -37,7 +37,7 @@ from .._validation import (
     check_option, check_feature_names, label_indices, label_kind, seeded_random_state,
 )
 from ..kernels import dense
-from ..kernels.memory import aligned_zeros, padded_rows, realigned
+from ..kernels.memory import aligned_zeros, padded_rows, read_only, realigned
 from ..kernels.activations import CODES as ACTIVATIONS
 from ..kernels.losses import CODES as LOSSES
 
@@ -54,10 +54,12 @@ INITS = {"glorot", "normal"}
 HIDDEN_ACTIVATIONS = {"identity", "logistic", "tanh", "relu"}
 
 
-def _twin(parallel, serial, work):
-    """The parallel kernel when ``work`` pays for the threads, else the serial one.
-    Both give the same bits."""
-    return parallel if work >= PARALLEL_WORK and numba.get_num_threads() > 1 else serial
+def _threads_for(work):
+    """numba's thread count where ``work`` pays for the threads, else 1: the
+    ``threads`` argument of ``dense.train_epochs``, the cached twin, which runs
+    its serial loops for 1. The same bits either way."""
+    n = numba.get_num_threads()
+    return n if work >= PARALLEL_WORK else 1
 
 
 def _accuracy(y, pred):
@@ -408,13 +410,14 @@ class _BaseMLP(BaseEstimator):
         if batch == 1 and self._layout.shape[0] == 2:   # the article's networks, per sample
             train = dense.one_hidden_trainer(solver, X.shape[1])
         else:
-            train = _twin(dense.train_epochs, dense.train_epochs_serial,
-                          batch * self._params.shape[0] if batch > 1 else 0)
+            train = dense.train_epochs
+            X, Y = read_only(X), read_only(Y)
+        threads = _threads_for(batch * self._params.shape[0] if batch > 1 else 0)
         while done < max_iter:
             n = min(per_call, max_iter - done)
             ran = train(
                 self._params, self._layout, self._loss_code, X, Y, batch, order_kind, self._seed,
-                self._epochs, n, solver, nesterov, hp, tol, self.n_iter_no_change,
+                self._epochs, n, solver, nesterov, hp, tol, self.n_iter_no_change, threads,
                 self._vel, self._sq, self._state, order, A, D, G, batch_loss, curve[done:done + n])
             self._epochs += ran
             done += ran
@@ -490,8 +493,8 @@ class _BaseMLP(BaseEstimator):
     def _forward(self, X):
         out = np.empty((X.shape[0], self.n_outputs_), dtype=self._params.dtype)
         A = np.empty((X.shape[0], self._n_units), dtype=self._params.dtype)
-        forward = _twin(dense.forward, dense.forward_serial, X.shape[0] * self._params.shape[0])
-        forward(self._params, self._layout, X, A, out)
+        threaded = _threads_for(X.shape[0] * self._params.shape[0]) > 1
+        dense.forward(self._params, self._layout, read_only(X), A, out, threaded)
         return out
 
     def _check_X_predict(self, X):

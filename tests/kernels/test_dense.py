@@ -213,7 +213,7 @@ def _train(layout, params, n_units, X, Y, *, batch=1, order=dense.SEQUENTIAL, ep
     state = np.array([np.inf, 0, 0, 0.0])
     curve = np.empty(epochs)
     n = kernel(params, layout, loss, X.astype(dt), Y.astype(dt), batch, order, seed, 0, epochs, solver,
-               nesterov, hp, -1.0, 10, vel, sq, state, np.empty(len(X), np.int64),
+               nesterov, hp, -1.0, 10, numba.get_num_threads(), vel, sq, state, np.empty(len(X), np.int64),
                np.empty((batch, n_units), dt), np.empty((batch, n_units), dt), np.empty_like(params),
                np.empty(batch), curve)
     return n, curve, state
@@ -333,7 +333,7 @@ def test_stopping_rule_follows_scikit_learn():
     hp = np.array([1e-12, 0.0, 0.9, 0.999, 1e-8, 0.0])   # no progress: stops after n_iter_no_change + 1
     state = np.array([np.inf, 0, 0, 0.0])
     curve = np.empty(100)
-    n = dense.train_epochs(params, layout, 0, XOR_X, XOR_Y, 1, 1, 0, 0, 100, 0, False, hp, 1e-4, 5,
+    n = dense.train_epochs(params, layout, 0, XOR_X, XOR_Y, 1, 1, 0, 0, 100, 0, False, hp, 1e-4, 5, 1,
                            np.zeros_like(params), np.zeros_like(params), state, np.empty(4, np.int64),
                            np.empty((1, n_units)), np.empty((1, n_units)), np.empty_like(params),
                            np.empty(1), curve)
