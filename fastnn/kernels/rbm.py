@@ -29,6 +29,7 @@ import numpy as np
 from numba import njit, prange, types
 from numba.extending import overload
 
+from ._parallel import prange_only
 from .activations import logistic32_inplace
 from .rng import uniform
 
@@ -350,8 +351,99 @@ def _aligned(n_rows, n_cols, like):
     return buf[off:off + n_rows * n_cols].reshape((n_rows, n_cols))
 
 
+@njit(cache=True, inline="always")
+def _chain_step(r, X, start, m, n_chains, w, weights_t, visible_bias, hidden_bias, chain, h_state,
+                v_neg, hh, pre, active, u, rows_max, k, persistent, seed, base, uniforms, position):
+    """The positive phase of data row ``r`` of a minibatch and the negative
+    phase of chain ``r`` (the body of ``_train``'s loop over rows)."""
+    n_visible = X.shape[1]
+    n_hidden = hidden_bias.shape[0]
+    acc = pre[r]
+    act = active[r]
+    ur = u[r]
+    if r < m:
+        h_pos = hh[r]
+        count = _nonzeros(X[start + r], act)
+        _hidden_pre(X[start + r], act, count, w, hidden_bias, h_pos)
+        _sigmoid(h_pos, n_hidden, act)
+    if r < n_chains:
+        # the chain's hidden state: PCD reads (and at k > 1 overwrites) the
+        # persistent sample in place; it is resampled at the end anyway
+        hs = chain[r] if persistent else h_state[r]
+        offset = 0  # this chain's numbers used so far in this minibatch
+        if persistent:
+            count = _nonzeros(hs, act)
+        else:
+            _fill_uniforms(uniforms, position + r * n_hidden, seed, r, base, ur, n_hidden)
+            count = _sample(hh[r], ur, n_hidden, hs, act)
+            offset = n_hidden
+        for s in range(k):
+            if s > 0:
+                _fill_uniforms(uniforms, position + n_chains * offset + r * n_hidden,
+                               seed, r, base + offset, ur, n_hidden)
+                count = _sample(hh[rows_max + r], ur, n_hidden, hs, act)
+                offset += n_hidden
+            _visible_pre(hs, act, count, weights_t, visible_bias, acc)
+            _sigmoid(acc, n_visible, act)
+            _fill_uniforms(uniforms, position + n_chains * offset + r * n_visible,
+                           seed, r, base + offset, ur, n_visible)
+            count = _sample(acc, ur, n_visible, v_neg[r], act)
+            offset += n_visible
+            h_neg = hh[rows_max + r]
+            _hidden_pre(v_neg[r], act, count, w, hidden_bias, h_neg)
+            _sigmoid(h_neg, n_hidden, act)
+        if persistent:
+            _fill_uniforms(uniforms, position + n_chains * offset + r * n_hidden,
+                           seed, r, base + offset, ur, n_hidden)
+            _sample(hh[rows_max + r], ur, n_hidden, chain[r], act)
+
+
+@njit(cache=True, inline="always")
+def _block_update(blk, X, start, m, n_chains, w, weights_t, visible_bias, v_neg, hh, grads, rows_all,
+                  coef_all, rows_max, lr, lr_w):
+    """Rows ``blk * _BLOCK`` on of ``W`` (and their columns of ``W.T``) and their
+    visible biases, each entry summed over the minibatch's rows in order (the
+    body of ``_train``'s loop over blocks)."""
+    n_visible = X.shape[1]
+    n_hidden = weights_t.shape[0]
+    i0 = blk * _BLOCK
+    i1 = min(i0 + _BLOCK, n_visible)
+    grad = grads[blk]
+    rows = rows_all[blk]
+    coef = coef_all[blk]
+    for i in range(i0, i1):
+        # the non-zero terms of column i: +v_pos[r, i] * h_pos[r], -v_neg[r, i] * h_neg[r]
+        # (coef is indexed by the row of hh: h_pos rows, then h_neg rows)
+        count = 0
+        sum_pos = 0.0
+        for r in range(m):
+            a = X[start + r, i]
+            sum_pos += a
+            rows[count] = r
+            coef[r] = a
+            count += 1 if a != 0.0 else 0
+        sum_neg = 0.0
+        for r in range(n_chains):
+            a = v_neg[r, i]
+            sum_neg += a
+            rows[count] = rows_max + r
+            coef[rows_max + r] = -a
+            count += 1 if a != 0.0 else 0
+        for j in range(n_hidden):
+            grad[j] = 0.0
+        _add_rows(coef, rows, count, hh, grad, n_hidden)
+        # W.T kept in step: a strided update of column i, the same sum as
+        # W's (equal entries); before W's row, which it would otherwise
+        # read back just after the vector stores (slower)
+        for j in range(n_hidden):
+            weights_t[j, i] += lr_w * grad[j]
+        for j in range(n_hidden):
+            w[i, j] += lr_w * grad[j]
+        visible_bias[i] += lr * (sum_pos - sum_neg)
+
+
 def _train(X, weights, visible_bias, hidden_bias, chain, learning_rate, batch_size,
-           n_epochs, k, persistent, seed, step, uniforms, position):
+           n_epochs, k, persistent, seed, step, uniforms, position, threaded):
     """Train by persistent (PCD) or plain contrastive divergence (CD-k), in place.
 
     The minibatches are consecutive slices of ``batch_size`` rows of ``X`` (the
@@ -410,6 +502,11 @@ def _train(X, weights, visible_bias, hidden_bias, chain, learning_rate, batch_si
         Empty, or the numbers to replay.
     position : int
         Where the replay starts in ``uniforms``.
+    threaded : bool
+        Run the loops over rows and blocks on numba's threads (the parallel
+        twin; the serial one ignores it), or all on the calling thread: the
+        models run the cached parallel twin either way, so that a new process
+        does not compile the serial one. The same bits.
 
     Returns
     -------
@@ -463,45 +560,16 @@ def _train(X, weights, visible_bias, hidden_bias, chain, learning_rate, batch_si
             lr_w = T(lr)  # the weights' precision, as NumPy's float32 arrays do
             base = (step + epoch * n_batches + batch) * units
             # one thread a row: the positive phase of data row r, negative chain r
-            for r in prange(max(m, n_chains)):
-                acc = pre[r]
-                act = active[r]
-                ur = u[r]
-                if r < m:
-                    h_pos = hh[r]
-                    count = _nonzeros(X[start + r], act)
-                    _hidden_pre(X[start + r], act, count, w, hidden_bias, h_pos)
-                    _sigmoid(h_pos, n_hidden, act)
-                if r < n_chains:
-                    # the chain's hidden state: PCD reads (and at k > 1 overwrites) the
-                    # persistent sample in place; it is resampled at the end anyway
-                    hs = chain[r] if persistent else h_state[r]
-                    offset = 0  # this chain's numbers used so far in this minibatch
-                    if persistent:
-                        count = _nonzeros(hs, act)
-                    else:
-                        _fill_uniforms(uniforms, position + r * n_hidden, seed, r, base, ur, n_hidden)
-                        count = _sample(hh[r], ur, n_hidden, hs, act)
-                        offset = n_hidden
-                    for s in range(k):
-                        if s > 0:
-                            _fill_uniforms(uniforms, position + n_chains * offset + r * n_hidden,
-                                           seed, r, base + offset, ur, n_hidden)
-                            count = _sample(hh[rows_max + r], ur, n_hidden, hs, act)
-                            offset += n_hidden
-                        _visible_pre(hs, act, count, weights_t, visible_bias, acc)
-                        _sigmoid(acc, n_visible, act)
-                        _fill_uniforms(uniforms, position + n_chains * offset + r * n_visible,
-                                       seed, r, base + offset, ur, n_visible)
-                        count = _sample(acc, ur, n_visible, v_neg[r], act)
-                        offset += n_visible
-                        h_neg = hh[rows_max + r]
-                        _hidden_pre(v_neg[r], act, count, w, hidden_bias, h_neg)
-                        _sigmoid(h_neg, n_hidden, act)
-                    if persistent:
-                        _fill_uniforms(uniforms, position + n_chains * offset + r * n_hidden,
-                                       seed, r, base + offset, ur, n_hidden)
-                        _sample(hh[rows_max + r], ur, n_hidden, chain[r], act)
+            if threaded:
+                for r in prange(max(m, n_chains)):
+                    _chain_step(r, X, start, m, n_chains, w, weights_t, visible_bias, hidden_bias,
+                                chain, h_state, v_neg, hh, pre, active, u, rows_max, k, persistent,
+                                seed, base, uniforms, position)
+            else:
+                for r in range(max(m, n_chains)):
+                    _chain_step(r, X, start, m, n_chains, w, weights_t, visible_bias, hidden_bias,
+                                chain, h_state, v_neg, hh, pre, active, u, rows_max, k, persistent,
+                                seed, base, uniforms, position)
             position += n_chains * units
             # hidden biases (serial: n_hidden sums over a few rows, row by row so
             # the loop over units vectorises; each sum still runs over r in order)
@@ -517,41 +585,14 @@ def _train(X, weights, visible_bias, hidden_bias, chain, learning_rate, batch_si
             for j in range(n_hidden):
                 hidden_bias[j] += lr * (sums_pos[j] - sums_neg[j])
             # one thread a block of visible units: rows of W, visible biases
-            for blk in prange(n_blocks):
-                i0 = blk * _BLOCK
-                i1 = min(i0 + _BLOCK, n_visible)
-                grad = grads[blk]
-                rows = rows_all[blk]
-                coef = coef_all[blk]
-                for i in range(i0, i1):
-                    # the non-zero terms of column i: +v_pos[r, i] * h_pos[r], -v_neg[r, i] * h_neg[r]
-                    # (coef is indexed by the row of hh: h_pos rows, then h_neg rows)
-                    count = 0
-                    sum_pos = 0.0
-                    for r in range(m):
-                        a = X[start + r, i]
-                        sum_pos += a
-                        rows[count] = r
-                        coef[r] = a
-                        count += 1 if a != 0.0 else 0
-                    sum_neg = 0.0
-                    for r in range(n_chains):
-                        a = v_neg[r, i]
-                        sum_neg += a
-                        rows[count] = rows_max + r
-                        coef[rows_max + r] = -a
-                        count += 1 if a != 0.0 else 0
-                    for j in range(n_hidden):
-                        grad[j] = 0.0
-                    _add_rows(coef, rows, count, hh, grad, n_hidden)
-                    # W.T kept in step: a strided update of column i, the same sum as
-                    # W's (equal entries); before W's row, which it would otherwise
-                    # read back just after the vector stores (slower)
-                    for j in range(n_hidden):
-                        weights_t[j, i] += lr_w * grad[j]
-                    for j in range(n_hidden):
-                        w[i, j] += lr_w * grad[j]
-                    visible_bias[i] += lr * (sum_pos - sum_neg)
+            if threaded:
+                for blk in prange(n_blocks):
+                    _block_update(blk, X, start, m, n_chains, w, weights_t, visible_bias, v_neg, hh,
+                                  grads, rows_all, coef_all, rows_max, lr, lr_w)
+            else:
+                for blk in range(n_blocks):
+                    _block_update(blk, X, start, m, n_chains, w, weights_t, visible_bias, v_neg, hh,
+                                  grads, rows_all, coef_all, rows_max, lr, lr_w)
     for i in range(n_visible):
         for j in range(n_hidden):
             weights[i, j] = w[i, j]
@@ -633,7 +674,7 @@ sample_visibles = njit(parallel=True, cache=True)(_sample_visibles)
 sample_visibles_serial = njit(_sample_visibles)
 gibbs = njit(parallel=True, cache=True)(_gibbs)
 gibbs_serial = njit(_gibbs)
-train = njit(parallel=True, cache=True)(_train)
+train = njit(parallel=prange_only(), cache=True)(_train)
 train_serial = njit(_train)
 free_energy = njit(parallel=True, cache=True)(_free_energy)
 free_energy_serial = njit(_free_energy)

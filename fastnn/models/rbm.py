@@ -8,6 +8,7 @@ negative phase (``k``) and a choice of ``dtype``.
 """
 import time
 
+import numba
 import numpy as np
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils import check_random_state
@@ -18,6 +19,7 @@ from .._validation import (
     check_unit_interval,
 )
 from ..kernels import rbm as kernels
+from ..kernels.memory import read_only
 
 # Below this many multiply-adds a minibatch, the serial kernels are faster than
 # starting threads for every minibatch. Both give the same bits. Measured on 2
@@ -153,6 +155,12 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         return int(rng.randint(0, np.iinfo(np.int64).max, dtype=np.int64))
 
     @staticmethod
+    def _threaded(work):
+        """Whether ``work`` pays for the threads: the ``threaded`` argument of
+        ``kernels.train``, the cached twin, which runs serially without them."""
+        return work >= _PARALLEL_WORK and numba.get_num_threads() > 1
+
+    @staticmethod
     def _kernel(parallel_name, work):
         name = parallel_name if work >= _PARALLEL_WORK else parallel_name + "_serial"
         return getattr(kernels, name)
@@ -208,15 +216,17 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         else:  # one chain a row of the minibatch
             per_epoch = self._uniforms_per_step(n_samples)
         replay, _ = self._uniforms(uniforms, self.n_iter * per_epoch)
-        train = self._kernel("train", max(batch_rows, len(self.h_samples_)) * n_features * self.n_components)
+        threaded = self._threaded(max(batch_rows, len(self.h_samples_)) * n_features * self.n_components)
+        X = read_only(X)
         W = self._weights()
         chain = self.h_samples_ if self.method == "pcd" else np.zeros((0, self.n_components), dtype)
         position = 0
         begin = time.time()
         for epoch in range(self.n_iter):
-            position = train(X, W, self.intercept_visible_, self.intercept_hidden_, chain,
-                             float(self.learning_rate), self.batch_size, 1, self.k,
-                             self.method == "pcd", seed, epoch * n_batches, replay, position)
+            position = kernels.train(X, W, self.intercept_visible_, self.intercept_hidden_, chain,
+                                     float(self.learning_rate), self.batch_size, 1, self.k,
+                                     self.method == "pcd", seed, epoch * n_batches, replay,
+                                     position, threaded)
             self._check_finite(f"in pass {epoch + 1}")
             if self.verbose:
                 end = time.time()
@@ -262,9 +272,10 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         chain = self.h_samples_ if persistent else np.zeros((0, self.n_components), dtype)
         n_chains = chain.shape[0] if persistent else n_samples
         replay, _ = self._uniforms(uniforms, self._uniforms_per_step(n_chains))
-        train = self._kernel("train", max(n_samples, n_chains) * X.shape[1] * self.n_components)
-        train(X, self._weights(), self.intercept_visible_, self.intercept_hidden_, chain,
-              float(self.learning_rate), n_samples, 1, self.k, persistent, seed, 0, replay, 0)
+        threaded = self._threaded(max(n_samples, n_chains) * X.shape[1] * self.n_components)
+        kernels.train(read_only(X), self._weights(), self.intercept_visible_, self.intercept_hidden_,
+                      chain, float(self.learning_rate), n_samples, 1, self.k, persistent, seed, 0,
+                      replay, 0, threaded)
         self._check_finite("in partial_fit")
         return self
 

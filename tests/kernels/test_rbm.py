@@ -170,10 +170,10 @@ def test_counter_based_sampling_depends_on_seed_and_step_only():
 
 
 def _train(kernel, X, W, b, c, chain, k, persistent, uniforms, batch_size=5, n_epochs=2,
-           seed=0, learning_rate=0.3):
+           seed=0, learning_rate=0.3, threaded=True):
     W, b, c, chain = W.copy(), b.copy(), c.copy(), chain.copy()
     used = kernel(X, W, b, c, chain, learning_rate, batch_size, n_epochs, k, persistent, seed,
-                  0, uniforms, 0)
+                  0, uniforms, 0, threaded)
     return W, b, c, chain, used
 
 
@@ -211,12 +211,14 @@ def test_train_replay_matches_numpy_reference_at_padding_edges(n_visible, n_hidd
 
 
 def test_train_serial_and_parallel_twins_give_the_same_bits():
+    # and the parallel twin's serial loops (threaded=False), which the models run
     X, W, b, c = problem()
     chain = np.zeros((5, W.shape[1]))
     a = _train(rbm.train, X, W, b, c, chain, 2, True, NO_UNIFORMS)
-    s = _train(rbm.train_serial, X, W, b, c, chain, 2, True, NO_UNIFORMS)
-    for x, y in zip(a, s):
-        assert_array_equal(x, y)
+    for kernel, threaded in [(rbm.train, False), (rbm.train_serial, True)]:
+        s = _train(kernel, X, W, b, c, chain, 2, True, NO_UNIFORMS, threaded=threaded)
+        for x, y in zip(a, s):
+            assert_array_equal(x, y)
 
 
 @pytest.mark.parametrize("persistent", [True, False])
@@ -262,7 +264,7 @@ def test_pcd_raises_the_pseudo_likelihood_of_a_two_pattern_set():
     flip = rng.randint(0, 6, len(X)).astype(np.int64)
     before, after = np.empty(len(X)), np.empty(len(X))
     rbm.pseudo_likelihood(X, W, b, c, flip, before)
-    rbm.train(X, W, b, c, np.zeros((10, 4)), 0.1, 10, 20, 1, True, 3, 0, NO_UNIFORMS, 0)
+    rbm.train(X, W, b, c, np.zeros((10, 4)), 0.1, 10, 20, 1, True, 3, 0, NO_UNIFORMS, 0, True)
     rbm.pseudo_likelihood(X, W, b, c, flip, after)
     assert after.mean() > before.mean() + 1.0
     assert numba.config.NUMBA_NUM_THREADS >= 1
