@@ -655,3 +655,33 @@ def test_a_saved_model_keeps_its_current_learning_rate(tmp_path):
     m.partial_fit(X, y)
     back.partial_fit(X, y)
     assert_array_equal(_bits(back), _bits(m))
+
+
+def _cached(kernel):
+    """Whether every compiled signature of ``kernel`` is on the disk cache."""
+    return bool(kernel.signatures) and all(
+        kernel._cache.load_overload(sig, kernel.targetctx) is not None for sig in kernel.signatures)
+
+
+def test_minibatch_kernels_come_from_the_disk_cache_one_type_a_dtype(monkeypatch):
+    # a new process loads the minibatch trainer and the forward pass instead of
+    # compiling them (about 35 s a type): the models run the cached twins, not the
+    # serial ones; read-only input (a memmap) adds no type
+    from fastnn.kernels import dense
+
+    def compiled_anew(*args):
+        raise AssertionError("the model ran a serial twin")
+    monkeypatch.setattr(dense, "train_epochs_serial", compiled_anew)
+    monkeypatch.setattr(dense, "forward_serial", compiled_anew)
+    X = load_digits().data[:120] / 16
+    y = load_digits().target[:120]
+    model = MLPClassifier(hidden_layer_sizes=(12,), batch_size=16, max_iter=2, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(X, y).predict(X)
+        counts = len(dense.train_epochs.signatures), len(dense.forward.signatures)
+        X_ro = X.copy()
+        X_ro.flags.writeable = False
+        model.fit(X_ro, y).predict(X_ro)
+    assert (len(dense.train_epochs.signatures), len(dense.forward.signatures)) == counts
+    assert _cached(dense.train_epochs) and _cached(dense.forward)

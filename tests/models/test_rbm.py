@@ -242,3 +242,23 @@ def test_unfitted_model_raises_not_fitted():
     from sklearn.exceptions import NotFittedError
     with pytest.raises(NotFittedError):
         BernoulliRBM().transform(grey_data())
+
+
+def test_small_minibatches_train_on_the_cached_kernel(monkeypatch):
+    # the article's pipeline (batch 10, small images) runs the cached parallel
+    # twin's serial loops, not the serial twin, which a new process would compile;
+    # read-only input (a memmap) compiles no other type
+    from fastnn.kernels import rbm as kernels
+
+    def compiled_anew(*args):
+        raise AssertionError("the model ran the serial twin")
+    monkeypatch.setattr(kernels, "train_serial", compiled_anew)
+    X = (np.random.RandomState(0).rand(40, 16) < 0.5).astype(float)
+    X_ro = X.copy()
+    X_ro.flags.writeable = False
+    BernoulliRBM(n_components=8, n_iter=1, batch_size=10, random_state=0).fit(X)
+    n = len(kernels.train.signatures)
+    BernoulliRBM(n_components=8, n_iter=1, batch_size=10, random_state=0).fit(X_ro)
+    assert len(kernels.train.signatures) == n
+    assert all(kernels.train._cache.load_overload(sig, kernels.train.targetctx) is not None
+               for sig in kernels.train.signatures)
