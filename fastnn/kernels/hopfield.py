@@ -34,13 +34,18 @@ numbers come from ``rng`` keyed by ``(seed, probe, sweep)`` and the position in
 the sweep, so a result is the same on any thread count.
 
 Kernels are compiled twice from one body: ``name`` (parallel, cached) and
-``name_serial`` (not cached: numba's cache ignores the parallel flag).
+``name_serial`` (not cached: numba's cache ignores the parallel flag). Each
+takes ``threaded`` last: the parallel twin runs its loop over rows or probes
+on numba's threads, or, given False, the same loop on the calling thread (its
+body inlined in both), which is how the models run small work: a new process
+then loads every kernel it needs from the cache, and compiles none.
 """
 import math
 
 import numpy as np
 from numba import njit, prange
 
+from ._parallel import prange_only
 from .rng import hash3, permutation, randint, uniform
 
 # update schedules (``mode`` of ``settle``)
@@ -61,7 +66,23 @@ _ACCEPT_STREAM = 3   # the uniform of Glauber's rule (temperature > 0)
 # ----------------------------------------------------------------- storage
 
 
-def _hebbian(patterns, weights):
+@njit(cache=True, inline="always")
+def _hebbian_row(patterns, weights, i):
+    n_patterns, n = patterns.shape
+    row = weights[i]
+    for j in range(n):
+        row[j] = 0
+    for mu in range(n_patterns):
+        x = patterns[mu]
+        if x[i] > 0:
+            for j in range(n):
+                row[j] += x[j]
+        else:
+            for j in range(n):
+                row[j] -= x[j]
+
+
+def _hebbian(patterns, weights, threaded):
     """Hebb's rule without the 1/n factor: ``W[i, j] = sum_mu x_mu[i] x_mu[j]``.
 
     The diagonal is written too (``W[i, i] = P``); the caller zeroes it when
@@ -75,29 +96,57 @@ def _hebbian(patterns, weights):
     weights : ndarray of shape (n_units, n_units), integer or float
         Out.
 
+    threaded : bool
+        See the module notes (the serial twin ignores it).
     Returns
     -------
     None
     """
-    n_patterns, n = patterns.shape
-    for i in prange(n):                 # thread owns row i
-        row = weights[i]
-        for j in range(n):
-            row[j] = 0
-        for mu in range(n_patterns):
-            x = patterns[mu]
-            if x[i] > 0:
-                for j in range(n):
-                    row[j] += x[j]
-            else:
-                for j in range(n):
-                    row[j] -= x[j]
+    n = patterns.shape[1]
+    if threaded:
+        for i in prange(n):                 # thread owns row i
+            _hebbian_row(patterns, weights, i)
+    else:
+        for i in range(n):
+            _hebbian_row(patterns, weights, i)
 
 
 _COLUMNS = 256   # fields per block in storkey
 
 
-def _storkey(patterns, fields, weights):
+@njit(cache=True, inline="always")
+def _storkey_fields(x, weights, fields, b):
+    """Block ``b`` of ``_COLUMNS`` fields of ``h = W x``, summed over k in order."""
+    n = x.shape[0]
+    c0 = b * _COLUMNS
+    c1 = min(c0 + _COLUMNS, n)
+    for i in range(c0, c1):
+        fields[i] = 0.0
+    for k in range(n):
+        row = weights[k]
+        if x[k] > 0:
+            for i in range(c0, c1):
+                fields[i] += row[i]
+        else:
+            for i in range(c0, c1):
+                fields[i] -= row[i]
+
+
+@njit(cache=True, inline="always")
+def _storkey_row(x, weights, fields, i):
+    """Row ``i`` of the update of one pattern ``x``."""
+    n = x.shape[0]
+    row = weights[i]
+    xi = x[i]
+    hi = fields[i]
+    for j in range(n):
+        t = xi * x[j] + 2.0 * row[j]
+        t = t - (xi * fields[j] + hi * x[j])
+        row[j] = row[j] + t / n
+    row[i] = 0.0
+
+
+def _storkey(patterns, fields, weights, threaded):
     """Storkey's incremental rule (1997), the patterns learnt in order.
 
     For every pattern ``x``, with ``h_i = sum_k W[i, k] x_k`` and
@@ -119,6 +168,8 @@ def _storkey(patterns, fields, weights):
         In: the starting weights (zeros for a fresh network), symmetric with
         a zero diagonal. Out: the weights after learning every pattern.
 
+    threaded : bool
+        See the module notes (the serial twin ignores it).
     Returns
     -------
     None
@@ -129,34 +180,34 @@ def _storkey(patterns, fields, weights):
         x = patterns[mu]
         # h = W x summed over k in order; W is symmetric, so row k of W gives
         # column k, and the inner loop runs over independent fields (vectorised)
-        for b in prange(n_blocks):
-            c0 = b * _COLUMNS
-            c1 = min(c0 + _COLUMNS, n)
-            for i in range(c0, c1):
-                fields[i] = 0.0
-            for k in range(n):
-                row = weights[k]
-                if x[k] > 0:
-                    for i in range(c0, c1):
-                        fields[i] += row[i]
-                else:
-                    for i in range(c0, c1):
-                        fields[i] -= row[i]
-        for i in prange(n):
-            row = weights[i]
-            xi = x[i]
-            hi = fields[i]
-            for j in range(n):
-                t = xi * x[j] + 2.0 * row[j]
-                t = t - (xi * fields[j] + hi * x[j])
-                row[j] = row[j] + t / n
-            row[i] = 0.0
+        if threaded:
+            for b in prange(n_blocks):
+                _storkey_fields(x, weights, fields, b)
+            for i in prange(n):
+                _storkey_row(x, weights, fields, i)
+        else:
+            for b in range(n_blocks):
+                _storkey_fields(x, weights, fields, b)
+            for i in range(n):
+                _storkey_row(x, weights, fields, i)
 
 
 # ----------------------------------------------------------------- fields and energy
 
 
-def _local_fields(weights, states, fields):
+@njit(cache=True, inline="always")
+def _fields_row(weights, states, fields, i):
+    n_probes, n = states.shape
+    row = weights[i]
+    for p in range(n_probes):
+        s = states[p]
+        acc = fields.dtype.type(0)   # integer fields: exact, vectorised sums
+        for j in range(n):
+            acc += row[j] * s[j]
+        fields[p, i] = acc
+
+
+def _local_fields(weights, states, fields, threaded):
     """``fields[p] = W @ states[p]`` for every probe, summed over ``j`` in order.
 
     The loop runs over rows outside and probes inside, so a row of ``W`` is
@@ -170,25 +221,42 @@ def _local_fields(weights, states, fields):
     fields : ndarray of shape (n_probes, n_units), int32, int64 or float64
         Out.
 
+    threaded : bool
+        See the module notes (the serial twin ignores it).
     Returns
     -------
     None
     """
-    n_probes, n = states.shape
-    for i in prange(n):
-        row = weights[i]
-        for p in range(n_probes):
-            s = states[p]
-            acc = fields.dtype.type(0)   # integer fields: exact, vectorised sums
-            for j in range(n):
-                acc += row[j] * s[j]
-            fields[p, i] = acc
+    n = states.shape[1]
+    if threaded:
+        for i in prange(n):
+            _fields_row(weights, states, fields, i)
+    else:
+        for i in range(n):
+            _fields_row(weights, states, fields, i)
 
 
 _ROWS = 8   # rows of W per block in local_fields_lockstep
 
 
-def _local_fields_lockstep(weights, states_t, fields_t):
+@njit(cache=True, inline="always")
+def _lockstep_block(weights, states_t, fields_t, b):
+    n, n_probes = states_t.shape
+    r0 = b * _ROWS
+    r1 = min(r0 + _ROWS, n)
+    for r in range(r0, r1):
+        for p in range(n_probes):
+            fields_t[r, p] = 0.0
+    for j in range(n):
+        sj = states_t[j]
+        for r in range(r0, r1):
+            w = np.float64(weights[r, j])
+            out = fields_t[r]
+            for p in range(n_probes):
+                out[p] += w * sj[p]
+
+
+def _local_fields_lockstep(weights, states_t, fields_t, threaded):
     """``fields_t[:, p] = W @ states_t[:, p]``, the probes in lock-step.
 
     For float weights, where a dot product summed in order is a chain of
@@ -205,27 +273,44 @@ def _local_fields_lockstep(weights, states_t, fields_t):
     fields_t : ndarray of shape (n_units, n_probes), float64
         Out.
 
+    threaded : bool
+        See the module notes (the serial twin ignores it).
     Returns
     -------
     None
     """
-    n, n_probes = states_t.shape
-    for b in prange((n + _ROWS - 1) // _ROWS):
-        r0 = b * _ROWS
-        r1 = min(r0 + _ROWS, n)
-        for r in range(r0, r1):
-            for p in range(n_probes):
-                fields_t[r, p] = 0.0
+    n_blocks = (states_t.shape[0] + _ROWS - 1) // _ROWS
+    if threaded:
+        for b in prange(n_blocks):
+            _lockstep_block(weights, states_t, fields_t, b)
+    else:
+        for b in range(n_blocks):
+            _lockstep_block(weights, states_t, fields_t, b)
+
+
+@njit(cache=True, inline="always")
+def _hebbian_probe(patterns, states, self_coupling, overlaps, fields, p):
+    n = states.shape[1]
+    n_patterns = patterns.shape[0]
+    s = states[p]
+    m = overlaps[p]
+    h = fields[p]
+    for mu in range(n_patterns):
+        x = patterns[mu]
+        acc = overlaps.dtype.type(0)
         for j in range(n):
-            sj = states_t[j]
-            for r in range(r0, r1):
-                w = np.float64(weights[r, j])
-                out = fields_t[r]
-                for p in range(n_probes):
-                    out[p] += w * sj[p]
+            acc += x[j] * s[j]
+        m[mu] = acc
+    for j in range(n):
+        h[j] = self_coupling * s[j]
+    for mu in range(n_patterns):
+        x = patterns[mu]
+        c = m[mu]
+        for j in range(n):
+            h[j] += c * x[j]
 
 
-def _hebbian_fields(patterns, states, self_coupling, overlaps, fields):
+def _hebbian_fields(patterns, states, self_coupling, overlaps, fields, threaded):
     """Local fields of Hebbian weights from the patterns: ``h = X^T (X s) + c s``.
 
     ``X^T X`` has ``P`` on its diagonal; ``self_coupling`` ``c`` is ``-P``
@@ -243,32 +328,22 @@ def _hebbian_fields(patterns, states, self_coupling, overlaps, fields):
     fields : ndarray of shape (n_probes, n_units), int32 or int64
         Out.
 
+    threaded : bool
+        See the module notes (the serial twin ignores it).
     Returns
     -------
     None
     """
-    n_probes, n = states.shape
-    n_patterns = patterns.shape[0]
-    for p in prange(n_probes):
-        s = states[p]
-        m = overlaps[p]
-        h = fields[p]
-        for mu in range(n_patterns):
-            x = patterns[mu]
-            acc = overlaps.dtype.type(0)
-            for j in range(n):
-                acc += x[j] * s[j]
-            m[mu] = acc
-        for j in range(n):
-            h[j] = self_coupling * s[j]
-        for mu in range(n_patterns):
-            x = patterns[mu]
-            c = m[mu]
-            for j in range(n):
-                h[j] += c * x[j]
+    n_probes = states.shape[0]
+    if threaded:
+        for p in prange(n_probes):
+            _hebbian_probe(patterns, states, self_coupling, overlaps, fields, p)
+    else:
+        for p in range(n_probes):
+            _hebbian_probe(patterns, states, self_coupling, overlaps, fields, p)
 
 
-def _energy(states, fields, scale, out):
+def _energy(states, fields, scale, out, threaded):
     """``out[p] = -1/2 * scale * sum_i s_i h_i``: the energy from the fields.
 
     Parameters
@@ -281,13 +356,19 @@ def _energy(states, fields, scale, out):
     out : ndarray of shape (n_probes,), float64
         Out.
 
+    threaded : bool
+        See the module notes (the serial twin ignores it).
     Returns
     -------
     None
     """
-    n_probes, n = states.shape
-    for p in prange(n_probes):
-        out[p] = _probe_energy(states[p], fields[p], scale)
+    n_probes = states.shape[0]
+    if threaded:
+        for p in prange(n_probes):
+            out[p] = _probe_energy(states[p], fields[p], scale)
+    else:
+        for p in range(n_probes):
+            out[p] = _probe_energy(states[p], fields[p], scale)
 
 
 @njit(cache=True, inline="always")
@@ -331,8 +412,57 @@ def _flip(weights, s, h, k):
             h[m] -= 2 * row[m]
 
 
+@njit(cache=True, inline="always")
+def _settle_probe(weights, states, mode, max_sweeps, beta2, scale, seed, fields, work, energies,
+                  n_sweeps, converged, n_flips, p):
+    """Settle probe ``p`` (the body of ``_settle``'s loop over probes)."""
+    n = states.shape[1]
+    s = states[p]
+    h = fields[p]
+    order = work[p]
+    e = energies[p]
+    e[0] = _probe_energy(s, h, scale)
+    done = False
+    flips = 0
+    k = 0
+    while k < max_sweeps:
+        key = hash3(seed, p, k)
+        changes = 0
+        if mode == SYNC:
+            for i in range(n):
+                if _decide(h[i], s[i], beta2, key, i) != s[i]:
+                    order[changes] = i
+                    changes += 1
+            for c in range(changes):
+                _flip(weights, s, h, order[c])
+        else:
+            if mode == PERMUTATION:
+                permutation(key, _ORDER_STREAM, order)
+            for t in range(n):
+                if mode == RANDOM:
+                    i = randint(key, _UNIT_STREAM, t, n)
+                elif mode == PERMUTATION:
+                    i = order[t]
+                else:
+                    i = t
+                if _decide(h[i], s[i], beta2, key, t) != s[i]:
+                    _flip(weights, s, h, i)
+                    changes += 1
+        flips += changes
+        k += 1
+        e[k] = _probe_energy(s, h, scale)
+        if changes == 0:
+            done = True
+            break
+    for r in range(k + 1, e.shape[0]):
+        e[r] = e[k]
+    n_sweeps[p] = k
+    converged[p] = done
+    n_flips[p] = flips
+
+
 def _settle(weights, states, mode, max_sweeps, temperature, scale, seed,
-            fields, work, energies, n_sweeps, converged, n_flips):
+            fields, work, energies, n_sweeps, converged, n_flips, threaded):
     """Settle many probes, in place, until a sweep changes nothing.
 
     A sweep is ``n_units`` steps. In sweep ``k`` of probe ``p`` (both from 0),
@@ -381,72 +511,39 @@ def _settle(weights, states, mode, max_sweeps, temperature, scale, seed,
     n_flips : ndarray of shape (n_probes,), int64
         Out: unit flips (each moved the fields by a row of ``weights``).
 
+    threaded : bool
+        See the module notes (the serial twin ignores it).
     Returns
     -------
     None
     """
-    n_probes, n = states.shape
+    n_probes = states.shape[0]
     beta2 = 0.0
     if temperature > 0.0:
         beta2 = 2.0 * scale / temperature
-    for p in prange(n_probes):
-        s = states[p]
-        h = fields[p]
-        order = work[p]
-        e = energies[p]
-        e[0] = _probe_energy(s, h, scale)
-        done = False
-        flips = 0
-        k = 0
-        while k < max_sweeps:
-            key = hash3(seed, p, k)
-            changes = 0
-            if mode == SYNC:
-                for i in range(n):
-                    if _decide(h[i], s[i], beta2, key, i) != s[i]:
-                        order[changes] = i
-                        changes += 1
-                for c in range(changes):
-                    _flip(weights, s, h, order[c])
-            else:
-                if mode == PERMUTATION:
-                    permutation(key, _ORDER_STREAM, order)
-                for t in range(n):
-                    if mode == RANDOM:
-                        i = randint(key, _UNIT_STREAM, t, n)
-                    elif mode == PERMUTATION:
-                        i = order[t]
-                    else:
-                        i = t
-                    if _decide(h[i], s[i], beta2, key, t) != s[i]:
-                        _flip(weights, s, h, i)
-                        changes += 1
-            flips += changes
-            k += 1
-            e[k] = _probe_energy(s, h, scale)
-            if changes == 0:
-                done = True
-                break
-        for r in range(k + 1, e.shape[0]):
-            e[r] = e[k]
-        n_sweeps[p] = k
-        converged[p] = done
-        n_flips[p] = flips
+    if threaded:
+        for p in prange(n_probes):
+            _settle_probe(weights, states, mode, max_sweeps, beta2, scale, seed, fields, work,
+                          energies, n_sweeps, converged, n_flips, p)
+    else:
+        for p in range(n_probes):
+            _settle_probe(weights, states, mode, max_sweeps, beta2, scale, seed, fields, work,
+                          energies, n_sweeps, converged, n_flips, p)
 
 
 # ----------------------------------------------------------------- compiled twins
 
-hebbian = njit(parallel=True, cache=True)(_hebbian)
+hebbian = njit(parallel=prange_only(), cache=True)(_hebbian)
 hebbian_serial = njit(_hebbian)
-storkey = njit(parallel=True, cache=True)(_storkey)
+storkey = njit(parallel=prange_only(), cache=True)(_storkey)
 storkey_serial = njit(_storkey)
-local_fields = njit(parallel=True, cache=True)(_local_fields)
+local_fields = njit(parallel=prange_only(), cache=True)(_local_fields)
 local_fields_serial = njit(_local_fields)
-local_fields_lockstep = njit(parallel=True, cache=True)(_local_fields_lockstep)
+local_fields_lockstep = njit(parallel=prange_only(), cache=True)(_local_fields_lockstep)
 local_fields_lockstep_serial = njit(_local_fields_lockstep)
-hebbian_fields = njit(parallel=True, cache=True)(_hebbian_fields)
+hebbian_fields = njit(parallel=prange_only(), cache=True)(_hebbian_fields)
 hebbian_fields_serial = njit(_hebbian_fields)
-energy = njit(parallel=True, cache=True)(_energy)
+energy = njit(parallel=prange_only(), cache=True)(_energy)
 energy_serial = njit(_energy)
-settle = njit(parallel=True, cache=True)(_settle)
+settle = njit(parallel=prange_only(), cache=True)(_settle)
 settle_serial = njit(_settle)

@@ -3,6 +3,7 @@ recall at any temperature, many probes at once."""
 import functools
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
@@ -343,8 +344,13 @@ class HopfieldNetwork(BaseEstimator):
 
     @staticmethod
     def _kernel(name, work):
-        """Kernel ``name``, or its serial twin when the work is too small for threads."""
-        return getattr(kernels, name if work >= _PARALLEL_WORK else name + "_serial")
+        """Kernel ``name``, the cached parallel twin, called on its threads where
+        ``work`` pays for them and on the calling thread otherwise (its
+        ``threaded`` argument). The serial twin, not cached, would be compiled
+        by every new process (about 3 s for a fit and a recall)."""
+        kernel = getattr(kernels, name)
+        threaded = work >= _PARALLEL_WORK and numba.get_num_threads() > 1
+        return lambda *args: kernel(*args, threaded)
 
     def _fields(self, states):
         """``weights_ @ s`` of every row: exact integers for integer weights."""
@@ -448,22 +454,23 @@ def warmup():
     n, n_probes = 8, 2
     X = np.where(np.arange(2 * n).reshape(2, n) % 3 == 0, 1, -1).astype(np.int8)
     states = X.copy()
-    kernels.storkey(X, np.empty(n), np.zeros((n, n)))
+    kernels.storkey(X, np.empty(n), np.zeros((n, n)), False)
     for dtype in (np.int8, np.int16, np.float32, np.float64):
         W = np.empty((n, n), dtype=dtype)
-        kernels.hebbian(X, W)
+        kernels.hebbian(X, W, False)
         if W.dtype.kind == "i":
             fields = np.empty((n_probes, n), dtype=np.int32)
-            kernels.local_fields(W, states, fields)
-            kernels.hebbian_fields(X, states, -2, np.empty((n_probes, 2), np.int32), fields)
+            kernels.local_fields(W, states, fields, False)
+            kernels.hebbian_fields(X, states, -2, np.empty((n_probes, 2), np.int32), fields,
+                                   False)
         else:
             fields = np.empty((n_probes, n), dtype=np.float64)
             fields_t = np.empty((n, n_probes))
             kernels.local_fields_lockstep(W, np.ascontiguousarray(states.T, dtype=np.float64),
-                                          fields_t)
+                                          fields_t, False)
             fields[:] = fields_t.T
-        kernels.energy(states, fields, 1.0, np.empty(n_probes))
+        kernels.energy(states, fields, 1.0, np.empty(n_probes), False)
         kernels.settle(W, states.copy(), kernels.PERMUTATION, 2, 0.0, 1.0, 0, fields,
                        np.empty((n_probes, n), np.int64), np.empty((n_probes, 3)),
                        np.empty(n_probes, np.int64), np.empty(n_probes, np.bool_),
-                       np.empty(n_probes, np.int64))
+                       np.empty(n_probes, np.int64), False)

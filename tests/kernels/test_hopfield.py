@@ -13,6 +13,16 @@ MODES = {"random": hopfield.RANDOM, "permutation": hopfield.PERMUTATION,
          "sequential": hopfield.SEQUENTIAL, "sync": hopfield.SYNC}
 
 
+def ways(name):
+    """Parametrize ``kernel, threaded`` over the three ways to run kernel ``name``:
+    the parallel twin on its threads and on the calling thread (as the models
+    run small work), and the serial twin."""
+    parallel, serial = getattr(hopfield, name), getattr(hopfield, name + "_serial")
+    return pytest.mark.parametrize("kernel,threaded", [(parallel, True), (parallel, False),
+                                                       (serial, True)],
+                                   ids=["threads", "calling-thread", "serial-twin"])
+
+
 @pytest.fixture
 def problem():
     """3 random patterns of 64 units, integer Hebbian weights (zero diagonal,
@@ -26,7 +36,8 @@ def problem():
     return weights, patterns, probes
 
 
-def settle(kernel, weights, probes, mode, max_sweeps=20, temperature=0.0, scale=1.0, seed=7):
+def settle(kernel, weights, probes, mode, max_sweeps=20, temperature=0.0, scale=1.0, seed=7,
+           threaded=True):
     """Run ``kernel`` (settle or settle_serial) on a copy of ``probes``."""
     states = probes.copy()
     n_probes, n = states.shape
@@ -39,7 +50,7 @@ def settle(kernel, weights, probes, mode, max_sweeps=20, temperature=0.0, scale=
                n_flips=np.empty(n_probes, np.int64))
     kernel(weights, states, MODES[mode], max_sweeps, temperature, scale, seed, fields,
            np.empty((n_probes, n), np.int64), out["energies"], out["n_sweeps"],
-           out["converged"], out["n_flips"])
+           out["converged"], out["n_flips"], threaded)
     return states, fields, out
 
 
@@ -59,29 +70,29 @@ def test_reference_random_numbers_are_the_kernels():
 # ----------------------------------------------------------------- storage
 
 
-@pytest.mark.parametrize("kernel", [hopfield.hebbian, hopfield.hebbian_serial])
+@ways("hebbian")
 @pytest.mark.parametrize("dtype", [np.int8, np.int16, np.float32, np.float64])
-def test_hebbian_matches_reference(kernel, dtype):
+def test_hebbian_matches_reference(kernel, threaded, dtype):
     patterns = np.where(np.random.default_rng(1).random((5, 23)) < 0.5, 1, -1).astype(np.int8)
     weights = np.full((23, 23), 99, dtype=dtype)          # overwritten, diagonal included
-    kernel(patterns, weights)
+    kernel(patterns, weights, threaded)
     expected = reference.hopfield_hebbian(patterns, zero_diagonal=False)
     assert_array_equal(weights, expected.astype(dtype))
     assert np.all(np.diagonal(weights) == 5)
 
 
-@pytest.mark.parametrize("kernel", [hopfield.storkey, hopfield.storkey_serial])
-def test_storkey_matches_reference(kernel):
+@ways("storkey")
+def test_storkey_matches_reference(kernel, threaded):
     patterns = np.where(np.random.default_rng(2).random((4, 11)) < 0.5, 1, -1).astype(np.int8)
     weights = np.zeros((11, 11))
-    kernel(patterns, np.empty(11), weights)
+    kernel(patterns, np.empty(11), weights, threaded)
     assert_allclose(weights, reference.hopfield_storkey(patterns), rtol=1e-12, atol=1e-14)
 
 
 def test_storkey_weights_are_symmetric_bit_for_bit():
     patterns = np.where(np.random.default_rng(3).random((30, 300)) < 0.5, 1, -1).astype(np.int8)
     weights = np.zeros((300, 300))
-    hopfield.storkey(patterns, np.empty(300), weights)
+    hopfield.storkey(patterns, np.empty(300), weights, True)
     assert_array_equal(weights, weights.T)
     assert np.all(np.diagonal(weights) == 0.0)
 
@@ -90,7 +101,7 @@ def test_storkey_first_pattern_is_the_hebbian_rule():
     # From zero weights h = 0, so one Storkey step is x x^T / n off the diagonal.
     x = np.array([[1, -1, -1, 1, 1]], dtype=np.int8)
     weights = np.zeros((5, 5))
-    hopfield.storkey_serial(x, np.empty(5), weights)
+    hopfield.storkey(x, np.empty(5), weights, False)
     expected = np.outer(x[0], x[0]) / 5.0
     np.fill_diagonal(expected, 0.0)
     assert_array_equal(weights, expected)
@@ -99,23 +110,22 @@ def test_storkey_first_pattern_is_the_hebbian_rule():
 # ----------------------------------------------------------------- fields and energy
 
 
-@pytest.mark.parametrize("kernel", [hopfield.local_fields, hopfield.local_fields_serial])
-def test_local_fields_integer_weights_exact(kernel, problem):
+@ways("local_fields")
+def test_local_fields_integer_weights_exact(kernel, threaded, problem):
     weights, _, probes = problem
     fields = np.empty(probes.shape, np.int32)
-    kernel(weights, probes, fields)
+    kernel(weights, probes, fields, threaded)
     assert_array_equal(fields, probes.astype(np.int64) @ weights.astype(np.int64))
 
 
-@pytest.mark.parametrize("kernel", [hopfield.local_fields_lockstep,
-                                    hopfield.local_fields_lockstep_serial])
-def test_local_fields_lockstep_sums_in_order(kernel):
+@ways("local_fields_lockstep")
+def test_local_fields_lockstep_sums_in_order(kernel, threaded):
     gen = np.random.default_rng(4)
     a = gen.standard_normal((21, 21)).astype(np.float32)
     weights = a + a.T
     states = np.where(gen.random((5, 21)) < 0.5, 1, -1).astype(np.int8)
     fields_t = np.empty((21, 5))
-    kernel(weights, np.ascontiguousarray(states.T, dtype=np.float64), fields_t)
+    kernel(weights, np.ascontiguousarray(states.T, dtype=np.float64), fields_t, threaded)
     for p in range(5):
         for i in range(21):
             acc = 0.0
@@ -125,37 +135,38 @@ def test_local_fields_lockstep_sums_in_order(kernel):
 
 
 @pytest.mark.parametrize("zero_diagonal", [True, False])
-@pytest.mark.parametrize("kernel", [hopfield.hebbian_fields, hopfield.hebbian_fields_serial])
-def test_hebbian_fields_equal_weight_fields(kernel, zero_diagonal, problem):
+@ways("hebbian_fields")
+def test_hebbian_fields_equal_weight_fields(kernel, threaded, zero_diagonal, problem):
     _, patterns, probes = problem
     weights = reference.hopfield_hebbian(patterns, zero_diagonal=zero_diagonal)
     fields = np.empty(probes.shape, np.int32)
     overlaps = np.empty((len(probes), len(patterns)), np.int32)
-    kernel(patterns, probes, -len(patterns) if zero_diagonal else 0, overlaps, fields)
+    kernel(patterns, probes, -len(patterns) if zero_diagonal else 0, overlaps, fields, threaded)
     assert_array_equal(fields, probes.astype(np.int64) @ weights)
     assert_array_equal(overlaps, probes.astype(np.int64) @ patterns.T.astype(np.int64))
 
 
-@pytest.mark.parametrize("kernel", [hopfield.energy, hopfield.energy_serial])
-def test_energy_matches_reference(kernel, problem):
+@ways("energy")
+def test_energy_matches_reference(kernel, threaded, problem):
     weights, _, probes = problem
     fields = np.ascontiguousarray(probes.astype(np.int32) @ weights.astype(np.int32))
     out = np.empty(len(probes))
-    kernel(probes, fields, 1 / 64, out)
+    kernel(probes, fields, 1 / 64, out, threaded)
     assert_array_equal(out, reference.hopfield_energy(weights, probes, 1 / 64))
 
 
 # ----------------------------------------------------------------- recall
 
 
-@pytest.mark.parametrize("kernel", [hopfield.settle, hopfield.settle_serial])
+@ways("settle")
 @pytest.mark.parametrize("mode", ["random", "permutation", "sequential", "sync"])
 @pytest.mark.parametrize("temperature", [0.0, 0.6])
-def test_settle_matches_reference(kernel, mode, temperature, problem):
+def test_settle_matches_reference(kernel, threaded, mode, temperature, problem):
     weights, _, probes = problem        # integer weights: every field is exact
     scale = 1 / 64
     max_sweeps = 6
-    states, fields, out = settle(kernel, weights, probes, mode, max_sweeps, temperature, scale)
+    states, fields, out = settle(kernel, weights, probes, mode, max_sweeps, temperature, scale,
+                                 threaded=threaded)
     expected = reference.hopfield_recall(
         weights, probes, update="sync" if mode == "sync" else "async",
         order="permutation" if mode == "sync" else mode, max_sweeps=max_sweeps,
@@ -208,8 +219,8 @@ def test_settle_stops_after_max_sweeps():
     # two units joined by a positive weight: synchronous updates of (+1, -1)
     # swap them for ever (a 2-cycle), so no sweep is quiet
     weights = np.array([[0, 1], [1, 0]], dtype=np.int8)
-    states, _, out = settle(hopfield.settle_serial, weights, np.array([[1, -1]], np.int8),
-                            "sync", max_sweeps=5)
+    states, _, out = settle(hopfield.settle, weights, np.array([[1, -1]], np.int8),
+                            "sync", max_sweeps=5, threaded=False)
     assert out["n_sweeps"][0] == 5 and not out["converged"][0]
     assert_array_equal(states, [[-1, 1]])            # 5 swaps: an odd number
     assert out["n_flips"][0] == 10
@@ -246,8 +257,8 @@ def test_energy_never_increases_under_async_updates(n, n_probes, seed, mode, int
     weights = weights + weights.T                    # symmetric, zero diagonal
     weights = weights.astype(np.int8 if integer else np.float64)
     probes = np.where(gen.random((n_probes, n)) < 0.5, 1, -1).astype(np.int8)
-    states, _, out = settle(hopfield.settle_serial, weights, probes, mode, max_sweeps=30,
-                            seed=seed)
+    states, _, out = settle(hopfield.settle, weights, probes, mode, max_sweeps=30,
+                            seed=seed, threaded=False)
     steps = np.diff(out["energies"], axis=1)
     if integer:
         assert np.all(steps <= 0)                    # exact arithmetic

@@ -363,3 +363,24 @@ def test_draw_seed_of_an_int_is_kept_and_of_a_generator_drawn():
     assert _draw_seed(None) != _draw_seed(None)
     with pytest.raises(ValueError):
         _draw_seed(-1)
+
+
+@pytest.mark.parametrize("rule", ["hebbian", "storkey"])
+def test_small_networks_run_the_cached_kernels(rule, monkeypatch):
+    # small work runs the cached parallel twins on the calling thread, not the
+    # serial twins, which every new process would compile (about 3 s)
+    from fastnn.kernels import hopfield as kernels
+
+    def compiled_anew(*args):
+        raise AssertionError("the model ran a serial twin")
+    names = ["hebbian", "storkey", "local_fields", "local_fields_lockstep", "hebbian_fields",
+             "energy", "settle"]
+    for name in names:
+        monkeypatch.setattr(kernels, name + "_serial", compiled_anew)
+    patterns = pattern_data.random_patterns(3, 40, random_state=0)
+    net = HopfieldNetwork(rule=rule, random_state=0).fit(patterns)
+    assert_array_equal(net.predict(patterns), patterns)
+    net.energy(patterns)
+    used = [getattr(kernels, name) for name in names if getattr(kernels, name).signatures]
+    assert used and all(k._cache.load_overload(sig, k.targetctx) is not None
+                        for k in used for sig in k.signatures)
