@@ -190,7 +190,17 @@ def _visible_pre(h, active, count, weights_t, visible_bias, acc):
 # probabilities and sampling
 
 
-def _hidden_probabilities(v, weights, hidden_bias, out):
+@njit(cache=True, inline="always")
+def _hidden_probabilities_row(v, weights, hidden_bias, out, acc, active, n):
+    n_hidden = weights.shape[1]
+    count = _nonzeros(v[n], active[n])
+    _hidden_pre(v[n], active[n], count, weights, hidden_bias, acc[n])
+    _sigmoid(acc[n], n_hidden, active[n])
+    for j in range(n_hidden):
+        out[n, j] = acc[n, j]
+
+
+def _hidden_probabilities(v, weights, hidden_bias, out, threaded):
     """P(h=1|v) = sigmoid(v @ W + c) for every sample, into ``out``.
 
     Parameters
@@ -200,6 +210,8 @@ def _hidden_probabilities(v, weights, hidden_bias, out):
     hidden_bias : ndarray of shape (n_hidden,)
     out : ndarray of shape (n_samples, n_hidden)
         Out: the probabilities.
+    threaded : bool
+        As ``train``'s: on numba's threads, or on the calling thread.
 
     Returns
     -------
@@ -209,15 +221,25 @@ def _hidden_probabilities(v, weights, hidden_bias, out):
     n_hidden = weights.shape[1]
     acc = np.empty((n_samples, n_hidden), dtype=weights.dtype)
     active = np.empty((n_samples, max(n_visible, n_hidden)), dtype=np.int64)
-    for n in prange(n_samples):
-        count = _nonzeros(v[n], active[n])
-        _hidden_pre(v[n], active[n], count, weights, hidden_bias, acc[n])
-        _sigmoid(acc[n], n_hidden, active[n])
-        for j in range(n_hidden):
-            out[n, j] = acc[n, j]
+    if threaded:
+        for n in prange(n_samples):
+            _hidden_probabilities_row(v, weights, hidden_bias, out, acc, active, n)
+    else:
+        for n in range(n_samples):
+            _hidden_probabilities_row(v, weights, hidden_bias, out, acc, active, n)
 
 
-def _visible_probabilities(h, weights, visible_bias, out):
+@njit(cache=True, inline="always")
+def _visible_probabilities_row(h, weights_t, visible_bias, out, acc, active, n):
+    n_visible = weights_t.shape[1]
+    count = _nonzeros(h[n], active[n])
+    _visible_pre(h[n], active[n], count, weights_t, visible_bias, acc[n])
+    _sigmoid(acc[n], n_visible, active[n])
+    for i in range(n_visible):
+        out[n, i] = acc[n, i]
+
+
+def _visible_probabilities(h, weights, visible_bias, out, threaded):
     """P(v=1|h) = sigmoid(h @ W.T + b) for every sample, into ``out``.
 
     Parameters
@@ -227,6 +249,8 @@ def _visible_probabilities(h, weights, visible_bias, out):
     visible_bias : ndarray of shape (n_visible,)
     out : ndarray of shape (n_samples, n_visible)
         Out: the probabilities.
+    threaded : bool
+        As ``train``'s: on numba's threads, or on the calling thread.
 
     Returns
     -------
@@ -237,19 +261,31 @@ def _visible_probabilities(h, weights, visible_bias, out):
     weights_t = np.ascontiguousarray(weights.T)
     acc = np.empty((n_samples, n_visible), dtype=weights.dtype)
     active = np.empty((n_samples, max(n_visible, n_hidden)), dtype=np.int64)
-    for n in prange(n_samples):
-        count = _nonzeros(h[n], active[n])
-        _visible_pre(h[n], active[n], count, weights_t, visible_bias, acc[n])
-        _sigmoid(acc[n], n_visible, active[n])
-        for i in range(n_visible):
-            out[n, i] = acc[n, i]
+    if threaded:
+        for n in prange(n_samples):
+            _visible_probabilities_row(h, weights_t, visible_bias, out, acc, active, n)
+    else:
+        for n in range(n_samples):
+            _visible_probabilities_row(h, weights_t, visible_bias, out, acc, active, n)
 
 
-def _sample_hiddens(v, weights, hidden_bias, seed, step, uniforms, out):
+@njit(cache=True, inline="always")
+def _sample_hiddens_row(v, weights, hidden_bias, seed, step, uniforms, out, acc, u, active, n):
+    n_hidden = weights.shape[1]
+    count = _nonzeros(v[n], active[n])
+    _hidden_pre(v[n], active[n], count, weights, hidden_bias, acc[n])
+    _sigmoid(acc[n], n_hidden, active[n])
+    _fill_uniforms(uniforms, n * n_hidden, seed, n, step * n_hidden, u[n], n_hidden)
+    _sample(acc[n], u[n], n_hidden, out[n], active[n])
+
+
+def _sample_hiddens(v, weights, hidden_bias, seed, step, uniforms, out, threaded):
     """Sample h ~ P(h|v): ``out[n, j] = 1`` if ``u < P(h_j=1|v_n)``, else 0.
 
     ``u`` is ``rng.uniform(seed, n, step * n_hidden + j)``, or in replay mode
     ``uniforms[n * n_hidden + j]`` (scikit-learn's ``uniform(size=(n_samples, n_hidden))``).
+
+    ``threaded``: as ``train``'s, on numba's threads or on the calling thread.
 
     Returns
     -------
@@ -260,19 +296,31 @@ def _sample_hiddens(v, weights, hidden_bias, seed, step, uniforms, out):
     acc = np.empty((n_samples, n_hidden), dtype=weights.dtype)
     u = np.empty((n_samples, n_hidden))
     active = np.empty((n_samples, max(n_visible, n_hidden)), dtype=np.int64)
-    for n in prange(n_samples):
-        count = _nonzeros(v[n], active[n])
-        _hidden_pre(v[n], active[n], count, weights, hidden_bias, acc[n])
-        _sigmoid(acc[n], n_hidden, active[n])
-        _fill_uniforms(uniforms, n * n_hidden, seed, n, step * n_hidden, u[n], n_hidden)
-        _sample(acc[n], u[n], n_hidden, out[n], active[n])
+    if threaded:
+        for n in prange(n_samples):
+            _sample_hiddens_row(v, weights, hidden_bias, seed, step, uniforms, out, acc, u, active, n)
+    else:
+        for n in range(n_samples):
+            _sample_hiddens_row(v, weights, hidden_bias, seed, step, uniforms, out, acc, u, active, n)
 
 
-def _sample_visibles(h, weights, visible_bias, seed, step, uniforms, out):
+@njit(cache=True, inline="always")
+def _sample_visibles_row(h, weights_t, visible_bias, seed, step, uniforms, out, acc, u, active, n):
+    n_visible = weights_t.shape[1]
+    count = _nonzeros(h[n], active[n])
+    _visible_pre(h[n], active[n], count, weights_t, visible_bias, acc[n])
+    _sigmoid(acc[n], n_visible, active[n])
+    _fill_uniforms(uniforms, n * n_visible, seed, n, step * n_visible, u[n], n_visible)
+    _sample(acc[n], u[n], n_visible, out[n], active[n])
+
+
+def _sample_visibles(h, weights, visible_bias, seed, step, uniforms, out, threaded):
     """Sample v ~ P(v|h): ``out[n, i] = 1`` if ``u < P(v_i=1|h_n)``, else 0.
 
     ``u`` is ``rng.uniform(seed, n, step * n_visible + i)``, or in replay mode
     ``uniforms[n * n_visible + i]``.
+
+    ``threaded``: as ``train``'s, on numba's threads or on the calling thread.
 
     Returns
     -------
@@ -284,15 +332,36 @@ def _sample_visibles(h, weights, visible_bias, seed, step, uniforms, out):
     acc = np.empty((n_samples, n_visible), dtype=weights.dtype)
     u = np.empty((n_samples, n_visible))
     active = np.empty((n_samples, max(n_visible, n_hidden)), dtype=np.int64)
-    for n in prange(n_samples):
-        count = _nonzeros(h[n], active[n])
-        _visible_pre(h[n], active[n], count, weights_t, visible_bias, acc[n])
-        _sigmoid(acc[n], n_visible, active[n])
-        _fill_uniforms(uniforms, n * n_visible, seed, n, step * n_visible, u[n], n_visible)
-        _sample(acc[n], u[n], n_visible, out[n], active[n])
+    if threaded:
+        for n in prange(n_samples):
+            _sample_visibles_row(h, weights_t, visible_bias, seed, step, uniforms, out, acc, u,
+                                 active, n)
+    else:
+        for n in range(n_samples):
+            _sample_visibles_row(h, weights_t, visible_bias, seed, step, uniforms, out, acc, u,
+                                 active, n)
 
 
-def _gibbs(v, weights, visible_bias, hidden_bias, seed, step, uniforms, h_out, v_out):
+@njit(cache=True, inline="always")
+def _gibbs_row(v, weights, weights_t, visible_bias, hidden_bias, seed, step, uniforms, h_out, v_out,
+               acc, u, active, n):
+    n_samples, n_visible = v.shape
+    n_hidden = weights.shape[1]
+    units = n_hidden + n_visible
+    a = acc[n]
+    count = _nonzeros(v[n], active[n])
+    _hidden_pre(v[n], active[n], count, weights, hidden_bias, a)
+    _sigmoid(a, n_hidden, active[n])
+    _fill_uniforms(uniforms, n * n_hidden, seed, n, step * units, u[n], n_hidden)
+    count = _sample(a, u[n], n_hidden, h_out[n], active[n])
+    _visible_pre(h_out[n], active[n], count, weights_t, visible_bias, a)
+    _sigmoid(a, n_visible, active[n])
+    _fill_uniforms(uniforms, n_samples * n_hidden + n * n_visible, seed, n,
+                   step * units + n_hidden, u[n], n_visible)
+    _sample(a, u[n], n_visible, v_out[n], active[n])
+
+
+def _gibbs(v, weights, visible_bias, hidden_bias, seed, step, uniforms, h_out, v_out, threaded):
     """One Gibbs step from ``v``: h ~ P(h|v), then v' ~ P(v|h).
 
     Counter-based numbers: chain ``n`` uses counters from ``step * (n_hidden +
@@ -310,6 +379,8 @@ def _gibbs(v, weights, visible_bias, hidden_bias, seed, step, uniforms, h_out, v
         Out: the hidden sample (0/1).
     v_out : ndarray of shape (n_samples, n_visible)
         Out: the new visible sample (0/1).
+    threaded : bool
+        As ``train``'s: on numba's threads, or on the calling thread.
 
     Returns
     -------
@@ -318,23 +389,18 @@ def _gibbs(v, weights, visible_bias, hidden_bias, seed, step, uniforms, h_out, v
     n_samples, n_visible = v.shape
     n_hidden = weights.shape[1]
     width = max(n_hidden, n_visible)
-    units = n_hidden + n_visible
     acc = np.empty((n_samples, width), dtype=weights.dtype)
     u = np.empty((n_samples, width))
     active = np.empty((n_samples, width), dtype=np.int64)
     weights_t = np.ascontiguousarray(weights.T)
-    for n in prange(n_samples):
-        a = acc[n]
-        count = _nonzeros(v[n], active[n])
-        _hidden_pre(v[n], active[n], count, weights, hidden_bias, a)
-        _sigmoid(a, n_hidden, active[n])
-        _fill_uniforms(uniforms, n * n_hidden, seed, n, step * units, u[n], n_hidden)
-        count = _sample(a, u[n], n_hidden, h_out[n], active[n])
-        _visible_pre(h_out[n], active[n], count, weights_t, visible_bias, a)
-        _sigmoid(a, n_visible, active[n])
-        _fill_uniforms(uniforms, n_samples * n_hidden + n * n_visible, seed, n,
-                       step * units + n_hidden, u[n], n_visible)
-        _sample(a, u[n], n_visible, v_out[n], active[n])
+    if threaded:
+        for n in prange(n_samples):
+            _gibbs_row(v, weights, weights_t, visible_bias, hidden_bias, seed, step, uniforms,
+                       h_out, v_out, acc, u, active, n)
+    else:
+        for n in range(n_samples):
+            _gibbs_row(v, weights, weights_t, visible_bias, hidden_bias, seed, step, uniforms,
+                       h_out, v_out, acc, u, active, n)
 
 
 # --------------------------------------------------------------------------
@@ -603,8 +669,25 @@ def _train(X, weights, visible_bias, hidden_bias, chain, learning_rate, batch_si
 # energies
 
 
-def _free_energy(v, weights, visible_bias, hidden_bias, out):
+@njit(cache=True, inline="always")
+def _free_energy_row(v, weights, visible_bias, hidden_bias, out, acc, active, n):
+    n_visible = v.shape[1]
+    n_hidden = weights.shape[1]
+    a = acc[n]
+    count = _nonzeros(v[n], active[n])
+    _hidden_pre(v[n], active[n], count, weights, hidden_bias, a)
+    f = 0.0
+    for i in range(n_visible):
+        f -= v[n, i] * visible_bias[i]
+    for j in range(n_hidden):
+        f -= softplus(a[j])
+    out[n] = f
+
+
+def _free_energy(v, weights, visible_bias, hidden_bias, out, threaded):
     """F(v) = -v . b - sum_j softplus(c_j + v @ W[:, j]) for every sample.
+
+    ``threaded``: as ``train``'s, on numba's threads or on the calling thread.
 
     Returns
     -------
@@ -614,19 +697,30 @@ def _free_energy(v, weights, visible_bias, hidden_bias, out):
     n_hidden = weights.shape[1]
     acc = np.empty((n_samples, n_hidden))
     active = np.empty((n_samples, n_visible), dtype=np.int64)
-    for n in prange(n_samples):
-        a = acc[n]
-        count = _nonzeros(v[n], active[n])
-        _hidden_pre(v[n], active[n], count, weights, hidden_bias, a)
-        f = 0.0
-        for i in range(n_visible):
-            f -= v[n, i] * visible_bias[i]
-        for j in range(n_hidden):
-            f -= softplus(a[j])
-        out[n] = f
+    if threaded:
+        for n in prange(n_samples):
+            _free_energy_row(v, weights, visible_bias, hidden_bias, out, acc, active, n)
+    else:
+        for n in range(n_samples):
+            _free_energy_row(v, weights, visible_bias, hidden_bias, out, acc, active, n)
 
 
-def _pseudo_likelihood(v, weights, visible_bias, hidden_bias, flip, out):
+@njit(cache=True, inline="always")
+def _pseudo_likelihood_row(v, weights, visible_bias, hidden_bias, flip, out, acc, active, n):
+    n_visible = v.shape[1]
+    n_hidden = weights.shape[1]
+    a = acc[n]
+    count = _nonzeros(v[n], active[n])
+    _hidden_pre(v[n], active[n], count, weights, hidden_bias, a)
+    i = flip[n]
+    delta = 1.0 - 2.0 * v[n, i]          # v'_i - v_i
+    diff = -delta * visible_bias[i]      # F(v') - F(v)
+    for j in range(n_hidden):
+        diff -= softplus(a[j] + delta * weights[i, j]) - softplus(a[j])
+    out[n] = -n_visible * softplus(-diff)
+
+
+def _pseudo_likelihood(v, weights, visible_bias, hidden_bias, flip, out, threaded):
     """Pseudo-likelihood by one flipped unit a sample, as scikit-learn scores.
 
     With ``v'`` equal to ``v`` but ``v'_i = 1 - v_i`` for ``i = flip[n]``::
@@ -643,6 +737,8 @@ def _pseudo_likelihood(v, weights, visible_bias, hidden_bias, flip, out):
     flip : ndarray of shape (n_samples,), int64
         The unit flipped in each sample, in [0, n_visible).
     out : ndarray of shape (n_samples,)
+    threaded : bool
+        As ``train``'s: on numba's threads, or on the calling thread.
 
     Returns
     -------
@@ -652,31 +748,27 @@ def _pseudo_likelihood(v, weights, visible_bias, hidden_bias, flip, out):
     n_hidden = weights.shape[1]
     acc = np.empty((n_samples, n_hidden))
     active = np.empty((n_samples, n_visible), dtype=np.int64)
-    for n in prange(n_samples):
-        a = acc[n]
-        count = _nonzeros(v[n], active[n])
-        _hidden_pre(v[n], active[n], count, weights, hidden_bias, a)
-        i = flip[n]
-        delta = 1.0 - 2.0 * v[n, i]          # v'_i - v_i
-        diff = -delta * visible_bias[i]      # F(v') - F(v)
-        for j in range(n_hidden):
-            diff -= softplus(a[j] + delta * weights[i, j]) - softplus(a[j])
-        out[n] = -n_visible * softplus(-diff)
+    if threaded:
+        for n in prange(n_samples):
+            _pseudo_likelihood_row(v, weights, visible_bias, hidden_bias, flip, out, acc, active, n)
+    else:
+        for n in range(n_samples):
+            _pseudo_likelihood_row(v, weights, visible_bias, hidden_bias, flip, out, acc, active, n)
 
 
-hidden_probabilities = njit(parallel=True, cache=True)(_hidden_probabilities)
+hidden_probabilities = njit(parallel=prange_only(), cache=True)(_hidden_probabilities)
 hidden_probabilities_serial = njit(_hidden_probabilities)   # never cache a twin
-visible_probabilities = njit(parallel=True, cache=True)(_visible_probabilities)
+visible_probabilities = njit(parallel=prange_only(), cache=True)(_visible_probabilities)
 visible_probabilities_serial = njit(_visible_probabilities)
-sample_hiddens = njit(parallel=True, cache=True)(_sample_hiddens)
+sample_hiddens = njit(parallel=prange_only(), cache=True)(_sample_hiddens)
 sample_hiddens_serial = njit(_sample_hiddens)
-sample_visibles = njit(parallel=True, cache=True)(_sample_visibles)
+sample_visibles = njit(parallel=prange_only(), cache=True)(_sample_visibles)
 sample_visibles_serial = njit(_sample_visibles)
-gibbs = njit(parallel=True, cache=True)(_gibbs)
+gibbs = njit(parallel=prange_only(), cache=True)(_gibbs)
 gibbs_serial = njit(_gibbs)
 train = njit(parallel=prange_only(), cache=True)(_train)
 train_serial = njit(_train)
-free_energy = njit(parallel=True, cache=True)(_free_energy)
+free_energy = njit(parallel=prange_only(), cache=True)(_free_energy)
 free_energy_serial = njit(_free_energy)
-pseudo_likelihood = njit(parallel=True, cache=True)(_pseudo_likelihood)
+pseudo_likelihood = njit(parallel=prange_only(), cache=True)(_pseudo_likelihood)
 pseudo_likelihood_serial = njit(_pseudo_likelihood)

@@ -157,13 +157,18 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
     @staticmethod
     def _threaded(work):
         """Whether ``work`` pays for the threads: the ``threaded`` argument of
-        ``kernels.train``, the cached twin, which runs serially without them."""
+        the kernels (the cached parallel twins), which run serially without
+        them; the serial twins are not cached, and a new process would compile
+        them (7 s for the article's pipeline)."""
         return work >= _PARALLEL_WORK and numba.get_num_threads() > 1
 
-    @staticmethod
-    def _kernel(parallel_name, work):
-        name = parallel_name if work >= _PARALLEL_WORK else parallel_name + "_serial"
-        return getattr(kernels, name)
+    @classmethod
+    def _kernel(cls, name, work):
+        """Kernel ``name``, the cached parallel twin, with its ``threaded``
+        argument set by whether ``work`` pays for the threads."""
+        kernel = getattr(kernels, name)
+        threaded = cls._threaded(work)
+        return lambda *args: kernel(*args, threaded)
 
     def _check_finite(self, where):
         for name in ("components_", "intercept_hidden_", "intercept_visible_"):

@@ -30,21 +30,32 @@ def problem(dtype=np.float64, n_samples=13, n_visible=11, n_hidden=7, seed=0):
 # ------------------------------------------------------------ probabilities
 
 
+def ways(name):
+    """Parametrize ``kernel, threaded`` over the three ways to run kernel ``name``:
+    the parallel twin on its threads and on the calling thread (as the models
+    run small work), and the serial twin."""
+    parallel, serial = getattr(rbm, name), getattr(rbm, name + "_serial")
+    return pytest.mark.parametrize("kernel,threaded", [(parallel, True), (parallel, False),
+                                                       (serial, True)],
+                                   ids=["threads", "calling-thread", "serial-twin"])
+
+
+@pytest.mark.parametrize("threaded", [True, False])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_hidden_probabilities_match_reference(dtype):
+def test_hidden_probabilities_match_reference(dtype, threaded):
     X, W, b, c = problem(dtype)
     out = np.empty((len(X), W.shape[1]), dtype=dtype)
-    rbm.hidden_probabilities(X, W, c, out)
+    rbm.hidden_probabilities(X, W, c, out, threaded)
     expected = reference.rbm_hidden_probabilities(*(a.astype(np.float64) for a in (X, W, c)))
     assert_allclose(out, expected, **TOL[dtype])
 
 
-@pytest.mark.parametrize("kernel", [rbm.visible_probabilities, rbm.visible_probabilities_serial])
-def test_visible_probabilities_match_reference(kernel):
+@ways("visible_probabilities")
+def test_visible_probabilities_match_reference(kernel, threaded):
     X, W, b, c = problem()
     h = (np.random.RandomState(1).rand(len(X), W.shape[1]) < 0.5).astype(float)
     out = np.empty_like(X)
-    kernel(h, W, b, out)
+    kernel(h, W, b, out, threaded)
     assert_allclose(out, reference.rbm_visible_probabilities(h, W, b), **TOL[np.float64])
 
 
@@ -53,7 +64,7 @@ def test_sigmoid_is_finite_and_saturates_for_huge_inputs():
     # below 1e-300) at the ends, 0.5 at 0
     W = np.array([[1e4, -1e4, 800.0, -800.0, 0.0]])
     out = np.empty((1, 5))
-    rbm.hidden_probabilities(np.ones((1, 1)), W, np.zeros(5), out)
+    rbm.hidden_probabilities(np.ones((1, 1)), W, np.zeros(5), out, True)
     assert np.isfinite(out).all()
     assert out[0, 0] == 1.0 and out[0, 2] == 1.0 and out[0, 4] == 0.5
     assert 0.0 <= out[0, 1] < 1e-300 and 0.0 <= out[0, 3] < 1e-300
@@ -63,7 +74,7 @@ def test_sigmoid_within_an_ulp_or_two_of_scipy():
     from scipy.special import expit
     x = np.concatenate([np.linspace(-40, 40, 2001), [-700.0, -1e-9, 1e-9, 36.7]])
     out = np.empty((1, len(x)))
-    rbm.hidden_probabilities(np.ones((1, 1)), x[None, :].copy(), np.zeros(len(x)), out)
+    rbm.hidden_probabilities(np.ones((1, 1)), x[None, :].copy(), np.zeros(len(x)), out, True)
     assert_allclose(out[0], expit(x), rtol=5e-16, atol=0)
 
 
@@ -76,7 +87,7 @@ def test_float32_sigmoid_within_a_few_ulp_of_scipy_and_finite():
     x = x.astype(np.float32)
     out = np.empty((1, len(x)), dtype=np.float32)
     rbm.hidden_probabilities(np.ones((1, 1), np.float32), x[None, :].copy(),
-                             np.zeros(len(x), np.float32), out)
+                             np.zeros(len(x), np.float32), out, True)
     expected = expit(x.astype(np.float64))
     assert np.isfinite(out).all()
     big = expected > 1e-30
@@ -87,11 +98,12 @@ def test_float32_sigmoid_within_a_few_ulp_of_scipy_and_finite():
 # ------------------------------------------------------------------ energies
 
 
+@pytest.mark.parametrize("threaded", [True, False])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_free_energy_matches_reference(dtype):
+def test_free_energy_matches_reference(dtype, threaded):
     X, W, b, c = problem(dtype)
     out = np.empty(len(X))
-    rbm.free_energy(X, W, b, c, out)
+    rbm.free_energy(X, W, b, c, out, threaded)
     expected = reference.rbm_free_energy(*(a.astype(np.float64) for a in (X, W, b, c)))
     assert_allclose(out, expected, **TOL[dtype])
 
@@ -100,16 +112,16 @@ def test_free_energy_of_zero_weights_is_closed_form():
     # W = 0, b = 0.5, c = 0: F(v) = -0.5 * sum(v) - n_hidden * log 2
     v = np.array([[0.0, 1.0, 1.0], [0.0, 0.0, 0.0]])
     out = np.empty(2)
-    rbm.free_energy_serial(v, np.zeros((3, 4)), np.full(3, 0.5), np.zeros(4), out)
+    rbm.free_energy_serial(v, np.zeros((3, 4)), np.full(3, 0.5), np.zeros(4), out, True)
     assert_allclose(out, [-1.0 - 4 * np.log(2), -4 * np.log(2)], rtol=1e-15)
 
 
-@pytest.mark.parametrize("kernel", [rbm.pseudo_likelihood, rbm.pseudo_likelihood_serial])
-def test_pseudo_likelihood_matches_reference(kernel):
+@ways("pseudo_likelihood")
+def test_pseudo_likelihood_matches_reference(kernel, threaded):
     X, W, b, c = problem()
     flip = np.random.RandomState(2).randint(0, X.shape[1], len(X)).astype(np.int64)
     out = np.empty(len(X))
-    kernel(X, W, b, c, flip, out)
+    kernel(X, W, b, c, flip, out, threaded)
     assert_allclose(out, reference.rbm_pseudo_likelihood(X, W, b, c, flip), rtol=1e-10, atol=1e-12)
 
 
@@ -125,7 +137,7 @@ def test_sample_hiddens_monte_carlo_mean_matches_mean_field():
     out = np.empty_like(p)
     n_draws = 4000
     for step in range(n_draws):
-        rbm.sample_hiddens(X, W, c, 7, step, NO_UNIFORMS, out)
+        rbm.sample_hiddens(X, W, c, 7, step, NO_UNIFORMS, out, True)
         total += out
     assert set(np.unique(out)) <= {0.0, 1.0}
     assert_allclose(total / n_draws, p, atol=4 * 0.5 / np.sqrt(n_draws))
@@ -136,19 +148,20 @@ def test_sample_visibles_replay_uses_the_given_numbers():
     h = (np.random.RandomState(3).rand(len(X), W.shape[1]) < 0.5).astype(float)
     u = np.random.RandomState(4).rand(len(X) * X.shape[1])
     out = np.empty_like(X)
-    rbm.sample_visibles(h, W, b, 0, 0, u, out)
+    rbm.sample_visibles(h, W, b, 0, 0, u, out, True)
     expected = u.reshape(X.shape) < reference.rbm_visible_probabilities(h, W, b)
     assert_array_equal(out, expected.astype(float))
 
 
-def test_gibbs_replay_follows_scikit_learns_order():
+@ways("gibbs")
+def test_gibbs_replay_follows_scikit_learns_order(kernel, threaded):
     # hiddens from the first n_samples * n_hidden numbers, visibles from the rest
     X, W, b, c = problem()
     n, nv = X.shape
     nh = W.shape[1]
     u = np.random.RandomState(5).rand(n * (nh + nv))
     h_out, v_out = np.empty((n, nh)), np.empty_like(X)
-    rbm.gibbs(X, W, b, c, 0, 0, u, h_out, v_out)
+    kernel(X, W, b, c, 0, 0, u, h_out, v_out, threaded)
     h = (u[:n * nh].reshape(n, nh) < reference.rbm_hidden_probabilities(X, W, c)).astype(float)
     v = (u[n * nh:].reshape(n, nv) < reference.rbm_visible_probabilities(h, W, b)).astype(float)
     assert_array_equal(h_out, h)
@@ -160,7 +173,7 @@ def test_counter_based_sampling_depends_on_seed_and_step_only():
     runs = {}
     for seed, step in [(1, 0), (1, 0), (2, 0), (1, 1)]:
         out = np.empty((len(X), W.shape[1]))
-        rbm.sample_hiddens(X, W, c, seed, step, NO_UNIFORMS, out)
+        rbm.sample_hiddens(X, W, c, seed, step, NO_UNIFORMS, out, False)
         runs.setdefault((seed, step), []).append(out)
     assert_array_equal(*runs[(1, 0)])
     assert not np.array_equal(runs[(1, 0)][0], runs[(2, 0)][0])
@@ -266,9 +279,9 @@ def test_pcd_raises_the_pseudo_likelihood_of_a_two_pattern_set():
     b, c = np.zeros(6), np.zeros(4)
     flip = rng.randint(0, 6, len(X)).astype(np.int64)
     before, after = np.empty(len(X)), np.empty(len(X))
-    rbm.pseudo_likelihood(X, W, b, c, flip, before)
+    rbm.pseudo_likelihood(X, W, b, c, flip, before, True)
     rbm.train(read_only(X), W, b, c, np.zeros((10, 4)), 0.1, 10, 20, 1, True, 3, 0, NO_UNIFORMS, 0,
               True)
-    rbm.pseudo_likelihood(X, W, b, c, flip, after)
+    rbm.pseudo_likelihood(X, W, b, c, flip, after, True)
     assert after.mean() > before.mean() + 1.0
     assert numba.config.NUMBA_NUM_THREADS >= 1

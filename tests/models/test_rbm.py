@@ -244,21 +244,28 @@ def test_unfitted_model_raises_not_fitted():
         BernoulliRBM().transform(grey_data())
 
 
-def test_small_minibatches_train_on_the_cached_kernel(monkeypatch):
-    # the article's pipeline (batch 10, small images) runs the cached parallel
-    # twin's serial loops, not the serial twin, which a new process would compile;
-    # read-only input (a memmap) compiles no other type
+def test_small_work_runs_the_cached_kernels(monkeypatch):
+    # the article's pipeline (batch 10, small images) and small calls of the
+    # inference methods run the cached parallel twins' serial loops, not the
+    # serial twins, which a new process would compile; read-only input (a
+    # memmap) compiles no other type
     from fastnn.kernels import rbm as kernels
 
     def compiled_anew(*args):
-        raise AssertionError("the model ran the serial twin")
-    monkeypatch.setattr(kernels, "train_serial", compiled_anew)
+        raise AssertionError("the model ran a serial twin")
+    names = ["train", "hidden_probabilities", "gibbs", "free_energy", "pseudo_likelihood"]
+    for name in names:
+        monkeypatch.setattr(kernels, name + "_serial", compiled_anew)
     X = (np.random.RandomState(0).rand(40, 16) < 0.5).astype(float)
     X_ro = X.copy()
     X_ro.flags.writeable = False
-    BernoulliRBM(n_components=8, n_iter=1, batch_size=10, random_state=0).fit(X)
+    model = BernoulliRBM(n_components=8, n_iter=1, batch_size=10, random_state=0).fit(X)
     n = len(kernels.train.signatures)
     BernoulliRBM(n_components=8, n_iter=1, batch_size=10, random_state=0).fit(X_ro)
     assert len(kernels.train.signatures) == n
-    assert all(kernels.train._cache.load_overload(sig, kernels.train.targetctx) is not None
-               for sig in kernels.train.signatures)
+    for method in (model.transform, model.gibbs, model.free_energy, model.score_samples):
+        method(X[:3])
+    used = [getattr(kernels, name) for name in names]
+    assert all(k.signatures for k in used)
+    assert all(k._cache.load_overload(sig, k.targetctx) is not None
+               for k in used for sig in k.signatures)
