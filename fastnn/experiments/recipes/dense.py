@@ -37,7 +37,9 @@ def _classification(model, X_train, y_train, X_test, y_test, fit_seconds):
 
 
 def _warm_dense():
-    """Compile the serial dense kernels once (the parent does this before workers start)."""
+    """Compile (or load from the cache) the dense kernels the recipes run, the
+    per-sample trainer and the minibatch one, once: the parent does this before
+    workers start."""
     from ...models.mlp import MLPRegressor
     X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
     for batch in (1, 4):
