@@ -46,13 +46,3 @@ def padded_rows(n_rows, n_cols, dtype):
     flat = aligned_zeros(n_rows * width, dtype)
     return flat.reshape(n_rows, width)
 
-
-def read_only(a):
-    """A read-only view of ``a`` (no copy), for a kernel argument the kernel
-    only reads: numba compiles a function again for each type of its arguments,
-    and a read-only array (a memory-mapped file, say) is another type. Passing
-    every caller's array as read-only, a cached parallel kernel is compiled once
-    a dtype (about 35 s for the dense trainer) instead of twice."""
-    view = a.view()
-    view.flags.writeable = False
-    return view

@@ -19,7 +19,6 @@ from .._validation import (
     check_unit_interval,
 )
 from ..kernels import rbm as kernels
-from ..kernels.memory import read_only
 
 # Below this many multiply-adds a minibatch, the serial kernels are faster than
 # starting threads for every minibatch. Both give the same bits. Measured on 2
@@ -222,7 +221,6 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
             per_epoch = self._uniforms_per_step(n_samples)
         replay, _ = self._uniforms(uniforms, self.n_iter * per_epoch)
         threaded = self._threaded(max(batch_rows, len(self.h_samples_)) * n_features * self.n_components)
-        X = read_only(X)
         W = self._weights()
         chain = self.h_samples_ if self.method == "pcd" else np.zeros((0, self.n_components), dtype)
         position = 0
@@ -278,7 +276,7 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         n_chains = chain.shape[0] if persistent else n_samples
         replay, _ = self._uniforms(uniforms, self._uniforms_per_step(n_chains))
         threaded = self._threaded(max(n_samples, n_chains) * X.shape[1] * self.n_components)
-        kernels.train(read_only(X), self._weights(), self.intercept_visible_, self.intercept_hidden_,
+        kernels.train(X, self._weights(), self.intercept_visible_, self.intercept_hidden_,
                       chain, float(self.learning_rate), n_samples, 1, self.k, persistent, seed, 0,
                       replay, 0, threaded)
         self._check_finite("in partial_fit")

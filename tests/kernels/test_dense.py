@@ -13,7 +13,6 @@ from numpy.testing import assert_allclose, assert_array_equal
 from fastnn import threads
 from fastnn.kernels import activations as A
 from fastnn.kernels import dense, losses, rng, simd
-from fastnn.kernels.memory import read_only
 from tests import reference
 
 TOL = {np.float32: dict(rtol=1e-5, atol=1e-6), np.float64: dict(rtol=1e-12, atol=1e-14)}
@@ -214,8 +213,6 @@ def _train(layout, params, n_units, X, Y, *, batch=1, order=dense.SEQUENTIAL, ep
     state = np.array([np.inf, 0, 0, 0.0])
     curve = np.empty(epochs)
     X, Y = X.astype(dt), Y.astype(dt)
-    if kernel is dense.train_epochs:   # as the models pass them: one compiled type, cached
-        X, Y = read_only(X), read_only(Y)
     n = kernel(params, layout, loss, X, Y, batch, order, seed, 0, epochs, solver,
                nesterov, hp, -1.0, 10, numba.get_num_threads(), vel, sq, state, np.empty(len(X), np.int64),
                np.empty((batch, n_units), dt), np.empty((batch, n_units), dt), np.empty_like(params),
@@ -337,7 +334,7 @@ def test_stopping_rule_follows_scikit_learn():
     hp = np.array([1e-12, 0.0, 0.9, 0.999, 1e-8, 0.0])   # no progress: stops after n_iter_no_change + 1
     state = np.array([np.inf, 0, 0, 0.0])
     curve = np.empty(100)
-    n = dense.train_epochs(params, layout, 0, read_only(XOR_X), read_only(XOR_Y), 1, 1, 0, 0, 100, 0,
+    n = dense.train_epochs(params, layout, 0, XOR_X, XOR_Y, 1, 1, 0, 0, 100, 0,
                            False, hp, 1e-4, 5, 1,
                            np.zeros_like(params), np.zeros_like(params), state, np.empty(4, np.int64),
                            np.empty((1, n_units)), np.empty((1, n_units)), np.empty_like(params),

@@ -6,7 +6,6 @@ from numpy.testing import assert_allclose, assert_array_equal
 
 from fastnn._threads import threads
 from fastnn.kernels import rbm
-from fastnn.kernels.memory import read_only
 from tests import reference
 
 TOL = {np.float32: dict(rtol=1e-5, atol=1e-6), np.float64: dict(rtol=1e-12, atol=1e-14)}
@@ -186,8 +185,6 @@ def test_counter_based_sampling_depends_on_seed_and_step_only():
 def _train(kernel, X, W, b, c, chain, k, persistent, uniforms, batch_size=5, n_epochs=2,
            seed=0, learning_rate=0.3, threaded=True):
     W, b, c, chain = W.copy(), b.copy(), c.copy(), chain.copy()
-    if kernel is rbm.train:   # as the models pass it: one compiled type, cached
-        X = read_only(X)
     used = kernel(X, W, b, c, chain, learning_rate, batch_size, n_epochs, k, persistent, seed,
                   0, uniforms, 0, threaded)
     return W, b, c, chain, used
@@ -280,7 +277,7 @@ def test_pcd_raises_the_pseudo_likelihood_of_a_two_pattern_set():
     flip = rng.randint(0, 6, len(X)).astype(np.int64)
     before, after = np.empty(len(X)), np.empty(len(X))
     rbm.pseudo_likelihood(X, W, b, c, flip, before, True)
-    rbm.train(read_only(X), W, b, c, np.zeros((10, 4)), 0.1, 10, 20, 1, True, 3, 0, NO_UNIFORMS, 0,
+    rbm.train(X, W, b, c, np.zeros((10, 4)), 0.1, 10, 20, 1, True, 3, 0, NO_UNIFORMS, 0,
               True)
     rbm.pseudo_likelihood(X, W, b, c, flip, after, True)
     assert after.mean() > before.mean() + 1.0
