@@ -409,8 +409,9 @@ KEPT_LISTS = 1 << 22
 # slowest thread, several times a batch, and two threads ran MNIST slower than
 # one (batch 32: 85,100 samples/s against about 187,000). The trainer times its
 # batches with the cycle counter and now and then runs one the other way (its
-# prange loops on all threads, or its range loops on the calling one): after ADAPT_FIRST_GAP batches, then at gaps that double up to
-# ADAPT_MAX_GAP while the choice holds, back to the first gap when it changes.
+# prange loops on all threads, or its range loops on the calling one): after
+# ADAPT_FIRST_GAP batches, then at gaps that double up to ADAPT_MAX_GAP while
+# the choice holds, back to the first gap when it changes.
 # The same bits either way: every output is summed by one thread in one order.
 ADAPT_FIRST_GAP = 16
 ADAPT_MAX_GAP = 256

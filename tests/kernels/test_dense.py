@@ -433,25 +433,27 @@ def test_blocked_minibatch_path_matches_numpy_and_is_bit_identical_across_twins(
     _assert_matches_numpy_momentum(results[0], [70, 64, 3], acts, X, Y, lr, mom, batch, epochs=2)
 
 
-def test_minibatches_that_switch_thread_counts_give_the_same_bits(monkeypatch):
-    """The parallel twin runs a batch on one thread or on all of them, as it
-    has timed them (ADAPT_FIRST_GAP, ADAPT_MAX_GAP). A trainer compiled to try
-    the other count every batch runs both, many times, and still ends with the
-    serial twin's bits; the caller's thread count is as it was, one thread
-    included (nothing is then tried). (The first probe follows a batch on all
-    threads: the choice compares two timings.)"""
-    monkeypatch.setattr(dense, "ADAPT_FIRST_GAP", 2)   # every other batch on the other count
-    monkeypatch.setattr(dense, "ADAPT_MAX_GAP", 2)
-    switching = njit(parallel=True)(dense._epochs_trainer(True))
+def test_minibatches_that_switch_thread_counts_give_the_same_bits():
+    """The parallel twin runs a batch's loops on all threads or on the calling
+    one, as it has timed them: it tries the other way at batch ADAPT_FIRST_GAP - 1
+    and then at gaps of ADAPT_FIRST_GAP to ADAPT_MAX_GAP batches. 240 batches of
+    a small network run both ways several times (the cached trainer itself,
+    not a copy compiled with other gaps: that cost 50 s a test run), and end
+    with the serial twin's bits; the caller's thread count is as it was, and
+    with threads=1 nothing is tried."""
+    if numba.config.NUMBA_NUM_THREADS < 2:
+        pytest.skip("needs two threads to switch between")
+    assert dense.ADAPT_FIRST_GAP * 4 < 240
     g = np.random.default_rng(13)
     X = g.uniform(0, 1, (90, 40)) * (g.uniform(0, 1, (90, 40)) < 0.3)
     Y = np.eye(4)[g.integers(0, 4, 90)]
     results = []
-    for kernel, n in [(dense.train_epochs_serial, 1), (switching, numba.config.NUMBA_NUM_THREADS),
-                      (switching, 1)]:
+    n_all = numba.config.NUMBA_NUM_THREADS
+    for kernel, n in [(dense.train_epochs_serial, 1), (dense.train_epochs, n_all),
+                      (dense.train_epochs, 1)]:
         layout, params, n_units = _net([40, 24, 4], ["logistic", "softmax"], [True, True])
         with threads(n):
-            _train(layout, params, n_units, X, Y, batch=3, epochs=2, lr=0.3, momentum=0.9,
+            _train(layout, params, n_units, X, Y, batch=3, epochs=8, lr=0.3, momentum=0.9,
                    kernel=kernel, loss=losses.LOG)
             assert numba.get_num_threads() == n
         results.append(params)

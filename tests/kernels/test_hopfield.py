@@ -8,19 +8,10 @@ from numpy.testing import assert_allclose, assert_array_equal
 from fastnn._threads import threads
 from fastnn.kernels import hopfield, rng
 from tests import reference
+from tests.kernels.twins import ways
 
 MODES = {"random": hopfield.RANDOM, "permutation": hopfield.PERMUTATION,
          "sequential": hopfield.SEQUENTIAL, "sync": hopfield.SYNC}
-
-
-def ways(name):
-    """Parametrize ``kernel, threaded`` over the three ways to run kernel ``name``:
-    the parallel twin on its threads and on the calling thread (as the models
-    run small work), and the serial twin."""
-    parallel, serial = getattr(hopfield, name), getattr(hopfield, name + "_serial")
-    return pytest.mark.parametrize("kernel,threaded", [(parallel, True), (parallel, False),
-                                                       (serial, True)],
-                                   ids=["threads", "calling-thread", "serial-twin"])
 
 
 @pytest.fixture
@@ -70,7 +61,7 @@ def test_reference_random_numbers_are_the_kernels():
 # ----------------------------------------------------------------- storage
 
 
-@ways("hebbian")
+@ways(hopfield, "hebbian")
 @pytest.mark.parametrize("dtype", [np.int8, np.int16, np.float32, np.float64])
 def test_hebbian_matches_reference(kernel, threaded, dtype):
     patterns = np.where(np.random.default_rng(1).random((5, 23)) < 0.5, 1, -1).astype(np.int8)
@@ -81,7 +72,7 @@ def test_hebbian_matches_reference(kernel, threaded, dtype):
     assert np.all(np.diagonal(weights) == 5)
 
 
-@ways("storkey")
+@ways(hopfield, "storkey")
 def test_storkey_matches_reference(kernel, threaded):
     patterns = np.where(np.random.default_rng(2).random((4, 11)) < 0.5, 1, -1).astype(np.int8)
     weights = np.zeros((11, 11))
@@ -110,7 +101,7 @@ def test_storkey_first_pattern_is_the_hebbian_rule():
 # ----------------------------------------------------------------- fields and energy
 
 
-@ways("local_fields")
+@ways(hopfield, "local_fields")
 def test_local_fields_integer_weights_exact(kernel, threaded, problem):
     weights, _, probes = problem
     fields = np.empty(probes.shape, np.int32)
@@ -118,7 +109,7 @@ def test_local_fields_integer_weights_exact(kernel, threaded, problem):
     assert_array_equal(fields, probes.astype(np.int64) @ weights.astype(np.int64))
 
 
-@ways("local_fields_lockstep")
+@ways(hopfield, "local_fields_lockstep")
 def test_local_fields_lockstep_sums_in_order(kernel, threaded):
     gen = np.random.default_rng(4)
     a = gen.standard_normal((21, 21)).astype(np.float32)
@@ -135,7 +126,7 @@ def test_local_fields_lockstep_sums_in_order(kernel, threaded):
 
 
 @pytest.mark.parametrize("zero_diagonal", [True, False])
-@ways("hebbian_fields")
+@ways(hopfield, "hebbian_fields")
 def test_hebbian_fields_equal_weight_fields(kernel, threaded, zero_diagonal, problem):
     _, patterns, probes = problem
     weights = reference.hopfield_hebbian(patterns, zero_diagonal=zero_diagonal)
@@ -146,7 +137,7 @@ def test_hebbian_fields_equal_weight_fields(kernel, threaded, zero_diagonal, pro
     assert_array_equal(overlaps, probes.astype(np.int64) @ patterns.T.astype(np.int64))
 
 
-@ways("energy")
+@ways(hopfield, "energy")
 def test_energy_matches_reference(kernel, threaded, problem):
     weights, _, probes = problem
     fields = np.ascontiguousarray(probes.astype(np.int32) @ weights.astype(np.int32))
@@ -158,7 +149,7 @@ def test_energy_matches_reference(kernel, threaded, problem):
 # ----------------------------------------------------------------- recall
 
 
-@ways("settle")
+@ways(hopfield, "settle")
 @pytest.mark.parametrize("mode", ["random", "permutation", "sequential", "sync"])
 @pytest.mark.parametrize("temperature", [0.0, 0.6])
 def test_settle_matches_reference(kernel, threaded, mode, temperature, problem):

@@ -7,6 +7,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 from fastnn._threads import threads
 from fastnn.kernels import rbm
 from tests import reference
+from tests.kernels.twins import ways
 
 TOL = {np.float32: dict(rtol=1e-5, atol=1e-6), np.float64: dict(rtol=1e-12, atol=1e-14)}
 NO_UNIFORMS = np.empty(0)
@@ -29,16 +30,6 @@ def problem(dtype=np.float64, n_samples=13, n_visible=11, n_hidden=7, seed=0):
 # ------------------------------------------------------------ probabilities
 
 
-def ways(name):
-    """Parametrize ``kernel, threaded`` over the three ways to run kernel ``name``:
-    the parallel twin on its threads and on the calling thread (as the models
-    run small work), and the serial twin."""
-    parallel, serial = getattr(rbm, name), getattr(rbm, name + "_serial")
-    return pytest.mark.parametrize("kernel,threaded", [(parallel, True), (parallel, False),
-                                                       (serial, True)],
-                                   ids=["threads", "calling-thread", "serial-twin"])
-
-
 @pytest.mark.parametrize("threaded", [True, False])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_hidden_probabilities_match_reference(dtype, threaded):
@@ -49,7 +40,7 @@ def test_hidden_probabilities_match_reference(dtype, threaded):
     assert_allclose(out, expected, **TOL[dtype])
 
 
-@ways("visible_probabilities")
+@ways(rbm, "visible_probabilities")
 def test_visible_probabilities_match_reference(kernel, threaded):
     X, W, b, c = problem()
     h = (np.random.RandomState(1).rand(len(X), W.shape[1]) < 0.5).astype(float)
@@ -75,7 +66,6 @@ def test_sigmoid_within_an_ulp_or_two_of_scipy():
     out = np.empty((1, len(x)))
     rbm.hidden_probabilities(np.ones((1, 1)), x[None, :].copy(), np.zeros(len(x)), out, True)
     assert_allclose(out[0], expit(x), rtol=5e-16, atol=0)
-
 
 
 def test_float32_sigmoid_within_a_few_ulp_of_scipy_and_finite():
@@ -115,7 +105,7 @@ def test_free_energy_of_zero_weights_is_closed_form():
     assert_allclose(out, [-1.0 - 4 * np.log(2), -4 * np.log(2)], rtol=1e-15)
 
 
-@ways("pseudo_likelihood")
+@ways(rbm, "pseudo_likelihood")
 def test_pseudo_likelihood_matches_reference(kernel, threaded):
     X, W, b, c = problem()
     flip = np.random.RandomState(2).randint(0, X.shape[1], len(X)).astype(np.int64)
@@ -152,7 +142,7 @@ def test_sample_visibles_replay_uses_the_given_numbers():
     assert_array_equal(out, expected.astype(float))
 
 
-@ways("gibbs")
+@ways(rbm, "gibbs")
 def test_gibbs_replay_follows_scikit_learns_order(kernel, threaded):
     # hiddens from the first n_samples * n_hidden numbers, visibles from the rest
     X, W, b, c = problem()
