@@ -21,8 +21,8 @@ UPDATES = ("async", "sync")
 ORDERS = ("random", "permutation", "sequential")
 WEIGHT_DTYPES = ("auto", "float32", "float64")
 
-# Below this many multiply-adds (probes x units**2) the serial kernels beat
-# starting threads. Both give the same bits.
+# Below this many multiply-adds (probes x units**2) the kernels' serial loops
+# (threaded=False) beat starting threads. Both give the same bits.
 _PARALLEL_WORK = 1 << 18
 
 

@@ -42,7 +42,8 @@ from ..kernels.activations import CODES as ACTIVATIONS
 from ..kernels.losses import CODES as LOSSES
 
 # Below this many multiply-adds per minibatch (batch size x parameters), the
-# threads cost more than they save, and the serial twin runs.
+# threads cost more than they save, and the trainer runs its serial loops
+# (threads=1).
 PARALLEL_WORK = 1 << 17
 
 SOLVERS = {"sgd", "adam"}

@@ -20,8 +20,8 @@ from .._validation import (
 )
 from ..kernels import rbm as kernels
 
-# Below this many multiply-adds a minibatch, the serial kernels are faster than
-# starting threads for every minibatch. Both give the same bits. Measured on 2
+# Below this many multiply-adds a minibatch, the kernels' serial loops
+# (threaded=False) are faster than starting threads for every minibatch. Both give the same bits. Measured on 2
 # cores: the nudged digits (10 rows x 64 x 100 = 64k a minibatch) train 8% faster
 # on the parallel kernel when nothing else runs, but 20% slower right after
 # scikit-learn's LogisticRegression (the article's pipeline), whose BLAS threads
