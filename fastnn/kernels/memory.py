@@ -45,4 +45,3 @@ def padded_rows(n_rows, n_cols, dtype):
     width = -(-n_cols // per_line) * per_line
     flat = aligned_zeros(n_rows * width, dtype)
     return flat.reshape(n_rows, width)
-

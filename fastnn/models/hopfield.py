@@ -3,11 +3,11 @@ recall at any temperature, many probes at once."""
 import functools
 from dataclasses import dataclass
 
-import numba
 import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
+from .._threads import threads_for
 from .._validation import (
     check_binary_states, check_bool, check_float, check_hopfield_weights, check_int,
     check_option,
@@ -349,7 +349,7 @@ class HopfieldNetwork(BaseEstimator):
         ``threaded`` argument). The serial twin, not cached, would be compiled
         by every new process (about 3 s for a fit and a recall)."""
         kernel = getattr(kernels, name)
-        threaded = work >= _PARALLEL_WORK and numba.get_num_threads() > 1
+        threaded = threads_for(work, _PARALLEL_WORK) > 1
         return lambda *args: kernel(*args, threaded)
 
     def _fields(self, states):

@@ -23,7 +23,6 @@ import math
 import time
 import warnings
 
-import numba
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.exceptions import ConvergenceWarning, DataConversionWarning
@@ -32,6 +31,7 @@ from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils.multiclass import type_of_target, unique_labels
 from sklearn.utils.validation import check_is_fitted
 
+from .._threads import threads_for
 from .._validation import (
     check_array, check_bool, check_consistent_length, check_dtype, check_float, check_int,
     check_option, check_feature_names, label_indices, label_kind, seeded_random_state,
@@ -53,15 +53,6 @@ MOMENTUM_RULES = {"classical", "previous_gradient"}
 LEARNING_RATES = {"constant", "invscaling", "adaptive"}
 INITS = {"glorot", "normal"}
 HIDDEN_ACTIVATIONS = {"identity", "logistic", "tanh", "relu"}
-
-
-def _threads_for(work):
-    """numba's thread count where ``work`` pays for the threads, else 1: the
-    ``threads`` argument of ``dense.train_epochs``, the cached twin, which runs
-    its serial loops for 1. The same bits either way."""
-    # (asked only above the threshold: a call costs 0.7 us, 3 us under a profiler,
-    # a twentieth of a small partial_fit)
-    return numba.get_num_threads() if work >= PARALLEL_WORK else 1
 
 
 def _accuracy(y, pred):
@@ -413,7 +404,7 @@ class _BaseMLP(BaseEstimator):
             train = dense.one_hidden_trainer(solver, X.shape[1])
         else:
             train = dense.train_epochs
-        threads = _threads_for(batch * self._params.shape[0] if batch > 1 else 0)
+        threads = threads_for(batch * self._params.shape[0] if batch > 1 else 0, PARALLEL_WORK)
         while done < max_iter:
             n = min(per_call, max_iter - done)
             ran = train(
@@ -494,7 +485,7 @@ class _BaseMLP(BaseEstimator):
     def _forward(self, X):
         out = np.empty((X.shape[0], self.n_outputs_), dtype=self._params.dtype)
         A = np.empty((X.shape[0], self._n_units), dtype=self._params.dtype)
-        threaded = _threads_for(X.shape[0] * self._params.shape[0]) > 1
+        threaded = threads_for(X.shape[0] * self._params.shape[0], PARALLEL_WORK) > 1
         dense.forward(self._params, self._layout, X, A, out, threaded)
         return out
 

@@ -8,12 +8,12 @@ negative phase (``k``) and a choice of ``dtype``.
 """
 import time
 
-import numba
 import numpy as np
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
+from .._threads import threads_for
 from .._validation import (
     check_array, check_dtype, check_feature_names, check_float, check_int, check_option,
     check_unit_interval,
@@ -21,8 +21,8 @@ from .._validation import (
 from ..kernels import rbm as kernels
 
 # Below this many multiply-adds a minibatch, the kernels' serial loops
-# (threaded=False) are faster than starting threads for every minibatch. Both give the same bits. Measured on 2
-# cores: the nudged digits (10 rows x 64 x 100 = 64k a minibatch) train 8% faster
+# (threaded=False) are faster than starting threads for every minibatch. Both
+# give the same bits. Measured on 2 cores: the nudged digits (10 rows x 64 x 100 = 64k a minibatch) train 8% faster
 # on the parallel kernel when nothing else runs, but 20% slower right after
 # scikit-learn's LogisticRegression (the article's pipeline), whose BLAS threads
 # keep spinning for a while and stall every parallel region; serial it stays.
@@ -159,7 +159,7 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         the kernels (the cached parallel twins), which run serially without
         them; the serial twins are not cached, and a new process would compile
         them (7 s for the article's pipeline)."""
-        return work >= _PARALLEL_WORK and numba.get_num_threads() > 1
+        return threads_for(work, _PARALLEL_WORK) > 1
 
     @classmethod
     def _kernel(cls, name, work):
