@@ -33,9 +33,10 @@ keeps its summation order, so results are the same bits as the plain loops
 and do not depend on the thread count; so the parallel twin may run a batch
 on one thread where its timings say one is faster (a shared core:
 ``ADAPT_FIRST_GAP``).
-Networks with one hidden layer (all of the article's) train at batch size 1
-in a loop compiled for their optimiser (``one_hidden_trainer``), the same
-bits as the generic one.
+At batch size 1 a network trains in ``train_samples``, and one with one
+hidden layer (all of the article's) in a loop compiled for its optimiser
+(``one_hidden_trainer``), the same bits as the generic one; minibatches in
+``train_epochs``. Each is a kernel of its own, so a fit compiles only its path.
 """
 import math
 
@@ -936,7 +937,8 @@ def _epochs_trainer(ADAPT):
         layout : int64 array (n_layers, 6), see the module docstring.
         loss : int, ``losses.SQUARED`` or ``losses.LOG``.
         X, Y : 2-D float arrays (n_samples, n_features) and (n_samples, n_outputs).
-        batch_size : int >= 1 (``n_samples`` for full-batch descent).
+        batch_size : int >= 2 (``n_samples`` for full-batch descent; batch size 1
+            is ``train_samples``).
         order_kind : SHUFFLE (a new permutation each epoch), SEQUENTIAL, or
             REPLACEMENT (each step draws a sample at random, as the article's part A).
         seed, epoch0 : the sample order of global epoch ``e`` is keyed by
@@ -963,33 +965,31 @@ def _epochs_trainer(ADAPT):
         computed by one thread in a fixed order, so the result does not depend on
         the number of threads, nor on ``threads``.
         """
+        if batch_size < 2:
+            raise ValueError("train_epochs takes minibatches (batch_size >= 2); "
+                             "batch size 1 is train_samples'")
         n_samples = X.shape[0]
         n_layers = layout.shape[0]
         alpha = hp[ALPHA]
-        skip_zero = solver == SGD and hp[MOMENTUM] == 0.0 and alpha == 0.0
         n_in0 = layout[0, N_IN]
-        lazy = batch_size == 1 and _lazy_momentum(solver, hp, n_in0)
-        upto = np.zeros(n_in0 if lazy else 0, dtype=np.int64)
-        powers, sums = _momentum_tables(hp[MOMENTUM], 1 << 14 if lazy else 0)
-        step = 0
         n_batches = (n_samples + batch_size - 1) // batch_size
         # a minibatch's rows of X, gathered (see the module notes), and a row of
         # nonzero-input indices for each group of samples
-        n_mini = batch_size if batch_size > 1 else 0
-        XB = np.empty((n_mini, n_in0), dtype=X.dtype)
-        NZ = np.empty(((n_mini + GROUP_ROWS - 1) // GROUP_ROWS, max(n_in0, A.shape[1])), dtype=np.int64)
+        XB = np.empty((batch_size, n_in0), dtype=X.dtype)
+        NZ = np.empty(((batch_size + GROUP_ROWS - 1) // GROUP_ROWS, max(n_in0, A.shape[1])),
+                      dtype=np.int64)
         # each sample's list of nonzero inputs, kept from the forward pass for the first
         # layer's gradient (``_listed_block_step``), and where it enters each block of rows
         rows0 = _block_rows(n_in0, layout[0, N_OUT], params.itemsize)
         n_blk0 = (n_in0 + rows0 - 1) // rows0
-        n_kept = n_mini if n_mini * n_in0 <= KEPT_LISTS else 0
+        n_kept = batch_size if batch_size * n_in0 <= KEPT_LISTS else 0
         NZ0 = np.empty((n_kept, n_in0), dtype=np.int64)
         BP = np.empty((n_kept, n_blk0 + 1), dtype=np.int64)
         # the hidden layers' weights transposed, and float64 sums a group of samples
-        WT = np.empty(params.size if n_mini else 0, dtype=params.dtype)
+        WT = np.empty(params.size, dtype=params.dtype)
         SS = np.empty((NZ.shape[0], A.shape[1]), dtype=np.float64)
         # threads a batch (ADAPT): all of them, or one where one has been faster
-        n_threads = threads if ADAPT and n_mini else 1
+        n_threads = threads if ADAPT else 1
         par = True
         recent = np.zeros(2)   # cycles a sample lately: on one thread, on all
         batches = 0
@@ -1000,90 +1000,74 @@ def _epochs_trainer(ADAPT):
             epoch = epoch0 + e
             epoch_order(order_kind, seed, epoch, order)
             total = 0.0
-            if batch_size == 1:
-                a = A[0]
-                d = D[0]
-                for k in range(n_samples):
-                    idx = order[k]
-                    state[STEP] += 1.0
-                    lr_t = _adam_lr(hp, state[STEP]) if solver == ADAM else hp[LR]
-                    step += 1
-                    total += _sample_step(params, layout, loss, X[idx], Y[idx], a, d,
-                                          solver, nesterov, hp, lr_t, vel, sq, skip_zero,
-                                          lazy, upto, step, powers, sums)
-                    if alpha > 0.0:
-                        total += 0.5 * alpha * _sum_sq_weights(params, layout)
-            else:
-                for b in range(n_batches):
-                    start = b * batch_size
-                    nb = min(batch_size, n_samples - start)
-                    many = False   # all threads this batch, or one
-                    if ADAPT and n_threads > 1:   # (a closure constant: see _epochs_trainer)
-                        probe = batches == next_probe
-                        many = par != probe
-                        t0 = cycles()
-                    _transpose_weights(params, layout, WT)
-                    n_groups = (nb + GROUP_ROWS - 1) // GROUP_ROWS
+            for b in range(n_batches):
+                start = b * batch_size
+                nb = min(batch_size, n_samples - start)
+                many = False   # all threads this batch, or one
+                if ADAPT and n_threads > 1:   # (a closure constant: see _epochs_trainer)
+                    probe = batches == next_probe
+                    many = par != probe
+                    t0 = cycles()
+                _transpose_weights(params, layout, WT)
+                n_groups = (nb + GROUP_ROWS - 1) // GROUP_ROWS
+                if ADAPT and many:   # (pruned from the serial twin)
+                    for grp in prange(n_groups):
+                        _group_pass(params, layout, loss, X, Y, order, start, nb, grp, WT,
+                                    XB, A, D, NZ, NZ0, BP, SS, rows0, batch_loss)
+                else:
+                    for grp in range(n_groups):
+                        _group_pass(params, layout, loss, X, Y, order, start, nb, grp, WT,
+                                    XB, A, D, NZ, NZ0, BP, SS, rows0, batch_loss)
+                for r in range(nb):
+                    total += batch_loss[r]
+                if alpha > 0.0:
+                    total += 0.5 * alpha * _sum_sq_weights(params, layout)
+                state[STEP] += 1.0
+                lr_t = _adam_lr(hp, state[STEP]) if solver == ADAM else hp[LR]
+                scale = 1.0 / nb
+                for l in range(n_layers):
+                    n_in = layout[l, N_IN]
+                    n_out = layout[l, N_OUT]
+                    w0 = layout[l, W_OFF]
+                    b0 = layout[l, B_OFF]
+                    o = layout[l, A_OFF]
+                    p = layout[l - 1, A_OFF] if l > 0 else 0
+                    rows = _block_rows(n_in, n_out, params.itemsize)
+                    listed = l == 0 and n_kept > 0   # rows == rows0 here
+                    n_blocks = (n_in + rows - 1) // rows
                     if ADAPT and many:   # (pruned from the serial twin)
-                        for grp in prange(n_groups):
-                            _group_pass(params, layout, loss, X, Y, order, start, nb, grp, WT,
-                                        XB, A, D, NZ, NZ0, BP, SS, rows0, batch_loss)
+                        for blk in prange(n_blocks):
+                            _block_pass(params, vel, sq, G, XB, A, D, nb, NZ0, BP, blk, rows,
+                                        listed, l == 0, p, o, w0, n_in, n_out, scale, alpha,
+                                        solver, nesterov, hp, lr_t)
                     else:
-                        for grp in range(n_groups):
-                            _group_pass(params, layout, loss, X, Y, order, start, nb, grp, WT,
-                                        XB, A, D, NZ, NZ0, BP, SS, rows0, batch_loss)
-                    for r in range(nb):
-                        total += batch_loss[r]
-                    if alpha > 0.0:
-                        total += 0.5 * alpha * _sum_sq_weights(params, layout)
-                    state[STEP] += 1.0
-                    lr_t = _adam_lr(hp, state[STEP]) if solver == ADAM else hp[LR]
-                    scale = 1.0 / nb
-                    for l in range(n_layers):
-                        n_in = layout[l, N_IN]
-                        n_out = layout[l, N_OUT]
-                        w0 = layout[l, W_OFF]
-                        b0 = layout[l, B_OFF]
-                        o = layout[l, A_OFF]
-                        p = layout[l - 1, A_OFF] if l > 0 else 0
-                        rows = _block_rows(n_in, n_out, params.itemsize)
-                        listed = l == 0 and n_kept > 0   # rows == rows0 here
-                        n_blocks = (n_in + rows - 1) // rows
-                        if ADAPT and many:   # (pruned from the serial twin)
-                            for blk in prange(n_blocks):
-                                _block_pass(params, vel, sq, G, XB, A, D, nb, NZ0, BP, blk, rows,
-                                            listed, l == 0, p, o, w0, n_in, n_out, scale, alpha,
-                                            solver, nesterov, hp, lr_t)
-                        else:
-                            for blk in range(n_blocks):
-                                _block_pass(params, vel, sq, G, XB, A, D, nb, NZ0, BP, blk, rows,
-                                            listed, l == 0, p, o, w0, n_in, n_out, scale, alpha,
-                                            solver, nesterov, hp, lr_t)
-                        if b0 >= 0:
-                            g = G[b0:b0 + n_out]
+                        for blk in range(n_blocks):
+                            _block_pass(params, vel, sq, G, XB, A, D, nb, NZ0, BP, blk, rows,
+                                        listed, l == 0, p, o, w0, n_in, n_out, scale, alpha,
+                                        solver, nesterov, hp, lr_t)
+                    if b0 >= 0:
+                        g = G[b0:b0 + n_out]
+                        for j in range(n_out):
+                            g[j] = 0.0
+                        for r in range(nb):
+                            dr = D[r, o:o + n_out]
                             for j in range(n_out):
-                                g[j] = 0.0
-                            for r in range(nb):
-                                dr = D[r, o:o + n_out]
-                                for j in range(n_out):
-                                    g[j] += dr[j]
-                            _update_range(params, vel, sq, b0, n_out, g, scale, 0.0,
-                                          solver, nesterov, hp, lr_t)
-                    if ADAPT and n_threads > 1:
-                        per_sample = (cycles() - t0) / nb
-                        k = 1 if many else 0
-                        if probe or recent[k] == 0.0:
-                            recent[k] = per_sample
-                        else:
-                            recent[k] = 0.75 * recent[k] + 0.25 * per_sample
-                        if probe:
-                            faster = recent[1] <= recent[0]   # all threads, or one
-                            gap = min(2 * gap, ADAPT_MAX_GAP) if faster == par else ADAPT_FIRST_GAP
-                            par = faster
-                            next_probe = batches + gap
-                        batches += 1
-            if lazy:
-                _catch_up_all(params, vel, layout, upto, step, solver, nesterov, hp, powers, sums)
+                                g[j] += dr[j]
+                        _update_range(params, vel, sq, b0, n_out, g, scale, 0.0,
+                                      solver, nesterov, hp, lr_t)
+                if ADAPT and n_threads > 1:
+                    per_sample = (cycles() - t0) / nb
+                    k = 1 if many else 0
+                    if probe or recent[k] == 0.0:
+                        recent[k] = per_sample
+                    else:
+                        recent[k] = 0.75 * recent[k] + 0.25 * per_sample
+                    if probe:
+                        faster = recent[1] <= recent[0]   # all threads, or one
+                        gap = min(2 * gap, ADAPT_MAX_GAP) if faster == par else ADAPT_FIRST_GAP
+                        par = faster
+                        next_probe = batches + gap
+                    batches += 1
             done = e + 1
             if end_epoch(state, loss_curve, e, total / n_samples, tol, n_iter_no_change):
                 break
@@ -1099,6 +1083,52 @@ def _epochs_trainer(ADAPT):
 # (numba#6845: the cache ignores the parallel flag; STYLE.md).
 train_epochs = njit(parallel=prange_only(), cache=True)(_epochs_trainer(True))
 train_epochs_serial = njit(_epochs_trainer(False))
+
+
+@njit(cache=True)
+def train_samples(params, layout, loss, X, Y, batch_size, order_kind, seed, epoch0, n_epochs,
+                  solver, nesterov, hp, tol, n_iter_no_change, threads, vel, sq, state,
+                  order, A, D, G, batch_loss, loss_curve):
+    """``train_epochs`` at batch size 1, for any network (the article's, with
+    one hidden layer, take ``one_hidden_trainer``): the same arguments and
+    returns; ``batch_size`` must be 1, and ``threads``, ``G`` and
+    ``batch_loss`` are not used. Each sample is a ``_sample_step``, in one
+    thread. A kernel of its own, apart from the minibatch trainer, so that a
+    fit compiles only its own path (a new machine's first minibatch fit
+    compiled both, 47 s, of which 10.5 s were this path's).
+    """
+    if batch_size != 1:
+        raise ValueError("train_samples takes batch_size 1; minibatches are train_epochs'")
+    n_samples = X.shape[0]
+    alpha = hp[ALPHA]
+    skip_zero = solver == SGD and hp[MOMENTUM] == 0.0 and alpha == 0.0
+    n_in0 = layout[0, N_IN]
+    lazy = _lazy_momentum(solver, hp, n_in0)
+    upto = np.zeros(n_in0 if lazy else 0, dtype=np.int64)
+    powers, sums = _momentum_tables(hp[MOMENTUM], 1 << 14 if lazy else 0)
+    step = 0
+    a = A[0]
+    d = D[0]
+    done = 0
+    for e in range(n_epochs):
+        epoch_order(order_kind, seed, epoch0 + e, order)
+        total = 0.0
+        for k in range(n_samples):
+            idx = order[k]
+            state[STEP] += 1.0
+            lr_t = _adam_lr(hp, state[STEP]) if solver == ADAM else hp[LR]
+            step += 1
+            total += _sample_step(params, layout, loss, X[idx], Y[idx], a, d,
+                                  solver, nesterov, hp, lr_t, vel, sq, skip_zero,
+                                  lazy, upto, step, powers, sums)
+            if alpha > 0.0:
+                total += 0.5 * alpha * _sum_sq_weights(params, layout)
+        if lazy:
+            _catch_up_all(params, vel, layout, upto, step, solver, nesterov, hp, powers, sums)
+        done = e + 1
+        if end_epoch(state, loss_curve, e, total / n_samples, tol, n_iter_no_change):
+            break
+    return done
 
 
 @njit(cache=True, inline="always")
@@ -1280,7 +1310,7 @@ def _narrow_rows_update_apart(params, vel, w0, n_in, n_out, inp, i0, delta, d0, 
 
 
 def _one_hidden_epochs(SOLVER, WIDE):
-    """``_train_epochs`` at batch size 1 for a network with one hidden layer,
+    """``train_samples`` for a network with one hidden layer,
     compiled for one optimiser and one kind of input: ``SOLVER`` and ``WIDE``
     (at least ``LAZY_MIN_INPUTS`` inputs: listed nonzero inputs and lazy
     momentum, else a loop over the inputs) are constants here.
@@ -1496,7 +1526,7 @@ _ONE_HIDDEN = {}
 def one_hidden_trainer(solver, n_in):
     """The batch-1 trainer of one-hidden-layer networks for ``solver`` and
     ``n_in`` inputs (compiled on first use, cached on disk). Same arguments
-    and bits as ``train_epochs``, for networks of that many inputs."""
+    and bits as ``train_samples``, for networks of that many inputs."""
     key = (int(solver), int(n_in) >= LAZY_MIN_INPUTS)
     if key not in _ONE_HIDDEN:
         _ONE_HIDDEN[key] = njit(cache=True)(_one_hidden_epochs(*key))

@@ -17,7 +17,8 @@ momentum, batch size and sample order, and each of those is a parameter here.
     part I  MLPRegressor((4,), activation='logistic', output_activation='logistic',
                           bias=False, batch_size='full')
 
-The training loop runs in ``fastnn.kernels.dense.train_epochs``.
+The training loop runs in ``fastnn.kernels.dense``: ``train_epochs`` (minibatches),
+``train_samples`` or ``one_hidden_trainer`` (batch size 1).
 """
 import math
 import time
@@ -402,6 +403,8 @@ class _BaseMLP(BaseEstimator):
         t0 = time.perf_counter()
         if batch == 1 and self._layout.shape[0] == 2:   # the article's networks, per sample
             train = dense.one_hidden_trainer(solver, X.shape[1])
+        elif batch == 1:
+            train = dense.train_samples
         else:
             train = dense.train_epochs
         threads = threads_for(batch * self._params.shape[0] if batch > 1 else 0, PARALLEL_WORK)

@@ -205,8 +205,10 @@ def _views(layout, params):
 
 
 def _train(layout, params, n_units, X, Y, *, batch=1, order=dense.SEQUENTIAL, epochs=1, solver=dense.SGD,
-           lr=0.1, momentum=0.0, alpha=0.0, nesterov=False, seed=0, kernel=dense.train_epochs,
+           lr=0.1, momentum=0.0, alpha=0.0, nesterov=False, seed=0, kernel=None,
            loss=losses.SQUARED):
+    if kernel is None:   # the engine's trainer for the batch size
+        kernel = dense.train_samples if batch == 1 else dense.train_epochs
     hp = np.array([lr, momentum, 0.9, 0.999, 1e-8, alpha])
     dt = params.dtype
     vel, sq = np.zeros_like(params), np.zeros_like(params)
@@ -233,7 +235,7 @@ def test_per_sample_epochs_match_the_article_loop(rule, solver, one_hidden):
     Ws, bs = _views(layout, params.copy())
     Ws, bs = [w.copy() for w in Ws], [b.copy() if b is not None else None for b in bs]
     nesterov = rule == "nesterov"
-    kernel = dense.one_hidden_trainer(solver, 2) if one_hidden else dense.train_epochs
+    kernel = dense.one_hidden_trainer(solver, 2) if one_hidden else dense.train_samples
     _train(layout, params, n_units, XOR_X, XOR_Y, epochs=3, lr=0.5, momentum=0.3, solver=solver,
            nesterov=nesterov, kernel=kernel)
     vel = {}
@@ -308,7 +310,8 @@ def test_training_is_bit_identical_across_thread_counts_and_twins(batch, order, 
     X[X < 0] = 0.0                   # zeros take the skipping branch
     Y = np.eye(3)[g.integers(0, 3, 11)]
     results = []
-    for kernel, n in itertools.product([dense.train_epochs, dense.train_epochs_serial], n_threads):
+    kernels = [dense.train_samples] if batch == 1 else [dense.train_epochs, dense.train_epochs_serial]
+    for kernel, n in itertools.product(kernels, n_threads):
         layout, params, n_units = _net([4, 8, 3], ["relu", "softmax"], [True, True])
         with threads(n):
             _, curve, _ = _train(layout, params, n_units, X, Y, batch=batch, order=order, epochs=4,
@@ -318,6 +321,21 @@ def test_training_is_bit_identical_across_thread_counts_and_twins(batch, order, 
     for params, curve in results[1:]:
         assert_array_equal(params, results[0][0])
         assert_array_equal(curve, results[0][1])
+
+
+@pytest.mark.parametrize("kernel,batch,message", [
+    ("train_epochs", 1, "train_epochs takes minibatches"),
+    ("train_epochs_serial", 1, "train_epochs takes minibatches"),
+    ("train_samples", 2, "train_samples takes batch_size 1"),
+])
+def test_each_trainer_refuses_the_other_ones_batch_size(kernel, batch, message):
+    # the per-sample and minibatch paths are separate kernels (a fit compiles only
+    # its own); one given the other's batch size says so instead of misreading it
+    layout, params, n_units = _net([2, 3, 1], ["logistic", "logistic"], [True, True])
+    before = params.copy()
+    with pytest.raises(ValueError, match=message):
+        _train(layout, params, n_units, XOR_X, XOR_Y, batch=batch, kernel=getattr(dense, kernel))
+    assert_array_equal(params, before)
 
 
 def test_divergence_is_reported_not_hidden():
@@ -334,11 +352,11 @@ def test_stopping_rule_follows_scikit_learn():
     hp = np.array([1e-12, 0.0, 0.9, 0.999, 1e-8, 0.0])   # no progress: stops after n_iter_no_change + 1
     state = np.array([np.inf, 0, 0, 0.0])
     curve = np.empty(100)
-    n = dense.train_epochs(params, layout, 0, XOR_X, XOR_Y, 1, 1, 0, 0, 100, 0,
-                           False, hp, 1e-4, 5, 1,
-                           np.zeros_like(params), np.zeros_like(params), state, np.empty(4, np.int64),
-                           np.empty((1, n_units)), np.empty((1, n_units)), np.empty_like(params),
-                           np.empty(1), curve)
+    n = dense.train_samples(params, layout, 0, XOR_X, XOR_Y, 1, 1, 0, 0, 100, 0,
+                            False, hp, 1e-4, 5, 1,
+                            np.zeros_like(params), np.zeros_like(params), state, np.empty(4, np.int64),
+                            np.empty((1, n_units)), np.empty((1, n_units)), np.empty_like(params),
+                            np.empty(1), curve)
     assert n == 7 and state[dense.STATUS] == dense.CONVERGED
 
 
@@ -353,7 +371,7 @@ def test_lazy_momentum_matches_the_eager_loop_on_sparse_inputs(rule, one_hidden)
     Ws, bs = [w.copy() for w in _views(layout, params)[0]], [b.copy() for b in _views(layout, params)[1]]
     solver = dense.SGD_PREVIOUS_GRADIENT if rule == "previous_gradient" else dense.SGD
     nesterov = rule == "nesterov"
-    kernel = dense.one_hidden_trainer(solver, n_in) if one_hidden else dense.train_epochs
+    kernel = dense.one_hidden_trainer(solver, n_in) if one_hidden else dense.train_samples
     _train(layout, params, n_units, X, Y, epochs=4, lr=0.3, momentum=0.9, solver=solver,
            nesterov=nesterov, kernel=kernel)
     vel = {}
@@ -396,7 +414,7 @@ def test_one_hidden_trainer_gives_the_generic_engines_bits(solver, nesterov, mom
             alpha = 1e-3 if k % 2 else 0.0
             order = [dense.SHUFFLE, dense.SEQUENTIAL, dense.REPLACEMENT][k % 3]
             results = []
-            for kernel in (dense.train_epochs_serial, dense.one_hidden_trainer(solver, n_in)):
+            for kernel in (dense.train_samples, dense.one_hidden_trainer(solver, n_in)):
                 layout, params, n_units = _net([n_in, 7, n_out], [hidden, out], bias, dtype, seed=k)
                 _, curve, state = _train(layout, params, n_units, X, Y, order=order, epochs=3,
                                          solver=solver, lr=0.05, momentum=momentum, alpha=alpha,
