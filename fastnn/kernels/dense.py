@@ -26,8 +26,8 @@ inlines its helpers; a minibatch's rows of X are first copied together
 row per block), each sample's nonzero inputs are listed and their weight rows
 added four at a time (``_forward_group``), and each weight matrix is walked in
 L1-sized blocks of rows, a block's gradient summed over the batch and updated
-while in cache (``_weight_block_step``; the first layer's from the lists of
-nonzero inputs the forward pass kept, ``_listed_block_step``); the hidden
+while in cache (``_weight_block_gradient``; the first layer's from the lists of
+nonzero inputs the forward pass kept, ``_listed_block_gradient``); the hidden
 deltas are summed from transposed weights (``_hidden_deltas_t``). Every output
 keeps its summation order, so results are the same bits as the plain loops
 and do not depend on the thread count; so the parallel twin may run a batch
@@ -398,12 +398,12 @@ def _sgd_rule(solver, nesterov, mom):
     return RULE_NESTEROV if nesterov else RULE_MOMENTUM
 
 
-# Bytes of gradient rows one block of ``_weight_block_step`` accumulates: half
+# Bytes of gradient rows one block of ``_weight_block_gradient`` accumulates: half
 # of a 32 KiB L1 data cache, leaving room for the rows of D and X it streams.
 BLOCK_BYTES = 16384
 # At most this many entries (int64) in the kept lists of a minibatch's nonzero
 # inputs (``NZ0``): 32 MiB. A larger batch (full-batch descent on a large set)
-# lists them one sample at a time and takes ``_weight_block_step``.
+# lists them one sample at a time and takes ``_weight_block_gradient``.
 KEPT_LISTS = 1 << 22
 # Threads a minibatch (the parallel twin). Where a core is shared (a busy
 # process on it, a host that slows one vCPU), every parallel loop waits for its
@@ -426,15 +426,14 @@ def _block_rows(n_in, n_out, itemsize):
 
 
 @njit(cache=True, inline="always")
-def _weight_block_step(params, vel, sq, G, XB, A, D, nb, first, p, o, w0, i0, i1,
-                       n_out, scale, alpha, solver, nesterov, hp, lr_t):
-    """Gradient and update of rows ``i0:i1`` of one layer's ``W`` for a minibatch.
+def _weight_block_gradient(G, XB, A, D, nb, first, p, o, w0, i0, i1, n_out):
+    """Gradient of rows ``i0:i1`` of one layer's ``W`` for a minibatch.
 
-    ``G[i, :] = sum_r x_r[i] * D[r, :]`` over the batch's samples in order,
-    then one optimiser step on the block. The block of ``G`` (at most
-    ``BLOCK_BYTES``) stays in the L1 cache while the samples stream past, so
-    each sample's delta row is read once per block instead of once per input
-    row, and the block is updated while still in cache. Each entry is summed
+    ``G[i, :] = sum_r x_r[i] * D[r, :]`` over the batch's samples in order
+    (``_block_pass`` then takes one optimiser step on the block). The block
+    of ``G`` (at most ``BLOCK_BYTES``) stays in the L1 cache while the samples
+    stream past, so each sample's delta row is read once per block instead of
+    once per input row, and the block is updated while still in cache. Each entry is summed
     by one thread in sample order: the bits do not depend on the threads.
     Zero inputs (most of MNIST) are skipped.
     """
@@ -479,8 +478,6 @@ def _weight_block_step(params, vel, sq, G, XB, A, D, nb, first, p, o, w0, i0, i1
             for j in range(n_out):
                 Gb[ii, j] += v * dr[j]
         r += 1
-    _update_range(params, vel, sq, g0, n * n_out, G[g0:g0 + n * n_out], scale, alpha,
-                  solver, nesterov, hp, lr_t)
 
 
 @njit(cache=True, inline="always")
@@ -497,16 +494,15 @@ def _block_starts(nz, m, rows, bp):
 
 
 @njit(cache=True, inline="always")
-def _listed_block_step(params, vel, sq, G, XB, D, nb, NZ0, BP, blk, o, w0, i0, i1,
-                       n_out, scale, alpha, solver, nesterov, hp, lr_t):
-    """``_weight_block_step`` for the first layer, from the lists of each sample's
+def _listed_block_gradient(G, XB, D, nb, NZ0, BP, blk, o, w0, i0, i1, n_out):
+    """``_weight_block_gradient`` for the first layer, from the lists of each sample's
     nonzero inputs that the forward pass kept (``NZ0``, with ``BP``: where each
     list enters block ``blk``, rows ``i0:i1``; the first layer's deltas are at
     ``D[r, o:o + n_out]``).
 
     Each sample adds its delta row to the gradient rows of its own nonzero
     inputs only: no zero is tested or multiplied. Four samples at a time, as
-    ``_weight_block_step`` goes, tested every input of every group of four
+    ``_weight_block_gradient`` goes, tested every input of every group of four
     and multiplied most rows of a group by zero (an MNIST pixel is nonzero in
     about one image of five). Samples still come in order, so each entry is
     the same sum, term for term (a product with a zero input added nothing),
@@ -530,8 +526,6 @@ def _listed_block_step(params, vel, sq, G, XB, D, nb, NZ0, BP, blk, o, w0, i0, i
             q = _nonneg(w0 + i * n_out)
             for j in range(n_out):
                 G[q + j] += v * D1[e + j]
-    _update_range(params, vel, sq, g0, n * n_out, G[g0:g0 + n * n_out], scale, alpha,
-                  solver, nesterov, hp, lr_t)
 
 
 @njit(cache=True, inline="always")
@@ -851,11 +845,25 @@ def _block_pass(params, vel, sq, G, XB, A, D, nb, NZ0, BP, blk, rows, listed, fi
     i0 = blk * rows
     i1 = min(n_in, i0 + rows)
     if listed:
-        _listed_block_step(params, vel, sq, G, XB, D, nb, NZ0, BP, blk, o, w0, i0, i1, n_out,
-                           scale, alpha / nb, solver, nesterov, hp, lr_t)
+        _listed_block_gradient(G, XB, D, nb, NZ0, BP, blk, o, w0, i0, i1, n_out)
     else:
-        _weight_block_step(params, vel, sq, G, XB, A, D, nb, first, p, o, w0, i0, i1, n_out,
-                           scale, alpha / nb, solver, nesterov, hp, lr_t)
+        _weight_block_gradient(G, XB, A, D, nb, first, p, o, w0, i0, i1, n_out)
+    g0 = _nonneg(w0 + i0 * n_out)
+    n = (i1 - i0) * n_out
+    _update_range(params, vel, sq, g0, n, G[g0:g0 + n], scale, alpha / nb, solver, nesterov, hp,
+                  lr_t)
+
+
+# The bodies of the parallel twin's prange loops, as calls: numba outlines a
+# prange body into a function of its own, so an inlined body was compiled once
+# there and once more in the serial loop. Called, it is compiled once, and the
+# serial loops still inline theirs (a call costs about 0.13 us, and a small
+# network's batch makes several: full-batch XOR on [2, 4, 3, 1], 2000 epochs,
+# 3.7 -> 5.5 ms with calls in both). The parallel trainer's first compile:
+# 29 -> 21 s. (Pass the index as an int64: a prange index is unsigned, and
+# an unsigned index compiled a second signature.)
+_group_pass_call = njit(cache=True)(_group_pass.py_func)
+_block_pass_call = njit(cache=True)(_block_pass.py_func)
 
 
 @njit(cache=True)
@@ -921,10 +929,11 @@ def _epochs_trainer(ADAPT):
     parallel twin's) lets the minibatch loop run a batch's loops on all threads
     or, where that has been faster, on the calling one (``ADAPT_FIRST_GAP``).
     Each loop over samples or weight rows is written twice, ``prange`` and
-    ``range``, around one inlined body: setting the thread count instead would
-    keep numba from caching the twin. (The serial loops inline their bodies
-    too: a call of a compiled helper a loop cost about 0.5 us a batch, a
-    third of a small network's batch.)"""
+    ``range``, around one body (called under ``prange``, ``_group_pass_call``;
+    inlined under ``range``): setting the thread count instead would keep
+    numba from caching the twin. (The serial loops inline their bodies: a
+    call of a compiled helper a loop cost about 0.5 us a batch, a third of a
+    small network's batch.)"""
 
     def _train_epochs(params, layout, loss, X, Y, batch_size, order_kind, seed, epoch0, n_epochs,
                       solver, nesterov, hp, tol, n_iter_no_change, threads, vel, sq, state,
@@ -979,7 +988,7 @@ def _epochs_trainer(ADAPT):
         NZ = np.empty(((batch_size + GROUP_ROWS - 1) // GROUP_ROWS, max(n_in0, A.shape[1])),
                       dtype=np.int64)
         # each sample's list of nonzero inputs, kept from the forward pass for the first
-        # layer's gradient (``_listed_block_step``), and where it enters each block of rows
+        # layer's gradient (``_listed_block_gradient``), and where it enters each block of rows
         rows0 = _block_rows(n_in0, layout[0, N_OUT], params.itemsize)
         n_blk0 = (n_in0 + rows0 - 1) // rows0
         n_kept = batch_size if batch_size * n_in0 <= KEPT_LISTS else 0
@@ -1012,8 +1021,9 @@ def _epochs_trainer(ADAPT):
                 n_groups = (nb + GROUP_ROWS - 1) // GROUP_ROWS
                 if ADAPT and many:   # (pruned from the serial twin)
                     for grp in prange(n_groups):
-                        _group_pass(params, layout, loss, X, Y, order, start, nb, grp, WT,
-                                    XB, A, D, NZ, NZ0, BP, SS, rows0, batch_loss)
+                        _group_pass_call(params, layout, loss, X, Y, order, start, nb,
+                                         np.int64(grp), WT, XB, A, D, NZ, NZ0, BP, SS, rows0,
+                                         batch_loss)
                 else:
                     for grp in range(n_groups):
                         _group_pass(params, layout, loss, X, Y, order, start, nb, grp, WT,
@@ -1037,9 +1047,9 @@ def _epochs_trainer(ADAPT):
                     n_blocks = (n_in + rows - 1) // rows
                     if ADAPT and many:   # (pruned from the serial twin)
                         for blk in prange(n_blocks):
-                            _block_pass(params, vel, sq, G, XB, A, D, nb, NZ0, BP, blk, rows,
-                                        listed, l == 0, p, o, w0, n_in, n_out, scale, alpha,
-                                        solver, nesterov, hp, lr_t)
+                            _block_pass_call(params, vel, sq, G, XB, A, D, nb, NZ0, BP,
+                                             np.int64(blk), rows, listed, l == 0, p, o, w0, n_in,
+                                             n_out, scale, alpha, solver, nesterov, hp, lr_t)
                     else:
                         for blk in range(n_blocks):
                             _block_pass(params, vel, sq, G, XB, A, D, nb, NZ0, BP, blk, rows,
