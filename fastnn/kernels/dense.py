@@ -430,7 +430,7 @@ def _weight_block_gradient(G, XB, A, D, nb, first, p, o, w0, i0, i1, n_out):
     """Gradient of rows ``i0:i1`` of one layer's ``W`` for a minibatch.
 
     ``G[i, :] = sum_r x_r[i] * D[r, :]`` over the batch's samples in order
-    (``_block_pass`` then takes one optimiser step on the block). The block
+    (``_block_pass`` then takes the optimiser step on the block). The block
     of ``G`` (at most ``BLOCK_BYTES``) stays in the L1 cache while the samples
     stream past, so each sample's delta row is read once per block instead of
     once per input row, and the block is updated while still in cache. Each entry is summed
@@ -844,14 +844,18 @@ def _block_pass(params, vel, sq, G, XB, A, D, nb, NZ0, BP, blk, rows, listed, fi
     of nonzero inputs where ``listed``."""
     i0 = blk * rows
     i1 = min(n_in, i0 + rows)
-    if listed:
-        _listed_block_gradient(G, XB, D, nb, NZ0, BP, blk, o, w0, i0, i1, n_out)
-    else:
-        _weight_block_gradient(G, XB, A, D, nb, first, p, o, w0, i0, i1, n_out)
     g0 = _nonneg(w0 + i0 * n_out)
     n = (i1 - i0) * n_out
-    _update_range(params, vel, sq, g0, n, G[g0:g0 + n], scale, alpha / nb, solver, nesterov, hp,
-                  lr_t)
+    # (the step written in each branch: after the two joined, a small network's
+    # partial_fit ran 1-2 us slower, 54.4 against 52.9 us, for 1.8 s less compile)
+    if listed:
+        _listed_block_gradient(G, XB, D, nb, NZ0, BP, blk, o, w0, i0, i1, n_out)
+        _update_range(params, vel, sq, g0, n, G[g0:g0 + n], scale, alpha / nb, solver, nesterov,
+                      hp, lr_t)
+    else:
+        _weight_block_gradient(G, XB, A, D, nb, first, p, o, w0, i0, i1, n_out)
+        _update_range(params, vel, sq, g0, n, G[g0:g0 + n], scale, alpha / nb, solver, nesterov,
+                      hp, lr_t)
 
 
 # The bodies of the parallel twin's prange loops, as calls: numba outlines a
