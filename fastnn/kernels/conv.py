@@ -27,10 +27,11 @@ One convolution layer (activation ``conv_act``), ``p x p`` max pooling
 softmax output trained with cross-entropy). All parameters live in one flat
 array: the filters (F*C*kh*kw, row-major), their biases (F), then the dense
 head's parameters. ``spec`` is an int64 array of the shapes (see ``SPEC_*``).
-The whole training loop runs in ``train_epochs``; at batch size 1 it runs
+The whole training loop runs in ``train_samples`` at batch size 1, which runs
 ``_image_step``, whose loops are laid out for SIMD (maps at the image's row
-stride, ``lane_dot`` for the sums; see the section "batch size 1"), and a
-minibatch runs the same loops per image (section "minibatches").
+stride, ``lane_dot`` for the sums; see the section "batch size 1"), and in
+``train_epochs`` for minibatches, which runs the same loops per image
+(section "minibatches"). Each is a kernel of its own: a fit compiles one.
 """
 import math
 
@@ -1070,177 +1071,195 @@ def _batch_outer_rest(inp, i0, i1, istride, d, d0, dstride, n_out, nb, g, g0, j0
         r += 1
 
 
-def _train_epochs(params, spec, layout, X, Y, batch_size, order_kind, seed, epoch0, n_epochs,
-                  solver, hp, tol, n_iter_no_change, vel, sq, state,
-                  order, CONV, POOL, ARG, A, D, DP, GW, GB, G, batch_loss, loss_curve, step_loss):
-    """Train the network for up to ``n_epochs`` epochs; return the number run.
+def _trainer(PER_IMAGE):
+    """``_train_epochs`` for one batch size: ``PER_IMAGE`` (a closure constant)
+    keeps the per-image path (batch size 1) or the minibatch path, so each
+    kernel compiles only its own. Both paths in one kernel compiled in 67 s
+    on a new machine; the per-image kernel alone, the default and the
+    article's, compiles in about 26 s."""
 
-    Parameters
-    ----------
-    params : 1-D float array (see the module docstring), updated in place.
-    spec, layout : from ``make_cnn_layout``.
-    X : float array (n_samples, C, H, W); Y : float array (n_samples, n_classes), one-hot.
-    batch_size : int >= 1. 1 is the article's per-image SGD.
-    order_kind, seed, epoch0 : sample order as ``dense.train_epochs`` (SHUFFLE,
-        SEQUENTIAL, REPLACEMENT keyed by ``(seed, epoch0 + e)``).
-    solver, hp : ``dense.SGD`` or ``dense.ADAM`` and the hyper-parameters
-        (lr, momentum, beta1, beta2, epsilon, alpha).
-    tol, n_iter_no_change, state : stopping rule and training state as
-        ``dense.train_epochs``.
-    vel, sq : optimiser state, same length as ``params``.
-    order : int64 (n_samples,), scratch.
-    CONV (batch_size, F, oh, ow), POOL (batch_size, F*ph*pw), ARG (same, int64),
-    A, D (batch_size, head units), DP (batch_size, F*ph*pw), GW (F, C, kh, kw),
-    GB (F,), G (len(params),), batch_loss (batch_size,) : scratch. The maps
-    are kept at the image's row stride in scratch allocated here (see
-    ``_conv_maps``): CONV is not used and ARG holds the argmax positions at
-    that stride.
-    loss_curve : float64 (n_epochs,), out: mean loss of each epoch.
-    step_loss : float64 (n_epochs, n_batches), out: the loss of each step (the
-        image's loss at batch size 1, the batch mean otherwise), for the
-        article's "error every 50 steps".
+    def _train_epochs(params, spec, layout, X, Y, batch_size, order_kind, seed, epoch0, n_epochs,
+                      solver, hp, tol, n_iter_no_change, vel, sq, state,
+                      order, CONV, POOL, ARG, A, D, DP, GW, GB, G, batch_loss, loss_curve, step_loss):
+        """Train the network for up to ``n_epochs`` epochs; return the number run.
 
-    Minibatches: forward and backward run in parallel over groups of four
-    images (``_group_gradient``, the batch-1 loops without the updates); then one
-    parallel loop sums the head's gradient per weight row (four images a pass,
-    ``_batch_outer_rows``) and the filters' gradient per filter, by one thread
-    each in image order, and updates those rows, so the result does not depend
-    on the number of threads.
-    """
-    n_samples = X.shape[0]
-    n_layers = layout.shape[0]
-    alpha = hp[ALPHA]
-    doff = spec[SPEC_DENSE_OFF]
-    n_conv = spec[SPEC_B_OFF]
-    n_f = spec[SPEC_F]
-    n_c = spec[SPEC_C]
-    kh = spec[SPEC_KH]
-    kw = spec[SPEC_KW]
-    pd = params[doff:]
-    vd = vel[doff:]
-    sd = sq[doff:]
-    gd = G[doff:]
-    n_batches = (n_samples + batch_size - 1) // batch_size
-    # flat images and, a row per image of the batch, the scratch of _image_step or
-    # _group_gradient: the maps at the image's row stride (see _conv_maps), the
-    # logistic's exponent bits (the pooled units), the routed deltas (filters
-    # wider than TAP_LANES), and (minibatches) the image's filter gradients
-    X1 = X.reshape((n_samples, n_c * spec[SPEC_H] * spec[SPEC_W]))
-    lz = (spec[SPEC_OH] - 1) * spec[SPEC_W] + spec[SPEC_OW]
-    Z = np.empty((batch_size, n_f * lz), params.dtype)
-    BITS = np.empty((batch_size, spec[SPEC_N_POOLED]), np.int32)
-    SCALE = BITS.view(np.float32)
-    DZ = np.zeros((max(batch_size, n_f), lz), params.dtype)
-    GP = np.empty((batch_size if batch_size > 1 else 0, n_conv + n_f), params.dtype)
-    done = 0
-    for e in range(n_epochs):
-        epoch = epoch0 + e
-        epoch_order(order_kind, seed, epoch, order)
-        total = 0.0
-        if batch_size == 1:
-            split = _split_work(spec, layout)
-            S = np.empty((n_f, layout[0, N_OUT]), params.dtype)
-            for k in range(n_samples):
-                idx = order[k]
-                state[STEP] += 1.0
-                lr_t = _adam_lr(hp, state[STEP]) if solver == ADAM else hp[LR]
-                value = _image_step(params, spec, layout, X1[idx], Y[idx], Z[0], lz, BITS[0],
-                                    SCALE[0], DZ, POOL[0], ARG[0], A[0], D[0], DP[0], GW, GB, S,
-                                    solver, hp, lr_t, vel, sq, split)
-                if alpha > 0.0:
-                    value += 0.5 * alpha * _sum_sq(params, spec, layout)
-                step_loss[e, k] = value
-                total += value
-        else:
-            n_units = A.shape[1]
-            A1 = A.reshape(A.size)
-            D1 = D.reshape(D.size)
-            P1 = POOL.reshape(POOL.size)
-            per = n_c * kh * kw
-            o0 = layout[0, A_OFF]
-            n_rows = 0   # tasks of OUTER_ROWS weight rows, layer after layer
-            for l in range(n_layers):
-                n_rows += (layout[l, N_IN] + OUTER_ROWS - 1) // OUTER_ROWS
-            for b in range(n_batches):
-                start = b * batch_size
-                nb = min(batch_size, n_samples - start)
-                for grp in prange((nb + 3) // 4):
-                    r0 = 4 * grp
-                    _group_gradient(params, spec, layout, X1, Y, order, start, r0, min(nb, r0 + 4),
-                                    Z, lz, BITS, SCALE, DZ[r0], POOL, ARG, A, D, DP, GP,
-                                    batch_loss)
-                bl = 0.0
-                for r in range(nb):
-                    bl += batch_loss[r]
-                if alpha > 0.0:
-                    bl += nb * 0.5 * alpha * _sum_sq(params, spec, layout)
-                total += bl
-                step_loss[e, b] = bl / nb
-                state[STEP] += 1.0
-                lr_t = _adam_lr(hp, state[STEP]) if solver == ADAM else hp[LR]
-                scale = 1.0 / nb
-                # the batch's sums and the updates in one parallel loop (one wait for
-                # the threads a step): task t is a weight row of the head (layers in
-                # order), then a filter, then a layer's biases; each sums the batch
-                # rows in order
-                for tu in prange(n_rows + n_f + n_layers):
-                    t = np.int64(tu)  # (a prange index may be unsigned: keep the arithmetic signed)
-                    if t < n_rows:
-                        l = 0
-                        blk = t
-                        while blk >= (layout[l, N_IN] + OUTER_ROWS - 1) // OUTER_ROWS:
-                            blk -= (layout[l, N_IN] + OUTER_ROWS - 1) // OUTER_ROWS
-                            l += 1
-                        n_in = layout[l, N_IN]
-                        n_out = layout[l, N_OUT]
-                        i0 = blk * OUTER_ROWS
-                        i1 = min(n_in, i0 + OUTER_ROWS)
-                        row = layout[l, W_OFF] + i0 * n_out
-                        if l == 0:
-                            _batch_outer_rows(P1, i0, i1, n_in, D1, o0, n_units, n_out, nb, gd, row)
-                        else:
-                            _batch_outer_rows(A1, layout[l - 1, A_OFF] + i0,
-                                              layout[l - 1, A_OFF] + i1, n_units, D1,
-                                              layout[l, A_OFF], n_units, n_out, nb, gd, row)
-                        _update_range(pd, vd, sd, row, (i1 - i0) * n_out,
-                                      gd[row:row + (i1 - i0) * n_out], scale,
-                                      alpha / nb, solver, False, hp, lr_t)
-                    elif t < n_rows + n_f:
-                        f = t - n_rows
-                        k0 = f * per
-                        for k in range(per):
-                            G[k0 + k] = GP[0, k0 + k]
-                        G[n_conv + f] = GP[0, n_conv + f]
-                        for r in range(1, nb):
-                            for k in range(per):
-                                G[k0 + k] += GP[r, k0 + k]
-                            G[n_conv + f] += GP[r, n_conv + f]
-                        _update_range(params, vel, sq, k0, per, G[k0:k0 + per], scale,
-                                      alpha / nb, solver, False, hp, lr_t)
-                        _update_range(params, vel, sq, n_conv + f, 1, G[n_conv + f:n_conv + f + 1],
-                                      scale, 0.0, solver, False, hp, lr_t)
-                    else:
-                        l = t - n_rows - n_f
-                        b0 = layout[l, B_OFF]
-                        if b0 >= 0:
+        Parameters
+        ----------
+        params : 1-D float array (see the module docstring), updated in place.
+        spec, layout : from ``make_cnn_layout``.
+        X : float array (n_samples, C, H, W); Y : float array (n_samples, n_classes), one-hot.
+        batch_size : int, 1 (``train_samples``: the article's per-image SGD) or
+            at least 2 (``train_epochs``).
+        order_kind, seed, epoch0 : sample order as ``dense.train_epochs`` (SHUFFLE,
+            SEQUENTIAL, REPLACEMENT keyed by ``(seed, epoch0 + e)``).
+        solver, hp : ``dense.SGD`` or ``dense.ADAM`` and the hyper-parameters
+            (lr, momentum, beta1, beta2, epsilon, alpha).
+        tol, n_iter_no_change, state : stopping rule and training state as
+            ``dense.train_epochs``.
+        vel, sq : optimiser state, same length as ``params``.
+        order : int64 (n_samples,), scratch.
+        CONV (batch_size, F, oh, ow), POOL (batch_size, F*ph*pw), ARG (same, int64),
+        A, D (batch_size, head units), DP (batch_size, F*ph*pw), GW (F, C, kh, kw),
+        GB (F,), G (len(params),), batch_loss (batch_size,) : scratch. The maps
+        are kept at the image's row stride in scratch allocated here (see
+        ``_conv_maps``): CONV is not used and ARG holds the argmax positions at
+        that stride.
+        loss_curve : float64 (n_epochs,), out: mean loss of each epoch.
+        step_loss : float64 (n_epochs, n_batches), out: the loss of each step (the
+            image's loss at batch size 1, the batch mean otherwise), for the
+            article's "error every 50 steps".
+
+        Minibatches: forward and backward run in parallel over groups of four
+        images (``_group_gradient``, the batch-1 loops without the updates); then one
+        parallel loop sums the head's gradient per weight row (four images a pass,
+        ``_batch_outer_rows``) and the filters' gradient per filter, by one thread
+        each in image order, and updates those rows, so the result does not depend
+        on the number of threads.
+        """
+        if PER_IMAGE and batch_size != 1:
+            raise ValueError("train_samples takes batch_size 1; minibatches are train_epochs'")
+        if not PER_IMAGE and batch_size < 2:
+            raise ValueError("train_epochs takes minibatches (batch_size >= 2); "
+                             "batch size 1 is train_samples'")
+        n_samples = X.shape[0]
+        n_layers = layout.shape[0]
+        alpha = hp[ALPHA]
+        doff = spec[SPEC_DENSE_OFF]
+        n_conv = spec[SPEC_B_OFF]
+        n_f = spec[SPEC_F]
+        n_c = spec[SPEC_C]
+        kh = spec[SPEC_KH]
+        kw = spec[SPEC_KW]
+        pd = params[doff:]
+        vd = vel[doff:]
+        sd = sq[doff:]
+        gd = G[doff:]
+        n_batches = (n_samples + batch_size - 1) // batch_size
+        # flat images and, a row per image of the batch, the scratch of _image_step or
+        # _group_gradient: the maps at the image's row stride (see _conv_maps), the
+        # logistic's exponent bits (the pooled units), the routed deltas (filters
+        # wider than TAP_LANES), and (minibatches) the image's filter gradients
+        X1 = X.reshape((n_samples, n_c * spec[SPEC_H] * spec[SPEC_W]))
+        lz = (spec[SPEC_OH] - 1) * spec[SPEC_W] + spec[SPEC_OW]
+        Z = np.empty((batch_size, n_f * lz), params.dtype)
+        BITS = np.empty((batch_size, spec[SPEC_N_POOLED]), np.int32)
+        SCALE = BITS.view(np.float32)
+        DZ = np.zeros((max(batch_size, n_f), lz), params.dtype)
+        GP = np.empty((batch_size if batch_size > 1 else 0, n_conv + n_f), params.dtype)
+        done = 0
+        for e in range(n_epochs):
+            epoch = epoch0 + e
+            epoch_order(order_kind, seed, epoch, order)
+            total = 0.0
+            if PER_IMAGE:   # (a closure constant: the other path is not compiled)
+                split = _split_work(spec, layout)
+                S = np.empty((n_f, layout[0, N_OUT]), params.dtype)
+                for k in range(n_samples):
+                    idx = order[k]
+                    state[STEP] += 1.0
+                    lr_t = _adam_lr(hp, state[STEP]) if solver == ADAM else hp[LR]
+                    value = _image_step(params, spec, layout, X1[idx], Y[idx], Z[0], lz, BITS[0],
+                                        SCALE[0], DZ, POOL[0], ARG[0], A[0], D[0], DP[0], GW, GB, S,
+                                        solver, hp, lr_t, vel, sq, split)
+                    if alpha > 0.0:
+                        value += 0.5 * alpha * _sum_sq(params, spec, layout)
+                    step_loss[e, k] = value
+                    total += value
+            else:
+                n_units = A.shape[1]
+                A1 = A.reshape(A.size)
+                D1 = D.reshape(D.size)
+                P1 = POOL.reshape(POOL.size)
+                per = n_c * kh * kw
+                o0 = layout[0, A_OFF]
+                n_rows = 0   # tasks of OUTER_ROWS weight rows, layer after layer
+                for l in range(n_layers):
+                    n_rows += (layout[l, N_IN] + OUTER_ROWS - 1) // OUTER_ROWS
+                for b in range(n_batches):
+                    start = b * batch_size
+                    nb = min(batch_size, n_samples - start)
+                    for grp in prange((nb + 3) // 4):
+                        r0 = 4 * grp
+                        _group_gradient(params, spec, layout, X1, Y, order, start, r0, min(nb, r0 + 4),
+                                        Z, lz, BITS, SCALE, DZ[r0], POOL, ARG, A, D, DP, GP,
+                                        batch_loss)
+                    bl = 0.0
+                    for r in range(nb):
+                        bl += batch_loss[r]
+                    if alpha > 0.0:
+                        bl += nb * 0.5 * alpha * _sum_sq(params, spec, layout)
+                    total += bl
+                    step_loss[e, b] = bl / nb
+                    state[STEP] += 1.0
+                    lr_t = _adam_lr(hp, state[STEP]) if solver == ADAM else hp[LR]
+                    scale = 1.0 / nb
+                    # the batch's sums and the updates in one parallel loop (one wait for
+                    # the threads a step): task t is a weight row of the head (layers in
+                    # order), then a filter, then a layer's biases; each sums the batch
+                    # rows in order
+                    for tu in prange(n_rows + n_f + n_layers):
+                        t = np.int64(tu)  # (a prange index may be unsigned: keep the arithmetic signed)
+                        if t < n_rows:
+                            l = 0
+                            blk = t
+                            while blk >= (layout[l, N_IN] + OUTER_ROWS - 1) // OUTER_ROWS:
+                                blk -= (layout[l, N_IN] + OUTER_ROWS - 1) // OUTER_ROWS
+                                l += 1
+                            n_in = layout[l, N_IN]
                             n_out = layout[l, N_OUT]
-                            o = layout[l, A_OFF]
-                            g = gd[b0:b0 + n_out]
-                            for j in range(n_out):
-                                g[j] = 0.0
-                            for r in range(nb):
+                            i0 = blk * OUTER_ROWS
+                            i1 = min(n_in, i0 + OUTER_ROWS)
+                            row = layout[l, W_OFF] + i0 * n_out
+                            if l == 0:
+                                _batch_outer_rows(P1, i0, i1, n_in, D1, o0, n_units, n_out, nb, gd, row)
+                            else:
+                                _batch_outer_rows(A1, layout[l - 1, A_OFF] + i0,
+                                                  layout[l - 1, A_OFF] + i1, n_units, D1,
+                                                  layout[l, A_OFF], n_units, n_out, nb, gd, row)
+                            _update_range(pd, vd, sd, row, (i1 - i0) * n_out,
+                                          gd[row:row + (i1 - i0) * n_out], scale,
+                                          alpha / nb, solver, False, hp, lr_t)
+                        elif t < n_rows + n_f:
+                            f = t - n_rows
+                            k0 = f * per
+                            for k in range(per):
+                                G[k0 + k] = GP[0, k0 + k]
+                            G[n_conv + f] = GP[0, n_conv + f]
+                            for r in range(1, nb):
+                                for k in range(per):
+                                    G[k0 + k] += GP[r, k0 + k]
+                                G[n_conv + f] += GP[r, n_conv + f]
+                            _update_range(params, vel, sq, k0, per, G[k0:k0 + per], scale,
+                                          alpha / nb, solver, False, hp, lr_t)
+                            _update_range(params, vel, sq, n_conv + f, 1, G[n_conv + f:n_conv + f + 1],
+                                          scale, 0.0, solver, False, hp, lr_t)
+                        else:
+                            l = t - n_rows - n_f
+                            b0 = layout[l, B_OFF]
+                            if b0 >= 0:
+                                n_out = layout[l, N_OUT]
+                                o = layout[l, A_OFF]
+                                g = gd[b0:b0 + n_out]
                                 for j in range(n_out):
-                                    g[j] += D[r, o + j]
-                            _update_range(pd, vd, sd, b0, n_out, g, scale, 0.0,
-                                          solver, False, hp, lr_t)
-        done = e + 1
-        if end_epoch(state, loss_curve, e, total / n_samples, tol, n_iter_no_change):
-            break
-    return done
+                                    g[j] = 0.0
+                                for r in range(nb):
+                                    for j in range(n_out):
+                                        g[j] += D[r, o + j]
+                                _update_range(pd, vd, sd, b0, n_out, g, scale, 0.0,
+                                              solver, False, hp, lr_t)
+            done = e + 1
+            if end_epoch(state, loss_curve, e, total / n_samples, tol, n_iter_no_change):
+                break
+        return done
+
+    return _train_epochs
 
 
-train_epochs = njit(parallel=True, cache=True)(_train_epochs)
-train_epochs_serial = njit(_train_epochs)  # never cache a twin (numba#6845)
+# each batch size's kernel, and its twin; never cache a twin (numba#6845)
+train_samples = njit(parallel=True, cache=True)(_trainer(True))
+train_samples_serial = njit(_trainer(True))
+train_epochs = njit(parallel=True, cache=True)(_trainer(False))
+train_epochs_serial = njit(_trainer(False))
 
 
 # ---------------------------------------------------------------------------

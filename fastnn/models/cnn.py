@@ -9,7 +9,8 @@ The article's network is the default::
 
 The convolution is a true valid convolution (the filter flipped, as the
 article's ``rot90(filter, 2)`` intends; see ``fastnn.kernels.conv``). The
-whole training loop runs in ``fastnn.kernels.conv.train_epochs``.
+whole training loop runs in ``fastnn.kernels.conv.train_samples`` (batch size 1) or
+``train_epochs`` (minibatches).
 """
 import math
 import warnings
@@ -369,7 +370,7 @@ class ConvNetClassifier(ClassifierMixin, BaseEstimator):
         n_f, oh, ow = int(s[conv.SPEC_F]), int(s[conv.SPEC_OH]), int(s[conv.SPEC_OW])
         n_pooled = int(s[conv.SPEC_N_POOLED])
         order = np.empty(n_samples, dtype=np.int64)
-        CONV = np.empty((0, n_f, oh, ow), dtype=dt)  # not used by train_epochs (maps in its own scratch)
+        CONV = np.empty((0, n_f, oh, ow), dtype=dt)  # not used by the trainers (maps in their own scratch)
         # rows of the scratch arrays and the head's weight rows on cache lines (kernels.memory)
         doff = int(s[conv.SPEC_DENSE_OFF])
         self._params, self._vel, self._sq = (realigned(a, doff)
@@ -399,10 +400,11 @@ class ConvNetClassifier(ClassifierMixin, BaseEstimator):
             bar = tqdm(total=max_iter, desc=type(self).__name__, unit="epoch", leave=True)
             per_call = 1
         done = 0
+        train = conv.train_samples if batch == 1 else conv.train_epochs
         while done < max_iter:
             n = min(per_call, max_iter - done)
             hp[dense.LR] = self.learning_rate_init / (1.0 + self.learning_rate_decay * self._epochs)
-            ran = conv.train_epochs(
+            ran = train(
                 self._params, s, self._layout, X, Y, batch, order_kind, self._seed, self._epochs, n,
                 solver, hp, tol, int(self.n_iter_no_change), self._vel, self._sq, self._state,
                 order, CONV, POOL, ARG, A, D, DP, GW, GB, G, batch_loss, curve[done:done + n],

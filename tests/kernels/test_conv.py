@@ -173,7 +173,10 @@ def _scratch(spec, n_units, batch=1, dtype=np.float64, padded=False):
 
 
 def _train(kernel, spec, layout, params, X, Y, batch, epochs=1, lr=0.1, order=dense.SEQUENTIAL,
-           solver=dense.SGD, momentum=0.0, alpha=0.0, seed=3, padded=False):
+           solver=dense.SGD, momentum=0.0, alpha=0.0, seed=3, padded=False, as_given=False):
+    if batch == 1 and not as_given:   # the per-image kernel (the twin for the twin)
+        kernel = {conv.train_epochs: conv.train_samples,
+                  conv.train_epochs_serial: conv.train_samples_serial}.get(kernel, kernel)
     n_units = int(layout[-1, dense.A_OFF] + layout[-1, dense.N_OUT])
     s = _scratch(spec, n_units, batch, params.dtype, padded)
     vel, sq = np.zeros_like(params), np.zeros_like(params)
@@ -215,6 +218,22 @@ def test_padded_activation_rows_give_the_same_bits(batch):
     assert not np.array_equal(results[0][0], params)
     for a, b in zip(*results):
         assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("kernel,batch,message", [
+    ("train_epochs", 1, "train_epochs takes minibatches"),
+    ("train_samples", 2, "train_samples takes batch_size 1"),
+    ("train_samples_serial", 3, "train_samples takes batch_size 1"),
+])
+def test_each_trainer_refuses_the_other_ones_batch_size(kernel, batch, message):
+    # per-image and minibatch training are separate kernels (a fit compiles one);
+    # one given the other's batch size says so and leaves the weights alone
+    spec, layout, params, _ = _network(seed=1, hidden=(6,))
+    X, Y = _data(2, 4)
+    before = params.copy()
+    with pytest.raises(ValueError, match=message):
+        _train(getattr(conv, kernel), spec, layout, params, X, Y, batch, as_given=True)
+    assert_array_equal(params, before)
 
 
 @pytest.mark.parametrize("kernel", [conv.train_epochs, conv.train_epochs_serial])

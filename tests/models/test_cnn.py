@@ -279,3 +279,18 @@ def test_feature_maps_picture_is_written(digits, tmp_path):
         assert f.read(8) == b"\x89PNG\r\n\x1a\n"
     with pytest.raises(ValueError, match=r"image must be one image of shape \(8, 8\)"):
         feature_maps(m, np.zeros((7, 7)), tmp_path / "bad.png")
+
+
+@pytest.mark.parametrize("batch,used,other", [(1, "train_samples", "train_epochs"),
+                                              (4, "train_epochs", "train_samples")])
+def test_a_fit_runs_only_its_own_batch_sizes_trainer(monkeypatch, digits, batch, used, other):
+    # per-image and minibatch training are separate kernels, so that a new machine's
+    # first fit compiles only its own (both in one: 67 s; the per-image one, 26 s)
+    from fastnn.kernels import conv
+
+    def not_this(*args):
+        raise AssertionError("the fit ran another batch size's trainer")
+    monkeypatch.setattr(conv, other, not_this)
+    X, y = digits
+    model = small(batch_size=batch, max_iter=2).fit(X[:40], y[:40])
+    assert model.n_iter_ == 2 and np.isfinite(model.loss_curve_).all()
