@@ -866,8 +866,9 @@ def _block_pass(params, vel, sq, G, XB, A, D, nb, NZ0, BP, blk, rows, listed, fi
 # 3.7 -> 5.5 ms with calls in both). The parallel trainer's first compile:
 # 29 -> 21 s. (Pass the index as an int64: a prange index is unsigned, and
 # an unsigned index compiled a second signature.)
-_group_pass_call = njit(cache=True)(_group_pass.py_func)
-_block_pass_call = njit(cache=True)(_block_pass.py_func)
+# (Under NUMBA_DISABLE_JIT a helper is the plain function, without ``py_func``.)
+_group_pass_call = njit(cache=True)(getattr(_group_pass, "py_func", _group_pass))
+_block_pass_call = njit(cache=True)(getattr(_block_pass, "py_func", _block_pass))
 
 
 @njit(cache=True)
