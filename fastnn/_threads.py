@@ -32,3 +32,11 @@ def threads_for(work, threshold):
     above the threshold: a call costs 0.7 us, a twentieth of a small
     ``partial_fit``."""
     return numba.get_num_threads() if work >= threshold else 1
+
+
+def threaded_kernel(kernel, work, threshold):
+    """``kernel`` (a cached parallel twin whose last argument is ``threaded``)
+    with that argument bound: on numba's threads where ``work`` reaches
+    ``threshold`` (``threads_for``), on the calling thread otherwise."""
+    threaded = threads_for(work, threshold) > 1
+    return lambda *args: kernel(*args, threaded)

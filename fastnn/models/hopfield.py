@@ -7,7 +7,7 @@ import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
-from .._threads import threads_for
+from .._threads import threaded_kernel
 from .._validation import (
     check_binary_states, check_bool, check_float, check_hopfield_weights, check_int,
     check_option,
@@ -348,9 +348,7 @@ class HopfieldNetwork(BaseEstimator):
         ``work`` pays for them and on the calling thread otherwise (its
         ``threaded`` argument). The serial twin, not cached, would be compiled
         by every new process (about 3 s for a fit and a recall)."""
-        kernel = getattr(kernels, name)
-        threaded = threads_for(work, _PARALLEL_WORK) > 1
-        return lambda *args: kernel(*args, threaded)
+        return threaded_kernel(getattr(kernels, name), work, _PARALLEL_WORK)
 
     def _fields(self, states):
         """``weights_ @ s`` of every row: exact integers for integer weights."""

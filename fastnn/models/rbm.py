@@ -13,7 +13,7 @@ from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, Transfo
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from .._threads import threads_for
+from .._threads import threaded_kernel, threads_for
 from .._validation import (
     check_array, check_dtype, check_feature_names, check_float, check_int, check_option,
     check_unit_interval,
@@ -22,10 +22,11 @@ from ..kernels import rbm as kernels
 
 # Below this many multiply-adds a minibatch, the kernels' serial loops
 # (threaded=False) are faster than starting threads for every minibatch. Both
-# give the same bits. Measured on 2 cores: the nudged digits (10 rows x 64 x 100 = 64k a minibatch) train 8% faster
-# on the parallel kernel when nothing else runs, but 20% slower right after
-# scikit-learn's LogisticRegression (the article's pipeline), whose BLAS threads
-# keep spinning for a while and stall every parallel region; serial it stays.
+# give the same bits. Measured on 2 cores: the nudged digits (10 rows x 64 x
+# 100 = 64k a minibatch) train 8% faster on the parallel kernel when nothing
+# else runs, but 20% slower right after scikit-learn's LogisticRegression (the
+# article's pipeline), whose BLAS threads keep spinning for a while and stall
+# every parallel region; serial it stays.
 _PARALLEL_WORK = 200_000
 
 
@@ -161,13 +162,11 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         them (7 s for the article's pipeline)."""
         return threads_for(work, _PARALLEL_WORK) > 1
 
-    @classmethod
-    def _kernel(cls, name, work):
+    @staticmethod
+    def _kernel(name, work):
         """Kernel ``name``, the cached parallel twin, with its ``threaded``
         argument set by whether ``work`` pays for the threads."""
-        kernel = getattr(kernels, name)
-        threaded = cls._threaded(work)
-        return lambda *args: kernel(*args, threaded)
+        return threaded_kernel(getattr(kernels, name), work, _PARALLEL_WORK)
 
     def _check_finite(self, where):
         for name in ("components_", "intercept_hidden_", "intercept_visible_"):
