@@ -433,9 +433,9 @@ def _weight_block_gradient(G, XB, A, D, nb, first, p, o, w0, i0, i1, n_out):
     (``_block_pass`` then takes the optimiser step on the block). The block
     of ``G`` (at most ``BLOCK_BYTES``) stays in the L1 cache while the samples
     stream past, so each sample's delta row is read once per block instead of
-    once per input row, and the block is updated while still in cache. Each entry is summed
-    by one thread in sample order: the bits do not depend on the threads.
-    Zero inputs (most of MNIST) are skipped.
+    once per input row, and the block is updated while still in cache. Each
+    entry is summed by one thread in sample order: the bits do not depend on
+    the threads. Zero inputs (most of MNIST) are skipped.
     """
     n = i1 - i0
     g0 = w0 + i0 * n_out
@@ -934,11 +934,9 @@ def _epochs_trainer(ADAPT):
     parallel twin's) lets the minibatch loop run a batch's loops on all threads
     or, where that has been faster, on the calling one (``ADAPT_FIRST_GAP``).
     Each loop over samples or weight rows is written twice, ``prange`` and
-    ``range``, around one body (called under ``prange``, ``_group_pass_call``;
-    inlined under ``range``): setting the thread count instead would keep
-    numba from caching the twin. (The serial loops inline their bodies: a
-    call of a compiled helper a loop cost about 0.5 us a batch, a third of a
-    small network's batch.)"""
+    ``range``, around one body, called under ``prange`` and inlined under
+    ``range`` (see ``_group_pass_call``): setting the thread count instead
+    would keep numba from caching the twin."""
 
     def _train_epochs(params, layout, loss, X, Y, batch_size, order_kind, seed, epoch0, n_epochs,
                       solver, nesterov, hp, tol, n_iter_no_change, threads, vel, sq, state,
