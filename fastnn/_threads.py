@@ -40,3 +40,12 @@ def threaded_kernel(kernel, work, threshold):
     ``threshold`` (``threads_for``), on the calling thread otherwise."""
     threaded = threads_for(work, threshold) > 1
     return lambda *args: kernel(*args, threaded)
+
+
+def threads_kernel(kernel, work, threshold):
+    """``kernel`` (a cached parallel twin whose last argument is ``threads``,
+    the number of runs its parallel loops split their rows into) with that
+    argument bound: numba's thread count where ``work`` reaches ``threshold``
+    (``threads_for``), 1 (the calling thread) otherwise."""
+    n = threads_for(work, threshold)
+    return lambda *args: kernel(*args, n)

@@ -29,7 +29,7 @@ import numpy as np
 from numba import njit, prange, types
 from numba.extending import overload
 
-from ._parallel import prange_only
+from ._parallel import chunk as _chunk, prange_only
 from .activations import logistic32_inplace
 from .rng import uniform
 
@@ -190,17 +190,18 @@ def _visible_pre(h, active, count, weights_t, visible_bias, acc):
 # probabilities and sampling
 
 
-@njit(cache=True, inline="always")
-def _hidden_probabilities_row(v, weights, hidden_bias, out, acc, active, n):
+@njit(cache=True)
+def _hidden_probabilities_rows(v, weights, hidden_bias, out, acc, active, n0, n1):
     n_hidden = weights.shape[1]
-    count = _nonzeros(v[n], active[n])
-    _hidden_pre(v[n], active[n], count, weights, hidden_bias, acc[n])
-    _sigmoid(acc[n], n_hidden, active[n])
-    for j in range(n_hidden):
-        out[n, j] = acc[n, j]
+    for n in range(n0, n1):
+        count = _nonzeros(v[n], active[n])
+        _hidden_pre(v[n], active[n], count, weights, hidden_bias, acc[n])
+        _sigmoid(acc[n], n_hidden, active[n])
+        for j in range(n_hidden):
+            out[n, j] = acc[n, j]
 
 
-def _hidden_probabilities(v, weights, hidden_bias, out, threaded):
+def _hidden_probabilities(v, weights, hidden_bias, out, threads):
     """P(h=1|v) = sigmoid(v @ W + c) for every sample, into ``out``.
 
     Parameters
@@ -210,8 +211,9 @@ def _hidden_probabilities(v, weights, hidden_bias, out, threaded):
     hidden_bias : ndarray of shape (n_hidden,)
     out : ndarray of shape (n_samples, n_hidden)
         Out: the probabilities.
-    threaded : bool
-        As ``train``'s: on numba's threads, or on the calling thread.
+    threads : int
+        As ``train``'s: the rows split over that many of numba's threads, or
+        (1) all on the calling thread.
 
     Returns
     -------
@@ -221,25 +223,28 @@ def _hidden_probabilities(v, weights, hidden_bias, out, threaded):
     n_hidden = weights.shape[1]
     acc = np.empty((n_samples, n_hidden), dtype=weights.dtype)
     active = np.empty((n_samples, max(n_visible, n_hidden)), dtype=np.int64)
-    if threaded:
-        for n in prange(n_samples):
-            _hidden_probabilities_row(v, weights, hidden_bias, out, acc, active, n)
+    if threads > 1:
+        chunks = min(n_samples, threads)
+        for c in prange(chunks):
+            n0, n1 = _chunk(c, chunks, n_samples)
+            _hidden_probabilities_rows(v, weights, hidden_bias, out, acc, active, n0, n1)
     else:
-        for n in range(n_samples):
-            _hidden_probabilities_row(v, weights, hidden_bias, out, acc, active, n)
+        n0, n1 = _chunk(0, 1, n_samples)
+        _hidden_probabilities_rows(v, weights, hidden_bias, out, acc, active, n0, n1)
 
 
-@njit(cache=True, inline="always")
-def _visible_probabilities_row(h, weights_t, visible_bias, out, acc, active, n):
+@njit(cache=True)
+def _visible_probabilities_rows(h, weights_t, visible_bias, out, acc, active, n0, n1):
     n_visible = weights_t.shape[1]
-    count = _nonzeros(h[n], active[n])
-    _visible_pre(h[n], active[n], count, weights_t, visible_bias, acc[n])
-    _sigmoid(acc[n], n_visible, active[n])
-    for i in range(n_visible):
-        out[n, i] = acc[n, i]
+    for n in range(n0, n1):
+        count = _nonzeros(h[n], active[n])
+        _visible_pre(h[n], active[n], count, weights_t, visible_bias, acc[n])
+        _sigmoid(acc[n], n_visible, active[n])
+        for i in range(n_visible):
+            out[n, i] = acc[n, i]
 
 
-def _visible_probabilities(h, weights, visible_bias, out, threaded):
+def _visible_probabilities(h, weights, visible_bias, out, threads):
     """P(v=1|h) = sigmoid(h @ W.T + b) for every sample, into ``out``.
 
     Parameters
@@ -249,8 +254,9 @@ def _visible_probabilities(h, weights, visible_bias, out, threaded):
     visible_bias : ndarray of shape (n_visible,)
     out : ndarray of shape (n_samples, n_visible)
         Out: the probabilities.
-    threaded : bool
-        As ``train``'s: on numba's threads, or on the calling thread.
+    threads : int
+        As ``train``'s: the rows split over that many of numba's threads, or
+        (1) all on the calling thread.
 
     Returns
     -------
@@ -261,31 +267,36 @@ def _visible_probabilities(h, weights, visible_bias, out, threaded):
     weights_t = np.ascontiguousarray(weights.T)
     acc = np.empty((n_samples, n_visible), dtype=weights.dtype)
     active = np.empty((n_samples, max(n_visible, n_hidden)), dtype=np.int64)
-    if threaded:
-        for n in prange(n_samples):
-            _visible_probabilities_row(h, weights_t, visible_bias, out, acc, active, n)
+    if threads > 1:
+        chunks = min(n_samples, threads)
+        for c in prange(chunks):
+            n0, n1 = _chunk(c, chunks, n_samples)
+            _visible_probabilities_rows(h, weights_t, visible_bias, out, acc, active, n0, n1)
     else:
-        for n in range(n_samples):
-            _visible_probabilities_row(h, weights_t, visible_bias, out, acc, active, n)
+        n0, n1 = _chunk(0, 1, n_samples)
+        _visible_probabilities_rows(h, weights_t, visible_bias, out, acc, active, n0, n1)
 
 
-@njit(cache=True, inline="always")
-def _sample_hiddens_row(v, weights, hidden_bias, seed, step, uniforms, out, acc, u, active, n):
+@njit(cache=True)
+def _sample_hiddens_rows(v, weights, hidden_bias, seed, step, uniforms, out, acc, u, active, n0,
+                         n1):
     n_hidden = weights.shape[1]
-    count = _nonzeros(v[n], active[n])
-    _hidden_pre(v[n], active[n], count, weights, hidden_bias, acc[n])
-    _sigmoid(acc[n], n_hidden, active[n])
-    _fill_uniforms(uniforms, n * n_hidden, seed, n, step * n_hidden, u[n], n_hidden)
-    _sample(acc[n], u[n], n_hidden, out[n], active[n])
+    for n in range(n0, n1):
+        count = _nonzeros(v[n], active[n])
+        _hidden_pre(v[n], active[n], count, weights, hidden_bias, acc[n])
+        _sigmoid(acc[n], n_hidden, active[n])
+        _fill_uniforms(uniforms, n * n_hidden, seed, n, step * n_hidden, u[n], n_hidden)
+        _sample(acc[n], u[n], n_hidden, out[n], active[n])
 
 
-def _sample_hiddens(v, weights, hidden_bias, seed, step, uniforms, out, threaded):
+def _sample_hiddens(v, weights, hidden_bias, seed, step, uniforms, out, threads):
     """Sample h ~ P(h|v): ``out[n, j] = 1`` if ``u < P(h_j=1|v_n)``, else 0.
 
     ``u`` is ``rng.uniform(seed, n, step * n_hidden + j)``, or in replay mode
     ``uniforms[n * n_hidden + j]`` (scikit-learn's ``uniform(size=(n_samples, n_hidden))``).
 
-    ``threaded``: as ``train``'s, on numba's threads or on the calling thread.
+    ``threads``: as ``train``'s, the rows split over that many of numba's
+    threads, or (1) all on the calling thread.
 
     Returns
     -------
@@ -296,31 +307,38 @@ def _sample_hiddens(v, weights, hidden_bias, seed, step, uniforms, out, threaded
     acc = np.empty((n_samples, n_hidden), dtype=weights.dtype)
     u = np.empty((n_samples, n_hidden))
     active = np.empty((n_samples, max(n_visible, n_hidden)), dtype=np.int64)
-    if threaded:
-        for n in prange(n_samples):
-            _sample_hiddens_row(v, weights, hidden_bias, seed, step, uniforms, out, acc, u, active, n)
+    if threads > 1:
+        chunks = min(n_samples, threads)
+        for c in prange(chunks):
+            n0, n1 = _chunk(c, chunks, n_samples)
+            _sample_hiddens_rows(v, weights, hidden_bias, seed, step, uniforms, out, acc, u, active,
+                                 n0, n1)
     else:
-        for n in range(n_samples):
-            _sample_hiddens_row(v, weights, hidden_bias, seed, step, uniforms, out, acc, u, active, n)
+        n0, n1 = _chunk(0, 1, n_samples)
+        _sample_hiddens_rows(v, weights, hidden_bias, seed, step, uniforms, out, acc, u, active, n0,
+                             n1)
 
 
-@njit(cache=True, inline="always")
-def _sample_visibles_row(h, weights_t, visible_bias, seed, step, uniforms, out, acc, u, active, n):
+@njit(cache=True)
+def _sample_visibles_rows(h, weights_t, visible_bias, seed, step, uniforms, out, acc, u, active, n0,
+                          n1):
     n_visible = weights_t.shape[1]
-    count = _nonzeros(h[n], active[n])
-    _visible_pre(h[n], active[n], count, weights_t, visible_bias, acc[n])
-    _sigmoid(acc[n], n_visible, active[n])
-    _fill_uniforms(uniforms, n * n_visible, seed, n, step * n_visible, u[n], n_visible)
-    _sample(acc[n], u[n], n_visible, out[n], active[n])
+    for n in range(n0, n1):
+        count = _nonzeros(h[n], active[n])
+        _visible_pre(h[n], active[n], count, weights_t, visible_bias, acc[n])
+        _sigmoid(acc[n], n_visible, active[n])
+        _fill_uniforms(uniforms, n * n_visible, seed, n, step * n_visible, u[n], n_visible)
+        _sample(acc[n], u[n], n_visible, out[n], active[n])
 
 
-def _sample_visibles(h, weights, visible_bias, seed, step, uniforms, out, threaded):
+def _sample_visibles(h, weights, visible_bias, seed, step, uniforms, out, threads):
     """Sample v ~ P(v|h): ``out[n, i] = 1`` if ``u < P(v_i=1|h_n)``, else 0.
 
     ``u`` is ``rng.uniform(seed, n, step * n_visible + i)``, or in replay mode
     ``uniforms[n * n_visible + i]``.
 
-    ``threaded``: as ``train``'s, on numba's threads or on the calling thread.
+    ``threads``: as ``train``'s, the rows split over that many of numba's
+    threads, or (1) all on the calling thread.
 
     Returns
     -------
@@ -332,36 +350,39 @@ def _sample_visibles(h, weights, visible_bias, seed, step, uniforms, out, thread
     acc = np.empty((n_samples, n_visible), dtype=weights.dtype)
     u = np.empty((n_samples, n_visible))
     active = np.empty((n_samples, max(n_visible, n_hidden)), dtype=np.int64)
-    if threaded:
-        for n in prange(n_samples):
-            _sample_visibles_row(h, weights_t, visible_bias, seed, step, uniforms, out, acc, u,
-                                 active, n)
+    if threads > 1:
+        chunks = min(n_samples, threads)
+        for c in prange(chunks):
+            n0, n1 = _chunk(c, chunks, n_samples)
+            _sample_visibles_rows(h, weights_t, visible_bias, seed, step, uniforms, out, acc, u,
+                                  active, n0, n1)
     else:
-        for n in range(n_samples):
-            _sample_visibles_row(h, weights_t, visible_bias, seed, step, uniforms, out, acc, u,
-                                 active, n)
+        n0, n1 = _chunk(0, 1, n_samples)
+        _sample_visibles_rows(h, weights_t, visible_bias, seed, step, uniforms, out, acc, u, active,
+                              n0, n1)
 
 
-@njit(cache=True, inline="always")
-def _gibbs_row(v, weights, weights_t, visible_bias, hidden_bias, seed, step, uniforms, h_out, v_out,
-               acc, u, active, n):
+@njit(cache=True)
+def _gibbs_rows(v, weights, weights_t, visible_bias, hidden_bias, seed, step, uniforms, h_out,
+                v_out, acc, u, active, n0, n1):
     n_samples, n_visible = v.shape
     n_hidden = weights.shape[1]
     units = n_hidden + n_visible
-    a = acc[n]
-    count = _nonzeros(v[n], active[n])
-    _hidden_pre(v[n], active[n], count, weights, hidden_bias, a)
-    _sigmoid(a, n_hidden, active[n])
-    _fill_uniforms(uniforms, n * n_hidden, seed, n, step * units, u[n], n_hidden)
-    count = _sample(a, u[n], n_hidden, h_out[n], active[n])
-    _visible_pre(h_out[n], active[n], count, weights_t, visible_bias, a)
-    _sigmoid(a, n_visible, active[n])
-    _fill_uniforms(uniforms, n_samples * n_hidden + n * n_visible, seed, n,
-                   step * units + n_hidden, u[n], n_visible)
-    _sample(a, u[n], n_visible, v_out[n], active[n])
+    for n in range(n0, n1):
+        a = acc[n]
+        count = _nonzeros(v[n], active[n])
+        _hidden_pre(v[n], active[n], count, weights, hidden_bias, a)
+        _sigmoid(a, n_hidden, active[n])
+        _fill_uniforms(uniforms, n * n_hidden, seed, n, step * units, u[n], n_hidden)
+        count = _sample(a, u[n], n_hidden, h_out[n], active[n])
+        _visible_pre(h_out[n], active[n], count, weights_t, visible_bias, a)
+        _sigmoid(a, n_visible, active[n])
+        _fill_uniforms(uniforms, n_samples * n_hidden + n * n_visible, seed, n,
+                       step * units + n_hidden, u[n], n_visible)
+        _sample(a, u[n], n_visible, v_out[n], active[n])
 
 
-def _gibbs(v, weights, visible_bias, hidden_bias, seed, step, uniforms, h_out, v_out, threaded):
+def _gibbs(v, weights, visible_bias, hidden_bias, seed, step, uniforms, h_out, v_out, threads):
     """One Gibbs step from ``v``: h ~ P(h|v), then v' ~ P(v|h).
 
     Counter-based numbers: chain ``n`` uses counters from ``step * (n_hidden +
@@ -379,8 +400,9 @@ def _gibbs(v, weights, visible_bias, hidden_bias, seed, step, uniforms, h_out, v
         Out: the hidden sample (0/1).
     v_out : ndarray of shape (n_samples, n_visible)
         Out: the new visible sample (0/1).
-    threaded : bool
-        As ``train``'s: on numba's threads, or on the calling thread.
+    threads : int
+        As ``train``'s: the rows split over that many of numba's threads, or
+        (1) all on the calling thread.
 
     Returns
     -------
@@ -393,14 +415,16 @@ def _gibbs(v, weights, visible_bias, hidden_bias, seed, step, uniforms, h_out, v
     u = np.empty((n_samples, width))
     active = np.empty((n_samples, width), dtype=np.int64)
     weights_t = np.ascontiguousarray(weights.T)
-    if threaded:
-        for n in prange(n_samples):
-            _gibbs_row(v, weights, weights_t, visible_bias, hidden_bias, seed, step, uniforms,
-                       h_out, v_out, acc, u, active, n)
+    if threads > 1:
+        chunks = min(n_samples, threads)
+        for c in prange(chunks):
+            n0, n1 = _chunk(c, chunks, n_samples)
+            _gibbs_rows(v, weights, weights_t, visible_bias, hidden_bias, seed, step, uniforms,
+                        h_out, v_out, acc, u, active, n0, n1)
     else:
-        for n in range(n_samples):
-            _gibbs_row(v, weights, weights_t, visible_bias, hidden_bias, seed, step, uniforms,
-                       h_out, v_out, acc, u, active, n)
+        n0, n1 = _chunk(0, 1, n_samples)
+        _gibbs_rows(v, weights, weights_t, visible_bias, hidden_bias, seed, step, uniforms, h_out,
+                    v_out, acc, u, active, n0, n1)
 
 
 # --------------------------------------------------------------------------
@@ -418,98 +442,112 @@ def _aligned(n_rows, n_cols, like):
 
 
 @njit(cache=True, inline="always")
-def _chain_step(r, X, start, m, n_chains, w, weights_t, visible_bias, hidden_bias, chain, h_state,
-                v_neg, hh, pre, active, u, rows_max, k, persistent, seed, base, uniforms, position):
-    """The positive phase of data row ``r`` of a minibatch and the negative
-    phase of chain ``r`` (the body of ``_train``'s loop over rows)."""
+def _chain_steps(X, start, m, n_chains, w, weights_t, visible_bias, hidden_bias, chain, h_state,
+                 v_neg, hh, pre, active, u, rows_max, k, persistent, seed, base, uniforms, position,
+                 r0, r1):
+    """The positive phase of data rows ``r0 <= r < r1`` of a minibatch and the
+    negative phase of those chains (a run of ``_train``'s loop over rows)."""
     n_visible = X.shape[1]
     n_hidden = hidden_bias.shape[0]
-    acc = pre[r]
-    act = active[r]
-    ur = u[r]
-    if r < m:
-        h_pos = hh[r]
-        count = _nonzeros(X[start + r], act)
-        _hidden_pre(X[start + r], act, count, w, hidden_bias, h_pos)
-        _sigmoid(h_pos, n_hidden, act)
-    if r < n_chains:
-        # the chain's hidden state: PCD reads (and at k > 1 overwrites) the
-        # persistent sample in place; it is resampled at the end anyway
-        hs = chain[r] if persistent else h_state[r]
-        offset = 0  # this chain's numbers used so far in this minibatch
-        if persistent:
-            count = _nonzeros(hs, act)
-        else:
-            _fill_uniforms(uniforms, position + r * n_hidden, seed, r, base, ur, n_hidden)
-            count = _sample(hh[r], ur, n_hidden, hs, act)
-            offset = n_hidden
-        for s in range(k):
-            if s > 0:
+    for r in range(r0, r1):
+        acc = pre[r]
+        act = active[r]
+        ur = u[r]
+        if r < m:
+            h_pos = hh[r]
+            count = _nonzeros(X[start + r], act)
+            _hidden_pre(X[start + r], act, count, w, hidden_bias, h_pos)
+            _sigmoid(h_pos, n_hidden, act)
+        if r < n_chains:
+            # the chain's hidden state: PCD reads (and at k > 1 overwrites) the
+            # persistent sample in place; it is resampled at the end anyway
+            hs = chain[r] if persistent else h_state[r]
+            offset = 0  # this chain's numbers used so far in this minibatch
+            if persistent:
+                count = _nonzeros(hs, act)
+            else:
+                _fill_uniforms(uniforms, position + r * n_hidden, seed, r, base, ur, n_hidden)
+                count = _sample(hh[r], ur, n_hidden, hs, act)
+                offset = n_hidden
+            for s in range(k):
+                if s > 0:
+                    _fill_uniforms(uniforms, position + n_chains * offset + r * n_hidden,
+                                   seed, r, base + offset, ur, n_hidden)
+                    count = _sample(hh[rows_max + r], ur, n_hidden, hs, act)
+                    offset += n_hidden
+                _visible_pre(hs, act, count, weights_t, visible_bias, acc)
+                _sigmoid(acc, n_visible, act)
+                _fill_uniforms(uniforms, position + n_chains * offset + r * n_visible,
+                               seed, r, base + offset, ur, n_visible)
+                count = _sample(acc, ur, n_visible, v_neg[r], act)
+                offset += n_visible
+                h_neg = hh[rows_max + r]
+                _hidden_pre(v_neg[r], act, count, w, hidden_bias, h_neg)
+                _sigmoid(h_neg, n_hidden, act)
+            if persistent:
                 _fill_uniforms(uniforms, position + n_chains * offset + r * n_hidden,
                                seed, r, base + offset, ur, n_hidden)
-                count = _sample(hh[rows_max + r], ur, n_hidden, hs, act)
-                offset += n_hidden
-            _visible_pre(hs, act, count, weights_t, visible_bias, acc)
-            _sigmoid(acc, n_visible, act)
-            _fill_uniforms(uniforms, position + n_chains * offset + r * n_visible,
-                           seed, r, base + offset, ur, n_visible)
-            count = _sample(acc, ur, n_visible, v_neg[r], act)
-            offset += n_visible
-            h_neg = hh[rows_max + r]
-            _hidden_pre(v_neg[r], act, count, w, hidden_bias, h_neg)
-            _sigmoid(h_neg, n_hidden, act)
-        if persistent:
-            _fill_uniforms(uniforms, position + n_chains * offset + r * n_hidden,
-                           seed, r, base + offset, ur, n_hidden)
-            _sample(hh[rows_max + r], ur, n_hidden, chain[r], act)
+                _sample(hh[rows_max + r], ur, n_hidden, chain[r], act)
 
 
 @njit(cache=True, inline="always")
-def _block_update(blk, X, start, m, n_chains, w, weights_t, visible_bias, v_neg, hh, grads, rows_all,
-                  coef_all, rows_max, lr, lr_w):
-    """Rows ``blk * _BLOCK`` on of ``W`` (and their columns of ``W.T``) and their
-    visible biases, each entry summed over the minibatch's rows in order (the
-    body of ``_train``'s loop over blocks)."""
+def _block_updates(X, start, m, n_chains, w, weights_t, visible_bias, v_neg, hh, grads, rows_all,
+                  coef_all, rows_max, lr, lr_w, b0, b1):
+    """For the blocks ``b0 <= blk < b1``: rows ``blk * _BLOCK`` on of ``W`` (and
+    their columns of ``W.T``) and their visible biases, each entry summed over
+    the minibatch's rows in order (a run of ``_train``'s loop over blocks)."""
     n_visible = X.shape[1]
     n_hidden = weights_t.shape[0]
-    i0 = blk * _BLOCK
-    i1 = min(i0 + _BLOCK, n_visible)
-    grad = grads[blk]
-    rows = rows_all[blk]
-    coef = coef_all[blk]
-    for i in range(i0, i1):
-        # the non-zero terms of column i: +v_pos[r, i] * h_pos[r], -v_neg[r, i] * h_neg[r]
-        # (coef is indexed by the row of hh: h_pos rows, then h_neg rows)
-        count = 0
-        sum_pos = 0.0
-        for r in range(m):
-            a = X[start + r, i]
-            sum_pos += a
-            rows[count] = r
-            coef[r] = a
-            count += 1 if a != 0.0 else 0
-        sum_neg = 0.0
-        for r in range(n_chains):
-            a = v_neg[r, i]
-            sum_neg += a
-            rows[count] = rows_max + r
-            coef[rows_max + r] = -a
-            count += 1 if a != 0.0 else 0
-        for j in range(n_hidden):
-            grad[j] = 0.0
-        _add_rows(coef, rows, count, hh, grad, n_hidden)
-        # W.T kept in step: a strided update of column i, the same sum as
-        # W's (equal entries); before W's row, which it would otherwise
-        # read back just after the vector stores (slower)
-        for j in range(n_hidden):
-            weights_t[j, i] += lr_w * grad[j]
-        for j in range(n_hidden):
-            w[i, j] += lr_w * grad[j]
-        visible_bias[i] += lr * (sum_pos - sum_neg)
+    for blk in range(b0, b1):
+        i0 = blk * _BLOCK
+        i1 = min(i0 + _BLOCK, n_visible)
+        grad = grads[blk]
+        rows = rows_all[blk]
+        coef = coef_all[blk]
+        for i in range(i0, i1):
+            # the non-zero terms of column i: +v_pos[r, i] * h_pos[r], -v_neg[r, i] * h_neg[r]
+            # (coef is indexed by the row of hh: h_pos rows, then h_neg rows)
+            count = 0
+            sum_pos = 0.0
+            for r in range(m):
+                a = X[start + r, i]
+                sum_pos += a
+                rows[count] = r
+                coef[r] = a
+                count += 1 if a != 0.0 else 0
+            sum_neg = 0.0
+            for r in range(n_chains):
+                a = v_neg[r, i]
+                sum_neg += a
+                rows[count] = rows_max + r
+                coef[rows_max + r] = -a
+                count += 1 if a != 0.0 else 0
+            for j in range(n_hidden):
+                grad[j] = 0.0
+            _add_rows(coef, rows, count, hh, grad, n_hidden)
+            # W.T kept in step: a strided update of column i, the same sum as
+            # W's (equal entries); before W's row, which it would otherwise
+            # read back just after the vector stores (slower)
+            for j in range(n_hidden):
+                weights_t[j, i] += lr_w * grad[j]
+            for j in range(n_hidden):
+                w[i, j] += lr_w * grad[j]
+            visible_bias[i] += lr * (sum_pos - sum_neg)
+
+
+# The runs of the parallel loops, as calls (a run a thread): numba compiles a
+# prange body as a function of its own, and compiled the inlined bodies once
+# there and once more in the serial loops. The serial loops still inline them
+# (as one run): with calls there too, the article's digits RBM, which runs
+# serially, trained 4-5% slower (two calls a minibatch of 16 us, and the code
+# around them). First compile of ``train`` (float32): 27 -> 20 s. (Under
+# NUMBA_DISABLE_JIT a helper is the plain function, without ``py_func``.)
+_chain_steps_call = njit(cache=True)(getattr(_chain_steps, "py_func", _chain_steps))
+_block_updates_call = njit(cache=True)(getattr(_block_updates, "py_func", _block_updates))
 
 
 def _train(X, weights, visible_bias, hidden_bias, chain, learning_rate, batch_size,
-           n_epochs, k, persistent, seed, step, uniforms, position, threaded):
+           n_epochs, k, persistent, seed, step, uniforms, position, threads):
     """Train by persistent (PCD) or plain contrastive divergence (CD-k), in place.
 
     The minibatches are consecutive slices of ``batch_size`` rows of ``X`` (the
@@ -526,8 +564,9 @@ def _train(X, weights, visible_bias, hidden_bias, chain, learning_rate, batch_si
         PCD: chain = a sample of h_neg
 
     With ``k = 1`` and ``persistent`` this is scikit-learn's ``BernoulliRBM._fit``.
-    One thread runs the positive phase of data row ``r`` and chain ``r``; then one
-    thread updates a block of rows of ``W``, each entry summed over the rows in order.
+    A thread runs the positive phase of a run of data rows ``r`` and of chains
+    ``r``; then a thread updates a run of blocks of rows of ``W``, each entry summed
+    over the rows in order.
 
     Layout: the kernel works on copies of ``W`` and ``W.T`` (the one the visible
     probabilities read) and on scratch rows that all start on a cache line, their
@@ -568,11 +607,14 @@ def _train(X, weights, visible_bias, hidden_bias, chain, learning_rate, batch_si
         Empty, or the numbers to replay.
     position : int
         Where the replay starts in ``uniforms``.
-    threaded : bool
-        Run the loops over rows and blocks on numba's threads (the parallel
-        twin; the serial one ignores it), or all on the calling thread: the
-        models run the cached parallel twin either way, so that a new process
-        does not compile the serial one. The same bits.
+    threads : int
+        Split the loops over rows and blocks into that many contiguous runs,
+        one a thread of numba's (the parallel twin; the serial one runs them in
+        turn), or (1) run them all on the calling thread: the models run the
+        cached parallel twin either way, so that a new process does not compile
+        the serial one. The models pass numba's thread count where the work
+        pays for the threads (``_threads.threads_for``). The same bits for any
+        value.
 
     Returns
     -------
@@ -625,17 +667,21 @@ def _train(X, weights, visible_bias, hidden_bias, chain, learning_rate, batch_si
             lr = learning_rate / m
             lr_w = T(lr)  # the weights' precision, as NumPy's float32 arrays do
             base = (step + epoch * n_batches + batch) * units
-            # one thread a row: the positive phase of data row r, negative chain r
-            if threaded:
-                for r in prange(max(m, n_chains)):
-                    _chain_step(r, X, start, m, n_chains, w, weights_t, visible_bias, hidden_bias,
-                                chain, h_state, v_neg, hh, pre, active, u, rows_max, k, persistent,
-                                seed, base, uniforms, position)
+            # a run of rows a thread: the positive phase of data row r, negative chain r
+            rows = max(m, n_chains)
+            if threads > 1:
+                chunks = min(rows, threads)
+                for c in prange(chunks):
+                    r0, r1 = _chunk(c, chunks, rows)
+                    _chain_steps_call(X, start, m, n_chains, w, weights_t, visible_bias,
+                                      hidden_bias, chain, h_state, v_neg, hh, pre, active, u,
+                                      rows_max, k, persistent, seed, base, uniforms, position,
+                                      r0, r1)
             else:
-                for r in range(max(m, n_chains)):
-                    _chain_step(r, X, start, m, n_chains, w, weights_t, visible_bias, hidden_bias,
-                                chain, h_state, v_neg, hh, pre, active, u, rows_max, k, persistent,
-                                seed, base, uniforms, position)
+                r0, r1 = _chunk(0, 1, rows)
+                _chain_steps(X, start, m, n_chains, w, weights_t, visible_bias, hidden_bias, chain,
+                             h_state, v_neg, hh, pre, active, u, rows_max, k, persistent, seed,
+                             base, uniforms, position, r0, r1)
             position += n_chains * units
             # hidden biases (serial: n_hidden sums over a few rows, row by row so
             # the loop over units vectorises; each sum still runs over r in order)
@@ -650,15 +696,17 @@ def _train(X, weights, visible_bias, hidden_bias, chain, learning_rate, batch_si
                     sums_neg[j] += hh[rows_max + r, j]
             for j in range(n_hidden):
                 hidden_bias[j] += lr * (sums_pos[j] - sums_neg[j])
-            # one thread a block of visible units: rows of W, visible biases
-            if threaded:
-                for blk in prange(n_blocks):
-                    _block_update(blk, X, start, m, n_chains, w, weights_t, visible_bias, v_neg, hh,
-                                  grads, rows_all, coef_all, rows_max, lr, lr_w)
+            # a run of blocks of visible units a thread: rows of W, visible biases
+            if threads > 1:
+                chunks = min(n_blocks, threads)
+                for c in prange(chunks):
+                    b0, b1 = _chunk(c, chunks, n_blocks)
+                    _block_updates_call(X, start, m, n_chains, w, weights_t, visible_bias, v_neg,
+                                        hh, grads, rows_all, coef_all, rows_max, lr, lr_w, b0, b1)
             else:
-                for blk in range(n_blocks):
-                    _block_update(blk, X, start, m, n_chains, w, weights_t, visible_bias, v_neg, hh,
-                                  grads, rows_all, coef_all, rows_max, lr, lr_w)
+                b0, b1 = _chunk(0, 1, n_blocks)
+                _block_updates(X, start, m, n_chains, w, weights_t, visible_bias, v_neg, hh, grads,
+                               rows_all, coef_all, rows_max, lr, lr_w, b0, b1)
     for i in range(n_visible):
         for j in range(n_hidden):
             weights[i, j] = w[i, j]
@@ -669,25 +717,27 @@ def _train(X, weights, visible_bias, hidden_bias, chain, learning_rate, batch_si
 # energies
 
 
-@njit(cache=True, inline="always")
-def _free_energy_row(v, weights, visible_bias, hidden_bias, out, acc, active, n):
+@njit(cache=True)
+def _free_energy_rows(v, weights, visible_bias, hidden_bias, out, acc, active, n0, n1):
     n_visible = v.shape[1]
     n_hidden = weights.shape[1]
-    a = acc[n]
-    count = _nonzeros(v[n], active[n])
-    _hidden_pre(v[n], active[n], count, weights, hidden_bias, a)
-    f = 0.0
-    for i in range(n_visible):
-        f -= v[n, i] * visible_bias[i]
-    for j in range(n_hidden):
-        f -= softplus(a[j])
-    out[n] = f
+    for n in range(n0, n1):
+        a = acc[n]
+        count = _nonzeros(v[n], active[n])
+        _hidden_pre(v[n], active[n], count, weights, hidden_bias, a)
+        f = 0.0
+        for i in range(n_visible):
+            f -= v[n, i] * visible_bias[i]
+        for j in range(n_hidden):
+            f -= softplus(a[j])
+        out[n] = f
 
 
-def _free_energy(v, weights, visible_bias, hidden_bias, out, threaded):
+def _free_energy(v, weights, visible_bias, hidden_bias, out, threads):
     """F(v) = -v . b - sum_j softplus(c_j + v @ W[:, j]) for every sample.
 
-    ``threaded``: as ``train``'s, on numba's threads or on the calling thread.
+    ``threads``: as ``train``'s, the rows split over that many of numba's
+    threads, or (1) all on the calling thread.
 
     Returns
     -------
@@ -697,30 +747,33 @@ def _free_energy(v, weights, visible_bias, hidden_bias, out, threaded):
     n_hidden = weights.shape[1]
     acc = np.empty((n_samples, n_hidden))
     active = np.empty((n_samples, n_visible), dtype=np.int64)
-    if threaded:
-        for n in prange(n_samples):
-            _free_energy_row(v, weights, visible_bias, hidden_bias, out, acc, active, n)
+    if threads > 1:
+        chunks = min(n_samples, threads)
+        for c in prange(chunks):
+            n0, n1 = _chunk(c, chunks, n_samples)
+            _free_energy_rows(v, weights, visible_bias, hidden_bias, out, acc, active, n0, n1)
     else:
-        for n in range(n_samples):
-            _free_energy_row(v, weights, visible_bias, hidden_bias, out, acc, active, n)
+        n0, n1 = _chunk(0, 1, n_samples)
+        _free_energy_rows(v, weights, visible_bias, hidden_bias, out, acc, active, n0, n1)
 
 
-@njit(cache=True, inline="always")
-def _pseudo_likelihood_row(v, weights, visible_bias, hidden_bias, flip, out, acc, active, n):
+@njit(cache=True)
+def _pseudo_likelihood_rows(v, weights, visible_bias, hidden_bias, flip, out, acc, active, n0, n1):
     n_visible = v.shape[1]
     n_hidden = weights.shape[1]
-    a = acc[n]
-    count = _nonzeros(v[n], active[n])
-    _hidden_pre(v[n], active[n], count, weights, hidden_bias, a)
-    i = flip[n]
-    delta = 1.0 - 2.0 * v[n, i]          # v'_i - v_i
-    diff = -delta * visible_bias[i]      # F(v') - F(v)
-    for j in range(n_hidden):
-        diff -= softplus(a[j] + delta * weights[i, j]) - softplus(a[j])
-    out[n] = -n_visible * softplus(-diff)
+    for n in range(n0, n1):
+        a = acc[n]
+        count = _nonzeros(v[n], active[n])
+        _hidden_pre(v[n], active[n], count, weights, hidden_bias, a)
+        i = flip[n]
+        delta = 1.0 - 2.0 * v[n, i]          # v'_i - v_i
+        diff = -delta * visible_bias[i]      # F(v') - F(v)
+        for j in range(n_hidden):
+            diff -= softplus(a[j] + delta * weights[i, j]) - softplus(a[j])
+        out[n] = -n_visible * softplus(-diff)
 
 
-def _pseudo_likelihood(v, weights, visible_bias, hidden_bias, flip, out, threaded):
+def _pseudo_likelihood(v, weights, visible_bias, hidden_bias, flip, out, threads):
     """Pseudo-likelihood by one flipped unit a sample, as scikit-learn scores.
 
     With ``v'`` equal to ``v`` but ``v'_i = 1 - v_i`` for ``i = flip[n]``::
@@ -737,8 +790,9 @@ def _pseudo_likelihood(v, weights, visible_bias, hidden_bias, flip, out, threade
     flip : ndarray of shape (n_samples,), int64
         The unit flipped in each sample, in [0, n_visible).
     out : ndarray of shape (n_samples,)
-    threaded : bool
-        As ``train``'s: on numba's threads, or on the calling thread.
+    threads : int
+        As ``train``'s: the rows split over that many of numba's threads, or
+        (1) all on the calling thread.
 
     Returns
     -------
@@ -748,12 +802,16 @@ def _pseudo_likelihood(v, weights, visible_bias, hidden_bias, flip, out, threade
     n_hidden = weights.shape[1]
     acc = np.empty((n_samples, n_hidden))
     active = np.empty((n_samples, n_visible), dtype=np.int64)
-    if threaded:
-        for n in prange(n_samples):
-            _pseudo_likelihood_row(v, weights, visible_bias, hidden_bias, flip, out, acc, active, n)
+    if threads > 1:
+        chunks = min(n_samples, threads)
+        for c in prange(chunks):
+            n0, n1 = _chunk(c, chunks, n_samples)
+            _pseudo_likelihood_rows(v, weights, visible_bias, hidden_bias, flip, out, acc, active,
+                                    n0, n1)
     else:
-        for n in range(n_samples):
-            _pseudo_likelihood_row(v, weights, visible_bias, hidden_bias, flip, out, acc, active, n)
+        n0, n1 = _chunk(0, 1, n_samples)
+        _pseudo_likelihood_rows(v, weights, visible_bias, hidden_bias, flip, out, acc, active, n0,
+                                n1)
 
 
 hidden_probabilities = njit(parallel=prange_only(), cache=True)(_hidden_probabilities)

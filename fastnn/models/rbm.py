@@ -13,7 +13,7 @@ from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, Transfo
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from .._threads import threaded_kernel, threads_for
+from .._threads import threads_for, threads_kernel
 from .._validation import (
     check_array, check_dtype, check_feature_names, check_float, check_int, check_option,
     check_unit_interval,
@@ -21,7 +21,7 @@ from .._validation import (
 from ..kernels import rbm as kernels
 
 # Below this many multiply-adds a minibatch, the kernels' serial loops
-# (threaded=False) are faster than starting threads for every minibatch. Both
+# (threads=1) are faster than starting threads for every minibatch. Both
 # give the same bits. Measured on 2 cores: the nudged digits (10 rows x 64 x
 # 100 = 64k a minibatch) train 8% faster on the parallel kernel when nothing
 # else runs, but 20% slower right after scikit-learn's LogisticRegression (the
@@ -155,18 +155,18 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         return int(rng.randint(0, np.iinfo(np.int64).max, dtype=np.int64))
 
     @staticmethod
-    def _threaded(work):
-        """Whether ``work`` pays for the threads: the ``threaded`` argument of
-        the kernels (the cached parallel twins), which run serially without
-        them; the serial twins are not cached, and a new process would compile
-        them (7 s for the article's pipeline)."""
-        return threads_for(work, _PARALLEL_WORK) > 1
+    def _threads(work):
+        """numba's thread count where ``work`` pays for the threads, else 1:
+        the ``threads`` argument of the kernels (the cached parallel twins),
+        which run serially at 1; the serial twins are not cached, and a new
+        process would compile them (7 s for the article's pipeline)."""
+        return threads_for(work, _PARALLEL_WORK)
 
     @staticmethod
     def _kernel(name, work):
-        """Kernel ``name``, the cached parallel twin, with its ``threaded``
+        """Kernel ``name``, the cached parallel twin, with its ``threads``
         argument set by whether ``work`` pays for the threads."""
-        return threaded_kernel(getattr(kernels, name), work, _PARALLEL_WORK)
+        return threads_kernel(getattr(kernels, name), work, _PARALLEL_WORK)
 
     def _check_finite(self, where):
         for name in ("components_", "intercept_hidden_", "intercept_visible_"):
@@ -219,7 +219,7 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         else:  # one chain a row of the minibatch
             per_epoch = self._uniforms_per_step(n_samples)
         replay, _ = self._uniforms(uniforms, self.n_iter * per_epoch)
-        threaded = self._threaded(max(batch_rows, len(self.h_samples_)) * n_features * self.n_components)
+        threads = self._threads(max(batch_rows, len(self.h_samples_)) * n_features * self.n_components)
         W = self._weights()
         chain = self.h_samples_ if self.method == "pcd" else np.zeros((0, self.n_components), dtype)
         position = 0
@@ -228,7 +228,7 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
             position = kernels.train(X, W, self.intercept_visible_, self.intercept_hidden_, chain,
                                      float(self.learning_rate), self.batch_size, 1, self.k,
                                      self.method == "pcd", seed, epoch * n_batches, replay,
-                                     position, threaded)
+                                     position, threads)
             self._check_finite(f"in pass {epoch + 1}")
             if self.verbose:
                 end = time.time()
@@ -274,10 +274,10 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         chain = self.h_samples_ if persistent else np.zeros((0, self.n_components), dtype)
         n_chains = chain.shape[0] if persistent else n_samples
         replay, _ = self._uniforms(uniforms, self._uniforms_per_step(n_chains))
-        threaded = self._threaded(max(n_samples, n_chains) * X.shape[1] * self.n_components)
+        threads = self._threads(max(n_samples, n_chains) * X.shape[1] * self.n_components)
         kernels.train(X, self._weights(), self.intercept_visible_, self.intercept_hidden_,
                       chain, float(self.learning_rate), n_samples, 1, self.k, persistent, seed, 0,
-                      replay, 0, threaded)
+                      replay, 0, threads)
         self._check_finite("in partial_fit")
         return self
 

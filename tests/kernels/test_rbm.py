@@ -30,17 +30,17 @@ def problem(dtype=np.float64, n_samples=13, n_visible=11, n_hidden=7, seed=0):
 # ------------------------------------------------------------ probabilities
 
 
-@pytest.mark.parametrize("threaded", [True, False])
+@pytest.mark.parametrize("threads", [2, 1])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_hidden_probabilities_match_reference(dtype, threaded):
+def test_hidden_probabilities_match_reference(dtype, threads):
     X, W, b, c = problem(dtype)
     out = np.empty((len(X), W.shape[1]), dtype=dtype)
-    rbm.hidden_probabilities(X, W, c, out, threaded)
+    rbm.hidden_probabilities(X, W, c, out, threads)
     expected = reference.rbm_hidden_probabilities(*(a.astype(np.float64) for a in (X, W, c)))
     assert_allclose(out, expected, **TOL[dtype])
 
 
-@ways(rbm, "visible_probabilities")
+@ways(rbm, "visible_probabilities", on=2, off=1)
 def test_visible_probabilities_match_reference(kernel, threaded):
     X, W, b, c = problem()
     h = (np.random.RandomState(1).rand(len(X), W.shape[1]) < 0.5).astype(float)
@@ -54,7 +54,7 @@ def test_sigmoid_is_finite_and_saturates_for_huge_inputs():
     # below 1e-300) at the ends, 0.5 at 0
     W = np.array([[1e4, -1e4, 800.0, -800.0, 0.0]])
     out = np.empty((1, 5))
-    rbm.hidden_probabilities(np.ones((1, 1)), W, np.zeros(5), out, True)
+    rbm.hidden_probabilities(np.ones((1, 1)), W, np.zeros(5), out, 2)
     assert np.isfinite(out).all()
     assert out[0, 0] == 1.0 and out[0, 2] == 1.0 and out[0, 4] == 0.5
     assert 0.0 <= out[0, 1] < 1e-300 and 0.0 <= out[0, 3] < 1e-300
@@ -64,7 +64,7 @@ def test_sigmoid_within_an_ulp_or_two_of_scipy():
     from scipy.special import expit
     x = np.concatenate([np.linspace(-40, 40, 2001), [-700.0, -1e-9, 1e-9, 36.7]])
     out = np.empty((1, len(x)))
-    rbm.hidden_probabilities(np.ones((1, 1)), x[None, :].copy(), np.zeros(len(x)), out, True)
+    rbm.hidden_probabilities(np.ones((1, 1)), x[None, :].copy(), np.zeros(len(x)), out, 2)
     assert_allclose(out[0], expit(x), rtol=5e-16, atol=0)
 
 
@@ -76,7 +76,7 @@ def test_float32_sigmoid_within_a_few_ulp_of_scipy_and_finite():
     x = x.astype(np.float32)
     out = np.empty((1, len(x)), dtype=np.float32)
     rbm.hidden_probabilities(np.ones((1, 1), np.float32), x[None, :].copy(),
-                             np.zeros(len(x), np.float32), out, True)
+                             np.zeros(len(x), np.float32), out, 2)
     expected = expit(x.astype(np.float64))
     assert np.isfinite(out).all()
     big = expected > 1e-30
@@ -87,12 +87,12 @@ def test_float32_sigmoid_within_a_few_ulp_of_scipy_and_finite():
 # ------------------------------------------------------------------ energies
 
 
-@pytest.mark.parametrize("threaded", [True, False])
+@pytest.mark.parametrize("threads", [2, 1])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_free_energy_matches_reference(dtype, threaded):
+def test_free_energy_matches_reference(dtype, threads):
     X, W, b, c = problem(dtype)
     out = np.empty(len(X))
-    rbm.free_energy(X, W, b, c, out, threaded)
+    rbm.free_energy(X, W, b, c, out, threads)
     expected = reference.rbm_free_energy(*(a.astype(np.float64) for a in (X, W, b, c)))
     assert_allclose(out, expected, **TOL[dtype])
 
@@ -101,11 +101,11 @@ def test_free_energy_of_zero_weights_is_closed_form():
     # W = 0, b = 0.5, c = 0: F(v) = -0.5 * sum(v) - n_hidden * log 2
     v = np.array([[0.0, 1.0, 1.0], [0.0, 0.0, 0.0]])
     out = np.empty(2)
-    rbm.free_energy_serial(v, np.zeros((3, 4)), np.full(3, 0.5), np.zeros(4), out, True)
+    rbm.free_energy_serial(v, np.zeros((3, 4)), np.full(3, 0.5), np.zeros(4), out, 2)
     assert_allclose(out, [-1.0 - 4 * np.log(2), -4 * np.log(2)], rtol=1e-15)
 
 
-@ways(rbm, "pseudo_likelihood")
+@ways(rbm, "pseudo_likelihood", on=2, off=1)
 def test_pseudo_likelihood_matches_reference(kernel, threaded):
     X, W, b, c = problem()
     flip = np.random.RandomState(2).randint(0, X.shape[1], len(X)).astype(np.int64)
@@ -126,7 +126,7 @@ def test_sample_hiddens_monte_carlo_mean_matches_mean_field():
     out = np.empty_like(p)
     n_draws = 4000
     for step in range(n_draws):
-        rbm.sample_hiddens(X, W, c, 7, step, NO_UNIFORMS, out, True)
+        rbm.sample_hiddens(X, W, c, 7, step, NO_UNIFORMS, out, 2)
         total += out
     assert set(np.unique(out)) <= {0.0, 1.0}
     assert_allclose(total / n_draws, p, atol=4 * 0.5 / np.sqrt(n_draws))
@@ -137,12 +137,12 @@ def test_sample_visibles_replay_uses_the_given_numbers():
     h = (np.random.RandomState(3).rand(len(X), W.shape[1]) < 0.5).astype(float)
     u = np.random.RandomState(4).rand(len(X) * X.shape[1])
     out = np.empty_like(X)
-    rbm.sample_visibles(h, W, b, 0, 0, u, out, True)
+    rbm.sample_visibles(h, W, b, 0, 0, u, out, 2)
     expected = u.reshape(X.shape) < reference.rbm_visible_probabilities(h, W, b)
     assert_array_equal(out, expected.astype(float))
 
 
-@ways(rbm, "gibbs")
+@ways(rbm, "gibbs", on=2, off=1)
 def test_gibbs_replay_follows_scikit_learns_order(kernel, threaded):
     # hiddens from the first n_samples * n_hidden numbers, visibles from the rest
     X, W, b, c = problem()
@@ -162,7 +162,7 @@ def test_counter_based_sampling_depends_on_seed_and_step_only():
     runs = {}
     for seed, step in [(1, 0), (1, 0), (2, 0), (1, 1)]:
         out = np.empty((len(X), W.shape[1]))
-        rbm.sample_hiddens(X, W, c, seed, step, NO_UNIFORMS, out, False)
+        rbm.sample_hiddens(X, W, c, seed, step, NO_UNIFORMS, out, 1)
         runs.setdefault((seed, step), []).append(out)
     assert_array_equal(*runs[(1, 0)])
     assert not np.array_equal(runs[(1, 0)][0], runs[(2, 0)][0])
@@ -173,10 +173,10 @@ def test_counter_based_sampling_depends_on_seed_and_step_only():
 
 
 def _train(kernel, X, W, b, c, chain, k, persistent, uniforms, batch_size=5, n_epochs=2,
-           seed=0, learning_rate=0.3, threaded=True):
+           seed=0, learning_rate=0.3, threads=2):
     W, b, c, chain = W.copy(), b.copy(), c.copy(), chain.copy()
     used = kernel(X, W, b, c, chain, learning_rate, batch_size, n_epochs, k, persistent, seed,
-                  0, uniforms, 0, threaded)
+                  0, uniforms, 0, threads)
     return W, b, c, chain, used
 
 
@@ -214,12 +214,12 @@ def test_train_replay_matches_numpy_reference_at_padding_edges(n_visible, n_hidd
 
 
 def test_train_serial_and_parallel_twins_give_the_same_bits():
-    # and the parallel twin's serial loops (threaded=False), which the models run
+    # and the parallel twin's serial loops (threads=1), which the models run
     X, W, b, c = problem()
     chain = np.zeros((5, W.shape[1]))
     a = _train(rbm.train, X, W, b, c, chain, 2, True, NO_UNIFORMS)
-    for kernel, threaded in [(rbm.train, False), (rbm.train_serial, True)]:
-        s = _train(kernel, X, W, b, c, chain, 2, True, NO_UNIFORMS, threaded=threaded)
+    for kernel, n in [(rbm.train, 1), (rbm.train_serial, 2)]:
+        s = _train(kernel, X, W, b, c, chain, 2, True, NO_UNIFORMS, threads=n)
         for x, y in zip(a, s):
             assert_array_equal(x, y)
 
@@ -232,10 +232,47 @@ def test_train_same_bits_for_any_thread_count(persistent, n_threads):
     for n in n_threads:
         with threads(n):
             runs.append(_train(rbm.train, X, W, b, c, chain, 1, persistent, NO_UNIFORMS,
-                               batch_size=10))
+                               batch_size=10, threads=n))
     for x, y in zip(*runs):
         assert_array_equal(x, y)
 
+
+
+@pytest.mark.parametrize("persistent", [True, False])
+def test_train_same_bits_for_any_split_of_its_rows(persistent):
+    # the parallel loops split the rows (and the weight update's blocks of 16
+    # visible units: 40 make three) into `threads` contiguous runs, uneven ones
+    # and more runs than rows included; every split gives the one-run bits
+    X, W, b, c = problem(n_samples=40, n_visible=40, n_hidden=20)
+    chain = np.zeros((10, W.shape[1]))
+    runs = [_train(rbm.train, X, W, b, c, chain, 1, persistent, NO_UNIFORMS, batch_size=10,
+                   threads=t) for t in (1, 2, 3, 7, 64)]
+    for run in runs[1:]:
+        for x, y in zip(runs[0], run):
+            assert_array_equal(x, y)
+
+
+@pytest.mark.parametrize("threads", [2, 3, 5, 13, 20])
+def test_row_kernels_cover_every_row_for_any_split(threads):
+    # outputs start as NaN: a row that no run wrote would show
+    X, W, b, c = problem()
+    n, nv = X.shape
+    nh = W.shape[1]
+    flip = np.random.RandomState(2).randint(0, nv, n).astype(np.int64)
+
+    def run(t):
+        h_out, v_out = np.full((n, nh), np.nan), np.full((n, nv), np.nan)
+        rbm.gibbs(X, W, b, c, 4, 0, NO_UNIFORMS, h_out, v_out, t)
+        p, f, pl = np.full((n, nh), np.nan), np.full(n, np.nan), np.full(n, np.nan)
+        rbm.hidden_probabilities(X, W, c, p, t)
+        rbm.free_energy(X, W, b, c, f, t)
+        rbm.pseudo_likelihood(X, W, b, c, flip, pl, t)
+        return h_out, v_out, p, f, pl
+
+    one = run(1)
+    assert all(np.isfinite(a).all() for a in one)
+    for x, y in zip(one, run(threads)):
+        assert_array_equal(x, y)
 
 def test_train_does_not_modify_the_data_and_keeps_chains_binary():
     X, W, b, c = problem()
@@ -266,9 +303,8 @@ def test_pcd_raises_the_pseudo_likelihood_of_a_two_pattern_set():
     b, c = np.zeros(6), np.zeros(4)
     flip = rng.randint(0, 6, len(X)).astype(np.int64)
     before, after = np.empty(len(X)), np.empty(len(X))
-    rbm.pseudo_likelihood(X, W, b, c, flip, before, True)
-    rbm.train(X, W, b, c, np.zeros((10, 4)), 0.1, 10, 20, 1, True, 3, 0, NO_UNIFORMS, 0,
-              True)
-    rbm.pseudo_likelihood(X, W, b, c, flip, after, True)
+    rbm.pseudo_likelihood(X, W, b, c, flip, before, 2)
+    rbm.train(X, W, b, c, np.zeros((10, 4)), 0.1, 10, 20, 1, True, 3, 0, NO_UNIFORMS, 0, 2)
+    rbm.pseudo_likelihood(X, W, b, c, flip, after, 2)
     assert after.mean() > before.mean() + 1.0
     assert numba.config.NUMBA_NUM_THREADS >= 1
