@@ -412,7 +412,7 @@ def _flip(weights, s, h, k):
             h[m] -= 2 * row[m]
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)   # called, not inlined: compiled once for both of _settle's loops
 def _settle_probe(weights, states, mode, max_sweeps, beta2, scale, seed, fields, work, energies,
                   n_sweeps, converged, n_flips, p):
     """Settle probe ``p`` (the body of ``_settle``'s loop over probes)."""
@@ -522,9 +522,9 @@ def _settle(weights, states, mode, max_sweeps, temperature, scale, seed,
     if temperature > 0.0:
         beta2 = 2.0 * scale / temperature
     if threaded:
-        for p in prange(n_probes):
+        for pu in prange(n_probes):  # (an unsigned index would compile the probe again)
             _settle_probe(weights, states, mode, max_sweeps, beta2, scale, seed, fields, work,
-                          energies, n_sweeps, converged, n_flips, p)
+                          energies, n_sweeps, converged, n_flips, np.int64(pu))
     else:
         for p in range(n_probes):
             _settle_probe(weights, states, mode, max_sweeps, beta2, scale, seed, fields, work,
