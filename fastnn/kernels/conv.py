@@ -39,6 +39,7 @@ import numpy as np
 from numba import njit, prange, types
 from numba.extending import overload
 
+from ._parallel import chunk
 from .activations import (IDENTITY, LOGISTIC, RELU, SOFTMAX, TANH, activate_range, derivative,
                           logistic, logistic32_inplace)
 from .dense import (A_OFF, ACT, ADAM, ALPHA, B_OFF, LR, MOMENTUM, N_IN, N_OUT, SGD, STEP, W_OFF,
@@ -1072,16 +1073,100 @@ def _batch_outer_rest(inp, i0, i1, istride, d, d0, dstride, n_out, nb, g, g0, j0
         r += 1
 
 
+@njit(cache=True, inline="always")
+def _batch_task_count(spec, layout):
+    """``(n_rows, n_tasks)`` of a minibatch's update: ``n_rows`` blocks of
+    ``OUTER_ROWS`` weight rows, layer after layer, then a task a filter and a
+    task a layer's biases."""
+    n_layers = layout.shape[0]
+    n_rows = 0
+    for l in range(n_layers):
+        n_rows += (layout[l, N_IN] + OUTER_ROWS - 1) // OUTER_ROWS
+    return n_rows, n_rows + spec[SPEC_F] + n_layers
+
+
+@njit(cache=True)
+def _batch_tasks(t0, t1, spec, layout, params, vel, sq, G, GP, D, P1, A1, D1, n_units, nb, scale,
+                 alpha, solver, hp, lr_t):
+    """Tasks ``t0 <= t < t1`` of a minibatch's sums and updates (a run of
+    ``_trainer``'s parallel loop over tasks, a run a thread): task ``t`` is a
+    block of ``OUTER_ROWS`` weight rows of the head (``_batch_task_count``'s
+    ``n_rows`` blocks, layers in order), then a filter, then a layer's biases; each sums the batch's ``nb``
+    images in order into ``G`` and takes the optimiser's step. ``GP`` holds the
+    images' filter gradients; ``P1``, ``A1``, ``D1`` the flat pooled units,
+    activations and deltas, ``n_units`` a row (``D`` the same deltas, 2-D)."""
+    doff = spec[SPEC_DENSE_OFF]
+    n_conv = spec[SPEC_B_OFF]
+    n_f = spec[SPEC_F]
+    per = spec[SPEC_C] * spec[SPEC_KH] * spec[SPEC_KW]
+    o0 = layout[0, A_OFF]
+    n_rows = _batch_task_count(spec, layout)[0]
+    pd = params[doff:]
+    vd = vel[doff:]
+    sd = sq[doff:]
+    gd = G[doff:]
+    for t in range(t0, t1):
+        if t < n_rows:
+            l = 0
+            blk = t
+            while blk >= (layout[l, N_IN] + OUTER_ROWS - 1) // OUTER_ROWS:
+                blk -= (layout[l, N_IN] + OUTER_ROWS - 1) // OUTER_ROWS
+                l += 1
+            n_in = layout[l, N_IN]
+            n_out = layout[l, N_OUT]
+            i0 = blk * OUTER_ROWS
+            i1 = min(n_in, i0 + OUTER_ROWS)
+            row = layout[l, W_OFF] + i0 * n_out
+            if l == 0:
+                _batch_outer_rows(P1, i0, i1, n_in, D1, o0, n_units, n_out, nb, gd, row)
+            else:
+                _batch_outer_rows(A1, layout[l - 1, A_OFF] + i0,
+                                  layout[l - 1, A_OFF] + i1, n_units, D1,
+                                  layout[l, A_OFF], n_units, n_out, nb, gd, row)
+            _update_range(pd, vd, sd, row, (i1 - i0) * n_out,
+                          gd[row:row + (i1 - i0) * n_out], scale,
+                          alpha / nb, solver, False, hp, lr_t)
+        elif t < n_rows + n_f:
+            f = t - n_rows
+            k0 = f * per
+            for k in range(per):
+                G[k0 + k] = GP[0, k0 + k]
+            G[n_conv + f] = GP[0, n_conv + f]
+            for r in range(1, nb):
+                for k in range(per):
+                    G[k0 + k] += GP[r, k0 + k]
+                G[n_conv + f] += GP[r, n_conv + f]
+            _update_range(params, vel, sq, k0, per, G[k0:k0 + per], scale,
+                          alpha / nb, solver, False, hp, lr_t)
+            _update_range(params, vel, sq, n_conv + f, 1, G[n_conv + f:n_conv + f + 1],
+                          scale, 0.0, solver, False, hp, lr_t)
+        else:
+            l = t - n_rows - n_f
+            b0 = layout[l, B_OFF]
+            if b0 >= 0:
+                n_out = layout[l, N_OUT]
+                o = layout[l, A_OFF]
+                g = gd[b0:b0 + n_out]
+                for j in range(n_out):
+                    g[j] = 0.0
+                for r in range(nb):
+                    for j in range(n_out):
+                        g[j] += D[r, o + j]
+                _update_range(pd, vd, sd, b0, n_out, g, scale, 0.0,
+                              solver, False, hp, lr_t)
+
+
 def _trainer(PER_IMAGE):
     """``_train_epochs`` for one batch size: ``PER_IMAGE`` (a closure constant)
     keeps the per-image path (batch size 1) or the minibatch path, so each
     kernel compiles only its own. Both paths in one kernel compiled in 67 s
     on a new machine; the per-image kernel alone, the default and the
-    article's, compiles in about 20 s, the minibatch one in about 41 s."""
+    article's, compiles in about 20 s, the minibatch one in about 39 s."""
 
     def _train_epochs(params, spec, layout, X, Y, batch_size, order_kind, seed, epoch0, n_epochs,
                       solver, hp, tol, n_iter_no_change, vel, sq, state,
-                      order, CONV, POOL, ARG, A, D, DP, GW, GB, G, batch_loss, loss_curve, step_loss):
+                      order, CONV, POOL, ARG, A, D, DP, GW, GB, G, batch_loss, loss_curve, step_loss,
+                      threads):
         """Train the network for up to ``n_epochs`` epochs; return the number run.
 
         Parameters
@@ -1109,6 +1194,9 @@ def _trainer(PER_IMAGE):
         step_loss : float64 (n_epochs, n_batches), out: the loss of each step (the
             image's loss at batch size 1, the batch mean otherwise), for the
             article's "error every 50 steps".
+        threads : int, the runs a minibatch's update loop splits its tasks into,
+            one a thread (the model passes numba's thread count); not used at
+            batch size 1. The same bits for any value.
 
         Minibatches: forward and backward run in parallel over groups of four
         images (``_group_gradient``, the batch-1 loops without the updates); then one
@@ -1123,18 +1211,10 @@ def _trainer(PER_IMAGE):
             raise ValueError("train_epochs takes minibatches (batch_size >= 2); "
                              "batch size 1 is train_samples'")
         n_samples = X.shape[0]
-        n_layers = layout.shape[0]
         alpha = hp[ALPHA]
-        doff = spec[SPEC_DENSE_OFF]
         n_conv = spec[SPEC_B_OFF]
         n_f = spec[SPEC_F]
         n_c = spec[SPEC_C]
-        kh = spec[SPEC_KH]
-        kw = spec[SPEC_KW]
-        pd = params[doff:]
-        vd = vel[doff:]
-        sd = sq[doff:]
-        gd = G[doff:]
         n_batches = (n_samples + batch_size - 1) // batch_size
         # flat images and, a row per image of the batch, the scratch of _image_step or
         # _group_gradient: the maps at the image's row stride (see _conv_maps), the
@@ -1171,11 +1251,8 @@ def _trainer(PER_IMAGE):
                 A1 = A.reshape(A.size)
                 D1 = D.reshape(D.size)
                 P1 = POOL.reshape(POOL.size)
-                per = n_c * kh * kw
-                o0 = layout[0, A_OFF]
-                n_rows = 0   # tasks of OUTER_ROWS weight rows, layer after layer
-                for l in range(n_layers):
-                    n_rows += (layout[l, N_IN] + OUTER_ROWS - 1) // OUTER_ROWS
+                n_tasks = _batch_task_count(spec, layout)[1]
+                runs = max(1, min(n_tasks, threads))
                 for b in range(n_batches):
                     start = b * batch_size
                     nb = min(batch_size, n_samples - start)
@@ -1195,59 +1272,11 @@ def _trainer(PER_IMAGE):
                     lr_t = _adam_lr(hp, state[STEP]) if solver == ADAM else hp[LR]
                     scale = 1.0 / nb
                     # the batch's sums and the updates in one parallel loop (one wait for
-                    # the threads a step): task t is a weight row of the head (layers in
-                    # order), then a filter, then a layer's biases; each sums the batch
-                    # rows in order
-                    for tu in prange(n_rows + n_f + n_layers):
-                        t = np.int64(tu)  # (a prange index may be unsigned: keep the arithmetic signed)
-                        if t < n_rows:
-                            l = 0
-                            blk = t
-                            while blk >= (layout[l, N_IN] + OUTER_ROWS - 1) // OUTER_ROWS:
-                                blk -= (layout[l, N_IN] + OUTER_ROWS - 1) // OUTER_ROWS
-                                l += 1
-                            n_in = layout[l, N_IN]
-                            n_out = layout[l, N_OUT]
-                            i0 = blk * OUTER_ROWS
-                            i1 = min(n_in, i0 + OUTER_ROWS)
-                            row = layout[l, W_OFF] + i0 * n_out
-                            if l == 0:
-                                _batch_outer_rows(P1, i0, i1, n_in, D1, o0, n_units, n_out, nb, gd, row)
-                            else:
-                                _batch_outer_rows(A1, layout[l - 1, A_OFF] + i0,
-                                                  layout[l - 1, A_OFF] + i1, n_units, D1,
-                                                  layout[l, A_OFF], n_units, n_out, nb, gd, row)
-                            _update_range(pd, vd, sd, row, (i1 - i0) * n_out,
-                                          gd[row:row + (i1 - i0) * n_out], scale,
-                                          alpha / nb, solver, False, hp, lr_t)
-                        elif t < n_rows + n_f:
-                            f = t - n_rows
-                            k0 = f * per
-                            for k in range(per):
-                                G[k0 + k] = GP[0, k0 + k]
-                            G[n_conv + f] = GP[0, n_conv + f]
-                            for r in range(1, nb):
-                                for k in range(per):
-                                    G[k0 + k] += GP[r, k0 + k]
-                                G[n_conv + f] += GP[r, n_conv + f]
-                            _update_range(params, vel, sq, k0, per, G[k0:k0 + per], scale,
-                                          alpha / nb, solver, False, hp, lr_t)
-                            _update_range(params, vel, sq, n_conv + f, 1, G[n_conv + f:n_conv + f + 1],
-                                          scale, 0.0, solver, False, hp, lr_t)
-                        else:
-                            l = t - n_rows - n_f
-                            b0 = layout[l, B_OFF]
-                            if b0 >= 0:
-                                n_out = layout[l, N_OUT]
-                                o = layout[l, A_OFF]
-                                g = gd[b0:b0 + n_out]
-                                for j in range(n_out):
-                                    g[j] = 0.0
-                                for r in range(nb):
-                                    for j in range(n_out):
-                                        g[j] += D[r, o + j]
-                                _update_range(pd, vd, sd, b0, n_out, g, scale, 0.0,
-                                              solver, False, hp, lr_t)
+                    # the threads a step), a run of tasks a thread (_batch_tasks)
+                    for c in prange(runs):
+                        t0, t1 = chunk(c, runs, n_tasks)
+                        _batch_tasks(t0, t1, spec, layout, params, vel, sq, G, GP, D, P1, A1, D1,
+                                     n_units, nb, scale, alpha, solver, hp, lr_t)
             done = e + 1
             if end_epoch(state, loss_curve, e, total / n_samples, tol, n_iter_no_change):
                 break

@@ -15,6 +15,7 @@ whole training loop runs in ``fastnn.kernels.conv.train_samples`` (batch size 1)
 import math
 import warnings
 
+import numba
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import ConvergenceWarning, DataConversionWarning
@@ -408,7 +409,7 @@ class ConvNetClassifier(ClassifierMixin, BaseEstimator):
                 self._params, s, self._layout, X, Y, batch, order_kind, self._seed, self._epochs, n,
                 solver, hp, tol, int(self.n_iter_no_change), self._vel, self._sq, self._state,
                 order, CONV, POOL, ARG, A, D, DP, GW, GB, G, batch_loss, curve[done:done + n],
-                steps[done:done + n])
+                steps[done:done + n], numba.get_num_threads())
             if every > 1:
                 for e in range(done, done + ran):
                     row = steps[e]

@@ -173,7 +173,8 @@ def _scratch(spec, n_units, batch=1, dtype=np.float64, padded=False):
 
 
 def _train(kernel, spec, layout, params, X, Y, batch, epochs=1, lr=0.1, order=dense.SEQUENTIAL,
-           solver=dense.SGD, momentum=0.0, alpha=0.0, seed=3, padded=False, as_given=False):
+           solver=dense.SGD, momentum=0.0, alpha=0.0, seed=3, padded=False, as_given=False,
+           threads=2):
     if batch == 1 and not as_given:   # the per-image kernel (the twin for the twin)
         kernel = {conv.train_epochs: conv.train_samples,
                   conv.train_epochs_serial: conv.train_samples_serial}.get(kernel, kernel)
@@ -189,7 +190,7 @@ def _train(kernel, spec, layout, params, X, Y, batch, epochs=1, lr=0.1, order=de
     ran = kernel(params, spec, layout, X, Y, batch, order, seed, 0, epochs, solver, hp, -1.0, 10,
                  vel, sq, state, np.empty(len(X), np.int64), s["CONV"], s["POOL"], s["ARG"], s["A"],
                  s["D"], s["DP"], np.empty_like(filters), np.empty(spec[conv.SPEC_F], params.dtype),
-                 np.empty_like(params), np.empty(batch), curve, steps)
+                 np.empty_like(params), np.empty(batch), curve, steps, threads)
     assert ran == epochs
     return curve, steps
 
@@ -306,10 +307,28 @@ def test_train_epochs_same_for_any_thread_count(n_threads, batch, solver, moment
         spec, layout, params, _ = _network(seed=7)
         with threads(n):
             curve, steps = _train(conv.train_epochs, spec, layout, params, X, Y, batch, epochs=2,
-                                  order=dense.SHUFFLE, solver=solver, momentum=momentum, alpha=0.01)
+                                  order=dense.SHUFFLE, solver=solver, momentum=momentum, alpha=0.01,
+                                  threads=n)
         runs.append((params, curve, steps))
     for a, b in zip(runs[0], runs[-1]):
         assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("solver,momentum", [(dense.SGD, 0.9), (dense.ADAM, 0.0)])
+def test_minibatch_update_same_for_any_split_of_its_tasks(solver, momentum):
+    # the update loop splits its tasks (weight row blocks, filters, biases) into
+    # `threads` runs, uneven ones and more runs than tasks included
+    X, Y = _data(6, 11)
+    runs = []
+    for n in (1, 2, 3, 7, 1000):
+        spec, layout, params, _ = _network(seed=7)
+        curve, steps = _train(conv.train_epochs, spec, layout, params, X, Y, 4, epochs=2,
+                              order=dense.SHUFFLE, solver=solver, momentum=momentum, alpha=0.01,
+                              threads=n)
+        runs.append((params, curve, steps))
+    for run in runs[1:]:
+        for a, b in zip(runs[0], run):
+            assert_array_equal(a, b)
 
 
 def test_parallel_and_serial_training_agree():
