@@ -1091,10 +1091,11 @@ def _batch_tasks(t0, t1, spec, layout, params, vel, sq, G, GP, D, P1, A1, D1, n_
     """Tasks ``t0 <= t < t1`` of a minibatch's sums and updates (a run of
     ``_trainer``'s parallel loop over tasks, a run a thread): task ``t`` is a
     block of ``OUTER_ROWS`` weight rows of the head (``_batch_task_count``'s
-    ``n_rows`` blocks, layers in order), then a filter, then a layer's biases; each sums the batch's ``nb``
-    images in order into ``G`` and takes the optimiser's step. ``GP`` holds the
-    images' filter gradients; ``P1``, ``A1``, ``D1`` the flat pooled units,
-    activations and deltas, ``n_units`` a row (``D`` the same deltas, 2-D)."""
+    ``n_rows`` blocks, layers in order), then a filter, then a layer's biases.
+    Each sums the batch's ``nb`` images in order into ``G`` and takes the
+    optimiser's step. ``GP`` holds the images' filter gradients; ``P1``,
+    ``A1``, ``D1`` the flat pooled units, activations and deltas, ``n_units`` a
+    row (``D`` the same deltas, 2-D)."""
     doff = spec[SPEC_DENSE_OFF]
     n_conv = spec[SPEC_B_OFF]
     n_f = spec[SPEC_F]
