@@ -34,14 +34,6 @@ def threads_for(work, threshold):
     return numba.get_num_threads() if work >= threshold else 1
 
 
-def threaded_kernel(kernel, work, threshold):
-    """``kernel`` (a cached parallel twin whose last argument is ``threaded``)
-    with that argument bound: on numba's threads where ``work`` reaches
-    ``threshold`` (``threads_for``), on the calling thread otherwise."""
-    threaded = threads_for(work, threshold) > 1
-    return lambda *args: kernel(*args, threaded)
-
-
 def threads_kernel(kernel, work, threshold):
     """``kernel`` (a cached parallel twin whose last argument is ``threads``,
     the number of runs its parallel loops split their rows into) with that

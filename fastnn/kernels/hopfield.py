@@ -35,10 +35,11 @@ the sweep, so a result is the same on any thread count.
 
 Kernels are compiled twice from one body: ``name`` (parallel, cached) and
 ``name_serial`` (not cached: numba's cache ignores the parallel flag). Each
-takes ``threaded`` last: the parallel twin runs its loop over rows or probes
-on numba's threads, or, given False, the same loop on the calling thread (its
-body inlined in both), which is how the models run small work: a new process
-then loads every kernel it needs from the cache, and compiles none.
+takes ``threads`` last, as the RBM's do: the parallel twin runs its loop over
+rows or probes on numba's threads where it is above 1, or, given 1, the same
+loop on the calling thread (its body inlined in both; ``settle`` calls its
+probe), which is how the models run small work: a new process then loads
+every kernel it needs from the cache, and compiles none.
 """
 import math
 
@@ -82,7 +83,7 @@ def _hebbian_row(patterns, weights, i):
                 row[j] -= x[j]
 
 
-def _hebbian(patterns, weights, threaded):
+def _hebbian(patterns, weights, threads):
     """Hebb's rule without the 1/n factor: ``W[i, j] = sum_mu x_mu[i] x_mu[j]``.
 
     The diagonal is written too (``W[i, i] = P``); the caller zeroes it when
@@ -96,14 +97,14 @@ def _hebbian(patterns, weights, threaded):
     weights : ndarray of shape (n_units, n_units), integer or float
         Out.
 
-    threaded : bool
+    threads : int
         See the module notes (the serial twin ignores it).
     Returns
     -------
     None
     """
     n = patterns.shape[1]
-    if threaded:
+    if threads > 1:
         for i in prange(n):                 # thread owns row i
             _hebbian_row(patterns, weights, i)
     else:
@@ -146,7 +147,7 @@ def _storkey_row(x, weights, fields, i):
     row[i] = 0.0
 
 
-def _storkey(patterns, fields, weights, threaded):
+def _storkey(patterns, fields, weights, threads):
     """Storkey's incremental rule (1997), the patterns learnt in order.
 
     For every pattern ``x``, with ``h_i = sum_k W[i, k] x_k`` and
@@ -168,7 +169,7 @@ def _storkey(patterns, fields, weights, threaded):
         In: the starting weights (zeros for a fresh network), symmetric with
         a zero diagonal. Out: the weights after learning every pattern.
 
-    threaded : bool
+    threads : int
         See the module notes (the serial twin ignores it).
     Returns
     -------
@@ -180,7 +181,7 @@ def _storkey(patterns, fields, weights, threaded):
         x = patterns[mu]
         # h = W x summed over k in order; W is symmetric, so row k of W gives
         # column k, and the inner loop runs over independent fields (vectorised)
-        if threaded:
+        if threads > 1:
             for b in prange(n_blocks):
                 _storkey_fields(x, weights, fields, b)
             for i in prange(n):
@@ -207,7 +208,7 @@ def _fields_row(weights, states, fields, i):
         fields[p, i] = acc
 
 
-def _local_fields(weights, states, fields, threaded):
+def _local_fields(weights, states, fields, threads):
     """``fields[p] = W @ states[p]`` for every probe, summed over ``j`` in order.
 
     The loop runs over rows outside and probes inside, so a row of ``W`` is
@@ -221,14 +222,14 @@ def _local_fields(weights, states, fields, threaded):
     fields : ndarray of shape (n_probes, n_units), int32, int64 or float64
         Out.
 
-    threaded : bool
+    threads : int
         See the module notes (the serial twin ignores it).
     Returns
     -------
     None
     """
     n = states.shape[1]
-    if threaded:
+    if threads > 1:
         for i in prange(n):
             _fields_row(weights, states, fields, i)
     else:
@@ -256,7 +257,7 @@ def _lockstep_block(weights, states_t, fields_t, b):
                 out[p] += w * sj[p]
 
 
-def _local_fields_lockstep(weights, states_t, fields_t, threaded):
+def _local_fields_lockstep(weights, states_t, fields_t, threads):
     """``fields_t[:, p] = W @ states_t[:, p]``, the probes in lock-step.
 
     For float weights, where a dot product summed in order is a chain of
@@ -273,14 +274,14 @@ def _local_fields_lockstep(weights, states_t, fields_t, threaded):
     fields_t : ndarray of shape (n_units, n_probes), float64
         Out.
 
-    threaded : bool
+    threads : int
         See the module notes (the serial twin ignores it).
     Returns
     -------
     None
     """
     n_blocks = (states_t.shape[0] + _ROWS - 1) // _ROWS
-    if threaded:
+    if threads > 1:
         for b in prange(n_blocks):
             _lockstep_block(weights, states_t, fields_t, b)
     else:
@@ -310,7 +311,7 @@ def _hebbian_probe(patterns, states, self_coupling, overlaps, fields, p):
             h[j] += c * x[j]
 
 
-def _hebbian_fields(patterns, states, self_coupling, overlaps, fields, threaded):
+def _hebbian_fields(patterns, states, self_coupling, overlaps, fields, threads):
     """Local fields of Hebbian weights from the patterns: ``h = X^T (X s) + c s``.
 
     ``X^T X`` has ``P`` on its diagonal; ``self_coupling`` ``c`` is ``-P``
@@ -328,14 +329,14 @@ def _hebbian_fields(patterns, states, self_coupling, overlaps, fields, threaded)
     fields : ndarray of shape (n_probes, n_units), int32 or int64
         Out.
 
-    threaded : bool
+    threads : int
         See the module notes (the serial twin ignores it).
     Returns
     -------
     None
     """
     n_probes = states.shape[0]
-    if threaded:
+    if threads > 1:
         for p in prange(n_probes):
             _hebbian_probe(patterns, states, self_coupling, overlaps, fields, p)
     else:
@@ -343,7 +344,7 @@ def _hebbian_fields(patterns, states, self_coupling, overlaps, fields, threaded)
             _hebbian_probe(patterns, states, self_coupling, overlaps, fields, p)
 
 
-def _energy(states, fields, scale, out, threaded):
+def _energy(states, fields, scale, out, threads):
     """``out[p] = -1/2 * scale * sum_i s_i h_i``: the energy from the fields.
 
     Parameters
@@ -356,14 +357,14 @@ def _energy(states, fields, scale, out, threaded):
     out : ndarray of shape (n_probes,), float64
         Out.
 
-    threaded : bool
+    threads : int
         See the module notes (the serial twin ignores it).
     Returns
     -------
     None
     """
     n_probes = states.shape[0]
-    if threaded:
+    if threads > 1:
         for p in prange(n_probes):
             out[p] = _probe_energy(states[p], fields[p], scale)
     else:
@@ -462,7 +463,7 @@ def _settle_probe(weights, states, mode, max_sweeps, beta2, scale, seed, fields,
 
 
 def _settle(weights, states, mode, max_sweeps, temperature, scale, seed,
-            fields, work, energies, n_sweeps, converged, n_flips, threaded):
+            fields, work, energies, n_sweeps, converged, n_flips, threads):
     """Settle many probes, in place, until a sweep changes nothing.
 
     A sweep is ``n_units`` steps. In sweep ``k`` of probe ``p`` (both from 0),
@@ -511,7 +512,7 @@ def _settle(weights, states, mode, max_sweeps, temperature, scale, seed,
     n_flips : ndarray of shape (n_probes,), int64
         Out: unit flips (each moved the fields by a row of ``weights``).
 
-    threaded : bool
+    threads : int
         See the module notes (the serial twin ignores it).
     Returns
     -------
@@ -521,7 +522,7 @@ def _settle(weights, states, mode, max_sweeps, temperature, scale, seed,
     beta2 = 0.0
     if temperature > 0.0:
         beta2 = 2.0 * scale / temperature
-    if threaded:
+    if threads > 1:
         for pu in prange(n_probes):  # (an unsigned index would compile the probe again)
             _settle_probe(weights, states, mode, max_sweeps, beta2, scale, seed, fields, work,
                           energies, n_sweeps, converged, n_flips, np.int64(pu))

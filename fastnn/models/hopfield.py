@@ -7,7 +7,7 @@ import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
-from .._threads import threaded_kernel
+from .._threads import threads_kernel
 from .._validation import (
     check_binary_states, check_bool, check_float, check_hopfield_weights, check_int,
     check_option,
@@ -22,7 +22,7 @@ ORDERS = ("random", "permutation", "sequential")
 WEIGHT_DTYPES = ("auto", "float32", "float64")
 
 # Below this many multiply-adds (probes x units**2) the kernels' serial loops
-# (threaded=False) beat starting threads. Both give the same bits.
+# (threads=1) beat starting threads. Both give the same bits.
 _PARALLEL_WORK = 1 << 18
 
 
@@ -346,9 +346,9 @@ class HopfieldNetwork(BaseEstimator):
     def _kernel(name, work):
         """Kernel ``name``, the cached parallel twin, called on its threads where
         ``work`` pays for them and on the calling thread otherwise (its
-        ``threaded`` argument). The serial twin, not cached, would be compiled
+        ``threads`` argument). The serial twin, not cached, would be compiled
         by every new process (about 3 s for a fit and a recall)."""
-        return threaded_kernel(getattr(kernels, name), work, _PARALLEL_WORK)
+        return threads_kernel(getattr(kernels, name), work, _PARALLEL_WORK)
 
     def _fields(self, states):
         """``weights_ @ s`` of every row: exact integers for integer weights."""

@@ -28,7 +28,7 @@ def problem():
 
 
 def settle(kernel, weights, probes, mode, max_sweeps=20, temperature=0.0, scale=1.0, seed=7,
-           threaded=True):
+           threads=2):
     """Run ``kernel`` (settle or settle_serial) on a copy of ``probes``."""
     states = probes.copy()
     n_probes, n = states.shape
@@ -41,7 +41,7 @@ def settle(kernel, weights, probes, mode, max_sweeps=20, temperature=0.0, scale=
                n_flips=np.empty(n_probes, np.int64))
     kernel(weights, states, MODES[mode], max_sweeps, temperature, scale, seed, fields,
            np.empty((n_probes, n), np.int64), out["energies"], out["n_sweeps"],
-           out["converged"], out["n_flips"], threaded)
+           out["converged"], out["n_flips"], threads)
     return states, fields, out
 
 
@@ -63,27 +63,27 @@ def test_reference_random_numbers_are_the_kernels():
 
 @ways(hopfield, "hebbian")
 @pytest.mark.parametrize("dtype", [np.int8, np.int16, np.float32, np.float64])
-def test_hebbian_matches_reference(kernel, threaded, dtype):
+def test_hebbian_matches_reference(kernel, threads, dtype):
     patterns = np.where(np.random.default_rng(1).random((5, 23)) < 0.5, 1, -1).astype(np.int8)
     weights = np.full((23, 23), 99, dtype=dtype)          # overwritten, diagonal included
-    kernel(patterns, weights, threaded)
+    kernel(patterns, weights, threads)
     expected = reference.hopfield_hebbian(patterns, zero_diagonal=False)
     assert_array_equal(weights, expected.astype(dtype))
     assert np.all(np.diagonal(weights) == 5)
 
 
 @ways(hopfield, "storkey")
-def test_storkey_matches_reference(kernel, threaded):
+def test_storkey_matches_reference(kernel, threads):
     patterns = np.where(np.random.default_rng(2).random((4, 11)) < 0.5, 1, -1).astype(np.int8)
     weights = np.zeros((11, 11))
-    kernel(patterns, np.empty(11), weights, threaded)
+    kernel(patterns, np.empty(11), weights, threads)
     assert_allclose(weights, reference.hopfield_storkey(patterns), rtol=1e-12, atol=1e-14)
 
 
 def test_storkey_weights_are_symmetric_bit_for_bit():
     patterns = np.where(np.random.default_rng(3).random((30, 300)) < 0.5, 1, -1).astype(np.int8)
     weights = np.zeros((300, 300))
-    hopfield.storkey(patterns, np.empty(300), weights, True)
+    hopfield.storkey(patterns, np.empty(300), weights, 2)
     assert_array_equal(weights, weights.T)
     assert np.all(np.diagonal(weights) == 0.0)
 
@@ -92,7 +92,7 @@ def test_storkey_first_pattern_is_the_hebbian_rule():
     # From zero weights h = 0, so one Storkey step is x x^T / n off the diagonal.
     x = np.array([[1, -1, -1, 1, 1]], dtype=np.int8)
     weights = np.zeros((5, 5))
-    hopfield.storkey(x, np.empty(5), weights, False)
+    hopfield.storkey(x, np.empty(5), weights, 1)
     expected = np.outer(x[0], x[0]) / 5.0
     np.fill_diagonal(expected, 0.0)
     assert_array_equal(weights, expected)
@@ -102,21 +102,21 @@ def test_storkey_first_pattern_is_the_hebbian_rule():
 
 
 @ways(hopfield, "local_fields")
-def test_local_fields_integer_weights_exact(kernel, threaded, problem):
+def test_local_fields_integer_weights_exact(kernel, threads, problem):
     weights, _, probes = problem
     fields = np.empty(probes.shape, np.int32)
-    kernel(weights, probes, fields, threaded)
+    kernel(weights, probes, fields, threads)
     assert_array_equal(fields, probes.astype(np.int64) @ weights.astype(np.int64))
 
 
 @ways(hopfield, "local_fields_lockstep")
-def test_local_fields_lockstep_sums_in_order(kernel, threaded):
+def test_local_fields_lockstep_sums_in_order(kernel, threads):
     gen = np.random.default_rng(4)
     a = gen.standard_normal((21, 21)).astype(np.float32)
     weights = a + a.T
     states = np.where(gen.random((5, 21)) < 0.5, 1, -1).astype(np.int8)
     fields_t = np.empty((21, 5))
-    kernel(weights, np.ascontiguousarray(states.T, dtype=np.float64), fields_t, threaded)
+    kernel(weights, np.ascontiguousarray(states.T, dtype=np.float64), fields_t, threads)
     for p in range(5):
         for i in range(21):
             acc = 0.0
@@ -127,22 +127,22 @@ def test_local_fields_lockstep_sums_in_order(kernel, threaded):
 
 @pytest.mark.parametrize("zero_diagonal", [True, False])
 @ways(hopfield, "hebbian_fields")
-def test_hebbian_fields_equal_weight_fields(kernel, threaded, zero_diagonal, problem):
+def test_hebbian_fields_equal_weight_fields(kernel, threads, zero_diagonal, problem):
     _, patterns, probes = problem
     weights = reference.hopfield_hebbian(patterns, zero_diagonal=zero_diagonal)
     fields = np.empty(probes.shape, np.int32)
     overlaps = np.empty((len(probes), len(patterns)), np.int32)
-    kernel(patterns, probes, -len(patterns) if zero_diagonal else 0, overlaps, fields, threaded)
+    kernel(patterns, probes, -len(patterns) if zero_diagonal else 0, overlaps, fields, threads)
     assert_array_equal(fields, probes.astype(np.int64) @ weights)
     assert_array_equal(overlaps, probes.astype(np.int64) @ patterns.T.astype(np.int64))
 
 
 @ways(hopfield, "energy")
-def test_energy_matches_reference(kernel, threaded, problem):
+def test_energy_matches_reference(kernel, threads, problem):
     weights, _, probes = problem
     fields = np.ascontiguousarray(probes.astype(np.int32) @ weights.astype(np.int32))
     out = np.empty(len(probes))
-    kernel(probes, fields, 1 / 64, out, threaded)
+    kernel(probes, fields, 1 / 64, out, threads)
     assert_array_equal(out, reference.hopfield_energy(weights, probes, 1 / 64))
 
 
@@ -152,12 +152,12 @@ def test_energy_matches_reference(kernel, threaded, problem):
 @ways(hopfield, "settle")
 @pytest.mark.parametrize("mode", ["random", "permutation", "sequential", "sync"])
 @pytest.mark.parametrize("temperature", [0.0, 0.6])
-def test_settle_matches_reference(kernel, threaded, mode, temperature, problem):
+def test_settle_matches_reference(kernel, threads, mode, temperature, problem):
     weights, _, probes = problem        # integer weights: every field is exact
     scale = 1 / 64
     max_sweeps = 6
     states, fields, out = settle(kernel, weights, probes, mode, max_sweeps, temperature, scale,
-                                 threaded=threaded)
+                                 threads=threads)
     expected = reference.hopfield_recall(
         weights, probes, update="sync" if mode == "sync" else "async",
         order="permutation" if mode == "sync" else mode, max_sweeps=max_sweeps,
@@ -211,7 +211,7 @@ def test_settle_stops_after_max_sweeps():
     # swap them for ever (a 2-cycle), so no sweep is quiet
     weights = np.array([[0, 1], [1, 0]], dtype=np.int8)
     states, _, out = settle(hopfield.settle, weights, np.array([[1, -1]], np.int8),
-                            "sync", max_sweeps=5, threaded=False)
+                            "sync", max_sweeps=5, threads=1)
     assert out["n_sweeps"][0] == 5 and not out["converged"][0]
     assert_array_equal(states, [[-1, 1]])            # 5 swaps: an odd number
     assert out["n_flips"][0] == 10
@@ -249,7 +249,7 @@ def test_energy_never_increases_under_async_updates(n, n_probes, seed, mode, int
     weights = weights.astype(np.int8 if integer else np.float64)
     probes = np.where(gen.random((n_probes, n)) < 0.5, 1, -1).astype(np.int8)
     states, _, out = settle(hopfield.settle, weights, probes, mode, max_sweeps=30,
-                            seed=seed, threaded=False)
+                            seed=seed, threads=1)
     steps = np.diff(out["energies"], axis=1)
     if integer:
         assert np.all(steps <= 0)                    # exact arithmetic

@@ -40,12 +40,12 @@ def test_hidden_probabilities_match_reference(dtype, threads):
     assert_allclose(out, expected, **TOL[dtype])
 
 
-@ways(rbm, "visible_probabilities", on=2, off=1)
-def test_visible_probabilities_match_reference(kernel, threaded):
+@ways(rbm, "visible_probabilities")
+def test_visible_probabilities_match_reference(kernel, threads):
     X, W, b, c = problem()
     h = (np.random.RandomState(1).rand(len(X), W.shape[1]) < 0.5).astype(float)
     out = np.empty_like(X)
-    kernel(h, W, b, out, threaded)
+    kernel(h, W, b, out, threads)
     assert_allclose(out, reference.rbm_visible_probabilities(h, W, b), **TOL[np.float64])
 
 
@@ -105,12 +105,12 @@ def test_free_energy_of_zero_weights_is_closed_form():
     assert_allclose(out, [-1.0 - 4 * np.log(2), -4 * np.log(2)], rtol=1e-15)
 
 
-@ways(rbm, "pseudo_likelihood", on=2, off=1)
-def test_pseudo_likelihood_matches_reference(kernel, threaded):
+@ways(rbm, "pseudo_likelihood")
+def test_pseudo_likelihood_matches_reference(kernel, threads):
     X, W, b, c = problem()
     flip = np.random.RandomState(2).randint(0, X.shape[1], len(X)).astype(np.int64)
     out = np.empty(len(X))
-    kernel(X, W, b, c, flip, out, threaded)
+    kernel(X, W, b, c, flip, out, threads)
     assert_allclose(out, reference.rbm_pseudo_likelihood(X, W, b, c, flip), rtol=1e-10, atol=1e-12)
 
 
@@ -142,15 +142,15 @@ def test_sample_visibles_replay_uses_the_given_numbers():
     assert_array_equal(out, expected.astype(float))
 
 
-@ways(rbm, "gibbs", on=2, off=1)
-def test_gibbs_replay_follows_scikit_learns_order(kernel, threaded):
+@ways(rbm, "gibbs")
+def test_gibbs_replay_follows_scikit_learns_order(kernel, threads):
     # hiddens from the first n_samples * n_hidden numbers, visibles from the rest
     X, W, b, c = problem()
     n, nv = X.shape
     nh = W.shape[1]
     u = np.random.RandomState(5).rand(n * (nh + nv))
     h_out, v_out = np.empty((n, nh)), np.empty_like(X)
-    kernel(X, W, b, c, 0, 0, u, h_out, v_out, threaded)
+    kernel(X, W, b, c, 0, 0, u, h_out, v_out, threads)
     h = (u[:n * nh].reshape(n, nh) < reference.rbm_hidden_probabilities(X, W, c)).astype(float)
     v = (u[n * nh:].reshape(n, nv) < reference.rbm_visible_probabilities(h, W, b)).astype(float)
     assert_array_equal(h_out, h)
