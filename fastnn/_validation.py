@@ -314,3 +314,20 @@ def check_hopfield_weights(W, name="weights"):
         raise ValueError(f"{name} must have a non-negative diagonal; got {float(diag[i])!r} at "
                          f"[{i}, {i}].")
     return np.array(arr, dtype=np.float64, order="C", copy=True)
+
+
+def validation_split(X, Y, fraction, seed, stratify=None, what="samples"):
+    """``early_stopping``'s held-out set: ``(X, X_val, Y, Y_val)``, C-contiguous,
+    from scikit-learn's ``train_test_split`` (stratified by ``stratify`` where
+    given), with its errors (a class with one member, a set too small to split)
+    told in terms of the parameters."""
+    from sklearn.model_selection import train_test_split
+
+    try:
+        parts = train_test_split(X, Y, random_state=seed % (2**32), test_size=fraction,
+                                 stratify=stratify)
+    except ValueError as err:
+        how = ", stratified by class," if stratify is not None else ""
+        raise ValueError(f"early_stopping holds out validation_fraction={fraction} of the "
+                         f"{len(X)} {what}{how} and that cannot be done here: {err}") from None
+    return tuple(np.ascontiguousarray(a) for a in parts)

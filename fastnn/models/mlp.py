@@ -27,7 +27,6 @@ import warnings
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.exceptions import ConvergenceWarning, DataConversionWarning
-from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils.multiclass import type_of_target, unique_labels
 from sklearn.utils.validation import check_is_fitted
@@ -36,6 +35,7 @@ from .._threads import threads_for
 from .._validation import (
     check_array, check_bool, check_consistent_length, check_dtype, check_float, check_int,
     check_option, check_feature_names, label_indices, label_kind, seeded_random_state,
+    validation_split,
 )
 from ..kernels import dense
 from ..kernels.memory import aligned_zeros, padded_rows, realigned
@@ -347,15 +347,8 @@ class _BaseMLP(BaseEstimator):
         """Train on validated arrays for up to ``max_iter`` epochs."""
         if self.early_stopping and not incremental:
             stratify = self._stratify(Y)
-            X, X_val, Y, Y_val = train_test_split(
-                X, Y, random_state=self._seed % (2**32), test_size=self.validation_fraction,
-                stratify=stratify)
-            X, Y = np.ascontiguousarray(X), np.ascontiguousarray(Y)
-            X_val = np.ascontiguousarray(X_val)
-            if X.shape[0] == 0 or X_val.shape[0] == 0:
-                raise ValueError("early_stopping needs at least one training and one validation sample; "
-                                 f"got {X.shape[0]} and {X_val.shape[0]} with validation_fraction="
-                                 f"{self.validation_fraction}.")
+            X, X_val, Y, Y_val = validation_split(X, Y, self.validation_fraction, self._seed,
+                                                  stratify)
             y_val = self._validation_targets(Y_val)
         else:
             X_val = None

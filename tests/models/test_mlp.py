@@ -493,6 +493,15 @@ def test_early_stopping_keeps_the_best_validation_weights():
     assert m.best_validation_score_ == max(m.validation_scores_) > 0.9
 
 
+def test_early_stopping_on_too_few_samples_names_its_parameters():
+    X, y = np.random.default_rng(0).random((3, 2)), np.array([0, 1, 1])
+    with pytest.raises(ValueError, match=r"early_stopping holds out validation_fraction=0.5 of the "
+                                         r"3 samples, stratified by class, and that cannot be done "
+                                         r"here: .*only 1 member"):
+        MLPClassifier(early_stopping=True, validation_fraction=0.5).fit(X, y)
+    with pytest.raises(ValueError, match=r"validation_fraction=0.1 of the 1 samples and that "
+                                         r"cannot be done here: .*train set will be empty"):
+        MLPRegressor(early_stopping=True, validation_fraction=0.1).fit(X[:1], [0.5])
 # ---------------------------------------------------------------- learning-rate schedules
 def _regression_data(n=48, d=6, seed=0):
     rng = np.random.default_rng(seed)
