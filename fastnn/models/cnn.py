@@ -19,12 +19,13 @@ import numba
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import ConvergenceWarning, DataConversionWarning
-from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.multiclass import check_classification_targets, unique_labels
 from sklearn.utils.validation import check_is_fitted
 
 from .._validation import (
-    check_array, check_consistent_length, check_dtype, check_feature_names, check_float, check_int,
-    check_option, label_indices, label_kind, seeded_random_state,
+    check_array, check_bool, check_consistent_length, check_dtype, check_feature_names,
+    check_float, check_int, check_option, label_indices, label_kind, seeded_random_state,
+    validation_split,
 )
 from ..kernels import conv, dense, pool
 from ..kernels.memory import aligned_zeros, padded_rows, realigned
@@ -67,8 +68,9 @@ class ConvNetClassifier(ClassifierMixin, BaseEstimator):
     solver : {'sgd', 'adam'}, default='sgd'
     learning_rate_init : float, default=0.1
     learning_rate_decay : float >= 0, default=0.0
-        The learning rate of epoch ``e`` (counted from 0 over all calls) is
-        ``learning_rate_init / (1 + learning_rate_decay * e)``.
+        The learning rate of epoch ``e`` is ``learning_rate_init / (1 +
+        learning_rate_decay * e)``, ``e`` counted from 0 over the calls that
+        continue a network (``partial_fit``; a ``warm_start`` fit starts at 0).
     momentum : float in [0, 1), default=0.0
         Classical momentum for 'sgd' (``v = momentum * v - lr * g; w += v``).
     alpha : float, default=0.0
@@ -84,6 +86,16 @@ class ConvNetClassifier(ClassifierMixin, BaseEstimator):
         Stop when the epoch loss has not improved by ``tol`` for
         ``n_iter_no_change`` epochs; None always runs ``max_iter`` epochs.
     n_iter_no_change : int, default=10
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the images (stratified), score the
+        accuracy on them after every epoch, stop when it has not improved by
+        ``tol`` for ``n_iter_no_change`` epochs, and keep the best epoch's
+        parameters (as scikit-learn's MLPClassifier). ``partial_fit`` ignores it.
+    validation_fraction : float in (0, 1), default=0.1
+    warm_start : bool, default=False
+        ``fit`` on a fitted network continues from its parameters; as
+        scikit-learn, the optimiser starts afresh (momentum and Adam's moments
+        zero, the learning rate ``learning_rate_init`` and its decay from epoch 0).
     image_shape : tuple (H, W) or (C, H, W), or None, default=None
         The shape of one image when X is given as flat rows. None: a square
         number of features is a square one-channel image, anything else a
@@ -103,6 +115,10 @@ class ConvNetClassifier(ClassifierMixin, BaseEstimator):
     image_shape_ : (C, H, W)
     n_features_in_ : int, values per image (C * H * W)
     loss_curve_ : list of float, mean loss of each epoch
+    best_loss_ : float, the lowest of ``loss_curve_``
+    validation_scores_ : list of float or None
+        The held-out accuracy after each epoch (``early_stopping``), else None.
+    best_validation_score_ : float or None
     step_losses_ : ndarray, the loss of every step (every image at batch size 1)
     n_iter_ : int, epochs run
     t_ : int, images seen
@@ -111,8 +127,9 @@ class ConvNetClassifier(ClassifierMixin, BaseEstimator):
     def __init__(self, n_filters=10, filter_size=5, pool_size=2, conv_activation="sigmoid",
                  hidden_layer_sizes=(128,), activation="sigmoid", *, solver="sgd",
                  learning_rate_init=0.1, learning_rate_decay=0.0, momentum=0.0, alpha=0.0, batch_size=1, max_iter=10,
-                 sample_order="shuffle", tol=1e-4, n_iter_no_change=10, image_shape=None,
-                 verbose=False, random_state=None, dtype="float64"):
+                 sample_order="shuffle", tol=1e-4, n_iter_no_change=10, early_stopping=False,
+                 validation_fraction=0.1, warm_start=False, image_shape=None, verbose=False,
+                 random_state=None, dtype="float64"):
         self.n_filters = n_filters
         self.filter_size = filter_size
         self.pool_size = pool_size
@@ -129,6 +146,9 @@ class ConvNetClassifier(ClassifierMixin, BaseEstimator):
         self.sample_order = sample_order
         self.tol = tol
         self.n_iter_no_change = n_iter_no_change
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.warm_start = warm_start
         self.image_shape = image_shape
         self.verbose = verbose
         self.random_state = random_state
@@ -159,6 +179,10 @@ class ConvNetClassifier(ClassifierMixin, BaseEstimator):
         if self.tol is not None:
             check_float(self.tol, "tol", low=0.0)
         check_int(self.n_iter_no_change, "n_iter_no_change", low=1)
+        check_bool(self.early_stopping, "early_stopping")
+        check_float(self.validation_fraction, "validation_fraction", low=0.0, high=1.0,
+                    low_inclusive=False, high_inclusive=False)
+        check_bool(self.warm_start, "warm_start")
         if not isinstance(self.verbose, (bool, np.bool_)):
             check_int(self.verbose, "verbose", low=0)
         check_dtype(self.dtype)
@@ -232,15 +256,20 @@ class ConvNetClassifier(ClassifierMixin, BaseEstimator):
         return kh, kw
 
     # ------------------------------------------------------------- set-up
-    def _initialize(self, image_shape, n_classes, rng):
+    def _architecture(self, image_shape, n_classes):
+        """``(kh, kw, spec, layout, n_params, n_units)`` of the network the
+        parameters describe for these images and classes."""
         hls = self._check_params()
         kh, kw = self._check_geometry(image_shape)
-        self._dtype = check_dtype(self.dtype)
         cact = ACTIVATIONS[_ACTIVATION_NAMES[self.conv_activation]]
         hact = ACTIVATIONS[_ACTIVATION_NAMES[self.activation]]
-        spec, layout, n_params, n_units = conv.make_cnn_layout(
+        return (kh, kw) + conv.make_cnn_layout(
             image_shape, int(self.n_filters), kh, kw, int(self.pool_size), cact, hls, hact,
             n_classes)
+
+    def _initialize(self, image_shape, n_classes, rng):
+        kh, kw, spec, layout, n_params, n_units = self._architecture(image_shape, n_classes)
+        self._dtype = check_dtype(self.dtype)
         params = np.zeros(n_params, dtype=self._dtype)
         n_f, n_c = int(self.n_filters), image_shape[0]
         n_conv = int(spec[conv.SPEC_B_OFF])
@@ -264,12 +293,41 @@ class ConvNetClassifier(ClassifierMixin, BaseEstimator):
         self._state = np.array([np.inf, 0.0, 0.0, dense.RUNNING])
         self._seed = int(rng.randint(0, 2**62))
         self._epochs = 0
+        self._decay_from = 0
         self.image_shape_ = tuple(int(v) for v in image_shape)
         self.n_features_in_ = int(np.prod(image_shape))
         self.loss_curve_ = []
         self.step_losses_ = np.zeros(0)
         self.n_iter_ = 0
         self.t_ = 0
+        self.best_loss_ = np.inf
+        self.validation_scores_ = [] if self.early_stopping else None
+        self.best_validation_score_ = -np.inf if self.early_stopping else None
+
+    def _warm_start(self, image_shape, n_classes):
+        """``fit`` with ``warm_start=True`` on a fitted network: the parameters
+        stay, the optimiser starts afresh (as MLPClassifier's), ``n_iter_``
+        counts this fit's epochs, ``loss_curve_`` and ``t_`` go on."""
+        spec, layout = self._architecture(image_shape, n_classes)[2:4]
+        if (check_dtype(self.dtype) != self._dtype or not np.array_equal(spec, self._spec)
+                or not np.array_equal(layout, self._layout)):
+            raise ValueError(
+                "warm_start=True continues the fitted network, but n_filters, filter_size, "
+                "pool_size, the activations, hidden_layer_sizes or dtype now describe another "
+                f"one (fitted: {int(self._spec[conv.SPEC_F])} filters of "
+                f"{tuple(self.filters_.shape[2:])}, head {self._head_sizes()}, dtype "
+                f"{np.dtype(self._dtype).name}); set warm_start=False to fit a new network.")
+        self._vel[:] = 0.0
+        self._sq[:] = 0.0
+        self._state[dense.STEP] = 0.0
+        self._decay_from = self._epochs
+        self.n_iter_ = 0
+        if self.early_stopping and getattr(self, "validation_scores_", None) is None:
+            self.validation_scores_ = []
+            self.best_validation_score_ = -np.inf
+
+    def _head_sizes(self):
+        return [int(self._layout[0, 0])] + [int(n) for n in self._layout[:, 1]]
 
     # ------------------------------------------------------------ views
     def _require_params(self, name):
@@ -347,23 +405,37 @@ class ConvNetClassifier(ClassifierMixin, BaseEstimator):
     def _fit_public(self, X, y, incremental, classes=None):
         if y is None:
             raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None.")
-        first = not (incremental and "_params" in self.__dict__)
-        if first:
+        fitted = "_params" in self.__dict__
+        warm = not incremental and fitted and check_bool(self.warm_start, "warm_start")
+        first = not ((incremental or warm) and fitted)
+        if first or warm:
             self._check_params()
         X = self._images(X, check_dtype(self.dtype) if first else self._dtype, reset=first)
         y = np.asarray(y)
         check_consistent_length(X, y)
+        if warm:
+            got = unique_labels(y)
+            if set(got.tolist()) != set(self.classes_.tolist()):
+                raise ValueError(f"warm_start=True needs y to have the classes of the previous "
+                                 f"fit, {self.classes_.tolist()}; got {got.tolist()}.")
         Y = self._encode(y, first, classes)
         if first:
             self._initialize(X.shape[1:], len(self.classes_), seeded_random_state(self.random_state))
+        elif warm:
+            self._warm_start(X.shape[1:], len(self.classes_))
         return self._fit(X, np.ascontiguousarray(Y, dtype=self._dtype), incremental,
                          1 if incremental else int(self.max_iter))
 
     def _fit(self, X, Y, incremental, max_iter):
+        X_val = None
+        if self.early_stopping and not incremental:
+            X, X_val, Y, Y_val = validation_split(X, Y, self.validation_fraction, self._seed,
+                                                  Y.argmax(axis=1), "images")
+            y_val = Y_val.argmax(axis=1)
         n_samples = X.shape[0]
         batch = max(1, min(int(self.batch_size), n_samples))
         n_batches = (n_samples + batch - 1) // batch
-        tol = -1.0 if (self.tol is None or incremental) else float(self.tol)
+        tol = -1.0 if (self.tol is None or incremental or X_val is not None) else float(self.tol)
         hp = np.array([self.learning_rate_init, self.momentum, 0.9, 0.999, 1e-8,
                        self.alpha + 0.0], dtype=np.float64)   # (as MLPClassifier's)
         dt = self._dtype
@@ -395,16 +467,19 @@ class ConvNetClassifier(ClassifierMixin, BaseEstimator):
         self._state[dense.STATUS] = dense.RUNNING
         every = int(self.verbose) if not isinstance(self.verbose, (bool, np.bool_)) else 0
         bar = None
-        per_call = max_iter if self.learning_rate_decay == 0 else 1
+        per_call = max_iter if self.learning_rate_decay == 0 and X_val is None else 1
         if self.verbose:
             from tqdm.auto import tqdm
             bar = tqdm(total=max_iter, desc=type(self).__name__, unit="epoch", leave=True)
             per_call = 1
         done = 0
+        best = None
+        no_improve = 0
         train = conv.train_samples if batch == 1 else conv.train_epochs
         while done < max_iter:
             n = min(per_call, max_iter - done)
-            hp[dense.LR] = self.learning_rate_init / (1.0 + self.learning_rate_decay * self._epochs)
+            hp[dense.LR] = self.learning_rate_init / (
+                1.0 + self.learning_rate_decay * (self._epochs - getattr(self, "_decay_from", 0)))
             ran = train(
                 self._params, s, self._layout, X, Y, batch, order_kind, self._seed, self._epochs, n,
                 solver, hp, tol, int(self.n_iter_no_change), self._vel, self._sq, self._state,
@@ -418,10 +493,20 @@ class ConvNetClassifier(ClassifierMixin, BaseEstimator):
                               f"error {row[k:k + every].mean():.6f}")
             self._epochs += ran
             done += ran
+            score = None
+            if X_val is not None and self._state[dense.STATUS] == dense.RUNNING:
+                score = float(np.mean(self._proba(X_val).argmax(axis=1) == y_val))
+                self.validation_scores_.append(score)
+                no_improve = 0 if score > self.best_validation_score_ + (self.tol or 0.0) \
+                    else no_improve + 1
+                if score > self.best_validation_score_:
+                    self.best_validation_score_ = score
+                    best = self._params.copy()
             if bar is not None:
                 bar.update(ran)
-                bar.set_postfix(loss=f"{curve[done - 1]:.6g}")
-            if self._state[dense.STATUS] != dense.RUNNING:
+                bar.set_postfix(loss=f"{curve[done - 1]:.6g}",
+                                **({} if score is None else {"val_score": f"{score:.4f}"}))
+            if self._state[dense.STATUS] != dense.RUNNING or no_improve > self.n_iter_no_change:
                 break
         if bar is not None:
             bar.close()
@@ -429,12 +514,16 @@ class ConvNetClassifier(ClassifierMixin, BaseEstimator):
         self.step_losses_ = np.concatenate([self.step_losses_, steps[:done].ravel()])
         self.n_iter_ += done
         self.t_ += done * n_samples
+        if done:   # this call's epochs (the earlier ones are in best_loss_ already)
+            self.best_loss_ = float(min(getattr(self, "best_loss_", np.inf), curve[:done].min()))
         if self._state[dense.STATUS] == dense.DIVERGED or not np.isfinite(self._params).all():
             raise ValueError(
                 f"training diverged at epoch {len(self.loss_curve_)}: the parameters contain NaN "
                 f"or inf; lower learning_rate_init ({self.learning_rate_init}) or scale X.")
+        if best is not None:
+            self._params[:] = best
         if (not incremental and self.tol is not None and self._state[dense.STATUS] == dense.RUNNING
-                and done == max_iter):
+                and X_val is None and done == max_iter):
             warnings.warn(f"Stochastic Optimizer: Maximum iterations ({max_iter}) reached and the "
                           "optimization hasn't converged yet.", ConvergenceWarning)
         return self
@@ -540,7 +629,7 @@ class ConvNetClassifier(ClassifierMixin, BaseEstimator):
         save_model(self, path)
 
     _saved_private = ("_params", "_vel", "_sq", "_state", "_spec", "_layout", "_n_units", "_seed",
-                      "_epochs", "_dtype")
+                      "_epochs", "_decay_from", "_dtype")
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import train_test_split
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from fastnn._threads import threads
@@ -192,6 +193,98 @@ def test_learning_rate_decay_changes_training(digits):
     assert not np.array_equal(a._params, b._params)
 
 
+def _stop_epoch(scores, tol, n_iter_no_change):
+    """scikit-learn's early-stopping rule replayed: the epoch (from 0) after which
+    a fit with these validation scores stops, or None if it runs on."""
+    best, no_improve = -np.inf, 0
+    for e, score in enumerate(scores):
+        no_improve = 0 if score > best + tol else no_improve + 1
+        best = max(best, score)
+        if no_improve > n_iter_no_change:
+            return e
+    return None
+
+
+def test_early_stopping_stops_by_the_rule_and_keeps_the_best_epoch(digits):
+    X, y = digits
+    kw = dict(solver="adam", learning_rate_init=0.01)
+    m = small(early_stopping=True, validation_fraction=0.2, n_iter_no_change=4, tol=0.0,
+              max_iter=100, **kw).fit(X, y)
+    scores = m.validation_scores_
+    assert len(scores) == m.n_iter_ == len(m.loss_curve_) < 100
+    assert _stop_epoch(scores, 0.0, 4) == m.n_iter_ - 1
+    assert m.best_validation_score_ == max(scores) > 0.9
+    assert m.best_loss_ == min(m.loss_curve_)
+    # the held-out images are the stratified split of the model's seed; the model
+    # kept has the best epoch's accuracy on them, not the last epoch's
+    X_fit, X_val, y_fit, y_val = train_test_split(X, y, random_state=m._seed % 2**32,
+                                                  test_size=0.2, stratify=y)
+    assert len(X_val) == 60 and np.bincount(y_val).min() >= 5
+    assert m.score(X_val, y_val) == m.best_validation_score_
+    # and training saw only the rest: a plain fit on it gives the same losses
+    plain = small(max_iter=m.n_iter_, **kw).fit(X_fit, y_fit)
+    assert_array_equal(plain.loss_curve_, m.loss_curve_)
+    if scores[-1] < max(scores):
+        assert not np.array_equal(plain._params, m._params)
+
+
+def test_without_early_stopping_there_are_no_validation_scores(digits):
+    X, y = digits
+    m = small(max_iter=2).fit(X, y)
+    assert m.validation_scores_ is None and m.best_validation_score_ is None
+    with pytest.raises(ValueError, match=r"early_stopping holds out validation_fraction=0.01 of "
+                                         r"the 2 images, stratified by class, and that cannot be "
+                                         r"done here: .*only 1 member"):
+        small(early_stopping=True, validation_fraction=0.01).fit(X[:2], y[:2])
+    with pytest.raises(ValueError, match=r"validation_fraction=0.01 of the 40 images.*"
+                                         r"test_size = 1 should be greater or equal to the number "
+                                         r"of classes = 10"):
+        small(early_stopping=True, validation_fraction=0.01).fit(X[:40], y[:40])
+
+
+def test_warm_start_continues_the_parameters_and_restarts_the_optimiser(digits):
+    X, y = digits
+    whole = small(max_iter=6).fit(X, y)
+    warm = small(max_iter=3, warm_start=True).fit(X, y)
+    warm.fit(X, y)
+    # plain SGD keeps no optimiser state: 3 + 3 epochs are the 6 epochs
+    assert_array_equal(warm._params, whole._params)
+    assert warm.n_iter_ == 3 and warm.loss_curve_ == whole.loss_curve_ and warm.t_ == whole.t_
+    # with momentum the second fit starts from zero velocity, as scikit-learn's
+    mom = small(max_iter=6, momentum=0.9).fit(X, y)
+    mom_warm = small(max_iter=3, momentum=0.9, warm_start=True).fit(X, y)
+    v = mom_warm._vel.copy()
+    mom_warm.fit(X, y)
+    assert np.abs(v).max() > 0 and not np.array_equal(mom_warm._params, mom._params)
+    cold = small(max_iter=3, momentum=0.9).fit(X, y)
+    cold.fit(X, y)   # without warm_start a fit starts a new network
+    assert_array_equal(cold._params, small(max_iter=3, momentum=0.9).fit(X, y)._params)
+
+
+def test_warm_start_with_learning_rate_decay_starts_its_decay_again(digits):
+    X, y = digits
+    # a warm fit's first epoch trains at learning_rate_init again (the decayed rate
+    # would be a quarter of it), as b's second epoch, which has no decay
+    a = small(max_iter=1, learning_rate_decay=3.0, warm_start=True).fit(X, y)
+    a.fit(X, y)
+    b = small(max_iter=1, learning_rate_decay=3.0).fit(X, y)
+    b.set_params(learning_rate_decay=0.0).partial_fit(X, y)
+    assert_array_equal(a._params, b._params)
+
+
+def test_warm_start_refuses_another_network_or_other_classes(digits):
+    X, y = digits
+    m = small(max_iter=1, warm_start=True).fit(X, y)
+    with pytest.raises(ValueError, match=r"warm_start=True continues the fitted network, but "
+                                         r".* \(fitted: 3 filters of \(3, 3\), head \[27, 8, 10\], "
+                                         r"dtype float64\)"):
+        m.set_params(n_filters=4).fit(X, y)
+    m.set_params(n_filters=3)
+    with pytest.raises(ValueError, match=r"warm_start=True needs y to have the classes of the "
+                                         r"previous fit, \[0, 1, .*\]; got \[0, 1\]"):
+        m.fit(X[y < 2], y[y < 2])
+
+
 def test_input_is_not_modified_and_save_load_round_trip(digits, tmp_path):
     X, y = digits
     X0 = X.copy()
@@ -205,6 +298,24 @@ def test_input_is_not_modified_and_save_load_round_trip(digits, tmp_path):
     m.save(tmp_path / "cnn.h5")
     back = load_model(tmp_path / "cnn.h5")
     assert_array_equal(back.predict_proba(X), m.predict_proba(X))
+
+
+def test_a_loaded_model_goes_on_as_the_saved_one(digits, tmp_path):
+    pytest.importorskip("h5py")
+    from fastnn import load
+
+    X, y = digits
+    kw = dict(max_iter=4, early_stopping=True, n_iter_no_change=1, tol=0.0, warm_start=True,
+              momentum=0.5, learning_rate_decay=0.5)
+    m = small(**kw).fit(X, y)
+    m.save(tmp_path / "cnn.h5")
+    back = load(tmp_path / "cnn.h5")
+    assert back.validation_scores_ == m.validation_scores_
+    assert back.best_loss_ == m.best_loss_
+    m.fit(X, y)
+    back.fit(X, y)
+    assert_array_equal(back._params, m._params)
+    assert back.validation_scores_ == m.validation_scores_ and len(m.validation_scores_) > 2
 
 
 def test_verbose_prints_the_error_every_k_steps(digits, capsys):
@@ -228,6 +339,11 @@ BAD_PARAMS = [
     (dict(batch_size=0), ValueError, "batch_size must be an int >= 1"),
     (dict(sample_order="random"), ValueError, "sample_order must be one of"),
     (dict(dtype="int32"), ValueError, "dtype must be 'float32' or 'float64'"),
+    (dict(early_stopping="yes"), TypeError, "early_stopping must be a bool; got str 'yes'"),
+    (dict(validation_fraction=1.0), ValueError,
+     r"validation_fraction must be a finite float in \(0.0, 1.0\); got 1.0"),
+    (dict(validation_fraction=0), ValueError, "validation_fraction must be a finite float in"),
+    (dict(warm_start=1), TypeError, "warm_start must be a bool; got int 1"),
     (dict(image_shape=(8,)), ValueError, r"image_shape must be None, \(H, W\) or \(C, H, W\)"),
     (dict(image_shape=(7, 7)), ValueError, r"X has 64 features per row, but image_shape \(7, 7\) holds 49"),
     (dict(filter_size=9), ValueError, r"filter_size \(9, 9\) is larger than the images \(8, 8\)"),
