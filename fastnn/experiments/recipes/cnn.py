@@ -9,7 +9,10 @@
 
 ``print_every=50`` prints the mean error of every 50 steps, as the article
 prints its error every 50 steps; the ``step_error`` curve keeps those means
-whatever ``print_every`` is.
+whatever ``print_every`` is. ``early_stopping=true`` holds out
+``validation_fraction`` of the training images, stops when their accuracy no
+longer improves and keeps the best epoch (the model's ``early_stopping``); the
+``validation_score`` curve holds that accuracy after every epoch.
 """
 import time
 
@@ -31,7 +34,10 @@ def _train_and_score(model, X_train, y_train, X_test, y_test):
     from sklearn.metrics import classification_report, confusion_matrix
 
     t0 = time.perf_counter()
-    clone(model).set_params(max_iter=1, verbose=False).fit(X_train[:20], y_train[:20])
+    warm_up = clone(model).set_params(max_iter=1, verbose=False, early_stopping=False)
+    warm_up.fit(X_train[:20], y_train[:20])
+    if model.early_stopping:   # it predicts after every epoch
+        warm_up.predict(X_train[:2])
     compile_seconds = time.perf_counter() - t0
     t0 = time.perf_counter()
     model.fit(X_train, y_train)
@@ -46,6 +52,9 @@ def _train_and_score(model, X_train, y_train, X_test, y_test):
                "n_train": int(len(X_train)), "n_test": int(len(X_test))}
     curves = {"loss": np.asarray(model.loss_curve_),
               "step_error": _block_means(model.step_losses_)}
+    if model.validation_scores_ is not None:
+        curves["validation_score"] = np.asarray(model.validation_scores_)
+        metrics["best_validation_score"] = float(model.best_validation_score_)
     maps, pooled = model.feature_maps(X_test[:1])
     arrays = {"filters": model.filters_.copy(), "filter_biases": model.filter_biases_.copy(),
               "confusion_matrix": confusion_matrix(y_test, pred),
@@ -55,11 +64,13 @@ def _train_and_score(model, X_train, y_train, X_test, y_test):
     return metrics, curves, arrays, text
 
 
-def _model(seed, print_every, **params):
+def _model(seed, print_every, early_stopping, validation_fraction, **params):
     from ...models.cnn import ConvNetClassifier
 
     return ConvNetClassifier(batch_size=1, tol=None, random_state=seed,
-                             verbose=int(print_every) if print_every else False, **params)
+                             verbose=int(print_every) if print_every else False,
+                             early_stopping=bool(early_stopping),
+                             validation_fraction=validation_fraction, **params)
 
 
 @recipe("digits-cnn", family="cnn",
@@ -67,7 +78,8 @@ def _model(seed, print_every, **params):
         headline="test_accuracy")
 def digits_cnn(seed, n_filters=10, filter_size=3, pool_size=2, conv_activation="tanh",
                hidden_layer_sizes=(128,), activation="tanh", learning_rate=0.05,
-               learning_rate_decay=0.1, epochs=30, batch_size=1, test_size=0.25, print_every=0):
+               learning_rate_decay=0.1, epochs=30, batch_size=1, test_size=0.25, print_every=0,
+               early_stopping=False, validation_fraction=0.1):
     """A small CNN on scikit-learn's digits: 3x3 filters, 2x2 pooling, softmax.
 
     The digits (pixels scaled to [0, 1]) are split stratified into train and
@@ -82,7 +94,8 @@ def digits_cnn(seed, n_filters=10, filter_size=3, pool_size=2, conv_activation="
     X = X.reshape(-1, 8, 8)
     X_train, X_test, y_train, y_test = train_test_split(
         X, y, test_size=test_size, random_state=seed, stratify=y)
-    model = _model(seed, print_every, n_filters=n_filters, filter_size=filter_size,
+    model = _model(seed, print_every, early_stopping, validation_fraction,
+                   n_filters=n_filters, filter_size=filter_size,
                    pool_size=pool_size, conv_activation=conv_activation,
                    hidden_layer_sizes=tuple(hidden_layer_sizes), activation=activation,
                    learning_rate_init=learning_rate, learning_rate_decay=learning_rate_decay,
@@ -112,7 +125,7 @@ def _mnist_available():
 def mnist_cnn(seed, n_filters=10, filter_size=5, pool_size=2, conv_activation="sigmoid",
               hidden_layer_sizes=(128,), activation="sigmoid", learning_rate=0.1,
               learning_rate_decay=0.5, epochs=4, batch_size=1, n_train=60000, n_test=10000,
-              print_every=0, data_dir=""):
+              print_every=0, data_dir="", early_stopping=False, validation_fraction=0.1):
     """The article's CNN on MNIST (LeCun, Cortes and Burges; CC BY-SA 3.0).
 
     Trains on the first ``n_train`` training images (pixels / 255) for
@@ -128,7 +141,8 @@ def mnist_cnn(seed, n_filters=10, filter_size=5, pool_size=2, conv_activation="s
     y_train = np.asarray(y_train[:n_train], dtype=np.int64)
     X_test = X_test[:n_test] / 255.0
     y_test = np.asarray(y_test[:n_test], dtype=np.int64)
-    model = _model(seed, print_every, n_filters=n_filters, filter_size=filter_size,
+    model = _model(seed, print_every, early_stopping, validation_fraction,
+                   n_filters=n_filters, filter_size=filter_size,
                    pool_size=pool_size, conv_activation=conv_activation,
                    hidden_layer_sizes=tuple(hidden_layer_sizes), activation=activation,
                    learning_rate_init=learning_rate, learning_rate_decay=learning_rate_decay,
