@@ -448,27 +448,28 @@ class HopfieldNetwork(BaseEstimator):
 def warmup():
     """Compile (and cache) the parallel kernels for the dtypes the models use:
     int8 and int16 Hebbian weights with int32 fields, float32 and float64
-    weights with float64 fields. Cheap: tiny arrays."""
+    weights with float64 fields, each with the signature the models call
+    (``threads`` an int; 1, the calling thread, gives the same bits). Cheap:
+    tiny arrays."""
     n, n_probes = 8, 2
     X = np.where(np.arange(2 * n).reshape(2, n) % 3 == 0, 1, -1).astype(np.int8)
     states = X.copy()
-    kernels.storkey(X, np.empty(n), np.zeros((n, n)), False)
+    kernels.storkey(X, np.empty(n), np.zeros((n, n)), 1)
     for dtype in (np.int8, np.int16, np.float32, np.float64):
         W = np.empty((n, n), dtype=dtype)
-        kernels.hebbian(X, W, False)
+        kernels.hebbian(X, W, 1)
         if W.dtype.kind == "i":
             fields = np.empty((n_probes, n), dtype=np.int32)
-            kernels.local_fields(W, states, fields, False)
-            kernels.hebbian_fields(X, states, -2, np.empty((n_probes, 2), np.int32), fields,
-                                   False)
+            kernels.local_fields(W, states, fields, 1)
+            kernels.hebbian_fields(X, states, -2, np.empty((n_probes, 2), np.int32), fields, 1)
         else:
             fields = np.empty((n_probes, n), dtype=np.float64)
             fields_t = np.empty((n, n_probes))
             kernels.local_fields_lockstep(W, np.ascontiguousarray(states.T, dtype=np.float64),
-                                          fields_t, False)
+                                          fields_t, 1)
             fields[:] = fields_t.T
-        kernels.energy(states, fields, 1.0, np.empty(n_probes), False)
+        kernels.energy(states, fields, 1.0, np.empty(n_probes), 1)
         kernels.settle(W, states.copy(), kernels.PERMUTATION, 2, 0.0, 1.0, 0, fields,
                        np.empty((n_probes, n), np.int64), np.empty((n_probes, 3)),
                        np.empty(n_probes, np.int64), np.empty(n_probes, np.bool_),
-                       np.empty(n_probes, np.int64), False)
+                       np.empty(n_probes, np.int64), 1)

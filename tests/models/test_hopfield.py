@@ -384,3 +384,30 @@ def test_small_networks_run_the_cached_kernels(rule, monkeypatch):
     used = [getattr(kernels, name) for name in names if getattr(kernels, name).signatures]
     assert used and all(k._cache.load_overload(sig, k.targetctx) is not None
                         for k in used for sig in k.signatures)
+
+
+def test_the_warm_up_compiles_the_signatures_the_models_call():
+    # the experiments layer runs warmup() before its workers start; a signature it
+    # compiles that the models never call (a bool where they pass a thread count)
+    # is compile time spent twice on every new machine
+    import numba
+
+    from fastnn.kernels import hopfield as kernels
+    from fastnn.models.hopfield import warmup
+
+    names = ("hebbian", "storkey", "local_fields", "local_fields_lockstep", "hebbian_fields",
+             "energy", "settle")
+    warmup()
+    warmed = {name: set(getattr(kernels, name).signatures) for name in names}
+    for name, sigs in warmed.items():
+        assert sigs and all(sig[-1] == numba.types.int64 for sig in sigs), (name, sigs)
+    rng = np.random.default_rng(0)
+    for n_patterns, kw in ((3, {}), (130, {}), (3, dict(rule="storkey")),
+                           (3, dict(rule="pseudoinverse", weight_dtype="float64"))):
+        P = np.where(rng.random((n_patterns, 40)) < 0.5, 1, -1)
+        for n_threads in (1, 2):
+            with threads(n_threads):
+                net = HopfieldNetwork(random_state=0, **kw).fit(P)
+                net.energy(net.predict(P[:2]))
+    for name in names:
+        assert set(getattr(kernels, name).signatures) == warmed[name], name
