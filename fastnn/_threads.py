@@ -27,8 +27,8 @@ def threads(n):
 def threads_for(work, threshold):
     """Numba's thread count where ``work`` (multiply-adds of one parallel region)
     reaches ``threshold``, else 1: the models' choice of running a cached
-    parallel kernel on its threads or on the calling thread (its ``threaded``
-    or ``threads`` argument; the same bits either way). The count is asked only
+    parallel kernel on its threads or on the calling thread (its ``threads``
+    argument; the same bits either way). The count is asked only
     above the threshold: a call costs 0.7 us, a twentieth of a small
     ``partial_fit``."""
     return numba.get_num_threads() if work >= threshold else 1

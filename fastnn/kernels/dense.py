@@ -1153,11 +1153,11 @@ def _forward_one(params, layout, X, A, out, r):
         out[r, j] = A[r, o + j]
 
 
-def _forward(params, layout, X, A, out, threaded):
+def _forward(params, layout, X, A, out, threads):
     """Network outputs for every row of ``X`` into ``out``; ``A`` is scratch
     of shape (n_samples, total units). Parallel over samples where
-    ``threaded`` (the serial twin ignores it)."""
-    if threaded:
+    ``threads`` > 1 (the serial twin runs them in order either way)."""
+    if threads > 1:
         for r in prange(X.shape[0]):
             _forward_one(params, layout, X, A, out, r)
     else:

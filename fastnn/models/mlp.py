@@ -481,8 +481,8 @@ class _BaseMLP(BaseEstimator):
     def _forward(self, X):
         out = np.empty((X.shape[0], self.n_outputs_), dtype=self._params.dtype)
         A = np.empty((X.shape[0], self._n_units), dtype=self._params.dtype)
-        threaded = threads_for(X.shape[0] * self._params.shape[0], PARALLEL_WORK) > 1
-        dense.forward(self._params, self._layout, X, A, out, threaded)
+        threads = threads_for(X.shape[0] * self._params.shape[0], PARALLEL_WORK)
+        dense.forward(self._params, self._layout, X, A, out, threads)
         return out
 
     def _check_X_predict(self, X):
