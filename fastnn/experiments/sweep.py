@@ -213,22 +213,47 @@ def _run_tasks(tasks, store, out, workers, scheduler, progress, desc):
         todo.append(task)
     if not todo:
         return report
-    for ref in dict.fromkeys(t.recipe for t in todo):
-        warm_up(ref)
-    runner = make_runner(workers, scheduler)
     bar = _progress(len(tasks), desc, progress)
     bar.update(report.skipped)
+    status = _Status(bar, report)
+    runner = None
     try:
-        for task, outcome in runner.map(todo, lambda t: store.begin(t.run_id, t.config, t.recipe,
-                                                                   t.seed, t.order)):
+        for ref in dict.fromkeys(t.recipe for t in todo):
+            if resolve_recipe(ref).warmup is not None:   # a new machine compiles here
+                status.show(f"{ref}: compiling or loading its kernels")
+            warm_up(ref)
+        runner = make_runner(workers, scheduler)
+
+        def on_start(t):
+            store.begin(t.run_id, t.config, t.recipe, t.seed, t.order)
+            status.show(t.recipe)
+
+        for task, outcome in runner.map(todo, on_start):
             _store_outcome(store, task, outcome, report)
             bar.update(1)
-            if report.failed:
-                bar.set_postfix(failed=report.failed)
+            status.show(status.text)
     finally:
         bar.close()
-        runner.close()
+        if runner is not None:
+            runner.close()
     return report
+
+
+class _Status:
+    """The bar's postfix: what runs (the recipe last started, or a warm-up, which
+    takes minutes on a new machine) and how many runs failed. Redrawn only when
+    it changes, not once a run: a sweep of small runs starts thousands."""
+
+    def __init__(self, bar, report):
+        self.bar, self.report = bar, report
+        self.text, self.shown = "", None
+
+    def show(self, text):
+        self.text = text
+        line = text + (f", failed={self.report.failed}" if self.report.failed else "")
+        if line != self.shown:
+            self.shown = line
+            self.bar.set_postfix_str(line)
 
 
 def _store_outcome(store, task, outcome, report):

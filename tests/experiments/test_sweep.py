@@ -118,6 +118,24 @@ def test_failed_run_is_stored_and_does_not_stop_the_sweep(tmp_path):
     assert (again.skipped, again.failed) == (2, 2)
 
 
+def test_the_progress_bar_says_what_runs_and_what_failed(tmp_path, capsys):
+    import toy_recipes
+
+    toy_recipes.WARMED.clear()
+    spec = {"recipe": "toy_recipes:toy-warm", "seeds": [0, 1, 2], "grid": {"fail": [False, True]}}
+    report = sweep(spec, out=tmp_path / "r.h5", progress=True)
+    assert (report.done, report.failed) == (3, 3) and toy_recipes.WARMED == [True]
+    frames = capsys.readouterr().err.split("\r")
+    warm = [i for i, f in enumerate(frames) if "toy_recipes:toy-warm: compiling or loading its "
+            "kernels" in f]
+    running = [i for i, f in enumerate(frames) if "toy_recipes:toy-warm]" in f
+               or "toy_recipes:toy-warm, failed=" in f]
+    assert warm and running and max(warm) < min(running)   # the warm-up first, then the runs
+    last = [f for f in frames if f.strip()][-1]
+    assert "6/6" in last and "toy_recipes:toy-warm, failed=3]" in last
+    assert sweep(spec, out=tmp_path / "r.h5", progress=False).skipped == 3
+
+
 def test_run_adds_timings_and_measures_numba_compile_time():
     result = experiments.run(REF, seed=1, n_steps=4)
     assert result.metrics["wall_seconds"] > 0 and result.metrics["compile_seconds"] == 0.0

@@ -47,6 +47,16 @@ def toy(seed, n_steps=20, learning_rate=0.1, n_features=3, noise=0.1, label="a",
                   summary=f"loss {losses[-1]:.4f}")
 
 
+WARMED = []
+
+
+@recipe("toy-warm", family="test", headline="loss", reproduce=False,
+        warmup=lambda: WARMED.append(True))
+def toy_warm(seed, fail=False):
+    """The toy recipe with a warm-up (which records that it ran)."""
+    return toy(seed, fail=fail)
+
+
 @recipe("toy-numba", family="test", headline="value", reproduce=False)
 def toy_numba(seed, n=5):
     """Compiles a fresh Numba function on every call (for compile_seconds)."""
