@@ -57,3 +57,32 @@ def test_linear_classifier_follows_the_book():
 def test_unknown_dataset_is_rejected():
     with pytest.raises(ValueError, match="dataset must be 'auto', 'mnist' or 'digits'; got 'cifar'"):
         experiments.run("rashid-mnist", seed=0, dataset="cifar")
+
+
+@pytest.mark.parametrize("name", ["xor-bp", "xor-tanh", "digits-mlp", "single-layer", "two-layer",
+                                  "rashid-mnist", "timing"])
+def test_a_recipes_warm_up_runs_the_trainers_of_its_run_and_no_other(name, monkeypatch):
+    # each trainer (optimiser, input width, batch-size path, dtype) is 10-30 s of compile
+    # on a new machine; a warm-up that compiled the others made part D's first sweep
+    # wait 51 s instead of 14
+    from fastnn.experiments.runners import warm_up
+    from fastnn.kernels import dense
+
+    used = []
+
+    def recording(key, kernel):
+        def call(params, *args):
+            used.append(key + (params.dtype.name,))
+            return kernel(params, *args)
+        return call
+
+    one_hidden = dense.one_hidden_trainer
+    monkeypatch.setattr(dense, "one_hidden_trainer", lambda solver, n_in: recording(
+        ("one hidden layer", solver, n_in >= dense.LAZY_MIN_INPUTS), one_hidden(solver, n_in)))
+    for path in ("train_samples", "train_epochs"):
+        monkeypatch.setattr(dense, path, recording((path,), getattr(dense, path)))
+    warm_up(name)
+    warmed = set(used)
+    used.clear()
+    experiments.run(name, seed=0)
+    assert warmed and set(used) == warmed

@@ -36,17 +36,14 @@ def _classification(model, X_train, y_train, X_test, y_test, fit_seconds):
     return metrics, arrays, text
 
 
-def _warm_dense():
-    """Compile (or load from the cache) the dense kernels the recipes run, the
-    per-sample trainer and the minibatch one, once: the parent does this before
-    workers start."""
-    from ...models.mlp import MLPRegressor
-    X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
-    for batch in (1, 4):
-        MLPRegressor((2,), solver="sgd", batch_size=batch, max_iter=2, tol=None).fit(X, XOR_TARGET)
+# A recipe's warm-up (``warmup=``) is the recipe itself, made small: it compiles
+# (or loads) the kernels the recipe's defaults run, and no other, so that a
+# sweep's first run on a new machine waits for its own trainer only (each
+# optimiser, input width, dtype and batch-size path is a trainer of its own,
+# 10-30 s to compile).
 
 
-@recipe("xor-bp", family="dense", headline="max_abs_error", warmup=_warm_dense,
+@recipe("xor-bp", family="dense", headline="max_abs_error", warmup=lambda: xor_bp(0, epochs=1),
         article="part D: BP network 2-5-1 with momentum learns XOR; outputs near [0, 1, 1, 0]")
 def xor_bp(seed, n_hidden=5, learning_rate=0.05, momentum=0.1, epochs=10000,
            momentum_rule="previous_gradient"):
@@ -78,7 +75,8 @@ def xor_bp(seed, n_hidden=5, learning_rate=0.05, momentum=0.1, epochs=10000,
         summary="outputs [" + ", ".join(f"{v:.3f}" for v in out) + f"], max error {err:.3f}")
 
 
-@recipe("xor-tanh", family="dense", headline="max_abs_error", warmup=_warm_dense,
+@recipe("xor-tanh", family="dense", headline="max_abs_error",
+        warmup=lambda: xor_tanh(0, steps=4),
         article="part A: NeuralNetwork([2, 2, 1], 'tanh') learns XOR in 10000 random steps")
 def xor_tanh(seed, layers=(2, 2, 1), activation="tanh", learning_rate=0.2, steps=10000,
              article_bias_units=True):
@@ -118,7 +116,8 @@ def xor_tanh(seed, layers=(2, 2, 1), activation="tanh", learning_rate=0.2, steps
         summary="outputs [" + ", ".join(f"{v:.3f}" for v in out) + f"], max error {err:.3f}")
 
 
-@recipe("digits-mlp", family="dense", headline="test_accuracy", warmup=_warm_dense,
+@recipe("digits-mlp", family="dense", headline="test_accuracy",
+        warmup=lambda: digits_mlp(0, epochs=1),
         article="part A.6: [64, 100, 10] logistic on the 8x8 digits, about 95% accuracy, "
                 "confusion matrix and per-class report")
 def digits_mlp(seed, hidden=100, activation="logistic", learning_rate=0.02, momentum=0.9, epochs=50,
@@ -143,7 +142,8 @@ def digits_mlp(seed, hidden=100, activation="logistic", learning_rate=0.02, mome
                   text=text, summary=f"test accuracy {metrics['test_accuracy']:.3f}")
 
 
-@recipe("single-layer", family="dense", headline="xor_max_abs_error", warmup=_warm_dense,
+@recipe("single-layer", family="dense", headline="xor_max_abs_error",
+        warmup=lambda: single_layer(0, iterations=1),
         article="part B: one layer (syn0) fits a linearly separable target; [0, 1, 1, 0] needs "
                 "a hidden layer")
 def single_layer(seed, iterations=10000, learning_rate=1.0):
@@ -172,7 +172,7 @@ def single_layer(seed, iterations=10000, learning_rate=1.0):
                 + ", ".join(f"{v:.2f}" for v in out["xor"]) + ")")
 
 
-@recipe("two-layer", family="dense", headline="loss", warmup=_warm_dense,
+@recipe("two-layer", family="dense", headline="loss", warmup=lambda: two_layer(0, iterations=1),
         article="part I: 3-4-1 sigmoid, no biases, 1500 full-batch iterations; the loss falls "
                 "steadily and the predictions approach [0, 1, 1, 0]")
 def two_layer(seed, hidden=4, iterations=1500, learning_rate=8.0):
@@ -197,7 +197,8 @@ def two_layer(seed, hidden=4, iterations=1500, learning_rate=8.0):
                 "outputs [" + ", ".join(f"{v:.3f}" for v in out) + "]")
 
 
-@recipe("rashid-mnist", family="dense", headline="test_accuracy", warmup=_warm_dense,
+@recipe("rashid-mnist", family="dense", headline="test_accuracy",
+        warmup=lambda: _warm_rashid(),
         article="part G: 784-100-10 sigmoid network, no biases, one epoch of per-sample updates "
                 "(the book reports about 95% on MNIST)")
 def rashid_mnist(seed, hidden=100, learning_rate=0.3, epochs=1, dataset="auto"):
@@ -206,17 +207,28 @@ def rashid_mnist(seed, hidden=100, learning_rate=0.3, epochs=1, dataset="auto"):
     fan_in**-0.5, errors sent back through the transposed weights, one epoch of
     per-sample updates in order. Inputs scaled to [0.01, 1]. MNIST when its
     files are found (``dataset='auto'`` or ``'mnist'``), else the 8x8 digits."""
-    from ...models.mlp import MLPClassifier
     X_train, y_train, X_test, y_test, name = _rashid_data(dataset, seed)
-    model = MLPClassifier((hidden,), activation="logistic", output_activation="logistic", loss="squared",
-                          solver="sgd", learning_rate_init=learning_rate, momentum=0.0, batch_size=1,
-                          max_iter=epochs, sample_order="sequential", init="normal", bias=False,
-                          tol=None, alpha=0.0, random_state=seed)
+    model = _rashid_model(hidden, learning_rate, epochs, seed)
     fit_seconds = _timed_fit(model, X_train, y_train)
     metrics, arrays, text = _classification(model, X_train, y_train, X_test, y_test, fit_seconds)
     metrics["on_mnist"] = int(name == "mnist")
     return Result(metrics=metrics, curves={"loss": np.asarray(model.loss_curve_)}, arrays=arrays, text=text,
                   summary=f"test accuracy {metrics['test_accuracy']:.3f} on {name}")
+
+
+def _rashid_model(hidden, learning_rate, epochs, seed):
+    from ...models.mlp import MLPClassifier
+    return MLPClassifier((hidden,), activation="logistic", output_activation="logistic",
+                         loss="squared", solver="sgd", learning_rate_init=learning_rate,
+                         momentum=0.0, batch_size=1,
+                         max_iter=epochs, sample_order="sequential", init="normal", bias=False,
+                         tol=None, alpha=0.0, random_state=seed)
+
+
+def _warm_rashid():
+    """The recipe's kernels for its data (MNIST is float32, the digits float64), on a few rows."""
+    X_train, y_train, X_test, _, _ = _rashid_data("auto", 0)
+    _rashid_model(10, 0.3, 1, 0).fit(X_train[:20], y_train[:20]).predict(X_test[:5])
 
 
 def _rashid_data(dataset, seed):

@@ -192,7 +192,8 @@ def _load(csv, data, n, seed, autocorrelation, trend, revert, switch, use_volume
 @recipe("timing", family="timing", headline="hit_rate",
         article="part D: the BP network with momentum as a market-timing model; here evaluated "
                 "walk-forward, hit rate with a 95% interval against 0.5",
-        quick={"n": 800, "epochs": 20})
+        quick={"n": 800, "epochs": 20},
+        warmup=lambda: timing(0, n=600, epochs=1))   # the recipe made small: its own kernels
 def timing(seed, csv="", data="ar1", n=1500, autocorrelation=0.3, trend=0.6, revert=-0.4, switch=0.02,
            window=10, train=500, retrain_every=50, scheme="expanding", position="long_flat",
            use_volume=False, use_range=False, hidden=(5,), activation="logistic", epochs=50,
