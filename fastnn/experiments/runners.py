@@ -313,6 +313,31 @@ def warm_up(ref):
     return recipe
 
 
+def _warm_up_elsewhere(ref):
+    try:
+        warm_up(ref)
+    except Exception:   # the warm-up in the parent reports it
+        pass
+
+
+def warm_up_side_by_side(refs):
+    """Run the warm-ups of the recipes ``refs`` first in worker processes, one a
+    core, side by side; then ``warm_up`` here finds their kernels in the disk
+    cache. Numba compiles on one thread, so a new machine compiles several
+    recipes' kernels (each 10-40 s) in about the time of the longest share
+    instead of their sum; with a warm cache this costs the workers' start-up,
+    a second or two. Only where at least two recipes have a warm-up and there
+    are at least two cores. Returns the number of processes used (0: none)."""
+    todo = [r for r in dict.fromkeys(refs) if resolve_recipe(r).warmup is not None]
+    n = min(len(todo), _cores())
+    if n < 2:
+        return 0
+    with ProcessPoolExecutor(n, mp_context=multiprocessing.get_context("spawn")) as pool:
+        for future in [pool.submit(_warm_up_elsewhere, ref) for ref in todo]:
+            future.exception()   # wait; it cannot raise
+    return n
+
+
 # --------------------------------------------------------------------------
 # runners: each yields (task, outcome) as runs finish
 

@@ -71,6 +71,30 @@ def test_sweep_show_plot(tmp_path, capsys):
     assert (tmp_path / "r-confusion.png").exists()
 
 
+def test_reproduce_warms_several_recipes_up_side_by_side(tmp_path, capsys, monkeypatch):
+    # Numba compiles on one thread: the warm-ups run first in worker processes, one
+    # a core, then here, where a new machine's kernels are now in the disk cache
+    import os
+
+    import toy_recipes
+    from fastnn.experiments import runners
+
+    monkeypatch.chdir(tmp_path)
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    monkeypatch.setenv(toy_recipes.WARM_DIR, str(marks))
+    monkeypatch.setattr(runners, "_cores", lambda: 2)
+    assert main(["reproduce", "--only", "toy_recipes:toy-warm", "toy_recipes:toy-warm2",
+                 "--no-progress"]) == 0
+    ran = [path.name.rsplit(".", 1) for path in marks.iterdir()]
+    here = str(os.getpid())
+    for name in ("toy-warm", "toy-warm2"):
+        where = [pid for recipe, pid in ran if recipe == name]
+        assert len(where) == 2 and here in where and where[0] != where[1]   # a worker, then here
+    assert 1 <= len({pid for _, pid in ran} - {here}) <= 2
+    assert "results in fastnn-reproduce.h5" in capsys.readouterr().out
+
+
 def test_reproduce_table_and_resume(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert main(["reproduce", "--only", REF, "--quick", "--no-progress"]) == 0

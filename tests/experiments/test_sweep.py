@@ -124,7 +124,7 @@ def test_the_progress_bar_says_what_runs_and_what_failed(tmp_path, capsys):
     toy_recipes.WARMED.clear()
     spec = {"recipe": "toy_recipes:toy-warm", "seeds": [0, 1, 2], "grid": {"fail": [False, True]}}
     report = sweep(spec, out=tmp_path / "r.h5", progress=True)
-    assert (report.done, report.failed) == (3, 3) and toy_recipes.WARMED == [True]
+    assert (report.done, report.failed) == (3, 3) and toy_recipes.WARMED == ["toy-warm"]
     frames = capsys.readouterr().err.split("\r")
     warm = [i for i, f in enumerate(frames) if "toy_recipes:toy-warm: compiling or loading its "
             "kernels" in f]

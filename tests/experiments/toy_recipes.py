@@ -3,6 +3,7 @@
 Named ``toy_recipes:toy`` in sweeps so that worker processes and Dask workers
 import this module (its folder is on their sys.path / PYTHONPATH).
 """
+import os
 import time
 
 import numpy as np
@@ -48,13 +49,28 @@ def toy(seed, n_steps=20, learning_rate=0.1, n_features=3, noise=0.1, label="a",
 
 
 WARMED = []
+WARM_DIR = "FASTNN_TEST_WARM_DIR"   # where the warm-ups leave a file (recipe, process id)
+
+
+def _warm(name):
+    WARMED.append(name)
+    if os.environ.get(WARM_DIR):
+        with open(os.path.join(os.environ[WARM_DIR], f"{name}.{os.getpid()}"), "w"):
+            pass
 
 
 @recipe("toy-warm", family="test", headline="loss", reproduce=False,
-        warmup=lambda: WARMED.append(True))
+        warmup=lambda: _warm("toy-warm"))
 def toy_warm(seed, fail=False):
-    """The toy recipe with a warm-up (which records that it ran)."""
+    """The toy recipe with a warm-up (which records where it ran)."""
     return toy(seed, fail=fail)
+
+
+@recipe("toy-warm2", family="test", headline="loss", reproduce=False,
+        warmup=lambda: _warm("toy-warm2"))
+def toy_warm2(seed):
+    """A second toy recipe with a warm-up."""
+    return toy(seed)
 
 
 @recipe("toy-numba", family="test", headline="value", reproduce=False)
