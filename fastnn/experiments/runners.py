@@ -320,16 +320,21 @@ def _warm_up_elsewhere(ref):
         pass
 
 
+# the most warm-up processes: each compiling process holds about 0.5 GB
+WARM_UP_PROCESSES = 4
+
+
 def warm_up_side_by_side(refs):
     """Run the warm-ups of the recipes ``refs`` first in worker processes, one a
-    core, side by side; then ``warm_up`` here finds their kernels in the disk
-    cache. Numba compiles on one thread, so a new machine compiles several
-    recipes' kernels (each 10-40 s) in about the time of the longest share
-    instead of their sum; with a warm cache this costs the workers' start-up,
-    a second or two. Only where at least two recipes have a warm-up and there
-    are at least two cores. Returns the number of processes used (0: none)."""
+    core (at most ``WARM_UP_PROCESSES``), side by side; then ``warm_up`` here
+    finds their kernels in the disk cache. Numba compiles on one thread, so a
+    new machine compiles several recipes' kernels (each 10-40 s) in about the
+    time of the longest share instead of their sum; with a warm cache this
+    costs the workers' start-up, a second or two. Only where at least two
+    recipes have a warm-up and there are at least two cores. Returns the
+    number of processes used (0: none)."""
     todo = [r for r in dict.fromkeys(refs) if resolve_recipe(r).warmup is not None]
-    n = min(len(todo), _cores())
+    n = min(len(todo), _cores(), WARM_UP_PROCESSES)
     if n < 2:
         return 0
     with ProcessPoolExecutor(n, mp_context=multiprocessing.get_context("spawn")) as pool:
