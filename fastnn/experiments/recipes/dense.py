@@ -220,9 +220,8 @@ def _rashid_model(hidden, learning_rate, epochs, seed):
     from ...models.mlp import MLPClassifier
     return MLPClassifier((hidden,), activation="logistic", output_activation="logistic",
                          loss="squared", solver="sgd", learning_rate_init=learning_rate,
-                         momentum=0.0, batch_size=1,
-                         max_iter=epochs, sample_order="sequential", init="normal", bias=False,
-                         tol=None, alpha=0.0, random_state=seed)
+                         momentum=0.0, batch_size=1, max_iter=epochs, sample_order="sequential",
+                         init="normal", bias=False, tol=None, alpha=0.0, random_state=seed)
 
 
 def _warm_rashid():
