@@ -224,8 +224,9 @@ def test_early_stopping_stops_by_the_rule_and_keeps_the_best_epoch(digits):
     # and training saw only the rest: a plain fit on it gives the same losses
     plain = small(max_iter=m.n_iter_, **kw).fit(X_fit, y_fit)
     assert_array_equal(plain.loss_curve_, m.loss_curve_)
-    if scores[-1] < max(scores):
-        assert not np.array_equal(plain._params, m._params)
+    # it ran past its best epoch, and kept that epoch's parameters, not the last's
+    assert scores[-1] < max(scores) and plain.score(X_val, y_val) == scores[-1]
+    assert not np.array_equal(plain._params, m._params)
 
 
 def test_without_early_stopping_there_are_no_validation_scores(digits):
