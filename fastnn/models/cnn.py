@@ -301,6 +301,7 @@ class ConvNetClassifier(ClassifierMixin, BaseEstimator):
         self.n_iter_ = 0
         self.t_ = 0
         self.best_loss_ = np.inf
+        self._best_params = None   # the parameters of best_validation_score_
         self.validation_scores_ = [] if self.early_stopping else None
         self.best_validation_score_ = -np.inf if self.early_stopping else None
 
@@ -473,7 +474,6 @@ class ConvNetClassifier(ClassifierMixin, BaseEstimator):
             bar = tqdm(total=max_iter, desc=type(self).__name__, unit="epoch", leave=True)
             per_call = 1
         done = 0
-        best = None
         no_improve = 0
         train = conv.train_samples if batch == 1 else conv.train_epochs
         while done < max_iter:
@@ -501,7 +501,7 @@ class ConvNetClassifier(ClassifierMixin, BaseEstimator):
                     else no_improve + 1
                 if score > self.best_validation_score_:
                     self.best_validation_score_ = score
-                    best = self._params.copy()
+                    self._best_params = self._params.copy()
             if bar is not None:
                 bar.update(ran)
                 bar.set_postfix(loss=f"{curve[done - 1]:.6g}",
@@ -520,8 +520,10 @@ class ConvNetClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError(
                 f"training diverged at epoch {len(self.loss_curve_)}: the parameters contain NaN "
                 f"or inf; lower learning_rate_init ({self.learning_rate_init}) or scale X.")
-        if best is not None:
-            self._params[:] = best
+        if X_val is not None and getattr(self, "_best_params", None) is not None:
+            # the best epoch's parameters, of this fit or of an earlier one that
+            # warm_start continues (as scikit-learn's)
+            self._params[:] = self._best_params
         if (not incremental and self.tol is not None and self._state[dense.STATUS] == dense.RUNNING
                 and X_val is None and done == max_iter):
             warnings.warn(f"Stochastic Optimizer: Maximum iterations ({max_iter}) reached and the "
@@ -629,7 +631,7 @@ class ConvNetClassifier(ClassifierMixin, BaseEstimator):
         save_model(self, path)
 
     _saved_private = ("_params", "_vel", "_sq", "_state", "_spec", "_layout", "_n_units", "_seed",
-                      "_epochs", "_decay_from", "_dtype")
+                      "_epochs", "_decay_from", "_dtype", "_best_params")
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

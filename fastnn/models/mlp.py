@@ -268,6 +268,7 @@ class _BaseMLP(BaseEstimator):
         self.n_iter_ = 0
         self.t_ = 0
         self.best_loss_ = np.inf
+        self._best_params = None   # the parameters of best_validation_score_
         if self.early_stopping:
             self.validation_scores_ = []
             self.best_validation_score_ = -np.inf
@@ -390,7 +391,6 @@ class _BaseMLP(BaseEstimator):
             bar = tqdm(total=max_iter, desc=type(self).__name__, unit="epoch", leave=True)
             per_call = 1
         done = 0
-        best = None
         no_improve = 0
         t_start = self.t_
         t0 = time.perf_counter()
@@ -433,7 +433,7 @@ class _BaseMLP(BaseEstimator):
                     no_improve += 1
                 if score > self.best_validation_score_:
                     self.best_validation_score_ = score
-                    best = self._params.copy()
+                    self._best_params = self._params.copy()
                 if no_improve > self.n_iter_no_change:
                     if schedule != "adaptive" or self._slower(hp, bar, "Validation score") != dense.RUNNING:
                         break
@@ -447,8 +447,10 @@ class _BaseMLP(BaseEstimator):
             self.best_loss_ = float(min(self.best_loss_, curve[:done].min()))
         if self._state[dense.STATUS] == dense.DIVERGED or not np.isfinite(self._params).all():
             self._diverged()
-        if best is not None:
-            self._params[:] = best
+        if X_val is not None and getattr(self, "_best_params", None) is not None:
+            # the best epoch's parameters, of this fit or of an earlier one that
+            # warm_start continues (as scikit-learn's)
+            self._params[:] = self._best_params
         if (not incremental and self.tol is not None and self._state[dense.STATUS] == dense.RUNNING
                 and X_val is None and done == max_iter):
             warnings.warn(f"Stochastic Optimizer: Maximum iterations ({max_iter}) reached and the "
@@ -509,7 +511,7 @@ class _BaseMLP(BaseEstimator):
 
     # the arrays that save/load keep besides the ``*_`` attributes
     _saved_private = ("_params", "_vel", "_sq", "_state", "_layout", "_n_units", "_seed",
-                      "_epochs", "_loss_code", "_dtype", "_lr")
+                      "_epochs", "_loss_code", "_dtype", "_lr", "_best_params")
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

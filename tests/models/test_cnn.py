@@ -229,6 +229,24 @@ def test_early_stopping_stops_by_the_rule_and_keeps_the_best_epoch(digits):
     assert not np.array_equal(plain._params, m._params)
 
 
+def test_a_warm_fit_that_never_beats_the_best_score_keeps_the_best_parameters(digits, tmp_path):
+    # as scikit-learn's MLP: early stopping restores the best parameters seen, those
+    # of an earlier fit that warm_start continues included
+    pytest.importorskip("h5py")
+    from fastnn import load
+
+    X, y = digits
+    m = small(early_stopping=True, n_iter_no_change=2, tol=0.0, max_iter=40, solver="adam",
+              learning_rate_init=0.01).fit(X, y)
+    best = m._params.copy()
+    m.save(tmp_path / "cnn.h5")
+    for model in (m, load(tmp_path / "cnn.h5")):
+        model.set_params(warm_start=True, learning_rate_init=1e-12).fit(X, y)
+        assert model.n_iter_ == 3 and max(model.validation_scores_[-3:]) == \
+            model.best_validation_score_
+        assert_array_equal(model._params, best)
+
+
 def test_without_early_stopping_there_are_no_validation_scores(digits):
     X, y = digits
     m = small(max_iter=2).fit(X, y)

@@ -493,6 +493,23 @@ def test_early_stopping_keeps_the_best_validation_weights():
     assert m.best_validation_score_ == max(m.validation_scores_) > 0.9
 
 
+def test_a_warm_fit_that_never_beats_the_best_score_keeps_the_best_weights(tmp_path):
+    # as scikit-learn: early stopping restores the best weights seen, those of an
+    # earlier fit that warm_start continues included
+    X = load_digits().data[:600] / 16
+    y = load_digits().target[:600]
+    m = MLPClassifier((16,), early_stopping=True, max_iter=40, random_state=0, n_iter_no_change=2,
+                      tol=0.0).fit(X, y)
+    best = [c.copy() for c in m.coefs_]
+    m.save(tmp_path / "m.h5")
+    for model in (m, fastnn.load(tmp_path / "m.h5")):
+        model.set_params(warm_start=True, learning_rate_init=1e-12).fit(X, y)
+        assert model.n_iter_ == 3 and len(model.validation_scores_) > 3
+        assert max(model.validation_scores_[-3:]) == model.best_validation_score_
+        for c, b in zip(model.coefs_, best):
+            assert_array_equal(c, b)
+
+
 def test_early_stopping_on_too_few_samples_names_its_parameters():
     X, y = np.random.default_rng(0).random((3, 2)), np.array([0, 1, 1])
     with pytest.raises(ValueError, match=r"early_stopping holds out validation_fraction=0.5 of the "
