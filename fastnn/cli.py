@@ -8,6 +8,7 @@
     fastnn show FILE                                 runs, status and metrics
     fastnn plot FILE --metric loss [--out PNG]       curves: mean and spread over seeds
     fastnn reproduce [--out FILE] [--only NAME ...] [--quick]
+    fastnn compile [NAME ...]                        the recipes' kernels into the disk cache
 
 A user mistake (unknown recipe, bad --set, unwritable --out, a file that is
 not a results file...) prints one line ``fastnn: error: ...`` on stderr and
@@ -443,6 +444,30 @@ def cmd_reproduce(args):
     return 1 if report.failed else 0
 
 
+def cmd_compile(args):
+    """Compile (or load) the kernels of the recipes into Numba's disk cache: their
+    warm-ups side by side, a recipe a core, then each here, which now loads."""
+    import time
+
+    from .experiments import registry
+    from .experiments.runners import recipe_ref, warm_up, warm_up_side_by_side
+    names = ([recipe_ref(n) if ":" in n else _recipe(n).name for n in args.names]
+             if args.names else registry.names())
+    t0 = time.perf_counter()
+    processes = warm_up_side_by_side(names)
+    if processes:
+        print(f"compiled side by side in {processes} processes: {time.perf_counter() - t0:.1f} s")
+    for name in names:
+        if _recipe(name).warmup is None:
+            print(f"{name}: no warm-up (it compiles as it runs)")
+            continue
+        t1 = time.perf_counter()
+        warm_up(name)
+        print(f"{name}: ready ({time.perf_counter() - t1:.1f} s here)")
+    print(f"kernels cached in {time.perf_counter() - t0:.1f} s")
+    return 0
+
+
 def _headline(rec, metrics):
     if rec.headline and rec.headline in metrics:
         return f"{rec.headline} = {_fmt(metrics[rec.headline])}"
@@ -522,6 +547,14 @@ def build_parser():
     p.add_argument("--workers", type=int, help="local worker processes")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_reproduce)
+
+    p = sub.add_parser("compile", help="compile the recipes' kernels into the disk cache",
+                       description="Compile (or load) the kernels that the recipes (default: "
+                       "all) run into Numba's disk cache, a recipe a core, so that later runs, "
+                       "sweeps and reproduce start at once: for a new machine, a machine image, "
+                       "or each node of a cluster before a sweep.")
+    p.add_argument("names", nargs="*", metavar="NAME", help="only these recipes")
+    p.set_defaults(func=cmd_compile)
     return parser
 
 

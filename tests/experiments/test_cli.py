@@ -95,6 +95,31 @@ def test_reproduce_warms_several_recipes_up_side_by_side(tmp_path, capsys, monke
     assert "results in fastnn-reproduce.h5" in capsys.readouterr().out
 
 
+def test_compile_runs_the_warm_ups_side_by_side_then_here(tmp_path, capsys, monkeypatch):
+    import os
+
+    import toy_recipes
+    from fastnn.experiments import runners
+
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    monkeypatch.setenv(toy_recipes.WARM_DIR, str(marks))
+    monkeypatch.setattr(runners, "_cores", lambda: 2)
+    assert main(["compile", "toy_recipes:toy-warm", "toy_recipes:toy-warm2", REF]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("compiled side by side in 2 processes: ")
+    assert out[1].startswith("toy_recipes:toy-warm: ready (") and out[2].startswith(
+        "toy_recipes:toy-warm2: ready (")
+    assert out[3] == f"{REF}: no warm-up (it compiles as it runs)"
+    assert out[4].startswith("kernels cached in ")
+    ran = [path.name.rsplit(".", 1) for path in marks.iterdir()]
+    for name in ("toy-warm", "toy-warm2"):
+        where = [pid for recipe, pid in ran if recipe == name]
+        assert len(where) == 2 and str(os.getpid()) in where and where[0] != where[1]
+    assert main(["compile", "nope"]) == 2
+    assert "unknown recipe 'nope'" in capsys.readouterr().err
+
+
 def test_reproduce_table_and_resume(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert main(["reproduce", "--only", REF, "--quick", "--no-progress"]) == 0
@@ -234,7 +259,8 @@ def test_not_a_results_file_and_unwritable_out(tmp_path, capsys):
     _error(capsys, ["sweep", str(bad), "--out", str(tmp_path / "r.h5")], "is not valid TOML")
 
 
-@pytest.mark.parametrize("command", ["recipes", "run", "sweep", "show", "plot", "reproduce"])
+@pytest.mark.parametrize("command", ["recipes", "run", "sweep", "show", "plot", "reproduce",
+                                     "compile"])
 def test_help_on_every_command(capsys, command):
     assert main([command, "--help"]) == 0
     assert f"usage: fastnn {command}" in capsys.readouterr().out
