@@ -450,20 +450,16 @@ def cmd_compile(args):
     import time
 
     from .experiments import registry
-    from .experiments.runners import recipe_ref, warm_up, warm_up_side_by_side
+    from .experiments.runners import recipe_ref, warm_up_all
     names = ([recipe_ref(n) if ":" in n else _recipe(n).name for n in args.names]
              if args.names else registry.names())
     t0 = time.perf_counter()
-    processes = warm_up_side_by_side(names)
+    processes, side, here = warm_up_all(names)
     if processes:
-        print(f"compiled side by side in {processes} processes: {time.perf_counter() - t0:.1f} s")
+        print(f"compiled side by side in {processes} processes: {side:.1f} s")
     for name in names:
-        if _recipe(name).warmup is None:
-            print(f"{name}: no warm-up (it compiles as it runs)")
-            continue
-        t1 = time.perf_counter()
-        warm_up(name)
-        print(f"{name}: ready ({time.perf_counter() - t1:.1f} s here)")
+        print(f"{name}: ready ({here[name]:.1f} s here)" if name in here
+              else f"{name}: no warm-up (it compiles as it runs)")
     print(f"kernels cached in {time.perf_counter() - t0:.1f} s")
     return 0
 

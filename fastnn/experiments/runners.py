@@ -343,6 +343,26 @@ def warm_up_side_by_side(refs):
     return n
 
 
+def warm_up_all(refs, show=lambda text: None):
+    """The warm-ups of the recipes ``refs`` that have one: side by side where
+    there are several (``warm_up_side_by_side``), then each here. ``show(text)``
+    hears what starts. Returns ``(processes, seconds side by side, {ref:
+    seconds here})``."""
+    todo = [r for r in dict.fromkeys(refs) if resolve_recipe(r).warmup is not None]
+    t0 = time.perf_counter()
+    if len(todo) > 1:
+        show("compiling or loading the recipes' kernels side by side")
+    processes = warm_up_side_by_side(todo)
+    side = time.perf_counter() - t0
+    here = {}
+    for ref in todo:
+        show(f"{ref}: compiling or loading its kernels")   # a new machine compiles here
+        t1 = time.perf_counter()
+        warm_up(ref)
+        here[ref] = time.perf_counter() - t1
+    return processes, side, here
+
+
 # --------------------------------------------------------------------------
 # runners: each yields (task, outcome) as runs finish
 

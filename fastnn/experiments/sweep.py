@@ -25,7 +25,7 @@ import tomllib
 from dataclasses import dataclass, field
 
 from .runners import (Task, configuration, coerce_param, make_runner, recipe_ref, resolve_recipe,
-                      warm_up, warm_up_side_by_side)
+                      warm_up_all)
 from .store import MemoryStore, StoreError, open_store
 
 _KEYS = ("recipe", "seeds", "grid", "fixed")
@@ -218,14 +218,7 @@ def _run_tasks(tasks, store, out, workers, scheduler, progress, desc):
     status = _Status(bar, report)
     runner = None
     try:
-        refs = list(dict.fromkeys(t.recipe for t in todo))
-        if sum(resolve_recipe(ref).warmup is not None for ref in refs) > 1:
-            status.show("compiling or loading the recipes' kernels side by side")
-            warm_up_side_by_side(refs)
-        for ref in refs:
-            if resolve_recipe(ref).warmup is not None:   # a new machine compiles here
-                status.show(f"{ref}: compiling or loading its kernels")
-            warm_up(ref)
+        warm_up_all((t.recipe for t in todo), status.show)
         runner = make_runner(workers, scheduler)
 
         def on_start(t):
