@@ -228,6 +228,27 @@ def check_consistent_length(X, y, names=("X", "y")):
                          f"got {len(X)} and {len(y)}.")
 
 
+def check_sample_weight(sample_weight, n_samples):
+    """``fit``'s ``sample_weight``: None, a number for every sample, or one
+    finite weight >= 0 a sample, not all zero; float64, C-contiguous (None
+    stays None)."""
+    if sample_weight is None:
+        return None
+    if isinstance(sample_weight, numbers.Number) and not isinstance(sample_weight, bool):
+        sample_weight = np.full(n_samples, sample_weight, dtype=np.float64)
+    sw = check_array(sample_weight, "sample_weight", ndim=1, min_samples=0)
+    if sw.shape[0] != n_samples:
+        raise ValueError(f"sample_weight must have one weight a sample ({n_samples}); "
+                         f"got {sw.shape[0]}.")
+    if (sw < 0).any():
+        at = int(np.argmax(sw < 0))
+        raise ValueError(f"sample_weight must be >= 0; got {float(sw[at])!r} at [{at}].")
+    if n_samples and not sw.any():
+        raise ValueError("sample_weight must not be all zero: no sample would count; "
+                         f"got {n_samples} zeros.")
+    return sw
+
+
 def check_unit_interval(X, name):
     """Every value of the (already finite) array ``X`` in [0, 1], e.g. the
     probabilities of binary units; returns ``X``."""
@@ -316,15 +337,17 @@ def check_hopfield_weights(W, name="weights"):
     return np.array(arr, dtype=np.float64, order="C", copy=True)
 
 
-def validation_split(X, Y, fraction, seed, stratify=None, what="samples"):
+def validation_split(X, Y, fraction, seed, stratify=None, what="samples", sample_weight=None):
     """``early_stopping``'s held-out set: ``(X, X_val, Y, Y_val)``, C-contiguous,
     from scikit-learn's ``train_test_split`` (stratified by ``stratify`` where
     given), with its errors (a class with one member, a set too small to split)
-    told in terms of the parameters."""
+    told in terms of the parameters. With ``sample_weight``, its two parts
+    follow: ``(X, X_val, Y, Y_val, sw, sw_val)``, the same split."""
     from sklearn.model_selection import train_test_split
 
+    arrays = (X, Y) if sample_weight is None else (X, Y, sample_weight)
     try:
-        parts = train_test_split(X, Y, random_state=seed % (2**32), test_size=fraction,
+        parts = train_test_split(*arrays, random_state=seed % (2**32), test_size=fraction,
                                  stratify=stratify)
     except ValueError as err:
         how = ", stratified by class," if stratify is not None else ""

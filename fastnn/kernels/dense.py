@@ -635,9 +635,10 @@ def _sum_sq_weights(params, layout):
 
 
 @njit(cache=True)
-def _sample_step(params, layout, loss, x, y, a, d, solver, nesterov, hp, lr_t, vel, sq, skip_zero,
-                 lazy, upto, step, powers, sums):
-    """Forward, backward and update for one sample (batch size 1).
+def _sample_step(params, layout, loss, x, y, a, d, solver, nesterov, hp, lr_t, alpha, vel, sq,
+                 skip_zero, lazy, upto, step, powers, sums):
+    """Forward, backward and update for one sample (batch size 1), with the L2
+    penalty ``alpha`` (``hp[ALPHA]``, over the sample's weight if weighted).
 
     The gradient of layer ``l`` is ``x_i * d_j``; it is applied row by row as
     it is formed, after the deltas of all layers were computed with the old
@@ -676,7 +677,6 @@ def _sample_step(params, layout, loss, x, y, a, d, solver, nesterov, hp, lr_t, v
     value = sample_loss_at(loss, act, a, y, o, n_out)
     output_delta_at(loss, act, a, y, d, o, n_out)
     _hidden_deltas_row_inline(params, layout, a, d)
-    alpha = hp[ALPHA]
     for l in range(layout.shape[0]):
         n_in = layout[l, N_IN]
         n_out = layout[l, N_OUT]
@@ -811,11 +811,12 @@ def _catch_up_all(params, vel, layout, upto, step, solver, nesterov, hp, powers,
 
 
 @njit(cache=True, inline="always")
-def _group_pass(params, layout, loss, X, Y, order, start, nb, grp, WT, XB, A, D, NZ, NZ0, BP, SS,
-                rows0, batch_loss):
+def _group_pass(params, layout, loss, X, Y, sw, order, start, nb, grp, WT, XB, A, D, NZ, NZ0, BP,
+                SS, rows0, batch_loss):
     """One group of a minibatch's samples (``GROUP_ROWS``; the body of a loop
     over groups): their rows of X gathered into ``XB``, the forward pass, the
-    losses into ``batch_loss`` and the deltas into ``D``."""
+    losses into ``batch_loss`` and the deltas into ``D``, each times the
+    sample's weight where ``sw`` holds weights."""
     last = layout.shape[0] - 1
     o_last = layout[last, A_OFF]
     n_last = layout[last, N_OUT]
@@ -833,15 +834,21 @@ def _group_pass(params, layout, loss, X, Y, order, start, nb, grp, WT, XB, A, D,
         out = A[r, o_last:o_last + n_last]
         batch_loss[r] = sample_loss(loss, act_last, out, Y[idx])
         output_delta(loss, act_last, out, Y[idx], D[r, o_last:o_last + n_last])
+        if sw.shape[0] > 0:   # (the hidden deltas are linear in the output's)
+            batch_loss[r] *= sw[idx]
+            for j in range(o_last, o_last + n_last):
+                D[r, j] *= sw[idx]
         _hidden_deltas_t(WT, layout, A[r], D[r], SS[grp])
 
 
 @njit(cache=True, inline="always")
 def _block_pass(params, vel, sq, G, XB, A, D, nb, NZ0, BP, blk, rows, listed, first, p, o, w0,
-                n_in, n_out, scale, alpha, solver, nesterov, hp, lr_t):
+                n_in, n_out, scale, alpha_b, solver, nesterov, hp, lr_t):
     """Block ``blk`` of a layer's weight rows (the body of a loop over blocks):
     its gradient summed over the minibatch and the update, from the kept lists
-    of nonzero inputs where ``listed``."""
+    of nonzero inputs where ``listed``; ``scale`` (1 / batch size, or over its
+    weight) multiplies the summed gradient, ``alpha_b`` (alpha scaled the same
+    way) the weights' L2 term."""
     i0 = blk * rows
     i1 = min(n_in, i0 + rows)
     g0 = _nonneg(w0 + i0 * n_out)
@@ -850,11 +857,11 @@ def _block_pass(params, vel, sq, G, XB, A, D, nb, NZ0, BP, blk, rows, listed, fi
     # partial_fit ran 1-2 us slower, 54.4 against 52.9 us, for 1.8 s less compile)
     if listed:
         _listed_block_gradient(G, XB, D, nb, NZ0, BP, blk, o, w0, i0, i1, n_out)
-        _update_range(params, vel, sq, g0, n, G[g0:g0 + n], scale, alpha / nb, solver, nesterov,
+        _update_range(params, vel, sq, g0, n, G[g0:g0 + n], scale, alpha_b, solver, nesterov,
                       hp, lr_t)
     else:
         _weight_block_gradient(G, XB, A, D, nb, first, p, o, w0, i0, i1, n_out)
-        _update_range(params, vel, sq, g0, n, G[g0:g0 + n], scale, alpha / nb, solver, nesterov,
+        _update_range(params, vel, sq, g0, n, G[g0:g0 + n], scale, alpha_b, solver, nesterov,
                       hp, lr_t)
 
 
@@ -929,6 +936,18 @@ def end_epoch(state, loss_curve, e, epoch_loss, tol, n_iter_no_change):
     return False
 
 
+# SAMPLE WEIGHTS. The trainers take ``sw``: float64, one weight a sample, or
+# empty for none. As scikit-learn's MLP, a minibatch's gradient is the
+# weighted sum of its samples' gradients plus ``alpha * W``, over the sum of
+# its weights (over its size unweighted), and its loss the weighted mean of
+# its samples' plus the L2 term over the same sum, counted ``nb`` times in the
+# epoch's mean. So at batch size 1 a weight changes only the L2 term's share
+# (``alpha / w``). A batch whose weights sum to zero (at batch size 1: a
+# sample of weight zero) makes no step and adds nothing to the loss, where
+# scikit-learn divides by zero. Unweighted, every trainer runs its old
+# arithmetic: the same bits.
+
+
 def _epochs_trainer(ADAPT):
     """``_train_epochs`` for one twin: ``ADAPT`` (a closure constant, the
     parallel twin's) lets the minibatch loop run a batch's loops on all threads
@@ -940,7 +959,7 @@ def _epochs_trainer(ADAPT):
 
     def _train_epochs(params, layout, loss, X, Y, batch_size, order_kind, seed, epoch0, n_epochs,
                       solver, nesterov, hp, tol, n_iter_no_change, threads, vel, sq, state,
-                      order, A, D, G, batch_loss, loss_curve):
+                      order, A, D, G, batch_loss, loss_curve, sw):
         """Train for up to ``n_epochs`` epochs; return the number run.
 
         Parameters
@@ -971,6 +990,8 @@ def _epochs_trainer(ADAPT):
         batch_loss : float64 (batch_size,), scratch.
         loss_curve : float64 (n_epochs,), out: the mean loss of each epoch (the L2
             term counted once per batch, as scikit-learn reports it).
+        sw : float64 (n_samples,), the samples' weights, or (0,) for none (see
+            SAMPLE WEIGHTS above).
 
         Minibatches are processed in parallel over samples (forward, deltas) and
         over the rows of each weight matrix (gradient and update): every output is
@@ -983,6 +1004,7 @@ def _epochs_trainer(ADAPT):
         n_samples = X.shape[0]
         n_layers = layout.shape[0]
         alpha = hp[ALPHA]
+        weighted = sw.shape[0] > 0
         n_in0 = layout[0, N_IN]
         n_batches = (n_samples + batch_size - 1) // batch_size
         # a minibatch's rows of X, gathered (see the module notes), and a row of
@@ -1015,6 +1037,12 @@ def _epochs_trainer(ADAPT):
             for b in range(n_batches):
                 start = b * batch_size
                 nb = min(batch_size, n_samples - start)
+                sw_b = 0.0   # the batch's weight
+                if weighted:
+                    for r in range(nb):
+                        sw_b += sw[order[start + r]]
+                    if sw_b == 0.0:
+                        continue
                 many = False   # all threads this batch, or one
                 if ADAPT and n_threads > 1:   # (a closure constant: see _epochs_trainer)
                     probe = batches == next_probe
@@ -1024,20 +1052,31 @@ def _epochs_trainer(ADAPT):
                 n_groups = (nb + GROUP_ROWS - 1) // GROUP_ROWS
                 if ADAPT and many:   # (pruned from the serial twin)
                     for grp in prange(n_groups):
-                        _group_pass_call(params, layout, loss, X, Y, order, start, nb,
+                        _group_pass_call(params, layout, loss, X, Y, sw, order, start, nb,
                                          np.int64(grp), WT, XB, A, D, NZ, NZ0, BP, SS, rows0,
                                          batch_loss)
                 else:
                     for grp in range(n_groups):
-                        _group_pass(params, layout, loss, X, Y, order, start, nb, grp, WT,
+                        _group_pass(params, layout, loss, X, Y, sw, order, start, nb, grp, WT,
                                     XB, A, D, NZ, NZ0, BP, SS, rows0, batch_loss)
-                for r in range(nb):
-                    total += batch_loss[r]
-                if alpha > 0.0:
-                    total += 0.5 * alpha * _sum_sq_weights(params, layout)
+                if weighted:
+                    batch_total = 0.0
+                    for r in range(nb):
+                        batch_total += batch_loss[r]
+                    if alpha > 0.0:
+                        batch_total += 0.5 * alpha * _sum_sq_weights(params, layout)
+                    total += batch_total * (nb / sw_b)
+                    scale = 1.0 / sw_b
+                    alpha_b = alpha / sw_b
+                else:
+                    for r in range(nb):
+                        total += batch_loss[r]
+                    if alpha > 0.0:
+                        total += 0.5 * alpha * _sum_sq_weights(params, layout)
+                    scale = 1.0 / nb
+                    alpha_b = alpha / nb
                 state[STEP] += 1.0
                 lr_t = _adam_lr(hp, state[STEP]) if solver == ADAM else hp[LR]
-                scale = 1.0 / nb
                 for l in range(n_layers):
                     n_in = layout[l, N_IN]
                     n_out = layout[l, N_OUT]
@@ -1052,11 +1091,11 @@ def _epochs_trainer(ADAPT):
                         for blk in prange(n_blocks):
                             _block_pass_call(params, vel, sq, G, XB, A, D, nb, NZ0, BP,
                                              np.int64(blk), rows, listed, l == 0, p, o, w0, n_in,
-                                             n_out, scale, alpha, solver, nesterov, hp, lr_t)
+                                             n_out, scale, alpha_b, solver, nesterov, hp, lr_t)
                     else:
                         for blk in range(n_blocks):
                             _block_pass(params, vel, sq, G, XB, A, D, nb, NZ0, BP, blk, rows,
-                                        listed, l == 0, p, o, w0, n_in, n_out, scale, alpha,
+                                        listed, l == 0, p, o, w0, n_in, n_out, scale, alpha_b,
                                         solver, nesterov, hp, lr_t)
                     if b0 >= 0:
                         g = G[b0:b0 + n_out]
@@ -1101,7 +1140,7 @@ train_epochs_serial = njit(_epochs_trainer(False))
 @njit(cache=True)
 def train_samples(params, layout, loss, X, Y, batch_size, order_kind, seed, epoch0, n_epochs,
                   solver, nesterov, hp, tol, n_iter_no_change, threads, vel, sq, state,
-                  order, A, D, G, batch_loss, loss_curve):
+                  order, A, D, G, batch_loss, loss_curve, sw):
     """``train_epochs`` at batch size 1, for any network (the article's, with
     one hidden layer, take ``one_hidden_trainer``): the same arguments and
     returns; ``batch_size`` must be 1, and ``threads``, ``G`` and
@@ -1114,6 +1153,7 @@ def train_samples(params, layout, loss, X, Y, batch_size, order_kind, seed, epoc
         raise ValueError("train_samples takes batch_size 1; minibatches are train_epochs'")
     n_samples = X.shape[0]
     alpha = hp[ALPHA]
+    weighted = sw.shape[0] > 0
     skip_zero = solver == SGD and hp[MOMENTUM] == 0.0 and alpha == 0.0
     n_in0 = layout[0, N_IN]
     lazy = _lazy_momentum(solver, hp, n_in0)
@@ -1128,14 +1168,19 @@ def train_samples(params, layout, loss, X, Y, batch_size, order_kind, seed, epoc
         total = 0.0
         for k in range(n_samples):
             idx = order[k]
+            alpha_s = alpha
+            if weighted:   # (see SAMPLE WEIGHTS above _epochs_trainer)
+                if sw[idx] == 0.0:
+                    continue
+                alpha_s = alpha / sw[idx]
             state[STEP] += 1.0
             lr_t = _adam_lr(hp, state[STEP]) if solver == ADAM else hp[LR]
             step += 1
             total += _sample_step(params, layout, loss, X[idx], Y[idx], a, d,
-                                  solver, nesterov, hp, lr_t, vel, sq, skip_zero,
+                                  solver, nesterov, hp, lr_t, alpha_s, vel, sq, skip_zero,
                                   lazy, upto, step, powers, sums)
             if alpha > 0.0:
-                total += 0.5 * alpha * _sum_sq_weights(params, layout)
+                total += 0.5 * alpha_s * _sum_sq_weights(params, layout)
         if lazy:
             _catch_up_all(params, vel, layout, upto, step, solver, nesterov, hp, powers, sums)
         done = e + 1
@@ -1350,7 +1395,7 @@ def _one_hidden_epochs(SOLVER, WIDE):
 
     def train(params, layout, loss, X, Y, batch_size, order_kind, seed, epoch0, n_epochs,
               solver, nesterov, hp, tol, n_iter_no_change, threads, vel, sq, state,
-              order, A, D, G, batch_loss, loss_curve):
+              order, A, D, G, batch_loss, loss_curve, sw):
         T = params.dtype.type
         n_samples = X.shape[0]
         n_in = layout[0, N_IN]
@@ -1365,6 +1410,7 @@ def _one_hidden_epochs(SOLVER, WIDE):
         act_o = layout[1, ACT]
         oo = _nonneg(layout[1, A_OFF])
         alpha = hp[ALPHA]
+        weighted = sw.shape[0] > 0
         mom = hp[MOMENTUM]
         skip_zero = SOLVER == SGD and mom == 0.0 and alpha == 0.0
         lazy = WIDE and _lazy_momentum(SOLVER, hp, n_in)
@@ -1390,6 +1436,11 @@ def _one_hidden_epochs(SOLVER, WIDE):
             for k in range(n_samples):
                 x = X[order[k]]
                 y = Y[order[k]]
+                alpha_s = alpha   # the L2 penalty of this sample's step
+                if weighted:   # (see SAMPLE WEIGHTS above _epochs_trainer)
+                    if sw[order[k]] == 0.0:
+                        continue
+                    alpha_s = alpha / sw[order[k]]
                 state[STEP] += 1.0
                 lr_t = _adam_lr(hp, state[STEP]) if SOLVER == ADAM else hp[LR]
                 step += 1
@@ -1494,7 +1545,7 @@ def _one_hidden_epochs(SOLVER, WIDE):
                     _update_listed_rows(params, w0, n_h, x, nz, n_nz, d, oh, hp)
                 else:
                     _update_rows(params, vel, sq, w0, n_in, n_h, x, 0, d, oh, skip_zero or lazy,
-                                 alpha, SOLVER, nesterov, hp, lr_t)
+                                 alpha_s, SOLVER, nesterov, hp, lr_t)
                 if b0 >= 0:
                     _update_range(params, vel, sq, b0, n_h, d[oh:oh + n_h], 1.0, 0.0,
                                   SOLVER, nesterov, hp, lr_t)
@@ -1505,7 +1556,7 @@ def _one_hidden_epochs(SOLVER, WIDE):
                     # (never skipped: skip_zero is plain SGD's)
                     lr = T(hp[LR])
                     mom_t = T(mom)
-                    alpha_t = T(alpha)
+                    alpha_t = T(alpha_s)
                     d_o = d[oo]
                     for i in range(n_h):
                         _previous_gradient_step(params, vel, w1 + i,
@@ -1513,16 +1564,16 @@ def _one_hidden_epochs(SOLVER, WIDE):
                                                 lr, mom_t)
                 elif SOLVER != ADAM and _narrow(params, n_o):
                     _narrow_rows_update_apart(params, vel, w1, n_h, n_o, a, oh, d, oo, skip_zero,
-                                              _sgd_rule(SOLVER, nesterov, mom), T(alpha), T(mom),
+                                              _sgd_rule(SOLVER, nesterov, mom), T(alpha_s), T(mom),
                                               T(hp[LR]))
                 else:
                     _update_rows(params, vel, sq, w1, n_h, n_o, a, oh, d, oo, skip_zero,
-                                 alpha, SOLVER, nesterov, hp, lr_t)
+                                 alpha_s, SOLVER, nesterov, hp, lr_t)
                 if b1 >= 0:
                     _update_range(params, vel, sq, b1, n_o, d[oo:oo + n_o], 1.0, 0.0,
                                   SOLVER, nesterov, hp, lr_t)
                 if alpha > 0.0:
-                    total += 0.5 * alpha * _sum_sq_weights(params, layout)
+                    total += 0.5 * alpha_s * _sum_sq_weights(params, layout)
             if lazy:
                 _catch_up_all(params, vel, layout, upto, step, SOLVER, nesterov, hp, powers, sums)
             done = e + 1

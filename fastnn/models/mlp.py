@@ -34,8 +34,8 @@ from sklearn.utils.validation import check_is_fitted
 from .._threads import threads_for
 from .._validation import (
     check_array, check_bool, check_consistent_length, check_dtype, check_float, check_int,
-    check_option, check_feature_names, label_indices, label_kind, seeded_random_state,
-    validation_split,
+    check_option, check_feature_names, check_sample_weight, label_indices, label_kind,
+    seeded_random_state, validation_split,
 )
 from ..kernels import dense
 from ..kernels.memory import aligned_zeros, padded_rows, realigned
@@ -56,24 +56,30 @@ INITS = {"glorot", "normal"}
 HIDDEN_ACTIVATIONS = {"identity", "logistic", "tanh", "relu"}
 
 
-def _accuracy(y, pred):
-    """scikit-learn's ``accuracy_score(y, pred)`` (subset accuracy for label
-    indicator rows) without its checks of the targets, which cost about 1 ms
-    a call: early stopping scores every epoch, and on small sets that was a
-    third of the fit."""
+def _accuracy(y, pred, sample_weight=None):
+    """scikit-learn's ``accuracy_score(y, pred, sample_weight=...)`` (subset
+    accuracy for label indicator rows) without its checks of the targets,
+    which cost about 1 ms a call: early stopping scores every epoch, and on
+    small sets that was a third of the fit."""
     same = np.asarray(pred) == np.asarray(y)
-    return float(np.mean(same if same.ndim == 1 else same.all(axis=1)))
+    return float(np.average(same if same.ndim == 1 else same.all(axis=1), weights=sample_weight))
 
 
-def _r2(Y, P):
-    """scikit-learn's ``r2_score(Y, P)`` (the outputs' mean R^2; an output whose
-    targets are constant scores 1 when predicted exactly, else 0), without its
-    checks, for early stopping's score of every epoch. Arrays (n, k)."""
+def _r2(Y, P, sample_weight=None):
+    """scikit-learn's ``r2_score(Y, P, sample_weight=...)`` (the outputs' mean
+    R^2; an output whose targets are constant scores 1 when predicted exactly,
+    else 0), without its checks, for early stopping's score of every epoch.
+    Arrays (n, k)."""
     if len(Y) < 2:   # undefined: scikit-learn warns and returns NaN
         from sklearn.metrics import r2_score
-        return r2_score(Y, P)
-    numerator = ((Y - P) ** 2).sum(axis=0)
-    denominator = ((Y - Y.mean(axis=0)) ** 2).sum(axis=0)
+        return r2_score(Y, P, sample_weight=sample_weight)
+    if sample_weight is None:
+        numerator = ((Y - P) ** 2).sum(axis=0)
+        denominator = ((Y - Y.mean(axis=0)) ** 2).sum(axis=0)
+    else:
+        w = np.asarray(sample_weight)[:, None]
+        numerator = (w * (Y - P) ** 2).sum(axis=0)
+        denominator = (w * (Y - np.average(Y, axis=0, weights=w[:, 0])) ** 2).sum(axis=0)
     scores = np.ones(Y.shape[1], dtype=numerator.dtype)
     valid = (denominator != 0) & (numerator != 0)
     scores[valid] = 1 - numerator[valid] / denominator[valid]
@@ -344,12 +350,19 @@ class _BaseMLP(BaseEstimator):
         return max(1, min(int(self.batch_size), n_samples))
 
     # ------------------------------------------------------------ training
-    def _fit(self, X, Y, incremental, max_iter):
-        """Train on validated arrays for up to ``max_iter`` epochs."""
+    def _fit(self, X, Y, incremental, max_iter, sw=None):
+        """Train on validated arrays for up to ``max_iter`` epochs, the samples
+        weighted by ``sw`` (``check_sample_weight``'s) unless it is None."""
+        sw_val = None
         if self.early_stopping and not incremental:
             stratify = self._stratify(Y)
-            X, X_val, Y, Y_val = validation_split(X, Y, self.validation_fraction, self._seed,
-                                                  stratify)
+            X, X_val, Y, Y_val, *weights = validation_split(
+                X, Y, self.validation_fraction, self._seed, stratify, sample_weight=sw)
+            if sw is not None:
+                sw, sw_val = weights
+                if not sw.any():
+                    raise ValueError("sample_weight is zero on every sample of the training "
+                                     "part that early_stopping leaves; nothing would count.")
             y_val = self._validation_targets(Y_val)
         else:
             X_val = None
@@ -401,12 +414,14 @@ class _BaseMLP(BaseEstimator):
         else:
             train = dense.train_epochs
         threads = threads_for(batch * self._params.shape[0] if batch > 1 else 0, PARALLEL_WORK)
+        weights = np.empty(0) if sw is None else sw
         while done < max_iter:
             n = min(per_call, max_iter - done)
             ran = train(
                 self._params, self._layout, self._loss_code, X, Y, batch, order_kind, self._seed,
                 self._epochs, n, solver, nesterov, hp, tol, self.n_iter_no_change, threads,
-                self._vel, self._sq, self._state, order, A, D, G, batch_loss, curve[done:done + n])
+                self._vel, self._sq, self._state, order, A, D, G, batch_loss, curve[done:done + n],
+                weights)
             self._epochs += ran
             done += ran
             status = self._state[dense.STATUS]
@@ -425,7 +440,7 @@ class _BaseMLP(BaseEstimator):
             if status != dense.RUNNING:
                 break
             if X_val is not None:
-                score = self._validation_score(X_val, y_val)
+                score = self._validation_score(X_val, y_val, sw_val)
                 self.validation_scores_.append(score)
                 if score > self.best_validation_score_ + (self.tol or 0.0):
                     no_improve = 0
@@ -628,21 +643,30 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             return self.classes_[(out.reshape(-1) > 0.5).astype(np.intp)]
         return self.classes_[out.argmax(axis=1)]
 
-    def fit(self, X, y):
-        """Fit the network to data ``X`` (n_samples, n_features) and labels ``y``."""
-        return self._fit_public(X, y, incremental=False)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the network to data ``X`` (n_samples, n_features) and labels ``y``.
 
-    def partial_fit(self, X, y, classes=None):
+        ``sample_weight`` (n_samples,), weights >= 0: as scikit-learn's, each
+        minibatch's gradient and loss are its samples' weighted mean (the L2
+        term over the batch's weight), so at batch size 1 a weight changes
+        only the L2 term's share; a batch of weight zero makes no step. Early
+        stopping scores the held-out part with its weights.
+        """
+        return self._fit_public(X, y, incremental=False, sample_weight=sample_weight)
+
+    def partial_fit(self, X, y, sample_weight=None, classes=None):
         """One epoch over (X, y), continuing from the current weights.
 
-        ``classes`` must be given on the first call (as scikit-learn).
+        ``classes`` must be given on the first call (as scikit-learn);
+        ``sample_weight`` as in ``fit``.
         """
         first = not hasattr(self, "classes_")
         if first and classes is None:
             raise ValueError("classes must be passed on the first call to partial_fit; got None.")
-        return self._fit_public(X, y, incremental=True, classes=classes if first else None)
+        return self._fit_public(X, y, incremental=True, classes=classes if first else None,
+                                sample_weight=sample_weight)
 
-    def _fit_public(self, X, y, incremental, classes=None):
+    def _fit_public(self, X, y, incremental, classes=None, sample_weight=None):
         self._check_y_present(y)
         first, warm = self._start(incremental)
         X = self._check_X_fit(X, reset=first)
@@ -657,13 +681,14 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             if set(got.tolist()) != set(self.classes_.tolist()):
                 raise ValueError(f"warm_start=True needs y to have the classes of the previous "
                                  f"fit, {self.classes_.tolist()}; got {got.tolist()}.")
+        sw = check_sample_weight(sample_weight, X.shape[0])
         Y = self._encode(y, incremental=not first, classes=classes)
         Y = np.ascontiguousarray(Y, dtype=check_dtype(self.dtype))
         if first:
             self._initialize(X.shape[1], Y.shape[1], seeded_random_state(self.random_state), hls)
         elif warm:
             self._warm_start(X.shape[1], Y.shape[1], hls)
-        return self._fit(X, Y, incremental, 1 if incremental else self.max_iter)
+        return self._fit(X, Y, incremental, 1 if incremental else self.max_iter, sw)
 
     def _stratify(self, Y):
         return None if self._multilabel else Y.argmax(axis=1) if Y.shape[1] > 1 else Y[:, 0]
@@ -671,8 +696,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     def _validation_targets(self, Y_val):
         return self._labels(Y_val)
 
-    def _validation_score(self, X_val, y_val):
-        return _accuracy(y_val, self._predict_checked(X_val))
+    def _validation_score(self, X_val, y_val, sw_val):
+        return _accuracy(y_val, self._predict_checked(X_val), sw_val)
 
     def _predict_checked(self, X):
         out = self._forward(X)
@@ -714,15 +739,16 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     def _default_output_activation(self):
         return "identity"
 
-    def fit(self, X, y):
-        """Fit the network to data ``X`` and targets ``y`` (n_samples,) or (n_samples, n_outputs)."""
-        return self._fit_public(X, y, incremental=False)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the network to data ``X`` and targets ``y`` (n_samples,) or
+        (n_samples, n_outputs); ``sample_weight`` as ``MLPClassifier.fit``'s."""
+        return self._fit_public(X, y, incremental=False, sample_weight=sample_weight)
 
-    def partial_fit(self, X, y):
+    def partial_fit(self, X, y, sample_weight=None):
         """One epoch over (X, y), continuing from the current weights."""
-        return self._fit_public(X, y, incremental=True)
+        return self._fit_public(X, y, incremental=True, sample_weight=sample_weight)
 
-    def _fit_public(self, X, y, incremental):
+    def _fit_public(self, X, y, incremental, sample_weight=None):
         self._check_y_present(y)
         first, warm = self._start(incremental)
         X = self._check_X_fit(X, reset=first)
@@ -733,6 +759,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
             raise ValueError(f"y must be 1- or 2-dimensional; got shape {y_arr.shape}.")
         Y = check_array(y_arr.reshape(len(y_arr), -1) if ndim == 1 else y_arr, "y", dtype=dt)
         check_consistent_length(X, Y)
+        sw = check_sample_weight(sample_weight, X.shape[0])
         if first:
             hls = self._check_params()
             self._y_1d = ndim == 1
@@ -743,7 +770,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
             hls = self._check_params()
             self._y_1d = ndim == 1
             self._warm_start(X.shape[1], Y.shape[1], hls)
-        return self._fit(X, Y, incremental, 1 if incremental else self.max_iter)
+        return self._fit(X, Y, incremental, 1 if incremental else self.max_iter, sw)
 
     def _stratify(self, Y):
         return None
@@ -751,8 +778,8 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     def _validation_targets(self, Y_val):
         return Y_val
 
-    def _validation_score(self, X_val, Y_val):
-        return _r2(Y_val, self._forward(X_val))
+    def _validation_score(self, X_val, Y_val, sw_val):
+        return _r2(Y_val, self._forward(X_val), sw_val)
 
     def predict(self, X):
         """Network outputs, shape (n_samples,) for a 1-D target, else (n_samples, n_outputs)."""

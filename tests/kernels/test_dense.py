@@ -206,7 +206,7 @@ def _views(layout, params):
 
 def _train(layout, params, n_units, X, Y, *, batch=1, order=dense.SEQUENTIAL, epochs=1, solver=dense.SGD,
            lr=0.1, momentum=0.0, alpha=0.0, nesterov=False, seed=0, kernel=None,
-           loss=losses.SQUARED):
+           loss=losses.SQUARED, sw=None):
     if kernel is None:   # the engine's trainer for the batch size
         kernel = dense.train_samples if batch == 1 else dense.train_epochs
     hp = np.array([lr, momentum, 0.9, 0.999, 1e-8, alpha])
@@ -218,7 +218,7 @@ def _train(layout, params, n_units, X, Y, *, batch=1, order=dense.SEQUENTIAL, ep
     n = kernel(params, layout, loss, X, Y, batch, order, seed, 0, epochs, solver,
                nesterov, hp, -1.0, 10, numba.get_num_threads(), vel, sq, state, np.empty(len(X), np.int64),
                np.empty((batch, n_units), dt), np.empty((batch, n_units), dt), np.empty_like(params),
-               np.empty(batch), curve)
+               np.empty(batch), curve, np.empty(0) if sw is None else sw)
     return n, curve, state
 
 
@@ -356,7 +356,7 @@ def test_stopping_rule_follows_scikit_learn():
                             False, hp, 1e-4, 5, 1,
                             np.zeros_like(params), np.zeros_like(params), state, np.empty(4, np.int64),
                             np.empty((1, n_units)), np.empty((1, n_units)), np.empty_like(params),
-                            np.empty(1), curve)
+                            np.empty(1), curve, np.empty(0))
     assert n == 7 and state[dense.STATUS] == dense.CONVERGED
 
 

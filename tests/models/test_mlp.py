@@ -242,6 +242,12 @@ BAD_FIT = [
     ("zero features", dict(X=np.empty((2, 0))), ValueError, r"X has 0 feature\(s\) \(shape=\(2, 0\)\) while a minimum of 1 is required"),
     ("complex", dict(X=np.array([[1j, 1], [2, 3]])), ValueError, r"X must hold real numbers; got complex dtype complex128"),
     ("overflow", dict(X=np.array([[1e300, 1], [2, 3]]), dtype="float32"), ValueError, r"X overflows float32: 1e\+300 at \[0, 0\]"),
+    ("weights length", dict(sample_weight=np.ones(3)), ValueError, r"sample_weight must have one weight a sample \(2\); got 3"),
+    ("weights negative", dict(sample_weight=np.array([1.0, -0.5])), ValueError, r"sample_weight must be >= 0; got -0.5 at \[1\]"),
+    ("weights nan", dict(sample_weight=np.array([np.nan, 1.0])), ValueError, r"sample_weight must be finite \(no NaN or inf\); got nan at \[0\]"),
+    ("weights 2-D", dict(sample_weight=np.ones((2, 1))), ValueError, r"sample_weight must be 1-dimensional; got 2 dimensions, shape \(2, 1\)"),
+    ("weights zero", dict(sample_weight=np.zeros(2)), ValueError, r"sample_weight must not be all zero: no sample would count; got 2 zeros"),
+    ("weights string", dict(sample_weight=np.array(["a", "b"])), TypeError, r"sample_weight must hold numbers; got an array of dtype string \(<U1\)"),
 ]
 BAD_PARAMS = [
     ("lr zero", dict(learning_rate_init=0.0), ValueError, r"learning_rate_init must be a finite float > 0.0; got 0.0"),
@@ -273,12 +279,12 @@ BAD_PARAMS = [
 
 @pytest.mark.parametrize("case,kw,err,msg", BAD_FIT + BAD_PARAMS, ids=[c[0] for c in BAD_FIT + BAD_PARAMS])
 def test_bad_input_is_named_in_the_error(case, kw, err, msg):
-    data = dict(X=np.array([[0.0, 1.0], [1.0, 0.0]]), y=np.array([0, 1]))
+    data = dict(X=np.array([[0.0, 1.0], [1.0, 0.0]]), y=np.array([0, 1]), sample_weight=None)
     params = dict(hidden_layer_sizes=(3,), max_iter=2)
     params.update({k: v for k, v in kw.items() if k not in data})
     data.update({k: v for k, v in kw.items() if k in data})
     with pytest.raises(err, match=msg):
-        MLPClassifier(**params).fit(data["X"], data["y"])
+        MLPClassifier(**params).fit(data["X"], data["y"], sample_weight=data["sample_weight"])
 
 
 def test_wrong_number_of_features_at_predict():
