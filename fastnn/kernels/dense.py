@@ -1176,11 +1176,12 @@ def train_samples(params, layout, loss, X, Y, batch_size, order_kind, seed, epoc
             state[STEP] += 1.0
             lr_t = _adam_lr(hp, state[STEP]) if solver == ADAM else hp[LR]
             step += 1
+            # the step's loss: the sample's, and the L2 term of the weights it starts
+            # from (as scikit-learn's, and the minibatch trainer's)
+            penalty = 0.5 * alpha_s * _sum_sq_weights(params, layout) if alpha > 0.0 else 0.0
             total += _sample_step(params, layout, loss, X[idx], Y[idx], a, d,
                                   solver, nesterov, hp, lr_t, alpha_s, vel, sq, skip_zero,
-                                  lazy, upto, step, powers, sums)
-            if alpha > 0.0:
-                total += 0.5 * alpha_s * _sum_sq_weights(params, layout)
+                                  lazy, upto, step, powers, sums) + penalty
         if lazy:
             _catch_up_all(params, vel, layout, upto, step, solver, nesterov, hp, powers, sums)
         done = e + 1
@@ -1444,6 +1445,8 @@ def _one_hidden_epochs(SOLVER, WIDE):
                 state[STEP] += 1.0
                 lr_t = _adam_lr(hp, state[STEP]) if SOLVER == ADAM else hp[LR]
                 step += 1
+                # the L2 term of the weights the step starts from (as train_samples)
+                penalty = 0.5 * alpha_s * _sum_sq_weights(params, layout) if alpha > 0.0 else 0.0
                 # hidden layer (rows of a zero input skipped; with lazy momentum a
                 # row read is first brought up to date)
                 _start_sums(params, b0, a, oh, n_h)
@@ -1506,7 +1509,7 @@ def _one_hidden_epochs(SOLVER, WIDE):
                             for j in range(n_o):
                                 a[oo + j] += v * params[row + j]
                 activate_at(act_o, a, oo, n_o)
-                total += sample_loss_at(loss, act_o, a, y, oo, n_o)
+                total += sample_loss_at(loss, act_o, a, y, oo, n_o) + penalty
                 output_delta_at(loss, act_o, a, y, d, oo, n_o)
                 # hidden deltas, four rows a pass: four independent running sums
                 # (each in the order of j, so the same bits) instead of one chain
@@ -1572,8 +1575,6 @@ def _one_hidden_epochs(SOLVER, WIDE):
                 if b1 >= 0:
                     _update_range(params, vel, sq, b1, n_o, d[oo:oo + n_o], 1.0, 0.0,
                                   SOLVER, nesterov, hp, lr_t)
-                if alpha > 0.0:
-                    total += 0.5 * alpha_s * _sum_sq_weights(params, layout)
             if lazy:
                 _catch_up_all(params, vel, layout, upto, step, SOLVER, nesterov, hp, powers, sums)
             done = e + 1

@@ -39,8 +39,7 @@ def test_training_equals_scikit_learns(solver, batch_size, hidden, weighted):
     got = _fit_quietly(MLPClassifier(**params), X, y, sample_weight=sw)
     for a, b in zip(want.coefs_ + want.intercepts_, got.coefs_ + got.intercepts_):
         assert_allclose(b, a, rtol=0, atol=1e-12)
-    if batch_size > 1:
-        assert_allclose(got.loss_curve_, want.loss_curve_, rtol=1e-12)
+    assert_allclose(got.loss_curve_, want.loss_curve_, rtol=1e-12)
 
 
 @settings(max_examples=15, deadline=None)
