@@ -34,8 +34,9 @@ def mlp_forward(X, coefs, intercepts, activations):
     return a
 
 
-def mlp_loss(X, Y, coefs, intercepts, activations, loss, alpha=0.0):
-    """Mean per-sample loss (0.5 * sum of squares, or cross-entropy) plus the L2 term."""
+def mlp_loss(X, Y, coefs, intercepts, activations, loss, alpha=0.0, sample_weight=None):
+    """Mean per-sample loss (0.5 * sum of squares, or cross-entropy) plus the L2 term;
+    with ``sample_weight``, scikit-learn's weighted mean, the L2 term over the weights' sum."""
     out = mlp_forward(X, coefs, intercepts, activations)[-1]
     p = np.clip(out, 1e-15, 1 - 1e-15)
     if loss == "squared":
@@ -44,7 +45,9 @@ def mlp_loss(X, Y, coefs, intercepts, activations, loss, alpha=0.0):
         per = -(Y * np.log(p)).sum(axis=1)
     else:
         per = -(Y * np.log(p) + (1 - Y) * np.log(1 - p)).sum(axis=1)
-    return per.mean() + 0.5 * alpha * sum((W ** 2).sum() for W in coefs) / len(X)
+    total = len(X) if sample_weight is None else np.sum(sample_weight)
+    return (np.average(per, weights=sample_weight)
+            + 0.5 * alpha * sum((W ** 2).sum() for W in coefs) / total)
 
 
 def sgd_momentum_step(x, y, coefs, intercepts, velocities, lr, momentum, rule="classical"):

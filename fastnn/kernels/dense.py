@@ -1216,6 +1216,109 @@ forward = njit(parallel=prange_only(), cache=True)(_forward)
 forward_serial = njit(_forward)
 
 
+@njit(cache=True, inline="always")
+def _gradient_block(grad, G, XB, A, D, nb, NZ0, BP, blk, rows, listed, first, p, o, w0, n_in,
+                    n_out):
+    """Block ``blk`` of a layer's weight rows (the body of a loop over blocks):
+    its gradient over a chunk of samples (``_block_pass``' sums) added to ``grad``."""
+    i0 = blk * rows
+    i1 = min(n_in, i0 + rows)
+    g0 = _nonneg(w0 + i0 * n_out)
+    if listed:
+        _listed_block_gradient(G, XB, D, nb, NZ0, BP, blk, o, w0, i0, i1, n_out)
+    else:
+        _weight_block_gradient(G, XB, A, D, nb, first, p, o, w0, i0, i1, n_out)
+    for k in range(g0, g0 + (i1 - i0) * n_out):
+        grad[k] += G[k]
+
+
+_gradient_block_call = njit(cache=True)(getattr(_gradient_block, "py_func", _gradient_block))
+
+
+@njit(parallel=prange_only(), cache=True)
+def loss_gradient(params, layout, loss, X, Y, sw, alpha, threads, grad, A, D, G, batch_loss,
+                  order):
+    """Full-batch loss and gradient, as scikit-learn's MLP gives them to L-BFGS.
+
+    ``loss = (sum_n w_n L_n + 0.5 * alpha * sum(W**2)) / sum_n w_n`` and
+    ``grad`` (overwritten) its derivative; unweighted (``sw`` empty) every
+    ``w_n`` is 1. The samples go through in chunks of ``A.shape[0]`` rows
+    with the minibatch trainer's loops (``_group_pass``: forward and deltas a
+    group of samples; ``_gradient_block``: a block of weight rows summed
+    over the chunk while in cache): on ``threads`` threads (1: the calling
+    one), each sum by one thread in sample order, so the same bits for any
+    thread count. ``G`` (as ``params``), ``batch_loss`` (a chunk) are scratch;
+    ``order``: ``arange(n)``.
+    """
+    n = X.shape[0]
+    n_layers = layout.shape[0]
+    chunk = A.shape[0]
+    n_in0 = layout[0, N_IN]
+    XB = np.empty((chunk, n_in0), dtype=X.dtype)
+    NZ = np.empty(((chunk + GROUP_ROWS - 1) // GROUP_ROWS, max(n_in0, A.shape[1])),
+                  dtype=np.int64)
+    rows0 = _block_rows(n_in0, layout[0, N_OUT], params.itemsize)
+    n_blk0 = (n_in0 + rows0 - 1) // rows0
+    n_kept = chunk if chunk * n_in0 <= KEPT_LISTS else 0
+    NZ0 = np.empty((n_kept, n_in0), dtype=np.int64)
+    BP = np.empty((n_kept, n_blk0 + 1), dtype=np.int64)
+    WT = np.empty(params.size, dtype=params.dtype)
+    SS = np.empty((NZ.shape[0], A.shape[1]), dtype=np.float64)
+    _transpose_weights(params, layout, WT)
+    for k in range(grad.shape[0]):
+        grad[k] = 0.0
+    total = 0.0
+    for start in range(0, n, chunk):
+        nb = min(chunk, n - start)
+        n_groups = (nb + GROUP_ROWS - 1) // GROUP_ROWS
+        if threads > 1:
+            for grp in prange(n_groups):
+                _group_pass_call(params, layout, loss, X, Y, sw, order, start, nb, np.int64(grp),
+                                 WT, XB, A, D, NZ, NZ0, BP, SS, rows0, batch_loss)
+        else:
+            for grp in range(n_groups):
+                _group_pass(params, layout, loss, X, Y, sw, order, start, nb, grp, WT, XB, A, D,
+                            NZ, NZ0, BP, SS, rows0, batch_loss)
+        for r in range(nb):
+            total += batch_loss[r]
+        for l in range(n_layers):
+            n_in = layout[l, N_IN]
+            n_out = layout[l, N_OUT]
+            w0 = layout[l, W_OFF]
+            b0 = layout[l, B_OFF]
+            o = layout[l, A_OFF]
+            p = layout[l - 1, A_OFF] if l > 0 else 0
+            rows = _block_rows(n_in, n_out, params.itemsize)
+            listed = l == 0 and n_kept > 0
+            n_blocks = (n_in + rows - 1) // rows
+            if threads > 1:
+                for blk in prange(n_blocks):
+                    _gradient_block_call(grad, G, XB, A, D, nb, NZ0, BP, np.int64(blk), rows,
+                                         listed, l == 0, p, o, w0, n_in, n_out)
+            else:
+                for blk in range(n_blocks):
+                    _gradient_block(grad, G, XB, A, D, nb, NZ0, BP, blk, rows, listed, l == 0,
+                                    p, o, w0, n_in, n_out)
+            if b0 >= 0:
+                for r in range(nb):
+                    for j in range(n_out):
+                        grad[b0 + j] += D[r, o + j]
+    weight = float(n)
+    if sw.shape[0] > 0:
+        weight = 0.0
+        for r in range(n):
+            weight += sw[r]
+    ssw = 0.0
+    for l in range(n_layers):
+        w0 = layout[l, W_OFF]
+        for k in range(w0, w0 + layout[l, N_IN] * layout[l, N_OUT]):
+            grad[k] += alpha * params[k]
+            ssw += float(params[k]) * float(params[k])
+    for k in range(grad.shape[0]):
+        grad[k] /= weight
+    return (total + 0.5 * alpha * ssw) / weight
+
+
 @njit(cache=True)
 def gradient(params, layout, loss, X, Y, alpha, A, D, grad):
     """Full-batch loss and its gradient with respect to ``params``.

@@ -287,6 +287,74 @@ def test_training_step_follows_the_finite_difference_gradient(hidden, out, loss,
     assert_allclose(step, fd, rtol=1e-5, atol=1e-7)
 
 
+def _loss_gradient(layout, params, n_units, X, Y, loss, alpha, sw=None, chunk=None, threads=1):
+    n = len(X)
+    chunk = chunk or n
+    grad = np.empty(len(params))
+    value = dense.loss_gradient(params, layout, loss, X, Y, np.empty(0) if sw is None else sw,
+                                alpha, threads, grad, np.empty((chunk, n_units), params.dtype),
+                                np.empty((chunk, n_units), params.dtype), np.empty_like(params),
+                                np.empty(chunk), np.arange(n))
+    return value, grad
+
+
+@pytest.mark.parametrize("hidden,out,loss", CASES[::3])
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+def test_full_batch_loss_gradient_matches_finite_differences(hidden, out, loss, weighted):
+    """solver='lbfgs''s loss and gradient, with and without sample weights
+    (some zero), against the NumPy loss and its central differences; in chunks
+    of rows and on threads, the same loss and gradient (on threads, the same bits)."""
+    g = np.random.default_rng(9)
+    n = 37
+    X = g.normal(size=(n, 3))
+    X[::4, 1] = 0.0   # zero inputs: the listed rows
+    Y = np.eye(3)[g.integers(0, 3, n)] if out in ("softmax", "logistic") else g.normal(size=(n, 3))
+    sw = g.integers(0, 4, n).astype(float) if weighted else None
+    acts = [hidden, hidden, out]
+    layout, params, n_units = _net([3, 5, 4, 3], acts, [True, False, True], seed=10)
+    alpha = 0.05
+    code = losses.CODES[loss]
+    value, grad = _loss_gradient(layout, params, n_units, X, Y, code, alpha, sw)
+    Ws, bs = _views(layout, params)
+    assert value == pytest.approx(reference.mlp_loss(X, Y, Ws, bs, acts, loss, alpha, sw), rel=1e-12)
+    fd = np.empty_like(params)
+    for k in range(len(params)):
+        vals = []
+        for h in (1e-6, -1e-6):
+            p = params.copy()
+            p[k] += h
+            Ws, bs = _views(layout, p)
+            vals.append(reference.mlp_loss(X, Y, Ws, bs, acts, loss, alpha, sw))
+        fd[k] = (vals[0] - vals[1]) / 2e-6
+    assert_allclose(grad, fd, rtol=1e-5, atol=1e-8)
+    for chunk, threads in [(5, 1), (16, 2), (n, 2)]:
+        v2, g2 = _loss_gradient(layout, params, n_units, X, Y, code, alpha, sw, chunk, threads)
+        assert v2 == pytest.approx(value, rel=1e-13)
+        assert_allclose(g2, grad, rtol=1e-12, atol=1e-15)
+        if chunk == n:
+            assert v2 == value
+            assert_array_equal(g2, grad)
+
+
+def test_full_batch_loss_gradient_equals_the_check_kernel():
+    """Two implementations: the blocked, threaded one solver='lbfgs' takes and
+    the plain serial loop of the gradient checks, on a wide sparse input (the
+    first layer's listed rows) in float64 and float32."""
+    g = np.random.default_rng(11)
+    X = g.random((300, 40)) * (g.random((300, 40)) < 0.3)
+    Y = np.eye(10)[g.integers(0, 10, 300)]
+    for dt in (np.float64, np.float32):
+        layout, params, n_units = _net([40, 24, 10], ["relu", "softmax"], [True, True], dt)
+        Xd, Yd = X.astype(dt), Y.astype(dt)
+        value, grad = _loss_gradient(layout, params, n_units, Xd, Yd, losses.LOG, 1e-3, chunk=128,
+                                     threads=2)
+        want = np.empty(len(params), dt)
+        want_value = dense.gradient(params, layout, losses.LOG, Xd, Yd, 1e-3,
+                                    np.empty((300, n_units), dt), np.empty((300, n_units), dt), want)
+        assert_allclose(value, want_value, **TOL[dt])
+        assert_allclose(grad, want, **TOL[dt])
+
+
 def test_gradient_kernel_matches_finite_differences():
     g = np.random.default_rng(8)
     X = g.normal(size=(5, 3))
