@@ -36,6 +36,8 @@ def part_d(**kw):
 @parametrize_with_checks([
     MLPClassifier(hidden_layer_sizes=(16,), max_iter=200, random_state=0, learning_rate_init=0.01),
     MLPRegressor(hidden_layer_sizes=(16,), max_iter=200, random_state=0, learning_rate_init=0.01),
+    MLPClassifier(hidden_layer_sizes=(16,), solver="lbfgs", max_iter=200, random_state=0),
+    MLPRegressor(hidden_layer_sizes=(16,), solver="lbfgs", max_iter=200, random_state=0),
 ], expected_failed_checks=lambda est: {})
 def test_scikit_learn_estimator_checks(estimator, check):
     with warnings.catch_warnings():
@@ -256,7 +258,8 @@ BAD_PARAMS = [
     ("momentum 1", dict(momentum=1.0), ValueError, r"momentum must be a finite float in \[0.0, 1.0\); got 1.0"),
     ("momentum neg", dict(momentum=-0.5), ValueError, r"momentum must be a finite float in \[0.0, 1.0\); got -0.5"),
     ("activation", dict(activation="sigmoid"), ValueError, r"activation must be one of \['identity', 'logistic', 'relu', 'tanh'\]; got 'sigmoid'"),
-    ("solver", dict(solver="lbfgs"), ValueError, r"solver must be one of \['adam', 'sgd'\]; got 'lbfgs'"),
+    ("solver", dict(solver="newton"), ValueError, r"solver must be one of \['adam', 'lbfgs', 'sgd'\]; got 'newton'"),
+    ("max_fun", dict(max_fun=0), ValueError, r"max_fun must be an int >= 1; got 0"),
     ("hidden 0", dict(hidden_layer_sizes=(5, 0)), ValueError, r"hidden_layer_sizes\[1\] must be an int >= 1; got 0"),
     ("hidden float", dict(hidden_layer_sizes=(5.5,)), TypeError, r"hidden_layer_sizes\[0\] must be an int; got float 5.5"),
     ("max_iter", dict(max_iter=0), ValueError, r"max_iter must be an int >= 1; got 0"),
