@@ -90,7 +90,8 @@ def summarise(groups, out=sys.stdout):
         threads = {r["info"].get("numba_threads") for r in rows} - {None}
         if threads:
             print(f"   numba threads: {', '.join(map(str, sorted(threads)))}", file=out)
-        print(f"   {'impl':<10}{'median':>12}{'per round':>12}"
+        width = max(10, *(len(r["impl"]) + 1 for r in rows))   # the impl column
+        print(f"   {'impl':<{width}}{'median':>12}{'per round':>12}"
               f"{'samples/s' if rate else 'per sample':>14}{'fastnn x':>12}  target", file=out)
         for r in rows:
             if r["per_sample"] is None or r["samples"] == 1:
@@ -125,7 +126,7 @@ def summarise(groups, out=sys.stdout):
                     target = f"< {want:g} s: {_verdict(ok)}"
                     checked.append((name, target.split(":")[0], ok))
             samples = "" if r["samples"] in (None, 1) else f"{r['samples']:,}"
-            print(f"   {r['impl']:<10}{_fmt_time(r['median']):>12}{samples:>12}"
+            print(f"   {r['impl']:<{width}}{_fmt_time(r['median']):>12}{samples:>12}"
                   f"{speed:>14}{ratio:>12}  {target}", file=out)
         for r in rows:
             if r["info"].get("note"):
