@@ -543,10 +543,10 @@ class _BaseMLP(BaseEstimator):
             if bar is not None:
                 bar.close()
         params[:] = result.x
-        if not np.isfinite(params).all() or not math.isfinite(result.fun):
-            self._diverged()
         self.loss_curve_.extend(curve)
         self.n_iter_ += int(min(result.nit, max_iter))
+        if not np.isfinite(params).all() or not math.isfinite(result.fun):
+            self._diverged()
         self.loss_ = float(result.fun)
         if curve:
             self.best_loss_ = float(min(self.best_loss_, min(curve)))

@@ -94,3 +94,10 @@ def test_lbfgs_in_float32_saves_and_shows_progress(tmp_path, capsys):
 def test_lbfgs_gradient_checks_pass():
     m = _quietly(MLPClassifier((6,), solver="lbfgs", max_iter=5, random_state=0), X[:30], y[:30])
     assert max(fastnn.check_gradients(m, X[:30], y[:30])) < 1e-5
+
+
+def test_lbfgs_divergence_is_a_clear_error():
+    X_huge = np.random.default_rng(0).normal(size=(50, 3)) * 1e200
+    with pytest.raises(ValueError, match=r"training diverged at lbfgs iteration \d+: .* contains "
+                                         r"NaN or inf; scale X"):
+        MLPClassifier((4,), solver="lbfgs", random_state=0).fit(X_huge, np.arange(50) % 2)
