@@ -307,9 +307,11 @@ def threads_per_worker(workers):
 def warm_up(ref):
     """Import the recipe's module and run its ``warmup`` (compiles and caches
     its kernels) in this process, so workers never race to write the cache."""
+    from .._notice import quiet
     recipe = resolve_recipe(ref)
     if recipe.warmup is not None:
-        recipe.warmup()
+        with quiet():   # the callers say what compiles
+            recipe.warmup()
     return recipe
 
 
