@@ -811,6 +811,44 @@ def _catch_up_all(params, vel, layout, upto, step, solver, nesterov, hp, powers,
 
 
 @njit(cache=True, inline="always")
+def _group_scratch(params, layout, X, rows, n_units):
+    """The scratch of ``_group_pass`` and the block loops for batches of up to
+    ``rows`` samples of ``n_units`` units (``A.shape[1]``): ``(XB, NZ, rows0,
+    n_kept, NZ0, BP, WT, SS)``. A batch's rows of X gathered (see the module
+    notes); a row of nonzero-input indices for each group of samples; the
+    first layer's rows a block; each sample's list of nonzero inputs, kept
+    from the forward pass for the first layer's gradient
+    (``_listed_block_gradient``; for ``n_kept`` samples, all or none), and
+    where it enters each block; the hidden layers' weights transposed; float64
+    sums for a group of samples."""
+    n_in0 = layout[0, N_IN]
+    XB = np.empty((rows, n_in0), dtype=X.dtype)
+    NZ = np.empty(((rows + GROUP_ROWS - 1) // GROUP_ROWS, max(n_in0, n_units)), dtype=np.int64)
+    rows0 = _block_rows(n_in0, layout[0, N_OUT], params.itemsize)
+    n_blk0 = (n_in0 + rows0 - 1) // rows0
+    n_kept = rows if rows * n_in0 <= KEPT_LISTS else 0
+    NZ0 = np.empty((n_kept, n_in0), dtype=np.int64)
+    BP = np.empty((n_kept, n_blk0 + 1), dtype=np.int64)
+    WT = np.empty(params.size, dtype=params.dtype)
+    SS = np.empty((NZ.shape[0], n_units), dtype=np.float64)
+    return XB, NZ, rows0, n_kept, NZ0, BP, WT, SS
+
+
+@njit(cache=True, inline="always")
+def _layer_blocks(layout, l, itemsize, n_kept):
+    """Layer ``l``'s ``(n_in, n_out, w0, b0, o, p, rows, listed, n_blocks)`` for
+    the loops over its blocks of weight rows: ``o`` its units' offset, ``p`` its
+    inputs' (0: X), ``rows`` a block, ``listed`` whether the kept lists of
+    nonzero inputs give its gradient (the first layer's, where kept)."""
+    n_in = layout[l, N_IN]
+    n_out = layout[l, N_OUT]
+    p = layout[l - 1, A_OFF] if l > 0 else 0
+    rows = _block_rows(n_in, n_out, itemsize)
+    return (n_in, n_out, layout[l, W_OFF], layout[l, B_OFF], layout[l, A_OFF], p, rows,
+            l == 0 and n_kept > 0, (n_in + rows - 1) // rows)
+
+
+@njit(cache=True, inline="always")
 def _group_pass(params, layout, loss, X, Y, sw, order, start, nb, grp, WT, XB, A, D, NZ, NZ0, BP,
                 SS, rows0, batch_loss):
     """One group of a minibatch's samples (``GROUP_ROWS``; the body of a loop
@@ -1005,23 +1043,9 @@ def _epochs_trainer(ADAPT):
         n_layers = layout.shape[0]
         alpha = hp[ALPHA]
         weighted = sw.shape[0] > 0
-        n_in0 = layout[0, N_IN]
         n_batches = (n_samples + batch_size - 1) // batch_size
-        # a minibatch's rows of X, gathered (see the module notes), and a row of
-        # nonzero-input indices for each group of samples
-        XB = np.empty((batch_size, n_in0), dtype=X.dtype)
-        NZ = np.empty(((batch_size + GROUP_ROWS - 1) // GROUP_ROWS, max(n_in0, A.shape[1])),
-                      dtype=np.int64)
-        # each sample's list of nonzero inputs, kept from the forward pass for the first
-        # layer's gradient (``_listed_block_gradient``), and where it enters each block of rows
-        rows0 = _block_rows(n_in0, layout[0, N_OUT], params.itemsize)
-        n_blk0 = (n_in0 + rows0 - 1) // rows0
-        n_kept = batch_size if batch_size * n_in0 <= KEPT_LISTS else 0
-        NZ0 = np.empty((n_kept, n_in0), dtype=np.int64)
-        BP = np.empty((n_kept, n_blk0 + 1), dtype=np.int64)
-        # the hidden layers' weights transposed, and float64 sums a group of samples
-        WT = np.empty(params.size, dtype=params.dtype)
-        SS = np.empty((NZ.shape[0], A.shape[1]), dtype=np.float64)
+        XB, NZ, rows0, n_kept, NZ0, BP, WT, SS = _group_scratch(params, layout, X, batch_size,
+                                                                A.shape[1])
         # threads a batch (ADAPT): all of them, or one where one has been faster
         n_threads = threads if ADAPT else 1
         par = True
@@ -1078,15 +1102,8 @@ def _epochs_trainer(ADAPT):
                 state[STEP] += 1.0
                 lr_t = _adam_lr(hp, state[STEP]) if solver == ADAM else hp[LR]
                 for l in range(n_layers):
-                    n_in = layout[l, N_IN]
-                    n_out = layout[l, N_OUT]
-                    w0 = layout[l, W_OFF]
-                    b0 = layout[l, B_OFF]
-                    o = layout[l, A_OFF]
-                    p = layout[l - 1, A_OFF] if l > 0 else 0
-                    rows = _block_rows(n_in, n_out, params.itemsize)
-                    listed = l == 0 and n_kept > 0   # rows == rows0 here
-                    n_blocks = (n_in + rows - 1) // rows
+                    n_in, n_out, w0, b0, o, p, rows, listed, n_blocks = _layer_blocks(
+                        layout, l, params.itemsize, n_kept)
                     if ADAPT and many:   # (pruned from the serial twin)
                         for blk in prange(n_blocks):
                             _block_pass_call(params, vel, sq, G, XB, A, D, nb, NZ0, BP,
@@ -1253,17 +1270,7 @@ def loss_gradient(params, layout, loss, X, Y, sw, alpha, threads, grad, A, D, G,
     n = X.shape[0]
     n_layers = layout.shape[0]
     chunk = A.shape[0]
-    n_in0 = layout[0, N_IN]
-    XB = np.empty((chunk, n_in0), dtype=X.dtype)
-    NZ = np.empty(((chunk + GROUP_ROWS - 1) // GROUP_ROWS, max(n_in0, A.shape[1])),
-                  dtype=np.int64)
-    rows0 = _block_rows(n_in0, layout[0, N_OUT], params.itemsize)
-    n_blk0 = (n_in0 + rows0 - 1) // rows0
-    n_kept = chunk if chunk * n_in0 <= KEPT_LISTS else 0
-    NZ0 = np.empty((n_kept, n_in0), dtype=np.int64)
-    BP = np.empty((n_kept, n_blk0 + 1), dtype=np.int64)
-    WT = np.empty(params.size, dtype=params.dtype)
-    SS = np.empty((NZ.shape[0], A.shape[1]), dtype=np.float64)
+    XB, NZ, rows0, n_kept, NZ0, BP, WT, SS = _group_scratch(params, layout, X, chunk, A.shape[1])
     _transpose_weights(params, layout, WT)
     for k in range(grad.shape[0]):
         grad[k] = 0.0
@@ -1282,15 +1289,8 @@ def loss_gradient(params, layout, loss, X, Y, sw, alpha, threads, grad, A, D, G,
         for r in range(nb):
             total += batch_loss[r]
         for l in range(n_layers):
-            n_in = layout[l, N_IN]
-            n_out = layout[l, N_OUT]
-            w0 = layout[l, W_OFF]
-            b0 = layout[l, B_OFF]
-            o = layout[l, A_OFF]
-            p = layout[l - 1, A_OFF] if l > 0 else 0
-            rows = _block_rows(n_in, n_out, params.itemsize)
-            listed = l == 0 and n_kept > 0
-            n_blocks = (n_in + rows - 1) // rows
+            n_in, n_out, w0, b0, o, p, rows, listed, n_blocks = _layer_blocks(
+                layout, l, params.itemsize, n_kept)
             if threads > 1:
                 for blk in prange(n_blocks):
                     _gradient_block_call(grad, G, XB, A, D, nb, NZ0, BP, np.int64(blk), rows,
