@@ -101,3 +101,16 @@ def test_lbfgs_divergence_is_a_clear_error():
     with pytest.raises(ValueError, match=r"training diverged at lbfgs iteration \d+: .* contains "
                                          r"NaN or inf; scale X"):
         MLPClassifier((4,), solver="lbfgs", random_state=0).fit(X_huge, np.arange(50) % 2)
+
+
+def test_lbfgs_same_bits_for_any_thread_count(n_threads):
+    """The gradient's sums do not depend on the threads, so neither does the run."""
+    from fastnn import threads
+    runs = []
+    for n in n_threads:
+        with threads(n):
+            model = MLPClassifier((32,), solver="lbfgs", max_iter=15, random_state=0)
+            runs.append(_quietly(model, X, y).coefs_)
+    for coefs in runs[1:]:
+        for a, b in zip(runs[0], coefs):
+            np.testing.assert_array_equal(a, b)

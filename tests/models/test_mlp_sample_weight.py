@@ -154,3 +154,16 @@ def test_early_stopping_names_a_training_part_of_weight_zero():
     with pytest.raises(ValueError, match="sample_weight is zero on every sample of the training "
                                          "part that early_stopping leaves"):
         m.fit(X, y, sample_weight=w)
+
+
+def test_weighted_minibatches_give_the_same_bits_for_any_thread_count(n_threads):
+    from fastnn import threads
+    w = np.random.default_rng(5).integers(0, 4, len(y)).astype(float)
+    runs = []
+    for n in n_threads:
+        with threads(n):   # (64 rows of a 64-64-10 network: above the threads' threshold)
+            model = MLPClassifier((64,), batch_size=64, max_iter=3, tol=None, random_state=0)
+            runs.append(model.fit(X, y, sample_weight=w).coefs_)
+    for coefs in runs[1:]:
+        for a, b in zip(runs[0], coefs):
+            assert_array_equal(a, b)
