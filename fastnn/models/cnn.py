@@ -116,6 +116,7 @@ class ConvNetClassifier(ClassifierMixin, BaseEstimator):
     n_features_in_ : int, values per image (C * H * W)
     loss_curve_ : list of float, mean loss of each epoch
     best_loss_ : float, the lowest of ``loss_curve_``
+    loss_ : float, the last epoch's loss (as the MLPs' and scikit-learn's)
     validation_scores_ : list of float or None
         The held-out accuracy after each epoch (``early_stopping``), else None.
     best_validation_score_ : float or None
@@ -516,6 +517,7 @@ class ConvNetClassifier(ClassifierMixin, BaseEstimator):
         self.t_ += done * n_samples
         if done:   # this call's epochs (the earlier ones are in best_loss_ already)
             self.best_loss_ = float(min(getattr(self, "best_loss_", np.inf), curve[:done].min()))
+            self.loss_ = float(curve[done - 1])
         if self._state[dense.STATUS] == dense.DIVERGED or not np.isfinite(self._params).all():
             raise ValueError(
                 f"training diverged at epoch {len(self.loss_curve_)}: the parameters contain NaN "

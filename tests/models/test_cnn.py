@@ -429,3 +429,14 @@ def test_a_fit_runs_only_its_own_batch_sizes_trainer(monkeypatch, digits, batch,
     X, y = digits
     model = small(batch_size=batch, max_iter=2).fit(X[:40], y[:40])
     assert model.n_iter_ == 2 and np.isfinite(model.loss_curve_).all()
+
+
+def test_loss_is_the_last_epochs_and_is_saved(digits, tmp_path):
+    X, y = digits
+    m = small(max_iter=3).fit(X, y)
+    assert m.loss_ == m.loss_curve_[-1] and m.loss_ >= m.best_loss_
+    m.partial_fit(X, y)
+    assert m.loss_ == m.loss_curve_[-1] and len(m.loss_curve_) == 4
+    from fastnn import load
+    m.save(tmp_path / "m.h5")
+    assert load(tmp_path / "m.h5").loss_ == m.loss_

@@ -745,3 +745,14 @@ def test_a_fit_runs_only_its_own_batch_sizes_trainer(monkeypatch, hidden, batch,
         model = MLPClassifier(hidden_layer_sizes=hidden, batch_size=batch, max_iter=2,
                               solver="sgd", random_state=0).fit(X, y)
     assert model.n_iter_ == 2 and np.isfinite(model.loss_curve_).all()
+
+
+@pytest.mark.parametrize("solver", ["sgd", "adam"])
+def test_loss_is_the_last_epochs(solver):
+    """``loss_``, as scikit-learn's: the loss of the last epoch trained."""
+    X = load_digits().data[:100] / 16
+    y = load_digits().target[:100]
+    m = MLPClassifier((8,), solver=solver, max_iter=4, tol=None, random_state=0).fit(X, y)
+    assert m.loss_ == m.loss_curve_[-1]
+    m.partial_fit(X, y)
+    assert m.loss_ == m.loss_curve_[-1] and len(m.loss_curve_) == 5
