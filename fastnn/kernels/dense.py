@@ -37,6 +37,9 @@ At batch size 1 a network trains in ``train_samples``, and one with one
 hidden layer (all of the article's) in a loop compiled for its optimiser
 (``one_hidden_trainer``), the same bits as the generic one; minibatches in
 ``train_epochs``. Each is a kernel of its own, so a fit compiles only its path.
+``loss_gradient`` gives L-BFGS the full-batch loss and gradient through the
+minibatch trainer's loops; ``gradient`` is the plain loop the gradient checks
+use. Every trainer takes sample weights (SAMPLE WEIGHTS, below).
 """
 import math
 
