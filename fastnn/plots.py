@@ -1,8 +1,8 @@
 """Pictures (matplotlib, an optional extra: ``pip install fastnn[plot]``).
 
 Every function draws with the Agg backend into a PNG and returns the path.
-The generic pictures live here: training curves across a sweep and
-confusion matrices; model pictures (filters, RBM features, recalled
+The generic pictures live here: training curves across a sweep or of fitted
+models, and confusion matrices; model pictures (filters, RBM features, recalled
 patterns...) are added beside them as further functions.
 """
 import json
@@ -61,6 +61,59 @@ def curves(path_or_table, metric, out_png, band="minmax", title=None):
     fig.savefig(out_png, dpi=120)
     plt.close(fig)
     return out_png
+
+
+def training_curves(models, out_png, title=None):
+    """The loss curve of each fitted model (``loss_curve_``: an epoch, or an
+    L-BFGS iteration, a point) and, beside it, the validation score of those
+    that held out a validation set (``early_stopping``).
+
+    models : a fitted model, or a dict {label: model} to compare (labels
+        default to the class name and solver).
+    Returns ``out_png``.
+    """
+    if not isinstance(models, dict):
+        models = {_model_label(models): models}
+    if not models:
+        raise ValueError("models must hold at least one fitted model; got an empty dict.")
+    for label, model in models.items():
+        if not getattr(model, "loss_curve_", None):
+            raise ValueError(f"training_curves needs fitted models with a loss_curve_; {label!r} "
+                             f"({type(model).__name__}) has none: fit it first.")
+    scored = {label: m for label, m in models.items() if getattr(m, "validation_scores_", None)}
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, 2 if scored else 1, figsize=(12 if scored else 7, 4.5),
+                             squeeze=False)
+    ax = axes[0, 0]
+    colors = {}   # a model's colour in both panels
+    for label, model in models.items():
+        curve = np.asarray(model.loss_curve_, dtype=float)
+        line, = ax.plot(np.arange(1, len(curve) + 1), curve, label=label)
+        colors[label] = line.get_color()
+    ax.set_xlabel("epoch (L-BFGS: iteration)")
+    ax.set_ylabel("training loss")
+    if all(np.all(np.asarray(m.loss_curve_) > 0) for m in models.values()):
+        ax.set_yscale("log")
+    ax.legend(fontsize="small")
+    if scored:
+        right = axes[0, 1]
+        for label, model in scored.items():
+            scores = np.asarray(model.validation_scores_, dtype=float)
+            right.plot(np.arange(1, len(scores) + 1), scores, label=label, color=colors[label])
+        right.set_xlabel("epoch")
+        right.set_ylabel("validation score")
+        right.legend(fontsize="small")
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(out_png, dpi=120)
+    plt.close(fig)
+    return os.fspath(out_png)
+
+
+def _model_label(model):
+    solver = getattr(model, "solver", None)
+    return type(model).__name__ + (f" ({solver})" if solver else "")
 
 
 def _config_groups(source, metric, metric_columns):

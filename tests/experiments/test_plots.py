@@ -35,3 +35,34 @@ def test_confusion_matrix(tmp_path):
         plots.confusion_matrix(np.zeros((2, 3)), None, tmp_path / "c.png")
     with pytest.raises(ValueError, match="labels must have 2 entries"):
         plots.confusion_matrix(np.zeros((2, 2)), ["a"], tmp_path / "c.png")
+
+
+def _png_width(path):
+    data = open(path, "rb").read(24)
+    assert data[:8] == PNG
+    return int.from_bytes(data[16:20], "big")
+
+
+def test_training_curves_of_fitted_models(tmp_path):
+    """The solvers' loss curves side by side; a second panel for the
+    validation scores of a model that held out a validation set."""
+    import warnings
+    from sklearn.exceptions import ConvergenceWarning
+    from fastnn import MLPClassifier
+    from fastnn.data import load_digits
+    X, y = load_digits()
+    X, y = X[:200].reshape(200, -1), y[:200]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        models = {solver: MLPClassifier((8,), solver=solver, max_iter=5, random_state=0).fit(X, y)
+                  for solver in ("sgd", "adam", "lbfgs")}
+        stopped = MLPClassifier((8,), early_stopping=True, max_iter=5, random_state=0).fit(X, y)
+    one = plots.training_curves(models, tmp_path / "three.png", title="solvers")
+    two = plots.training_curves({**models, "early stopping": stopped}, tmp_path / "four.png")
+    alone = plots.training_curves(models["lbfgs"], tmp_path / "one.png")
+    assert _png_width(one) == _png_width(alone) == 7 * 120 and _png_width(two) == 12 * 120
+    with pytest.raises(ValueError, match=r"training_curves needs fitted models with a loss_curve_; "
+                                         r"'new' \(MLPClassifier\) has none: fit it first"):
+        plots.training_curves({"new": MLPClassifier()}, tmp_path / "x.png")
+    with pytest.raises(ValueError, match="models must hold at least one fitted model"):
+        plots.training_curves({}, tmp_path / "x.png")
