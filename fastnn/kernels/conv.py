@@ -1240,11 +1240,12 @@ def _trainer(PER_IMAGE):
                     idx = order[k]
                     state[STEP] += 1.0
                     lr_t = _adam_lr(hp, state[STEP]) if solver == ADAM else hp[LR]
+                    # the L2 term of the weights the step starts from, as the minibatch
+                    # path and the MLPs count it
+                    penalty = 0.5 * alpha * _sum_sq(params, spec, layout) if alpha > 0.0 else 0.0
                     value = _image_step(params, spec, layout, X1[idx], Y[idx], Z[0], lz, BITS[0],
                                         SCALE[0], DZ, POOL[0], ARG[0], A[0], D[0], DP[0], GW, GB, S,
-                                        solver, hp, lr_t, vel, sq, split)
-                    if alpha > 0.0:
-                        value += 0.5 * alpha * _sum_sq(params, spec, layout)
+                                        solver, hp, lr_t, vel, sq, split) + penalty
                     step_loss[e, k] = value
                     total += value
             else:
@@ -1265,8 +1266,8 @@ def _trainer(PER_IMAGE):
                     bl = 0.0
                     for r in range(nb):
                         bl += batch_loss[r]
-                    if alpha > 0.0:
-                        bl += nb * 0.5 * alpha * _sum_sq(params, spec, layout)
+                    if alpha > 0.0:   # once a batch: the step's gradient takes alpha / nb
+                        bl += 0.5 * alpha * _sum_sq(params, spec, layout)
                     total += bl
                     step_loss[e, b] = bl / nb
                     state[STEP] += 1.0

@@ -74,7 +74,9 @@ class ConvNetClassifier(ClassifierMixin, BaseEstimator):
     momentum : float in [0, 1), default=0.0
         Classical momentum for 'sgd' (``v = momentum * v - lr * g; w += v``).
     alpha : float, default=0.0
-        L2 penalty on the filters and the head's weights.
+        L2 penalty on the filters and the head's weights, as the MLPs':
+        ``0.5 * alpha * sum(w**2)`` added to a step's summed loss, so that a
+        minibatch's loss is its mean plus that over the batch size.
     batch_size : int, default=1
         1 is the article's per-image SGD; larger batches run in parallel over
         images with the same results for any thread count.

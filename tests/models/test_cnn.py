@@ -440,3 +440,16 @@ def test_loss_is_the_last_epochs_and_is_saved(digits, tmp_path):
     from fastnn import load
     m.save(tmp_path / "m.h5")
     assert load(tmp_path / "m.h5").loss_ == m.loss_
+
+
+@pytest.mark.parametrize("batch_size", [1, 2])
+def test_a_steps_loss_counts_the_l2_term_of_the_weights_it_starts_from(digits, batch_size):
+    """One step on one batch: the loss it reports is the full-batch loss (the
+    L2 term included) at the weights before the step, per image as per minibatch."""
+    X, y = digits
+    Xb, yb = X[:batch_size], y[:batch_size]
+    m = small(alpha=0.5, batch_size=batch_size, max_iter=1, dtype="float64",
+              learning_rate_init=0.5).fit(X[:40], y[:40])
+    before, _ = m._loss_and_gradient(Xb, yb)
+    m.partial_fit(Xb, yb)
+    assert m.loss_curve_[-1] == pytest.approx(before, rel=1e-12)
