@@ -36,7 +36,6 @@ class _Notice(event.Listener):
         self.timer = None
         self.shown = set()
         self.quiet = 0
-        self.out = None   # the stream (None: sys.stderr at the time)
 
     def on_start(self, event):   # (the argument shadows the module, as numba names it)
         self.depth += 1
@@ -62,7 +61,7 @@ class _Notice(event.Listener):
         self.shown.add(name)
         print(f"fastnn: compiling {name} for this machine; once, then it loads from the disk "
               f"cache (`fastnn compile` compiles the recipes' kernels ahead)",
-              file=self.out or sys.stderr, flush=True)
+              file=sys.stderr, flush=True)
 
 
 _NOTICE = _Notice()
