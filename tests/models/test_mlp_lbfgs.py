@@ -1,5 +1,4 @@
 """MLP solver='lbfgs': scikit-learn's solver, on fastnn's compiled full-batch gradient."""
-import warnings
 
 import numpy as np
 import pytest
@@ -9,16 +8,11 @@ from sklearn.exceptions import ConvergenceWarning
 
 import fastnn
 from fastnn import MLPClassifier, MLPRegressor
+from tests.models.quiet import fit_quietly
 
 DIGITS = load_digits()
 X = DIGITS.data[:400] / 16
 y = DIGITS.target[:400]
-
-
-def _quietly(model, *args, **kw):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        return model.fit(*args, **kw)
 
 
 @pytest.mark.parametrize("hidden", [(20,), (12, 8)])
@@ -36,8 +30,8 @@ def test_lbfgs_equals_scikit_learns(hidden, weighted, kind):
     name = "MLPClassifier" if kind == "classifier" else "MLPRegressor"
     params = dict(hidden_layer_sizes=hidden, solver="lbfgs", max_iter=10, random_state=0,
                   alpha=1e-3)
-    want = _quietly(getattr(neural_network, name)(**params), X, target, sample_weight=sw)
-    got = _quietly(getattr(fastnn, name)(**params), X, target, sample_weight=sw)
+    want = fit_quietly(getattr(neural_network, name)(**params), X, target, sample_weight=sw)
+    got = fit_quietly(getattr(fastnn, name)(**params), X, target, sample_weight=sw)
     for a, b in zip(want.coefs_ + want.intercepts_, got.coefs_ + got.intercepts_):
         assert_allclose(b, a, rtol=0, atol=1e-9)
     assert got.loss_ == pytest.approx(want.loss_, rel=1e-10)
@@ -74,14 +68,14 @@ def test_lbfgs_has_no_partial_fit_and_ignores_early_stopping():
         m.partial_fit(X, y, classes=np.arange(10))
     assert str(caught.value.__cause__) == ("partial_fit is only available for stochastic "
                                            "optimizers; solver='lbfgs' is not stochastic.")
-    a = _quietly(MLPClassifier((4,), solver="lbfgs", max_iter=5, random_state=0), X, y)
-    b = _quietly(MLPClassifier((4,), solver="lbfgs", max_iter=5, random_state=0,
+    a = fit_quietly(MLPClassifier((4,), solver="lbfgs", max_iter=5, random_state=0), X, y)
+    b = fit_quietly(MLPClassifier((4,), solver="lbfgs", max_iter=5, random_state=0,
                                early_stopping=True), X, y)
     assert_allclose(a.coefs_[0], b.coefs_[0], rtol=0, atol=0)
 
 
 def test_lbfgs_in_float32_saves_and_shows_progress(tmp_path, capsys):
-    m = _quietly(MLPClassifier((8,), solver="lbfgs", max_iter=20, random_state=0,
+    m = fit_quietly(MLPClassifier((8,), solver="lbfgs", max_iter=20, random_state=0,
                                dtype="float32", verbose=True), X, y)
     assert m.coefs_[0].dtype == np.float32 and m.score(X, y) > 0.8
     assert "(lbfgs)" in capsys.readouterr().err
@@ -92,7 +86,7 @@ def test_lbfgs_in_float32_saves_and_shows_progress(tmp_path, capsys):
 
 
 def test_lbfgs_gradient_checks_pass():
-    m = _quietly(MLPClassifier((6,), solver="lbfgs", max_iter=5, random_state=0), X[:30], y[:30])
+    m = fit_quietly(MLPClassifier((6,), solver="lbfgs", max_iter=5, random_state=0), X[:30], y[:30])
     assert max(fastnn.check_gradients(m, X[:30], y[:30])) < 1e-5
 
 
@@ -110,7 +104,7 @@ def test_lbfgs_same_bits_for_any_thread_count(n_threads):
     for n in n_threads:
         with threads(n):
             model = MLPClassifier((32,), solver="lbfgs", max_iter=15, random_state=0)
-            runs.append(_quietly(model, X, y).coefs_)
+            runs.append(fit_quietly(model, X, y).coefs_)
     for coefs in runs[1:]:
         for a, b in zip(runs[0], coefs):
             np.testing.assert_array_equal(a, b)

@@ -1,24 +1,17 @@
 """MLP ``sample_weight``: scikit-learn's semantics, checked against scikit-learn itself."""
-import warnings
 
 import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.datasets import load_digits
-from sklearn.exceptions import ConvergenceWarning
 
 from fastnn import MLPClassifier, MLPRegressor
+from tests.models.quiet import fit_quietly
 
 DIGITS = load_digits()
 X = DIGITS.data[:120] / 16
 y = DIGITS.target[:120]
-
-
-def _fit_quietly(model, *args, **kw):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        return model.fit(*args, **kw)
 
 
 @pytest.mark.parametrize("solver", ["sgd", "adam"])
@@ -35,8 +28,8 @@ def test_training_equals_scikit_learns(solver, batch_size, hidden, weighted):
     sw = w if weighted else None
     params = dict(hidden_layer_sizes=hidden, solver=solver, learning_rate_init=0.02, momentum=0.9,
                   batch_size=batch_size, max_iter=3, shuffle=False, random_state=0, alpha=1e-2)
-    want = _fit_quietly(Reference(**params), X, y, sample_weight=sw)
-    got = _fit_quietly(MLPClassifier(**params), X, y, sample_weight=sw)
+    want = fit_quietly(Reference(**params), X, y, sample_weight=sw)
+    got = fit_quietly(MLPClassifier(**params), X, y, sample_weight=sw)
     for a, b in zip(want.coefs_ + want.intercepts_, got.coefs_ + got.intercepts_):
         assert_allclose(b, a, rtol=0, atol=1e-12)
     assert_allclose(got.loss_curve_, want.loss_curve_, rtol=1e-12)
@@ -108,12 +101,12 @@ def test_partial_fit_and_a_scalar_weight():
     b = MLPClassifier((8,), random_state=0, alpha=0.0, max_iter=1)
     for _ in range(2):
         a.partial_fit(X, y, sample_weight=w, classes=np.arange(10))
-    _fit_quietly(b, X, y, sample_weight=w)
+    fit_quietly(b, X, y, sample_weight=w)
     b.partial_fit(X, y, w)
     assert_allclose(np.concatenate([c.ravel() for c in a.coefs_]),
                     np.concatenate([c.ravel() for c in b.coefs_]), rtol=1e-12)
-    plain = _fit_quietly(MLPRegressor((8,), random_state=0, max_iter=5, alpha=0.0), X, y)
-    scalar = _fit_quietly(MLPRegressor((8,), random_state=0, max_iter=5, alpha=0.0), X, y,
+    plain = fit_quietly(MLPRegressor((8,), random_state=0, max_iter=5, alpha=0.0), X, y)
+    scalar = fit_quietly(MLPRegressor((8,), random_state=0, max_iter=5, alpha=0.0), X, y,
                           sample_weight=3.0)
     assert_allclose(scalar.coefs_[0], plain.coefs_[0], rtol=1e-12)
 
@@ -146,7 +139,7 @@ def test_early_stopping_names_a_training_part_of_weight_zero():
     """Weight only on the samples early stopping holds out: a clear error."""
     from fastnn._validation import validation_split
     params = dict(hidden_layer_sizes=(4,), random_state=0, max_iter=1)
-    seed = _fit_quietly(MLPClassifier(**params), X, y)._seed   # the same draws as below
+    seed = fit_quietly(MLPClassifier(**params), X, y)._seed   # the same draws as below
     *_, index_val = validation_split(X, y, 0.5, seed, y, sample_weight=np.arange(len(y)))
     w = np.zeros(len(y))
     w[index_val.astype(int)] = 1.0
