@@ -256,8 +256,8 @@ class _BaseMLP(BaseEstimator):
             elif self.init == "normal":
                 w = rng.normal(0.0, n_in ** -0.5, (n_in, n_out))
                 b = np.zeros(n_out)
-            else:  # glorot, as scikit-learn
-                factor = 2.0 if acts[l] == ACTIVATIONS["logistic"] else 6.0
+            else:  # glorot, as scikit-learn: the hidden activation sets every layer's bound
+                factor = 2.0 if self.activation == "logistic" else 6.0
                 bound = math.sqrt(factor / (n_in + n_out))
                 w = rng.uniform(-bound, bound, (n_in, n_out))
                 b = rng.uniform(-bound, bound, n_out)
@@ -641,9 +641,11 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     bias : bool or tuple of bool, default=True
         Whether each weight layer has biases (part D: ``(True, False)``).
     init : 'glorot', 'normal' or (low, high) pairs, default='glorot'
-        'glorot' as scikit-learn; 'normal' draws N(0, fan_in**-0.5) with zero
-        biases (part G); a (low, high) pair, or one per weight layer, draws
-        weights and biases uniformly (parts A and D).
+        'glorot' as scikit-learn: uniform in +-sqrt(f / (fan_in + fan_out)),
+        f = 2 in every layer when ``activation`` is 'logistic', else 6;
+        'normal' draws N(0, fan_in**-0.5) with zero biases (part G); a
+        (low, high) pair, or one per weight layer, draws weights and biases
+        uniformly (parts A and D).
     sample_order : {'shuffle', 'sequential', 'replacement'}, default=None
         None follows ``shuffle``. 'replacement' draws every step's sample at
         random, as part A does.
