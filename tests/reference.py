@@ -20,6 +20,8 @@ def activation(name, z):
     if name == "softmax":
         e = np.exp(z - z.max(axis=-1, keepdims=True))
         return e / e.sum(axis=-1, keepdims=True)
+    if name == "exp":
+        return np.exp(z)
     raise ValueError(name)
 
 
@@ -35,12 +37,16 @@ def mlp_forward(X, coefs, intercepts, activations):
 
 
 def mlp_loss(X, Y, coefs, intercepts, activations, loss, alpha=0.0, sample_weight=None):
-    """Mean per-sample loss (0.5 * sum of squares, or cross-entropy) plus the L2 term;
-    with ``sample_weight``, scikit-learn's weighted mean, the L2 term over the weights' sum."""
+    """Mean per-sample loss (0.5 * sum of squares, cross-entropy, or half the
+    Poisson deviance) plus the L2 term; with ``sample_weight``, scikit-learn's
+    weighted mean, the L2 term over the weights' sum."""
     out = mlp_forward(X, coefs, intercepts, activations)[-1]
     p = np.clip(out, 1e-15, 1 - 1e-15)
     if loss == "squared":
         per = 0.5 * ((out - Y) ** 2).sum(axis=1)
+    elif loss == "poisson":
+        from scipy.special import xlogy
+        per = (xlogy(Y, Y / out) - Y + out).sum(axis=1)
     elif activations[-1] == "softmax":
         per = -(Y * np.log(p)).sum(axis=1)
     else:

@@ -17,8 +17,10 @@ LOGISTIC = 1
 TANH = 2
 RELU = 3
 SOFTMAX = 4
+EXP = 5     # an output for counts (scikit-learn's MLPRegressor with loss='poisson')
 
-CODES = {"identity": IDENTITY, "logistic": LOGISTIC, "tanh": TANH, "relu": RELU, "softmax": SOFTMAX}
+CODES = {"identity": IDENTITY, "logistic": LOGISTIC, "tanh": TANH, "relu": RELU, "softmax": SOFTMAX,
+         "exp": EXP}
 
 
 # exp(-|x|) = 2**k exp(r), r = -|x| - k ln 2 in [-ln2/2, ln2/2], with Cephes'
@@ -93,6 +95,9 @@ def activate_at(code, z, o, n):
             s += e
         for j in range(n):
             z[o + j] = z[o + j] / s
+    elif code == EXP:
+        for j in range(n):
+            z[o + j] = math.exp(z[o + j])
 
 
 # The same function compiled once and called, not inlined: for kernels whose
@@ -118,6 +123,8 @@ def derivative(code, a):
         return 1.0 - a * a
     if code == RELU:
         return 1.0 if a > 0.0 else 0.0
+    if code == EXP:
+        return a
     return 1.0
 
 

@@ -4,17 +4,22 @@
 ``log``: cross-entropy; ``-sum_j y_j log a_j`` after a softmax, and the binary
 form ``-sum_j [y_j log a_j + (1 - y_j) log(1 - a_j)]`` after a logistic output.
 Probabilities are clipped to ``[eps, 1 - eps]`` before the log.
+``poisson``: half the Poisson deviance, ``sum_j y_j log(y_j / a_j) - y_j + a_j``
+(``0 log 0 = 0``), after an exponential output ``a = exp(z)``, as scikit-learn's
+MLPRegressor; its delta is ``a - y``.
 """
 import math
 
+import numpy as np
 from numba import njit
 
 from .activations import SOFTMAX, derivative
 
 SQUARED = 0
 LOG = 1
+POISSON = 2
 
-CODES = {"squared": SQUARED, "log": LOG}
+CODES = {"squared": SQUARED, "log": LOG, "poisson": POISSON}
 
 _EPS = 1e-15
 
@@ -37,6 +42,12 @@ def sample_loss_at(loss, act, a, y, o, n):
         for j in range(n):
             d = float(a[o + j]) - float(y[j])
             s += 0.5 * d * d
+    elif loss == POISSON:
+        for j in range(n):
+            yj = float(y[j])
+            p = float(a[o + j])
+            # np.divide: an underflowed a = 0 gives an infinite loss, not an exception
+            s += (yj * math.log(np.divide(yj, p)) if yj != 0.0 else 0.0) - yj + p
     elif act == SOFTMAX:
         for j in range(n):
             if y[j] != 0.0:
@@ -60,12 +71,13 @@ def output_delta_at(loss, act, a, y, delta, o, n):
 
     Outputs are ``a[o:o+n]`` (the dense kernels keep activations and deltas
     of a sample at the same offsets), targets ``y`` (1-D).
-    Cross-entropy after softmax or logistic gives ``a - y``. The squared loss
+    Cross-entropy after softmax or logistic, and the Poisson loss after an
+    exponential, give ``a - y``. The squared loss
     multiplies ``a - y`` by the activation's derivative; after a softmax it
     goes through the softmax Jacobian ``a_j (g_j - sum_k g_k a_k)``.
     """
     o = max(o, 0)
-    if loss == LOG:
+    if loss == LOG or loss == POISSON:
         for j in range(n):
             delta[o + j] = a[o + j] - y[j]
     elif act == SOFTMAX:

@@ -25,7 +25,7 @@ import time
 import warnings
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, is_classifier
 from sklearn.exceptions import ConvergenceWarning, DataConversionWarning
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils.metaestimators import available_if
@@ -42,6 +42,10 @@ from ..kernels import dense
 from ..kernels.memory import aligned_zeros, padded_rows, realigned
 from ..kernels.activations import CODES as ACTIVATIONS
 from ..kernels.losses import CODES as LOSSES
+
+# scikit-learn's names for the same losses (MLPRegressor's loss='squared_error';
+# 'log_loss' as its classifiers call the cross-entropy)
+LOSS_ALIASES = {"squared_error": "squared", "log_loss": "log"}
 
 # Below this many multiply-adds per minibatch (batch size x parameters), the
 # threads cost more than they save, and the trainer runs its serial loops
@@ -177,7 +181,7 @@ class _BaseMLP(BaseEstimator):
         if self.output_activation is not None:
             check_option(self.output_activation, "output_activation", set(ACTIVATIONS))
         if self.loss is not None:
-            check_option(self.loss, "loss", set(LOSSES))
+            check_option(self.loss, "loss", set(LOSSES) | set(LOSS_ALIASES))
         if self.sample_order is not None:
             check_option(self.sample_order, "sample_order", set(SAMPLE_ORDERS))
         check_option(self.momentum_rule, "momentum_rule", MOMENTUM_RULES)
@@ -222,11 +226,18 @@ class _BaseMLP(BaseEstimator):
         return ranges
 
     def _resolved_output(self):
-        out_act = self.output_activation or self._default_output_activation()
-        loss = self.loss or self._default_loss
+        loss = LOSS_ALIASES.get(self.loss, self.loss) or self._default_loss
+        out_act = self.output_activation or self._default_output_activation(loss)
         if loss == "log" and out_act not in ("logistic", "softmax"):
             raise ValueError("loss='log' needs output_activation 'logistic' or 'softmax'; got "
                              f"output_activation={out_act!r}. Use loss='squared' for other outputs.")
+        if loss == "poisson":
+            if is_classifier(self):
+                raise ValueError("loss='poisson' is MLPRegressor's, for counts; a classifier takes "
+                                 "loss 'log' or 'squared'.")
+            if out_act != "exp":
+                raise ValueError("loss='poisson' needs output_activation 'exp' (the default for it); "
+                                 f"got output_activation={out_act!r}.")
         return out_act, loss
 
     # ------------------------------------------------------------- set-up
@@ -635,9 +646,10 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     Parameters follow scikit-learn's ``MLPClassifier`` where the concept is the
     same; the article's networks need these as well:
 
-    output_activation : {'logistic', 'softmax', 'identity', 'tanh', 'relu'}, default=None
+    output_activation : {'logistic', 'softmax', 'identity', 'tanh', 'relu', 'exp'}, default=None
         None: logistic for one output (two classes or multilabel), softmax otherwise.
     loss : {'log', 'squared'}, default=None (log).
+        scikit-learn's names 'log_loss' and 'squared_error' are taken too.
     bias : bool or tuple of bool, default=True
         Whether each weight layer has biases (part D: ``(True, False)``).
     init : 'glorot', 'normal' or (low, high) pairs, default='glorot'
@@ -688,7 +700,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     n_outputs_, out_activation_, n_features_in_, best_loss_
     """
 
-    def _default_output_activation(self):
+    def _default_output_activation(self, loss):
         return "logistic" if self._n_label_outputs == 1 or self._multilabel else "softmax"
 
     _default_loss = "log"
@@ -795,6 +807,9 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             self._initialize(X.shape[1], Y.shape[1], seeded_random_state(self.random_state), hls)
         elif warm:
             self._warm_start(X.shape[1], Y.shape[1], hls)
+        if self.loss_function_ == "poisson" and Y.min() < 0:
+            raise ValueError("y must be >= 0 for loss='poisson' (counts or rates); got a minimum "
+                             f"of {float(Y.min())!r}.")
         return self._fit(X, Y, incremental, 1 if incremental else self.max_iter, sw)
 
     def _stratify(self, Y):
@@ -840,11 +855,17 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
 
     Same parameters as :class:`MLPClassifier`; the output activation defaults
     to 'identity' and the loss to 'squared' (``0.5 * sum of squared errors``
-    per sample, averaged over samples).
+    per sample, averaged over samples; scikit-learn's name 'squared_error' is
+    taken too).
+
+    ``loss='poisson'``, as scikit-learn's: half the Poisson deviance
+    ``sum_j y_j log(y_j / p_j) - y_j + p_j``, averaged over samples, for
+    counts or rates (``y >= 0``); the output activation defaults to 'exp'
+    (``p = exp(z)``), and is required to be it.
     """
 
-    def _default_output_activation(self):
-        return "identity"
+    def _default_output_activation(self, loss):
+        return "exp" if loss == "poisson" else "identity"
 
     def fit(self, X, y, sample_weight=None):
         """Fit the network to data ``X`` and targets ``y`` (n_samples,) or
@@ -878,6 +899,9 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
             hls = self._check_params()
             self._y_1d = ndim == 1
             self._warm_start(X.shape[1], Y.shape[1], hls)
+        if self.loss_function_ == "poisson" and Y.min() < 0:
+            raise ValueError("y must be >= 0 for loss='poisson' (counts or rates); got a minimum "
+                             f"of {float(Y.min())!r}.")
         return self._fit(X, Y, incremental, 1 if incremental else self.max_iter, sw)
 
     def _stratify(self, Y):
@@ -898,6 +922,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True
         tags.target_tags.single_output = True
+        tags.target_tags.positive_only = self.loss == "poisson"
         return tags
 
     _saved_private = _BaseMLP._saved_private + ("_y_1d",)

@@ -40,6 +40,21 @@ def test_activation_matches_reference_and_is_finite(name):
         assert out[1, 0] == 1.0 and 0.0 <= out[1, 1] < 1e-300
 
 
+def test_exp_activation_matches_numpy_and_overflows_to_inf():
+    """The exponential output (scikit-learn's for loss='poisson'): np.exp's
+    values within two ulp, inf (not NaN) beyond the float range, 0 far below."""
+    z = _z()
+    out = np.empty_like(z)
+    A.activation_forward(A.EXP, z, out)
+    with np.errstate(over="ignore"):
+        want = np.exp(z)
+    assert_allclose(out, want, rtol=5e-16, atol=0)
+    assert out[1, 0] == np.inf and out[1, 1] == 0.0 and not np.isnan(out).any()
+    d = np.empty_like(out)
+    A.activation_derivative(A.EXP, out, d)
+    assert_array_equal(d, out)   # exp' = exp
+
+
 def _expit_long_double(x):
     """1 / (1 + exp(-x)) in long double, rounded to float64: the reference."""
     xl = np.asarray(x, dtype=np.longdouble)
@@ -84,7 +99,7 @@ def test_logistic_is_in_range_and_within_three_ulp(v):
         assert abs(z[0] - want) <= 3 * np.spacing(want)
 
 
-@pytest.mark.parametrize("name", ["identity", "logistic", "tanh", "relu"])
+@pytest.mark.parametrize("name", ["identity", "logistic", "tanh", "relu", "exp"])
 def test_activation_derivative_matches_finite_differences(name):
     z = np.random.default_rng(1).normal(0, 2, (4, 6))
     z[np.abs(z) < 1e-3] = 0.5        # keep relu away from its kink
@@ -102,6 +117,8 @@ def _loss_cases():
         yield act, "squared"
     yield "logistic", "log"
     yield "softmax", "log"
+    yield "exp", "squared"
+    yield "exp", "poisson"
 
 
 @pytest.mark.parametrize("act,loss", list(_loss_cases()))
@@ -109,6 +126,8 @@ def test_output_delta_is_the_derivative_of_the_loss(act, loss):
     g = np.random.default_rng(2)
     z = g.normal(0, 1.5, 4)
     y = g.uniform(0, 1, 4) if act != "softmax" else np.eye(4)[1]
+    if loss == "poisson":
+        y = np.array([0.0, 1.0, 3.0, 0.5])   # counts and a rate, a zero among them
     if act == "relu":
         z = np.abs(z) + 0.1
     a = z.copy()
@@ -136,6 +155,21 @@ def test_losses_match_reference():
                        for n in range(6)])
         exp = reference.mlp_loss(Z, Y, [np.eye(3)], [np.zeros(3)], [act], loss)
         assert got == pytest.approx(exp, rel=1e-12)
+
+
+def test_poisson_loss_matches_scikit_learns():
+    """Half the Poisson deviance, scikit-learn's ``poisson_loss`` per sample
+    (``0 log 0 = 0``); an output that underflowed to 0 under a positive count
+    is an infinite loss, not an exception or NaN."""
+    from sklearn.neural_network._base import poisson_loss
+    g = np.random.default_rng(4)
+    P = np.exp(g.normal(size=(8, 3)))
+    Y = g.poisson(2.0, size=(8, 3)).astype(float)
+    Y[0] = 0.0
+    got = [losses.sample_loss(losses.POISSON, A.EXP, P[n], Y[n]) for n in range(8)]
+    assert_allclose(got, [poisson_loss(Y[n:n + 1], P[n:n + 1]) for n in range(8)], rtol=1e-13)
+    assert losses.sample_loss(losses.POISSON, A.EXP, np.array([0.0, 1.0]), np.array([2.0, 1.0])) == np.inf
+    assert losses.sample_loss(losses.POISSON, A.EXP, np.array([0.0]), np.array([0.0])) == 0.0
 
 
 def test_log_loss_is_clipped_not_infinite():
@@ -267,13 +301,24 @@ CASES = [(hidden, out, loss) for hidden in ["identity", "logistic", "tanh", "rel
                            ("softmax", "log")]]
 
 
+# the exponential output, under its Poisson loss (counts) and the squared one
+EXP_CASES = [(hidden, "exp", loss) for hidden in ["logistic", "tanh", "relu"]
+             for loss in ["poisson", "squared"]]
+
+
+def _targets(g, out, loss, n):
+    if loss == "poisson":
+        return g.poisson(1.5, size=(n, 3)).astype(float)
+    return np.eye(3)[g.integers(0, 3, n)] if out in ("softmax", "logistic") else g.normal(size=(n, 3))
+
+
 @pytest.mark.parametrize("batch", [1, 6], ids=["per-sample", "minibatch"])
-@pytest.mark.parametrize("hidden,out,loss", CASES)
+@pytest.mark.parametrize("hidden,out,loss", CASES + EXP_CASES)
 def test_training_step_follows_the_finite_difference_gradient(hidden, out, loss, batch):
     """One SGD step of the real training path moves the weights by -lr * gradient."""
     g = np.random.default_rng(6)
     X = g.normal(size=(batch, 3))
-    Y = np.eye(3)[g.integers(0, 3, batch)] if out in ("softmax", "logistic") else g.normal(size=(batch, 3))
+    Y = _targets(g, out, loss, batch)
     acts = [hidden, hidden, out]
     layout, params, n_units = _net([3, 4, 3, 3], acts, [True, False, True], seed=7)
     if out == "relu" or hidden == "relu":
@@ -298,7 +343,7 @@ def _loss_gradient(layout, params, n_units, X, Y, loss, alpha, sw=None, chunk=No
     return value, grad
 
 
-@pytest.mark.parametrize("hidden,out,loss", CASES[::3])
+@pytest.mark.parametrize("hidden,out,loss", CASES[::3] + EXP_CASES[::3])
 @pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
 def test_full_batch_loss_gradient_matches_finite_differences(hidden, out, loss, weighted):
     """solver='lbfgs''s loss and gradient, with and without sample weights
@@ -308,7 +353,7 @@ def test_full_batch_loss_gradient_matches_finite_differences(hidden, out, loss, 
     n = 37
     X = g.normal(size=(n, 3))
     X[::4, 1] = 0.0   # zero inputs: the listed rows
-    Y = np.eye(3)[g.integers(0, 3, n)] if out in ("softmax", "logistic") else g.normal(size=(n, 3))
+    Y = _targets(g, out, loss, n)
     sw = g.integers(0, 4, n).astype(float) if weighted else None
     acts = [hidden, hidden, out]
     layout, params, n_units = _net([3, 5, 4, 3], acts, [True, False, True], seed=10)

@@ -65,3 +65,92 @@ def test_no_hidden_layer_starts_as_scikit_learns(activation):
                   max_iter=1, shuffle=False, random_state=4, learning_rate_init=1e-12)
     want, got = (fit_quietly(m, X, y) for m in _pair("binary", **params))
     assert_allclose(got.coefs_[0], want.coefs_[0], rtol=0, atol=1e-12)
+
+
+# ------------------------------------------------------------ scikit-learn's loss names
+
+def _counts(n=120, outputs=1, seed=0):
+    g = np.random.default_rng(seed)
+    Xc = g.normal(size=(n, 5))
+    rate = np.exp(0.4 * Xc[:, :1] - 0.3 * Xc[:, 1:2] + np.arange(outputs) * 0.5)
+    Y = g.poisson(rate).astype(float)
+    return Xc, (Y[:, 0] if outputs == 1 else Y)
+
+
+@pytest.mark.parametrize("solver,batch_size", [("sgd", 1), ("sgd", 16), ("adam", 16), ("lbfgs", 16)])
+@pytest.mark.parametrize("outputs", [1, 2])
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+def test_poisson_regression_equals_scikit_learns(solver, batch_size, outputs, weighted):
+    """loss='poisson' trains as scikit-learn's MLPRegressor(loss='poisson'):
+    an exponential output, half the Poisson deviance (summed over the outputs,
+    its gradient with it), the same weights and loss curve, sample weights
+    and L-BFGS included."""
+    from sklearn.neural_network import MLPRegressor as Reference
+    Xc, Y = _counts(outputs=outputs)
+    sw = np.random.default_rng(1).integers(1, 4, len(Xc)).astype(float) if weighted else None
+    params = dict(hidden_layer_sizes=(6,), loss="poisson", solver=solver, batch_size=batch_size,
+                  max_iter=5, shuffle=False, random_state=0, alpha=1e-3, learning_rate_init=0.01)
+    want = fit_quietly(Reference(**params), Xc, Y, sample_weight=sw)
+    got = fit_quietly(MLPRegressor(**params), Xc, Y, sample_weight=sw)
+    assert got.out_activation_ == want.out_activation_ == "exp"
+    for a, b in zip(want.coefs_ + want.intercepts_, got.coefs_ + got.intercepts_):
+        assert_allclose(b, a, rtol=0, atol=1e-12)
+    if solver != "lbfgs":
+        assert_allclose(got.loss_curve_, want.loss_curve_, rtol=1e-12)
+    assert got.loss_ == pytest.approx(want.loss_, rel=1e-12)
+    assert_allclose(got.predict(Xc), want.predict(Xc), rtol=1e-12)
+
+
+def test_poisson_fits_counts_and_its_gradients_check():
+    """Fitted on Poisson counts of a known log-linear rate, the network's
+    predicted rate follows it; its backprop gradients match central differences."""
+    from fastnn import check_gradients
+    Xc, y = _counts(n=2000, seed=2)
+    model = MLPRegressor((8,), loss="poisson", solver="lbfgs", max_iter=300, random_state=0).fit(Xc, y)
+    rate = np.exp(0.4 * Xc[:, 0] - 0.3 * Xc[:, 1])
+    assert np.corrcoef(model.predict(Xc), rate)[0, 1] > 0.95
+    assert (model.predict(Xc) > 0).all()
+    assert check_gradients(MLPRegressor((5, 3), loss="poisson", alpha=0.01, random_state=0),
+                           Xc[:20], y[:20]).max() < 1e-5
+
+
+@pytest.mark.parametrize("alias,name,model", [("squared_error", "squared", MLPRegressor),
+                                              ("log_loss", "log", MLPClassifier)])
+def test_scikit_learn_loss_names_are_the_same_losses(alias, name, model):
+    y = TARGETS["regression" if model is MLPRegressor else "multiclass"]
+    params = dict(hidden_layer_sizes=(7,), max_iter=3, random_state=0, shuffle=False)
+    a = fit_quietly(model(loss=alias, **params), X, y)
+    b = fit_quietly(model(loss=name, **params), X, y)
+    assert a.loss_function_ == name and a.get_params()["loss"] == alias
+    for u, v in zip(a.coefs_ + a.intercepts_, b.coefs_ + b.intercepts_):
+        np.testing.assert_array_equal(u, v)
+
+
+@pytest.mark.parametrize("model,params,y,message", [
+    (MLPClassifier, dict(loss="poisson"), TARGETS["binary"],
+     r"loss='poisson' is MLPRegressor's, for counts; a classifier takes loss 'log' or 'squared'\."),
+    (MLPRegressor, dict(loss="poisson", output_activation="identity"), TARGETS["regression"],
+     r"loss='poisson' needs output_activation 'exp' \(the default for it\); got output_activation='identity'\."),
+    (MLPRegressor, dict(loss="poisson"), TARGETS["regression"] - 0.5,
+     r"y must be >= 0 for loss='poisson' \(counts or rates\); got a minimum of -0\.5\."),
+    (MLPRegressor, dict(loss="mse"), TARGETS["regression"],
+     r"loss must be one of \['log', 'log_loss', 'poisson', 'squared', 'squared_error'\]; got 'mse'"),
+])
+def test_poisson_bad_input(model, params, y, message):
+    with pytest.raises(ValueError, match=message):
+        model((4,), max_iter=2, **params).fit(X, y)
+
+
+def test_poisson_negative_counts_in_partial_fit_and_divergence():
+    """A later partial_fit checks its counts too; an exponential output that
+    overflows stops with the divergence error, not with NaN weights."""
+    Xc, y = _counts()
+    model = MLPRegressor((4,), loss="poisson", solver="sgd", random_state=0).partial_fit(Xc, y)
+    before = [c.copy() for c in model.coefs_]
+    with pytest.raises(ValueError, match=r"y must be >= 0 for loss='poisson'"):
+        model.partial_fit(Xc, y - 1.0)
+    for a, b in zip(before, model.coefs_):
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(ValueError, match=r"diverged"):
+        MLPRegressor((4,), loss="poisson", solver="sgd", learning_rate_init=50.0, momentum=0.9,
+                     batch_size=1, max_iter=20, random_state=0).fit(Xc * 10, y * 100)
