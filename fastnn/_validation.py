@@ -340,14 +340,17 @@ def check_hopfield_weights(W, name="weights"):
 def validation_split(X, Y, fraction, seed, stratify=None, what="samples", sample_weight=None):
     """``early_stopping``'s held-out set: ``(X, X_val, Y, Y_val)``, C-contiguous,
     from scikit-learn's ``train_test_split`` (stratified by ``stratify`` where
-    given), with its errors (a class with one member, a set too small to split)
-    told in terms of the parameters. With ``sample_weight``, its two parts
-    follow: ``(X, X_val, Y, Y_val, sw, sw_val)``, the same split."""
+    given; ``seed`` an int or a RandomState, drawn from), with its errors (a
+    class with one member, a set too small to split) told in terms of the
+    parameters. With ``sample_weight``, its two parts follow:
+    ``(X, X_val, Y, Y_val, sw, sw_val)``, the same split."""
     from sklearn.model_selection import train_test_split
 
     arrays = (X, Y) if sample_weight is None else (X, Y, sample_weight)
+    if isinstance(seed, numbers.Integral):
+        seed = seed % (2**32)
     try:
-        parts = train_test_split(*arrays, random_state=seed % (2**32), test_size=fraction,
+        parts = train_test_split(*arrays, random_state=seed, test_size=fraction,
                                  stratify=stratify)
     except ValueError as err:
         how = ", stratified by class," if stratify is not None else ""

@@ -30,6 +30,7 @@ from sklearn.exceptions import ConvergenceWarning, DataConversionWarning
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import type_of_target, unique_labels
+from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from .._threads import threads_for
@@ -96,6 +97,13 @@ def _r2(Y, P, sample_weight=None):
     scores[valid] = 1 - numerator[valid] / denominator[valid]
     scores[(numerator != 0) & (denominator == 0)] = 0.0
     return float(np.mean(scores))
+
+
+def _state_array(rs):
+    """A RandomState's state as one float64 array (its 624 words, position and
+    Gaussian cache), which a results or model file stores as it is."""
+    _, keys, pos, has_gauss, cached = rs.get_state()
+    return np.concatenate([keys.astype(np.float64), [pos, has_gauss, cached]])
 
 
 class _BaseMLP(BaseEstimator):
@@ -281,6 +289,9 @@ class _BaseMLP(BaseEstimator):
         self._vel = aligned_zeros(params.shape[0], params.dtype)
         self._sq = aligned_zeros(params.shape[0], params.dtype)
         self._state = np.array([np.inf, 0.0, 0.0, dense.RUNNING])
+        # early stopping's held-out set comes from the random state as the initial
+        # weights leave it, as scikit-learn's; kept, as it is before _seed is drawn
+        self._split_state = _state_array(rng) if self.early_stopping else None
         self._seed = int(rng.randint(0, 2**62))
         self._epochs = 0
         self._lr = float(self.learning_rate_init)
@@ -357,6 +368,21 @@ class _BaseMLP(BaseEstimator):
             return dense.SGD_PREVIOUS_GRADIENT
         return dense.SGD
 
+    def _split_random_state(self):
+        """The RandomState early stopping's ``train_test_split`` draws from:
+        scikit-learn's (the random state as the initial weights left it), the
+        same again in a warm-started fit, so that every fit of a network holds
+        out the same samples of the same data. A network whose weights were
+        drawn without early stopping (or saved before fastnn kept this) gets
+        ``random_state`` afresh, as scikit-learn's warm start does."""
+        state = getattr(self, "_split_state", None)
+        if state is None:
+            return check_random_state(self.random_state)
+        rs = np.random.RandomState(0)
+        rs.set_state(("MT19937", state[:624].astype(np.uint32), int(state[624]), int(state[625]),
+                      float(state[626])))
+        return rs
+
     def _order_code(self):
         if self.sample_order is not None:
             return SAMPLE_ORDERS[self.sample_order]
@@ -379,7 +405,8 @@ class _BaseMLP(BaseEstimator):
         if self.early_stopping and not incremental:
             stratify = self._stratify(Y)
             X, X_val, Y, Y_val, *weights = validation_split(
-                X, Y, self.validation_fraction, self._seed, stratify, sample_weight=sw)
+                X, Y, self.validation_fraction, self._split_random_state(), stratify,
+                sample_weight=sw)
             if sw is not None:
                 sw, sw_val = weights
                 if not sw.any():
@@ -624,7 +651,7 @@ class _BaseMLP(BaseEstimator):
         save_model(self, path)
 
     # the arrays that save/load keep besides the ``*_`` attributes
-    _saved_private = ("_params", "_vel", "_sq", "_state", "_layout", "_n_units", "_seed",
+    _saved_private = ("_params", "_vel", "_sq", "_state", "_layout", "_n_units", "_seed", "_split_state",
                       "_epochs", "_loss_code", "_dtype", "_lr", "_best_params")
 
     def _stochastic(self):
@@ -813,7 +840,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         return self._fit(X, Y, incremental, 1 if incremental else self.max_iter, sw)
 
     def _stratify(self, Y):
-        return None if self._multilabel else Y.argmax(axis=1) if Y.shape[1] > 1 else Y[:, 0]
+        # as scikit-learn's: by class for one output (two classes), not for several
+        return Y[:, 0] if Y.shape[1] == 1 else None
 
     def _validation_targets(self, Y_val):
         return self._labels(Y_val)

@@ -154,3 +154,54 @@ def test_poisson_negative_counts_in_partial_fit_and_divergence():
     with pytest.raises(ValueError, match=r"diverged"):
         MLPRegressor((4,), loss="poisson", solver="sgd", learning_rate_init=50.0, momentum=0.9,
                      batch_size=1, max_iter=20, random_state=0).fit(Xc * 10, y * 100)
+
+
+# ------------------------------------------------------------------ early stopping
+
+@pytest.mark.parametrize("target", ["multiclass", "binary", "regression"])
+@pytest.mark.parametrize("solver", ["sgd", "adam"])
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+def test_early_stopping_equals_scikit_learns(target, solver, weighted):
+    """Early stopping holds out the samples scikit-learn holds out (its
+    train_test_split on the random state the initial weights leave, stratified
+    for two classes only), so with the samples in order the validation scores,
+    the stopping epoch and the restored best weights are scikit-learn's."""
+    y = TARGETS[target]
+    sw = np.random.default_rng(5).integers(1, 4, len(X)).astype(float) if weighted else None
+    params = dict(hidden_layer_sizes=(7,), solver=solver, early_stopping=True,
+                  validation_fraction=0.2, n_iter_no_change=3, tol=1e-3, max_iter=60,
+                  shuffle=False, random_state=2, learning_rate_init=0.05, batch_size=16)
+    want, got = (fit_quietly(m, X, y, sample_weight=sw) for m in _pair(target, **params))
+    assert got.n_iter_ == want.n_iter_
+    assert_allclose(got.validation_scores_, want.validation_scores_, rtol=1e-12)
+    assert got.best_validation_score_ == pytest.approx(want.best_validation_score_, rel=1e-12)
+    for a, b in zip(want.coefs_ + want.intercepts_, got.coefs_ + got.intercepts_):
+        assert_allclose(b, a, rtol=0, atol=1e-12)
+
+
+def test_every_fit_of_a_network_holds_out_the_same_samples(tmp_path):
+    """A warm-started fit, and one after save and load, hold out the samples
+    the first fit held out (scikit-learn's warm start draws another set).
+    Early stopping turned on only for a later fit draws from random_state."""
+    from sklearn.model_selection import train_test_split
+    import fastnn
+
+    def held_out(model):
+        return train_test_split(np.arange(len(X)), test_size=0.2,
+                                random_state=model._split_random_state())[1]
+
+    model = MLPClassifier((5,), early_stopping=True, validation_fraction=0.2, max_iter=5,
+                          warm_start=True, random_state=1)
+    fit_quietly(model, X, TARGETS["multiclass"])
+    first = held_out(model)
+    assert not np.array_equal(first, train_test_split(np.arange(len(X)), test_size=0.2,
+                                                       random_state=1)[1])
+    fit_quietly(model, X, TARGETS["multiclass"])
+    np.testing.assert_array_equal(held_out(model), first)
+    model.save(tmp_path / "m.h5")
+    np.testing.assert_array_equal(held_out(fastnn.load(tmp_path / "m.h5")), first)
+    late = fit_quietly(MLPClassifier((5,), max_iter=2, warm_start=True, random_state=1), X,
+                       TARGETS["multiclass"])
+    late.set_params(early_stopping=True)
+    np.testing.assert_array_equal(held_out(late), train_test_split(
+        np.arange(len(X)), test_size=0.2, random_state=1)[1])

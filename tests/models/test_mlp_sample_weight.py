@@ -124,9 +124,8 @@ def test_early_stopping_scores_the_held_out_part_with_its_weights(model):
     target = y if model is MLPClassifier else y / 9.0
     m = model(**params).fit(X, target, sample_weight=w)
     plain = model(**params).fit(X, target)
-    stratify = y if model is MLPClassifier else None
-    _, X_val, _, t_val, _, w_val = validation_split(X, target, 0.25, m._seed, stratify,
-                                                    sample_weight=w)
+    _, X_val, _, t_val, _, w_val = validation_split(X, target, 0.25, m._split_random_state(),
+                                                    None, sample_weight=w)   # (ten classes)
     score = accuracy_score if model is MLPClassifier else r2_score
     assert m.best_validation_score_ == max(m.validation_scores_)
     assert m.best_validation_score_ == pytest.approx(
@@ -138,12 +137,13 @@ def test_early_stopping_scores_the_held_out_part_with_its_weights(model):
 def test_early_stopping_names_a_training_part_of_weight_zero():
     """Weight only on the samples early stopping holds out: a clear error."""
     from fastnn._validation import validation_split
-    params = dict(hidden_layer_sizes=(4,), random_state=0, max_iter=1)
-    seed = fit_quietly(MLPClassifier(**params), X, y)._seed   # the same draws as below
-    *_, index_val = validation_split(X, y, 0.5, seed, y, sample_weight=np.arange(len(y)))
+    params = dict(hidden_layer_sizes=(4,), random_state=0, max_iter=1, early_stopping=True,
+                  validation_fraction=0.5)
+    split = fit_quietly(MLPClassifier(**params), X, y)._split_random_state()   # the same draws
+    *_, index_val = validation_split(X, y, 0.5, split, None, sample_weight=np.arange(len(y)))
     w = np.zeros(len(y))
     w[index_val.astype(int)] = 1.0
-    m = MLPClassifier(**params, early_stopping=True, validation_fraction=0.5)
+    m = MLPClassifier(**params)
     with pytest.raises(ValueError, match="sample_weight is zero on every sample of the training "
                                          "part that early_stopping leaves"):
         m.fit(X, y, sample_weight=w)
