@@ -942,7 +942,7 @@ def _first_layer_rest(pd, layout, P, A1, n_units, r0, r1, j0, j1):
 
 @njit(cache=True)
 def _group_gradient(params, spec, layout, X1, Y, order, start, r0, r1, Z, lz, BITS, SCALE, dz, P,
-                    ARG, A, D, DP, GP, batch_loss):
+                    ARG, A, D, DP, GP, batch_loss, sw):
     """Forward and backward of images ``r0 <= r < r1`` of the batch starting
     at ``start`` (at most four), with the weights unchanged.
 
@@ -954,7 +954,9 @@ def _group_gradient(params, spec, layout, X1, Y, order, start, r0, r1, Z, lz, BI
     (``_first_layer_group``) and for the pooled deltas (``lane_dot4`` over
     the four images' deltas, each with ``lane_dot``'s bits). ``Z`` (F*lz a
     row) holds the maps; ``BITS`` and ``SCALE`` (F*ph*pw a row) are the
-    logistic's scratch for the pooled units; ``dz`` (lz,) is zero.
+    logistic's scratch for the pooled units; ``dz`` (lz,) is zero. Where
+    ``sw`` holds weights, an image's loss and output deltas (and so all its
+    gradients, which are linear in them) are multiplied by its weight.
     """
     cact = spec[SPEC_ACT]
     n_f = spec[SPEC_F]
@@ -977,6 +979,11 @@ def _group_gradient(params, spec, layout, X1, Y, order, start, r0, r1, Z, lz, BI
         y = Y[order[start + r]]
         batch_loss[r] = sample_loss(LOG, SOFTMAX, a[o:o + n_out], y)
         output_delta(LOG, SOFTMAX, a[o:o + n_out], y, d[o:o + n_out])
+        if sw.shape[0] > 0:
+            w = sw[order[start + r]]
+            batch_loss[r] *= w
+            for j in range(o, o + n_out):
+                d[j] *= w
         hidden_deltas_row(pd, layout, a, d)
     if r1 - r0 == 4:
         n_in0 = layout[0, N_IN]
@@ -1087,7 +1094,7 @@ def _batch_task_count(spec, layout):
 
 @njit(cache=True)
 def _batch_tasks(t0, t1, spec, layout, params, vel, sq, G, GP, D, P1, A1, D1, n_units, nb, scale,
-                 alpha, solver, hp, lr_t):
+                 alpha_b, solver, hp, lr_t):
     """Tasks ``t0 <= t < t1`` of a minibatch's sums and updates (a run of
     ``_trainer``'s parallel loop over tasks, a run a thread): task ``t`` is a
     block of ``OUTER_ROWS`` weight rows of the head (``_batch_task_count``'s
@@ -1095,7 +1102,9 @@ def _batch_tasks(t0, t1, spec, layout, params, vel, sq, G, GP, D, P1, A1, D1, n_
     Each sums the batch's ``nb`` images in order into ``G`` and takes the
     optimiser's step. ``GP`` holds the images' filter gradients; ``P1``,
     ``A1``, ``D1`` the flat pooled units, activations and deltas, ``n_units`` a
-    row (``D`` the same deltas, 2-D)."""
+    row (``D`` the same deltas, 2-D). ``scale`` multiplies the summed gradients
+    and ``alpha_b`` the weights' L2 term: ``1 / nb`` and ``alpha / nb``, or over
+    the batch's weight."""
     doff = spec[SPEC_DENSE_OFF]
     n_conv = spec[SPEC_B_OFF]
     n_f = spec[SPEC_F]
@@ -1126,7 +1135,7 @@ def _batch_tasks(t0, t1, spec, layout, params, vel, sq, G, GP, D, P1, A1, D1, n_
                                   layout[l, A_OFF], n_units, n_out, nb, gd, row)
             _update_range(pd, vd, sd, row, (i1 - i0) * n_out,
                           gd[row:row + (i1 - i0) * n_out], scale,
-                          alpha / nb, solver, False, hp, lr_t)
+                          alpha_b, solver, False, hp, lr_t)
         elif t < n_rows + n_f:
             f = t - n_rows
             k0 = f * per
@@ -1138,7 +1147,7 @@ def _batch_tasks(t0, t1, spec, layout, params, vel, sq, G, GP, D, P1, A1, D1, n_
                     G[k0 + k] += GP[r, k0 + k]
                 G[n_conv + f] += GP[r, n_conv + f]
             _update_range(params, vel, sq, k0, per, G[k0:k0 + per], scale,
-                          alpha / nb, solver, False, hp, lr_t)
+                          alpha_b, solver, False, hp, lr_t)
             _update_range(params, vel, sq, n_conv + f, 1, G[n_conv + f:n_conv + f + 1],
                           scale, 0.0, solver, False, hp, lr_t)
         else:
@@ -1167,7 +1176,7 @@ def _trainer(PER_IMAGE):
     def _train_epochs(params, spec, layout, X, Y, batch_size, order_kind, seed, epoch0, n_epochs,
                       solver, hp, tol, n_iter_no_change, vel, sq, state,
                       order, CONV, POOL, ARG, A, D, DP, GW, GB, G, batch_loss, loss_curve, step_loss,
-                      threads):
+                      threads, sw):
         """Train the network for up to ``n_epochs`` epochs; return the number run.
 
         Parameters
@@ -1198,6 +1207,12 @@ def _trainer(PER_IMAGE):
         threads : int, the runs a minibatch's update loop splits its tasks into,
             one a thread (the model passes numba's thread count); not used at
             batch size 1. The same bits for any value.
+        sw : float64 (n_samples,), the images' weights, or (0,) for none; as the
+            dense trainers take them (``dense``'s SAMPLE WEIGHTS): a minibatch's
+            gradient is its images' weighted sum plus ``alpha * W`` over its
+            weight, so at batch size 1 a weight changes only the L2 term's share;
+            a batch of weight zero makes no step (its ``step_loss`` is 0).
+            Unweighted, the same bits as without.
 
         Minibatches: forward and backward run in parallel over groups of four
         images (``_group_gradient``, the batch-1 loops without the updates); then one
@@ -1213,6 +1228,8 @@ def _trainer(PER_IMAGE):
                              "batch size 1 is train_samples'")
         n_samples = X.shape[0]
         alpha = hp[ALPHA]
+        weighted = sw.shape[0] > 0
+        hp_s = hp.copy()   # per image: alpha over the image's weight where weighted
         n_conv = spec[SPEC_B_OFF]
         n_f = spec[SPEC_F]
         n_c = spec[SPEC_C]
@@ -1238,14 +1255,21 @@ def _trainer(PER_IMAGE):
                 S = np.empty((n_f, layout[0, N_OUT]), params.dtype)
                 for k in range(n_samples):
                     idx = order[k]
+                    alpha_s = alpha
+                    if weighted:
+                        if sw[idx] == 0.0:
+                            step_loss[e, k] = 0.0
+                            continue
+                        alpha_s = alpha / sw[idx]
+                        hp_s[ALPHA] = alpha_s
                     state[STEP] += 1.0
                     lr_t = _adam_lr(hp, state[STEP]) if solver == ADAM else hp[LR]
                     # the L2 term of the weights the step starts from, as the minibatch
                     # path and the MLPs count it
-                    penalty = 0.5 * alpha * _sum_sq(params, spec, layout) if alpha > 0.0 else 0.0
+                    penalty = 0.5 * alpha_s * _sum_sq(params, spec, layout) if alpha > 0.0 else 0.0
                     value = _image_step(params, spec, layout, X1[idx], Y[idx], Z[0], lz, BITS[0],
                                         SCALE[0], DZ, POOL[0], ARG[0], A[0], D[0], DP[0], GW, GB, S,
-                                        solver, hp, lr_t, vel, sq, split) + penalty
+                                        solver, hp_s, lr_t, vel, sq, split) + penalty
                     step_loss[e, k] = value
                     total += value
             else:
@@ -1258,27 +1282,41 @@ def _trainer(PER_IMAGE):
                 for b in range(n_batches):
                     start = b * batch_size
                     nb = min(batch_size, n_samples - start)
+                    sw_b = 0.0   # the batch's weight
+                    if weighted:
+                        for r in range(nb):
+                            sw_b += sw[order[start + r]]
+                        if sw_b == 0.0:
+                            step_loss[e, b] = 0.0
+                            continue
                     for grp in prange((nb + 3) // 4):
                         r0 = 4 * grp
                         _group_gradient(params, spec, layout, X1, Y, order, start, r0, min(nb, r0 + 4),
                                         Z, lz, BITS, SCALE, DZ[r0], POOL, ARG, A, D, DP, GP,
-                                        batch_loss)
+                                        batch_loss, sw)
                     bl = 0.0
                     for r in range(nb):
                         bl += batch_loss[r]
                     if alpha > 0.0:   # once a batch: the step's gradient takes alpha / nb
                         bl += 0.5 * alpha * _sum_sq(params, spec, layout)
-                    total += bl
-                    step_loss[e, b] = bl / nb
+                    if weighted:   # the weighted mean, counted nb times in the epoch's
+                        total += bl * (nb / sw_b)
+                        step_loss[e, b] = bl / sw_b
+                        scale = 1.0 / sw_b
+                        alpha_b = alpha / sw_b
+                    else:
+                        total += bl
+                        step_loss[e, b] = bl / nb
+                        scale = 1.0 / nb
+                        alpha_b = alpha / nb
                     state[STEP] += 1.0
                     lr_t = _adam_lr(hp, state[STEP]) if solver == ADAM else hp[LR]
-                    scale = 1.0 / nb
                     # the batch's sums and the updates in one parallel loop (one wait for
                     # the threads a step), a run of tasks a thread (_batch_tasks)
                     for c in prange(runs):
                         t0, t1 = chunk(c, runs, n_tasks)
                         _batch_tasks(t0, t1, spec, layout, params, vel, sq, G, GP, D, P1, A1, D1,
-                                     n_units, nb, scale, alpha, solver, hp, lr_t)
+                                     n_units, nb, scale, alpha_b, solver, hp, lr_t)
             done = e + 1
             if end_epoch(state, loss_curve, e, total / n_samples, tol, n_iter_no_change):
                 break

@@ -24,12 +24,13 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._validation import (
     check_array, check_bool, check_consistent_length, check_dtype, check_feature_names,
-    check_float, check_int, check_option, label_indices, label_kind, seeded_random_state,
-    validation_split,
+    check_float, check_int, check_option, check_sample_weight, label_indices, label_kind,
+    seeded_random_state, validation_split,
 )
 from ..kernels import conv, dense, pool
 from ..kernels.memory import aligned_zeros, padded_rows, realigned
 from ..kernels.activations import CODES as ACTIVATIONS
+from .mlp import _NO_WEIGHTS, _accuracy
 
 _ACTIVATION_NAMES = {"sigmoid": "logistic", "logistic": "logistic", "tanh": "tanh",
                      "relu": "relu", "identity": "identity"}
@@ -392,21 +393,32 @@ class ConvNetClassifier(ClassifierMixin, BaseEstimator):
         Y[np.arange(len(y)), idx] = 1.0
         return Y
 
-    def fit(self, X, y):
-        """Fit the network to images ``X`` and labels ``y``."""
-        return self._fit_public(X, y, incremental=False)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the network to images ``X`` and labels ``y``.
 
-    def partial_fit(self, X, y, classes=None):
+        ``sample_weight`` (one weight >= 0 an image, or a number) weighs the
+        images as the MLPs' do, scikit-learn's way: a minibatch's gradient is
+        the weighted sum of its images' gradients plus ``alpha * W``, over the
+        sum of its weights, so at batch size 1 a weight changes only the L2
+        term's share; a batch of weight zero makes no step. Early stopping
+        splits the weights with the images and scores the held-out part with
+        its weights.
+        """
+        return self._fit_public(X, y, incremental=False, sample_weight=sample_weight)
+
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
         """One epoch over (X, y), continuing from the current weights.
 
-        ``classes`` must be given on the first call (as scikit-learn).
+        ``classes`` must be given on the first call (as scikit-learn);
+        ``sample_weight`` as ``fit``'s.
         """
         first = not hasattr(self, "classes_")
         if first and classes is None:
             raise ValueError("classes must be passed on the first call to partial_fit; got None.")
-        return self._fit_public(X, y, incremental=True, classes=classes if first else None)
+        return self._fit_public(X, y, incremental=True, classes=classes if first else None,
+                                sample_weight=sample_weight)
 
-    def _fit_public(self, X, y, incremental, classes=None):
+    def _fit_public(self, X, y, incremental, classes=None, sample_weight=None):
         if y is None:
             raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None.")
         fitted = "_params" in self.__dict__
@@ -417,6 +429,7 @@ class ConvNetClassifier(ClassifierMixin, BaseEstimator):
         X = self._images(X, check_dtype(self.dtype) if first else self._dtype, reset=first)
         y = np.asarray(y)
         check_consistent_length(X, y)
+        sw = check_sample_weight(sample_weight, X.shape[0])
         if warm:
             got = unique_labels(y)
             if set(got.tolist()) != set(self.classes_.tolist()):
@@ -428,13 +441,20 @@ class ConvNetClassifier(ClassifierMixin, BaseEstimator):
         elif warm:
             self._warm_start(X.shape[1:], len(self.classes_))
         return self._fit(X, np.ascontiguousarray(Y, dtype=self._dtype), incremental,
-                         1 if incremental else int(self.max_iter))
+                         1 if incremental else int(self.max_iter), sw)
 
-    def _fit(self, X, Y, incremental, max_iter):
+    def _fit(self, X, Y, incremental, max_iter, sw=None):
         X_val = None
+        sw_val = None
         if self.early_stopping and not incremental:
-            X, X_val, Y, Y_val = validation_split(X, Y, self.validation_fraction, self._seed,
-                                                  Y.argmax(axis=1), "images")
+            X, X_val, Y, Y_val, *weights = validation_split(
+                X, Y, self.validation_fraction, self._seed, Y.argmax(axis=1), "images",
+                sample_weight=sw)
+            if sw is not None:
+                sw, sw_val = weights
+                if not sw.any():
+                    raise ValueError("sample_weight is zero on every image of the training part "
+                                     "that early_stopping leaves; nothing would count.")
             y_val = Y_val.argmax(axis=1)
         n_samples = X.shape[0]
         batch = max(1, min(int(self.batch_size), n_samples))
@@ -487,7 +507,7 @@ class ConvNetClassifier(ClassifierMixin, BaseEstimator):
                 self._params, s, self._layout, X, Y, batch, order_kind, self._seed, self._epochs, n,
                 solver, hp, tol, int(self.n_iter_no_change), self._vel, self._sq, self._state,
                 order, CONV, POOL, ARG, A, D, DP, GW, GB, G, batch_loss, curve[done:done + n],
-                steps[done:done + n], numba.get_num_threads())
+                steps[done:done + n], numba.get_num_threads(), _NO_WEIGHTS if sw is None else sw)
             if every > 1:
                 for e in range(done, done + ran):
                     row = steps[e]
@@ -498,7 +518,7 @@ class ConvNetClassifier(ClassifierMixin, BaseEstimator):
             done += ran
             score = None
             if X_val is not None and self._state[dense.STATUS] == dense.RUNNING:
-                score = float(np.mean(self._proba(X_val).argmax(axis=1) == y_val))
+                score = _accuracy(y_val, self._proba(X_val).argmax(axis=1), sw_val)
                 self.validation_scores_.append(score)
                 no_improve = 0 if score > self.best_validation_score_ + (self.tol or 0.0) \
                     else no_improve + 1

@@ -174,7 +174,7 @@ def _scratch(spec, n_units, batch=1, dtype=np.float64, padded=False):
 
 def _train(kernel, spec, layout, params, X, Y, batch, epochs=1, lr=0.1, order=dense.SEQUENTIAL,
            solver=dense.SGD, momentum=0.0, alpha=0.0, seed=3, padded=False, as_given=False,
-           threads=2):
+           threads=2, sw=None):
     if batch == 1 and not as_given:   # the per-image kernel (the twin for the twin)
         kernel = {conv.train_epochs: conv.train_samples,
                   conv.train_epochs_serial: conv.train_samples_serial}.get(kernel, kernel)
@@ -190,7 +190,8 @@ def _train(kernel, spec, layout, params, X, Y, batch, epochs=1, lr=0.1, order=de
     ran = kernel(params, spec, layout, X, Y, batch, order, seed, 0, epochs, solver, hp, -1.0, 10,
                  vel, sq, state, np.empty(len(X), np.int64), s["CONV"], s["POOL"], s["ARG"], s["A"],
                  s["D"], s["DP"], np.empty_like(filters), np.empty(spec[conv.SPEC_F], params.dtype),
-                 np.empty_like(params), np.empty(batch), curve, steps, threads)
+                 np.empty_like(params), np.empty(batch), curve, steps, threads,
+                 np.empty(0) if sw is None else sw)
     assert ran == epochs
     return curve, steps
 
@@ -932,3 +933,99 @@ def test_float32_training_same_for_any_thread_count(n_threads, batch):
     for other in runs[1:]:
         for a, b in zip(runs[0], other):
             assert_array_equal(a, b)
+
+
+# ------------------------------------------------------------------- sample weights
+
+WEIGHTED_RUNS = [(1, dense.SGD, 0.9), (1, dense.ADAM, 0.0), (4, dense.SGD, 0.9), (4, dense.ADAM, 0.0)]
+
+
+@pytest.mark.parametrize("batch,solver,momentum", WEIGHTED_RUNS)
+def test_weights_of_one_give_the_unweighted_bits(batch, solver, momentum):
+    X, Y = _data(8, 12)
+    runs = []
+    for sw in (None, np.ones(len(X))):
+        spec, layout, params, _ = _network(seed=4)
+        curve, steps = _train(conv.train_epochs, spec, layout, params, X, Y, batch, epochs=2,
+                              order=dense.SHUFFLE, solver=solver, momentum=momentum, alpha=0.02, sw=sw)
+        runs.append((params, curve, steps))
+    for a, b in zip(*runs):
+        assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("batch,solver,momentum", WEIGHTED_RUNS)
+def test_images_of_weight_zero_are_as_if_absent(batch, solver, momentum):
+    """In order, images (batch size 1) or whole minibatches of weight zero
+    leave the network as training without them does, Adam's step count
+    included; the epoch's loss is still a mean over every image."""
+    X, Y = _data(9, 12)
+    keep = np.ones(len(X), bool)
+    keep[[2, 7, 8] if batch == 1 else slice(4, 8)] = False
+    spec, layout, weighted, _ = _network(seed=5)
+    without = weighted.copy()
+    curve_w, _ = _train(conv.train_epochs, spec, layout, weighted, X, Y, batch, epochs=2,
+                        solver=solver, momentum=momentum, alpha=0.02, sw=keep.astype(float))
+    curve_o, _ = _train(conv.train_epochs, spec, layout, without, X[keep], Y[keep], batch, epochs=2,
+                        solver=solver, momentum=momentum, alpha=0.02)
+    assert_array_equal(weighted, without)
+    assert_allclose(curve_w * len(X), curve_o * keep.sum(), rtol=1e-12)
+
+
+@settings(max_examples=10, deadline=None)
+@given(seed=st.integers(0, 2**16), solver=st.sampled_from([dense.SGD, dense.ADAM]))
+def test_integer_weights_equal_repeated_images_in_full_batch(seed, solver):
+    """One minibatch of all the images: an image of weight k trains as k copies of it."""
+    X, Y = _data(seed, 7)
+    w = np.random.default_rng(seed).integers(0, 4, len(X))
+    w[0] = 1
+    spec, layout, weighted, _ = _network(seed=seed % 7)
+    repeated = weighted.copy()
+    curve_w, _ = _train(conv.train_epochs, spec, layout, weighted, X, Y, len(X), epochs=3,
+                        solver=solver, momentum=0.5, alpha=0.05, sw=w.astype(float))
+    Xr, Yr = np.repeat(X, w, axis=0), np.repeat(Y, w, axis=0)
+    curve_r, _ = _train(conv.train_epochs, spec, layout, repeated, Xr, Yr, len(Xr), epochs=3,
+                        solver=solver, momentum=0.5, alpha=0.05)
+    assert_allclose(weighted, repeated, rtol=1e-10, atol=1e-13)
+    assert_allclose(curve_w, curve_r, rtol=1e-10)
+
+
+def test_a_weighted_minibatch_step_follows_the_weighted_gradient():
+    """One SGD step on a weighted minibatch moves the parameters by -lr times the
+    weighted mean of the images' gradients plus alpha W over the weights' sum
+    (the per-image gradients from ``conv.gradient``, which is unweighted)."""
+    X, Y = _data(10, 5)
+    w = np.array([0.5, 2.0, 0.0, 1.0, 3.0])
+    spec, layout, params, n_units = _network(seed=6)
+    alpha, lr = 0.1, 1e-3
+    want = np.zeros_like(params)
+    for i in range(len(X)):
+        s = _scratch(spec, n_units, 1)
+        g = np.empty_like(params)
+        conv.gradient(params, spec, layout, X[i:i + 1], Y[i:i + 1], 0.0, s["CONV"][0],
+                      s["POOL"][0], s["ARG"][0], s["A"][0], s["D"][0], s["DP"][0], g)
+        want += w[i] * g
+    n_conv = spec[conv.SPEC_B_OFF]
+    d = spec[conv.SPEC_DENSE_OFF]
+    decay = np.zeros_like(params)
+    decay[:n_conv] = params[:n_conv]                  # filters
+    for i, o, w0 in layout[:, :3]:                   # the head's weights, not biases
+        decay[d + w0:d + w0 + i * o] = params[d + w0:d + w0 + i * o]
+    want = (want + alpha * decay) / w.sum()
+    before = params.copy()
+    _train(conv.train_epochs, spec, layout, params, X, Y, len(X), lr=lr, alpha=alpha, sw=w)
+    assert_allclose((before - params) / lr, want, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("batch", [1, 4])
+def test_weighted_training_same_for_any_thread_count(n_threads, batch):
+    X, Y = _data(11, 11)
+    w = np.random.default_rng(3).integers(0, 3, len(X)).astype(float)
+    runs = []
+    for n in n_threads:
+        spec, layout, params, _ = _network(seed=8)
+        with threads(n):
+            curve, steps = _train(conv.train_epochs, spec, layout, params, X, Y, batch, epochs=2,
+                                  order=dense.SHUFFLE, solver=dense.ADAM, alpha=0.01, threads=n, sw=w)
+        runs.append((params, curve, steps))
+    for a, b in zip(runs[0], runs[-1]):
+        assert_array_equal(a, b)

@@ -33,7 +33,12 @@ def digits():
 @parametrize_with_checks([
     ConvNetClassifier(n_filters=3, filter_size=1, pool_size=1, hidden_layer_sizes=(16,),
                       max_iter=20, learning_rate_init=0.05, random_state=0, tol=None),
-], expected_failed_checks=lambda est: {})
+], expected_failed_checks=lambda est: {
+    # at batch size 1 (the article's, and the default) a weight changes only the
+    # L2 term's share of a step, as in scikit-learn's MLP, so a weight of k is
+    # not k copies; in full batches it is (tests/kernels/test_conv.py)
+    "check_sample_weight_equivalence_on_dense_data": "batch size 1: weights are not copies",
+})
 def test_scikit_learn_estimator_checks(estimator, check):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
@@ -453,3 +458,65 @@ def test_a_steps_loss_counts_the_l2_term_of_the_weights_it_starts_from(digits, b
     before, _ = m._loss_and_gradient(Xb, yb)
     m.partial_fit(Xb, yb)
     assert m.loss_curve_[-1] == pytest.approx(before, rel=1e-12)
+
+
+# ---------------------------------------------------------------- sample weights
+
+@pytest.mark.parametrize("batch_size", [1, 16])
+def test_sample_weight_of_one_and_of_a_number(digits, batch_size):
+    """Weights of one give the unweighted bits; other weights change the fit.
+    A number weighs every image alike: at batch size 1 with alpha = 0 that is
+    no weighting at all (a weight changes only the L2 term's share)."""
+    X, y = digits
+    params = dict(batch_size=batch_size, alpha=0.0, max_iter=2)
+    plain = small(**params).fit(X, y)
+    ones = small(**params).fit(X, y, sample_weight=np.ones(len(y)))
+    assert_array_equal(ones._params, plain._params)
+    assert_array_equal(ones.loss_curve_, plain.loss_curve_)
+    w = np.random.default_rng(0).integers(0, 4, len(y)).astype(float)
+    assert not np.array_equal(small(**params).fit(X, y, sample_weight=w)._params, plain._params)
+    if batch_size == 1:
+        assert_array_equal(small(**params).fit(X, y, sample_weight=2.5)._params, plain._params)
+
+
+def test_partial_fit_takes_sample_weight(digits):
+    X, y = digits
+    keep = np.arange(len(y)) % 3 != 0   # (in order: the same images, the same steps)
+    a = small(sample_order="sequential").partial_fit(X, y, classes=np.arange(10),
+                                                     sample_weight=keep.astype(float))
+    b = small(sample_order="sequential").partial_fit(X[keep], y[keep], classes=np.arange(10))
+    assert_array_equal(a._params, b._params)
+
+
+def test_early_stopping_scores_with_the_held_out_weights(digits):
+    """The held-out part keeps its weights and the kept epoch's validation score
+    is the weighted accuracy; weight only on the held-out images is an error."""
+    from sklearn.metrics import accuracy_score
+    from fastnn._validation import validation_split
+    X, y = digits
+    w = np.random.default_rng(1).integers(0, 3, len(y)).astype(float)
+    m = small(early_stopping=True, validation_fraction=0.3, max_iter=4, n_iter_no_change=10)
+    m.fit(X, y, sample_weight=w)
+    Y = np.eye(10)[y]
+    _, X_val, _, Y_val, _, w_val = validation_split(m._images(X, m._dtype, reset=False), Y, 0.3,
+                                                    m._seed, y, "images", sample_weight=w)
+    assert m.best_validation_score_ == max(m.validation_scores_)
+    assert m.best_validation_score_ == pytest.approx(
+        accuracy_score(Y_val.argmax(axis=1), m.predict(X_val), sample_weight=w_val), rel=1e-12)
+    *_, index_val = validation_split(np.arange(len(y))[:, None], Y, 0.3, m._seed, y, "images",
+                                     sample_weight=np.arange(len(y)))
+    only_val = np.zeros(len(y))
+    only_val[index_val.astype(int)] = 1.0
+    with pytest.raises(ValueError, match="sample_weight is zero on every image of the training "
+                                         "part that early_stopping leaves"):
+        small(early_stopping=True, validation_fraction=0.3).fit(X, y, sample_weight=only_val)
+
+
+@pytest.mark.parametrize("sample_weight,error,message", [
+    (np.ones(5), ValueError, r"sample_weight must have one weight a sample \(300\); got 5\."),
+    (-np.ones(300), ValueError, r"sample_weight must be >= 0; got -1\.0 at \[0\]\."),
+    (np.zeros(300), ValueError, r"sample_weight must not be all zero"),
+])
+def test_bad_sample_weight_is_named(digits, sample_weight, error, message):
+    with pytest.raises(error, match=message):
+        small().fit(*digits, sample_weight=sample_weight)
