@@ -343,7 +343,8 @@ def validation_split(X, Y, fraction, seed, stratify=None, what="samples", sample
     given; ``seed`` an int or a RandomState, drawn from), with its errors (a
     class with one member, a set too small to split) told in terms of the
     parameters. With ``sample_weight``, its two parts follow:
-    ``(X, X_val, Y, Y_val, sw, sw_val)``, the same split."""
+    ``(X, X_val, Y, Y_val, sw, sw_val)``, the same split; a training part of
+    weight zero is an error."""
     from sklearn.model_selection import train_test_split
 
     arrays = (X, Y) if sample_weight is None else (X, Y, sample_weight)
@@ -356,4 +357,7 @@ def validation_split(X, Y, fraction, seed, stratify=None, what="samples", sample
         how = ", stratified by class," if stratify is not None else ""
         raise ValueError(f"early_stopping holds out validation_fraction={fraction} of the "
                          f"{len(X)} {what}{how} and that cannot be done here: {err}") from None
+    if sample_weight is not None and not parts[4].any():
+        raise ValueError(f"sample_weight is zero on every {what[:-1]} of the training part that "
+                         "early_stopping leaves; nothing would count.")
     return tuple(np.ascontiguousarray(a) for a in parts)

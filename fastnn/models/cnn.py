@@ -452,9 +452,6 @@ class ConvNetClassifier(ClassifierMixin, BaseEstimator):
                 sample_weight=sw)
             if sw is not None:
                 sw, sw_val = weights
-                if not sw.any():
-                    raise ValueError("sample_weight is zero on every image of the training part "
-                                     "that early_stopping leaves; nothing would count.")
             y_val = Y_val.argmax(axis=1)
         n_samples = X.shape[0]
         batch = max(1, min(int(self.batch_size), n_samples))

@@ -409,9 +409,6 @@ class _BaseMLP(BaseEstimator):
                 sample_weight=sw)
             if sw is not None:
                 sw, sw_val = weights
-                if not sw.any():
-                    raise ValueError("sample_weight is zero on every sample of the training "
-                                     "part that early_stopping leaves; nothing would count.")
             y_val = self._validation_targets(Y_val)
         else:
             X_val = None
