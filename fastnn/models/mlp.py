@@ -648,8 +648,8 @@ class _BaseMLP(BaseEstimator):
         save_model(self, path)
 
     # the arrays that save/load keep besides the ``*_`` attributes
-    _saved_private = ("_params", "_vel", "_sq", "_state", "_layout", "_n_units", "_seed", "_split_state",
-                      "_epochs", "_loss_code", "_dtype", "_lr", "_best_params")
+    _saved_private = ("_params", "_vel", "_sq", "_state", "_layout", "_n_units", "_seed",
+                      "_split_state", "_epochs", "_loss_code", "_dtype", "_lr", "_best_params")
 
     def _stochastic(self):
         """``partial_fit`` is there for 'sgd' and 'adam' only, as scikit-learn's."""
@@ -914,19 +914,20 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         Y = check_array(y_arr.reshape(len(y_arr), -1) if ndim == 1 else y_arr, "y", dtype=dt)
         check_consistent_length(X, Y)
         sw = check_sample_weight(sample_weight, X.shape[0])
-        if first:
-            hls = self._check_params()
-            self._y_1d = ndim == 1
-            self._initialize(X.shape[1], Y.shape[1], seeded_random_state(self.random_state), hls)
-        elif Y.shape[1] != self.n_outputs_:
+        if not first and Y.shape[1] != self.n_outputs_:
             raise ValueError(f"y has {Y.shape[1]} outputs, but the network was fitted with {self.n_outputs_}.")
-        elif warm:
-            hls = self._check_params()
-            self._y_1d = ndim == 1
-            self._warm_start(X.shape[1], Y.shape[1], hls)
-        if self.loss_function_ == "poisson" and Y.min() < 0:
+        hls = self._check_params() if first or warm else None
+        # before anything is drawn or changed: a refused fit leaves the model as it was
+        loss = self._resolved_output()[1] if first or warm else self.loss_function_
+        if loss == "poisson" and Y.min() < 0:
             raise ValueError("y must be >= 0 for loss='poisson' (counts or rates); got a minimum "
                              f"of {float(Y.min())!r}.")
+        if first:
+            self._y_1d = ndim == 1
+            self._initialize(X.shape[1], Y.shape[1], seeded_random_state(self.random_state), hls)
+        elif warm:
+            self._y_1d = ndim == 1
+            self._warm_start(X.shape[1], Y.shape[1], hls)
         return self._fit(X, Y, incremental, 1 if incremental else self.max_iter, sw)
 
     def _stratify(self, Y):

@@ -141,6 +141,15 @@ def test_poisson_bad_input(model, params, y, message):
         model((4,), max_iter=2, **params).fit(X, y)
 
 
+def test_a_refused_poisson_fit_leaves_the_model_unfitted():
+    from sklearn.exceptions import NotFittedError
+    model = MLPRegressor((4,), loss="poisson", max_iter=2)
+    with pytest.raises(ValueError, match=r"y must be >= 0 for loss='poisson'"):
+        model.fit(X, TARGETS["regression"] - 0.5)
+    with pytest.raises(NotFittedError):
+        model.predict(X)
+
+
 def test_poisson_negative_counts_in_partial_fit_and_divergence():
     """A later partial_fit checks its counts too; an exponential output that
     overflows stops with the divergence error, not with NaN weights."""
