@@ -13,8 +13,8 @@ softmax output with log loss, no weight decay, in two workloads (a group each):
 
 Every implementation starts from the same weights (scikit-learn's
 initialisation drawn from ``RandomState(0)``, which fastnn draws the same
-way); the NumPy, PyTorch and JAX peers also share their sample orders, while
-fastnn and scikit-learn shuffle with their own generators. Each run must
+way); the NumPy, PyTorch and JAX peers also share their sample orders, and
+fastnn shuffles as scikit-learn does (the same orders). Each run must
 learn (``_check_curve``). The PyTorch peer runs fewer passes (``epochs`` in
 extra_info) and is compared per sample.
 """

@@ -49,7 +49,7 @@ from numba import njit, prange
 from ._parallel import prange_only
 from .activations import activate, activate_at, activate_range, derivative
 from .losses import output_delta, output_delta_at, sample_loss, sample_loss_at
-from .rng import permutation, randint
+from .rng import mt_shuffle, permutation, randint
 from .simd import (NARROW_VECTORS, RULE_MOMENTUM, RULE_NESTEROV, RULE_PLAIN, RULE_PREVIOUS,
                    cycles, listed_rows_sum, narrow_rows_sum, narrow_rows_update, nonzero_positions)
 
@@ -62,6 +62,7 @@ SGD_PREVIOUS_GRADIENT = 2  # part D's rule: w -= lr * g_t + momentum * g_(t-1)
 SHUFFLE = 0
 SEQUENTIAL = 1
 REPLACEMENT = 2
+SHUFFLE_RANDOMSTATE = 3   # scikit-learn's MLP's order (the trainers' ``mt``; ``next_order``)
 
 # hyper-parameters, in this order, in a float64 array ``hp``
 LR, MOMENTUM, BETA1, BETA2, EPSILON, ALPHA = range(6)
@@ -952,6 +953,18 @@ def epoch_order(order_kind, seed, epoch, order):
 
 
 @njit(cache=True, inline="always")
+def next_order(order_kind, seed, epoch, order, mt):
+    """The MLP trainers' ``epoch_order``, which also knows SHUFFLE_RANDOMSTATE:
+    ``order`` shuffled again, in place, as scikit-learn's MLP shuffles its
+    sample indices every epoch (``sklearn.utils.shuffle`` with its
+    RandomState), drawing from the MT19937 state ``mt``."""
+    if order_kind == SHUFFLE_RANDOMSTATE:
+        mt_shuffle(mt, order)
+    else:
+        epoch_order(order_kind, seed, epoch, order)
+
+
+@njit(cache=True, inline="always")
 def end_epoch(state, loss_curve, e, epoch_loss, tol, n_iter_no_change):
     """The end-of-epoch rule of every training loop; True when training must stop.
 
@@ -1000,7 +1013,7 @@ def _epochs_trainer(ADAPT):
 
     def _train_epochs(params, layout, loss, X, Y, batch_size, order_kind, seed, epoch0, n_epochs,
                       solver, nesterov, hp, tol, n_iter_no_change, threads, vel, sq, state,
-                      order, A, D, G, batch_loss, loss_curve, sw):
+                      order, A, D, G, batch_loss, loss_curve, sw, mt):
         """Train for up to ``n_epochs`` epochs; return the number run.
 
         Parameters
@@ -1011,8 +1024,9 @@ def _epochs_trainer(ADAPT):
         X, Y : 2-D float arrays (n_samples, n_features) and (n_samples, n_outputs).
         batch_size : int >= 2 (``n_samples`` for full-batch descent; batch size 1
             is ``train_samples``).
-        order_kind : SHUFFLE (a new permutation each epoch), SEQUENTIAL, or
-            REPLACEMENT (each step draws a sample at random, as the article's part A).
+        order_kind : SHUFFLE (a new permutation each epoch), SEQUENTIAL,
+            REPLACEMENT (each step draws a sample at random, as the article's part A)
+            or SHUFFLE_RANDOMSTATE (scikit-learn's MLP's order, from ``mt``).
         seed, epoch0 : the sample order of global epoch ``e`` is keyed by
             ``(seed, e)``; ``epoch0`` is the number of epochs already run.
         solver, nesterov, hp : optimiser; ``hp`` = lr, momentum, beta1, beta2,
@@ -1025,7 +1039,9 @@ def _epochs_trainer(ADAPT):
         vel, sq : optimiser state, same length as ``params`` (momentum / Adam moments).
         state : float64 array (4,): best loss, epochs without improvement, optimiser
             step count, status (RUNNING, CONVERGED, DIVERGED); updated.
-        order : int64 (n_samples,), scratch.
+        order : int64 (n_samples,), scratch; for SHUFFLE_RANDOMSTATE the order
+            the last epoch left (0, 1, 2... before a fit's first), which each
+            epoch shuffles again.
         A, D : float arrays (batch_size, total units), activations and deltas scratch.
         G : float array (len(params),), gradient scratch.
         batch_loss : float64 (batch_size,), scratch.
@@ -1033,6 +1049,9 @@ def _epochs_trainer(ADAPT):
             term counted once per batch, as scikit-learn reports it).
         sw : float64 (n_samples,), the samples' weights, or (0,) for none (see
             SAMPLE WEIGHTS above).
+        mt : int64 (625,), a NumPy RandomState's MT19937 state (``rng.mt_state``)
+            that SHUFFLE_RANDOMSTATE shuffles with and advances; (0,) for the
+            other orders.
 
         Minibatches are processed in parallel over samples (forward, deltas) and
         over the rows of each weight matrix (gradient and update): every output is
@@ -1059,7 +1078,7 @@ def _epochs_trainer(ADAPT):
         done = 0
         for e in range(n_epochs):
             epoch = epoch0 + e
-            epoch_order(order_kind, seed, epoch, order)
+            next_order(order_kind, seed, epoch, order, mt)
             total = 0.0
             for b in range(n_batches):
                 start = b * batch_size
@@ -1160,7 +1179,7 @@ train_epochs_serial = njit(_epochs_trainer(False))
 @njit(cache=True)
 def train_samples(params, layout, loss, X, Y, batch_size, order_kind, seed, epoch0, n_epochs,
                   solver, nesterov, hp, tol, n_iter_no_change, threads, vel, sq, state,
-                  order, A, D, G, batch_loss, loss_curve, sw):
+                  order, A, D, G, batch_loss, loss_curve, sw, mt):
     """``train_epochs`` at batch size 1, for any network (the article's, with
     one hidden layer, take ``one_hidden_trainer``): the same arguments and
     returns; ``batch_size`` must be 1, and ``threads``, ``G`` and
@@ -1184,7 +1203,7 @@ def train_samples(params, layout, loss, X, Y, batch_size, order_kind, seed, epoc
     d = D[0]
     done = 0
     for e in range(n_epochs):
-        epoch_order(order_kind, seed, epoch0 + e, order)
+        next_order(order_kind, seed, epoch0 + e, order, mt)
         total = 0.0
         for k in range(n_samples):
             idx = order[k]
@@ -1502,7 +1521,7 @@ def _one_hidden_epochs(SOLVER, WIDE):
 
     def train(params, layout, loss, X, Y, batch_size, order_kind, seed, epoch0, n_epochs,
               solver, nesterov, hp, tol, n_iter_no_change, threads, vel, sq, state,
-              order, A, D, G, batch_loss, loss_curve, sw):
+              order, A, D, G, batch_loss, loss_curve, sw, mt):
         T = params.dtype.type
         n_samples = X.shape[0]
         n_in = layout[0, N_IN]
@@ -1538,7 +1557,7 @@ def _one_hidden_epochs(SOLVER, WIDE):
         done = 0
         for e in range(n_epochs):
             if e == 0 or order_kind != SEQUENTIAL:   # the call: 1.5 ns of an XOR sample
-                epoch_order(order_kind, seed, epoch0 + e, order)
+                next_order(order_kind, seed, epoch0 + e, order, mt)
             total = 0.0
             for k in range(n_samples):
                 x = X[order[k]]

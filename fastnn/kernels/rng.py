@@ -61,3 +61,93 @@ def permutation(seed, stream, order):
         tmp = order[i]
         order[i] = order[j]
         order[j] = tmp
+
+
+# ------------------------------------------------------------------------------
+# NumPy's legacy stream. scikit-learn's MLP shuffles its samples every epoch with
+# ``RandomState.shuffle`` (through ``sklearn.utils.shuffle``); to train on the
+# same orders, the MLP trainers run that shuffle here, from the RandomState's
+# MT19937 state: ``mt`` is an int64 array of 625 entries, the 624 words of the
+# state (each < 2**32) and then the position, as ``RandomState.get_state()``
+# gives them (``mt_state``, ``set_mt_state``). Serial by nature, so the same on
+# any thread count.
+_MT_N = 624
+_MT_M = 397
+
+
+@njit(cache=True)
+def _mt_twist(mt):
+    """MT19937's regeneration of the 624 words, in place (the reference order)."""
+    for i in range(_MT_N):
+        y = (mt[i] & 0x80000000) | (mt[(i + 1) % _MT_N] & 0x7FFFFFFF)
+        v = mt[(i + _MT_M) % _MT_N] ^ (y >> 1)
+        if y & 1:
+            v ^= 0x9908B0DF
+        mt[i] = v
+
+
+@njit(cache=True, inline="always")
+def mt_next32(mt):
+    """The stream's next 32-bit integer (``RandomState``'s ``next_uint32``)."""
+    pos = mt[_MT_N]
+    if pos >= _MT_N:
+        _mt_twist(mt)
+        pos = 0
+    y = mt[pos]
+    mt[_MT_N] = pos + 1
+    y ^= y >> 11
+    y ^= (y << 7) & 0x9D2C5680
+    y ^= (y << 15) & 0xEFC60000
+    y ^= y >> 18
+    return y
+
+
+@njit(cache=True, inline="always")
+def mt_interval(mt, hi):
+    """An integer uniform on [0, hi], as NumPy's ``random_interval``: the bits
+    of ``hi``'s width, drawn again until they are not above it."""
+    if hi == 0:
+        return 0
+    mask = hi
+    mask |= mask >> 1
+    mask |= mask >> 2
+    mask |= mask >> 4
+    mask |= mask >> 8
+    mask |= mask >> 16
+    mask |= mask >> 32
+    while True:
+        if hi <= 0xFFFFFFFF:
+            v = mt_next32(mt) & mask
+        else:   # next_uint64: two words, the first on top
+            v = ((mt_next32(mt) << 32) | mt_next32(mt)) & mask
+        if v <= hi:
+            return v
+
+
+@njit(cache=True)
+def mt_shuffle(mt, order):
+    """``RandomState.shuffle(order)`` for a 1-D array: Fisher-Yates from the
+    end, the partner of position ``i`` drawn on [0, i]; ``mt`` advances."""
+    for i in range(order.shape[0] - 1, 0, -1):
+        j = mt_interval(mt, i)
+        tmp = order[i]
+        order[i] = order[j]
+        order[j] = tmp
+
+
+def mt_state(random_state):
+    """A ``numpy.random.RandomState``'s MT19937 state as the kernels' ``mt``
+    (a copy: the RandomState does not move until ``set_mt_state``)."""
+    _, keys, pos, *_ = random_state.get_state()
+    mt = np.empty(_MT_N + 1, dtype=np.int64)
+    mt[:_MT_N] = keys
+    mt[_MT_N] = pos
+    return mt
+
+
+def set_mt_state(random_state, mt):
+    """Move ``random_state`` to the state ``mt`` has reached (its Gaussian
+    cache kept), as if the kernels had drawn from it."""
+    _, _, _, has_gauss, cached = random_state.get_state()
+    random_state.set_state(("MT19937", mt[:_MT_N].astype(np.uint32), int(mt[_MT_N]),
+                            has_gauss, cached))

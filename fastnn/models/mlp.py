@@ -21,6 +21,7 @@ The training loop runs in ``fastnn.kernels.dense``: ``train_epochs`` (minibatche
 ``train_samples`` or ``one_hidden_trainer`` (batch size 1).
 """
 import math
+import numbers
 import time
 import warnings
 
@@ -40,6 +41,7 @@ from .._validation import (
     seeded_random_state, validation_split,
 )
 from ..kernels import dense
+from ..kernels.rng import mt_state, set_mt_state
 from ..kernels.memory import aligned_zeros, padded_rows, realigned
 from ..kernels.activations import CODES as ACTIVATIONS
 from ..kernels.losses import CODES as LOSSES
@@ -56,11 +58,12 @@ PARALLEL_WORK = 1 << 17
 # the trainers' ``sw`` when no sample is weighted (one array, not one a call:
 # a small partial_fit costs about 55 us)
 _NO_WEIGHTS = np.empty(0)
+_NO_STREAM = np.empty(0, dtype=np.int64)   # the trainers' mt, for orders that need none
 
 SOLVERS = {"sgd", "adam", "lbfgs"}
 # Samples a chunk of the full-batch gradient (solver='lbfgs') goes through at once.
 LBFGS_ROWS = 512
-SAMPLE_ORDERS = {"shuffle": dense.SHUFFLE, "sequential": dense.SEQUENTIAL,
+SAMPLE_ORDERS = {"shuffle": dense.SHUFFLE_RANDOMSTATE, "sequential": dense.SEQUENTIAL,
                  "replacement": dense.REPLACEMENT}
 MOMENTUM_RULES = {"classical", "previous_gradient"}
 LEARNING_RATES = {"constant", "invscaling", "adaptive"}
@@ -289,10 +292,13 @@ class _BaseMLP(BaseEstimator):
         self._vel = aligned_zeros(params.shape[0], params.dtype)
         self._sq = aligned_zeros(params.shape[0], params.dtype)
         self._state = np.array([np.inf, 0.0, 0.0, dense.RUNNING])
-        # early stopping's held-out set comes from the random state as the initial
-        # weights leave it, as scikit-learn's; kept, as it is before _seed is drawn
+        # early stopping's held-out set and the shuffles come from the random state as
+        # the initial weights leave it, as scikit-learn's: kept for a warm start's
+        # split, and rng given back as it was before _seed is drawn
         self._split_state = _state_array(rng) if self.early_stopping else None
+        after_init = rng.get_state()
         self._seed = int(rng.randint(0, 2**62))
+        rng.set_state(after_init)
         self._epochs = 0
         self._lr = float(self.learning_rate_init)
         self._loss_code = LOSSES[loss]
@@ -386,7 +392,7 @@ class _BaseMLP(BaseEstimator):
     def _order_code(self):
         if self.sample_order is not None:
             return SAMPLE_ORDERS[self.sample_order]
-        return dense.SHUFFLE if self.shuffle else dense.SEQUENTIAL
+        return dense.SHUFFLE_RANDOMSTATE if self.shuffle else dense.SEQUENTIAL
 
     def _batch(self, n_samples):
         if self.batch_size == "full":
@@ -396,17 +402,26 @@ class _BaseMLP(BaseEstimator):
         return max(1, min(int(self.batch_size), n_samples))
 
     # ------------------------------------------------------------ training
-    def _fit(self, X, Y, incremental, max_iter, sw=None):
+    def _fit(self, X, Y, incremental, max_iter, sw, rng, first):
         """Train on validated arrays for up to ``max_iter`` epochs, the samples
-        weighted by ``sw`` (``check_sample_weight``'s) unless it is None."""
+        weighted by ``sw`` (``check_sample_weight``'s) unless it is None.
+
+        ``rng`` is the call's scikit-learn ``_random_state``
+        (``check_random_state(random_state)``, past the initial weights' draws
+        in a ``first`` call): early stopping's split and then the epochs'
+        shuffles draw from it, in scikit-learn's order, so that a fit shuffles
+        as scikit-learn's (a warm start keeps its first fit's split instead,
+        ``_split_random_state``). A RandomState given as ``random_state`` (or
+        NumPy's global one, for None) moves on as it would in scikit-learn.
+        """
         if self.solver == "lbfgs":
             return self._fit_lbfgs(X, Y, max_iter, sw)
         sw_val = None
         if self.early_stopping and not incremental:
             stratify = self._stratify(Y)
             X, X_val, Y, Y_val, *weights = validation_split(
-                X, Y, self.validation_fraction, self._split_random_state(), stratify,
-                sample_weight=sw)
+                X, Y, self.validation_fraction, rng if first else self._split_random_state(),
+                stratify, sample_weight=sw)
             if sw is not None:
                 sw, sw_val = weights
             y_val = self._validation_targets(Y_val)
@@ -426,7 +441,11 @@ class _BaseMLP(BaseEstimator):
         hp = np.array([lr, self.momentum, self.beta_1, self.beta_2,
                        self.epsilon, self.alpha + 0.0], dtype=np.float64)
         dt = self._params.dtype
-        order = np.empty(n_samples, dtype=np.int64)
+        # (scikit-learn's shuffles start from 0, 1, 2... every call, and each epoch
+        # shuffles the order the last one left)
+        order = np.arange(n_samples, dtype=np.int64)
+        order_kind = self._order_code()
+        mt = mt_state(rng) if order_kind == dense.SHUFFLE_RANDOMSTATE else _NO_STREAM
         # weight rows and the scratch's rows on cache lines (kernels.memory)
         self._params, self._vel, self._sq = (realigned(a) for a in (self._params, self._vel, self._sq))
         A = padded_rows(batch, self._n_units, dt)
@@ -436,7 +455,6 @@ class _BaseMLP(BaseEstimator):
         curve = np.empty(max_iter, dtype=np.float64)
         solver = self._solver_code()
         nesterov = bool(self.nesterovs_momentum)
-        order_kind = self._order_code()
         if not incremental:
             self._state[dense.BEST_LOSS] = np.inf
             self._state[dense.NO_IMPROVE] = 0.0
@@ -467,7 +485,7 @@ class _BaseMLP(BaseEstimator):
                 self._params, self._layout, self._loss_code, X, Y, batch, order_kind, self._seed,
                 self._epochs, n, solver, nesterov, hp, tol, self.n_iter_no_change, threads,
                 self._vel, self._sq, self._state, order, A, D, G, batch_loss, curve[done:done + n],
-                weights)
+                weights, mt)
             self._epochs += ran
             done += ran
             status = self._state[dense.STATUS]
@@ -501,6 +519,8 @@ class _BaseMLP(BaseEstimator):
                     no_improve = 0
         if bar is not None:
             bar.close()
+        if mt.shape[0] and not isinstance(self.random_state, numbers.Integral):
+            set_mt_state(rng, mt)   # (an int's RandomState is the call's own)
         self.loss_curve_.extend(curve[:done].tolist())
         self.n_iter_ += done
         self.t_ += done * n_samples
@@ -683,8 +703,13 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         (low, high) pair, or one per weight layer, draws weights and biases
         uniformly (parts A and D).
     sample_order : {'shuffle', 'sequential', 'replacement'}, default=None
-        None follows ``shuffle``. 'replacement' draws every step's sample at
-        random, as part A does.
+        None follows ``shuffle``. 'shuffle' shuffles the samples every epoch as
+        scikit-learn's MLP does (``RandomState.shuffle`` on the order the last
+        epoch left, from ``check_random_state(random_state)`` as the initial
+        weights and early stopping's split leave it; with an int, every
+        ``fit`` and ``partial_fit`` call starts that stream afresh, as
+        scikit-learn's), so that a fit trains on scikit-learn's orders.
+        'replacement' draws every step's sample at random, as part A does.
     momentum_rule : {'classical', 'previous_gradient'}, default='classical'
         'classical': scikit-learn's ``v = momentum * v - lr * g; w += v``;
         'previous_gradient': part D's ``w -= lr * g + momentum * g_previous``.
@@ -827,14 +852,15 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         sw = check_sample_weight(sample_weight, X.shape[0])
         Y = self._encode(y, incremental=not first, classes=classes)
         Y = np.ascontiguousarray(Y, dtype=check_dtype(self.dtype))
+        rng = seeded_random_state(self.random_state)   # scikit-learn's _random_state, a call's
         if first:
-            self._initialize(X.shape[1], Y.shape[1], seeded_random_state(self.random_state), hls)
+            self._initialize(X.shape[1], Y.shape[1], rng, hls)
         elif warm:
             self._warm_start(X.shape[1], Y.shape[1], hls)
         if self.loss_function_ == "poisson" and Y.min() < 0:
             raise ValueError("y must be >= 0 for loss='poisson' (counts or rates); got a minimum "
                              f"of {float(Y.min())!r}.")
-        return self._fit(X, Y, incremental, 1 if incremental else self.max_iter, sw)
+        return self._fit(X, Y, incremental, 1 if incremental else self.max_iter, sw, rng, first)
 
     def _stratify(self, Y):
         # as scikit-learn's: by class for one output (two classes), not for several
@@ -922,13 +948,14 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         if loss == "poisson" and Y.min() < 0:
             raise ValueError("y must be >= 0 for loss='poisson' (counts or rates); got a minimum "
                              f"of {float(Y.min())!r}.")
+        rng = seeded_random_state(self.random_state)   # scikit-learn's _random_state, a call's
         if first:
             self._y_1d = ndim == 1
-            self._initialize(X.shape[1], Y.shape[1], seeded_random_state(self.random_state), hls)
+            self._initialize(X.shape[1], Y.shape[1], rng, hls)
         elif warm:
             self._y_1d = ndim == 1
             self._warm_start(X.shape[1], Y.shape[1], hls)
-        return self._fit(X, Y, incremental, 1 if incremental else self.max_iter, sw)
+        return self._fit(X, Y, incremental, 1 if incremental else self.max_iter, sw, rng, first)
 
     def _stratify(self, Y):
         return None

@@ -215,6 +215,47 @@ def test_permutation_is_a_permutation(seed, stream, n):
     assert_array_equal(np.sort(order), np.arange(n))
 
 
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), drawn=st.integers(0, 700), n=st.integers(0, 1500),
+       epochs=st.integers(1, 3))
+def test_mt_shuffle_is_numpys_randomstate_shuffle(seed, drawn, n, epochs):
+    """The trainers' SHUFFLE_RANDOMSTATE shuffles as ``RandomState.shuffle``
+    (what scikit-learn's MLP calls every epoch, through ``sklearn.utils.shuffle``),
+    from any position of the stream (``drawn`` words in: across the 624-word
+    regeneration), each epoch shuffling the last epoch's order again; and the
+    RandomState is left where NumPy's would be."""
+    from sklearn.utils import shuffle
+    want = np.random.RandomState(seed)
+    want.randint(0, 2**31, size=drawn)          # a word each
+    got = np.random.RandomState(0)
+    got.set_state(want.get_state())
+    mt = rng.mt_state(got)
+    idx = order = np.arange(n)
+    for _ in range(epochs):
+        idx = shuffle(idx, random_state=want)
+        rng.mt_shuffle(mt, order)
+        assert_array_equal(order, idx)
+    rng.set_mt_state(got, mt)
+    assert_array_equal(got.get_state()[1], want.get_state()[1])
+    assert got.get_state()[2] == want.get_state()[2]
+    assert got.uniform() == want.uniform()
+
+
+@pytest.mark.parametrize("hi", [1, 2, 5, 2**31 - 1, 2**32 - 1, 2**32, 3 * 2**40 + 17, 2**62])
+def test_mt_interval_draws_as_numpy(hi):
+    """``mt_interval`` is NumPy's masked draw on [0, hi]: 32-bit words up to
+    2**32 - 1, two words above (legacy ``randint``'s masked path, the same rule)."""
+    want = np.random.RandomState(11)
+    mt = rng.mt_state(want)
+    expected = want.randint(0, hi + 1, size=200, dtype=np.int64)
+    assert_array_equal([_mt_interval(mt, hi) for _ in range(200)], expected)
+
+
+@njit
+def _mt_interval(mt, hi):
+    return rng.mt_interval(mt, hi)
+
+
 def test_uniform_is_uniform_and_keyed():
     u = np.array([rng.uniform(7, 3, i) for i in range(20000)])
     assert u.min() >= 0.0 and u.max() < 1.0
@@ -249,10 +290,12 @@ def _train(layout, params, n_units, X, Y, *, batch=1, order=dense.SEQUENTIAL, ep
     state = np.array([np.inf, 0, 0, 0.0])
     curve = np.empty(epochs)
     X, Y = X.astype(dt), Y.astype(dt)
+    mt = (rng.mt_state(np.random.RandomState(seed)) if order == dense.SHUFFLE_RANDOMSTATE
+          else np.empty(0, np.int64))
     n = kernel(params, layout, loss, X, Y, batch, order, seed, 0, epochs, solver,
-               nesterov, hp, -1.0, 10, numba.get_num_threads(), vel, sq, state, np.empty(len(X), np.int64),
+               nesterov, hp, -1.0, 10, numba.get_num_threads(), vel, sq, state, np.arange(len(X)),
                np.empty((batch, n_units), dt), np.empty((batch, n_units), dt), np.empty_like(params),
-               np.empty(batch), curve, np.empty(0) if sw is None else sw)
+               np.empty(batch), curve, np.empty(0) if sw is None else sw, mt)
     return n, curve, state
 
 
@@ -415,7 +458,7 @@ def test_gradient_kernel_matches_finite_differences():
 
 
 @pytest.mark.parametrize("batch", [1, 3])
-@pytest.mark.parametrize("order", [dense.SHUFFLE, dense.REPLACEMENT])
+@pytest.mark.parametrize("order", [dense.SHUFFLE, dense.REPLACEMENT, dense.SHUFFLE_RANDOMSTATE])
 @pytest.mark.parametrize("solver", [dense.SGD, dense.ADAM])
 def test_training_is_bit_identical_across_thread_counts_and_twins(batch, order, solver, n_threads):
     g = np.random.default_rng(9)
@@ -469,7 +512,7 @@ def test_stopping_rule_follows_scikit_learn():
                             False, hp, 1e-4, 5, 1,
                             np.zeros_like(params), np.zeros_like(params), state, np.empty(4, np.int64),
                             np.empty((1, n_units)), np.empty((1, n_units)), np.empty_like(params),
-                            np.empty(1), curve, np.empty(0))
+                            np.empty(1), curve, np.empty(0), np.empty(0, np.int64))
     assert n == 7 and state[dense.STATUS] == dense.CONVERGED
 
 
@@ -525,7 +568,8 @@ def test_one_hidden_trainer_gives_the_generic_engines_bits(solver, nesterov, mom
             else:
                 Y = g.normal(size=(13, n_out))
             alpha = 1e-3 if k % 2 else 0.0
-            order = [dense.SHUFFLE, dense.SEQUENTIAL, dense.REPLACEMENT][k % 3]
+            order = [dense.SHUFFLE_RANDOMSTATE, dense.SEQUENTIAL, dense.REPLACEMENT,
+                     dense.SHUFFLE][k % 4]
             results = []
             for kernel in (dense.train_samples, dense.one_hidden_trainer(solver, n_in)):
                 layout, params, n_units = _net([n_in, 7, n_out], [hidden, out], bias, dtype, seed=k)

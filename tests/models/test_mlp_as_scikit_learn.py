@@ -214,3 +214,51 @@ def test_every_fit_of_a_network_holds_out_the_same_samples(tmp_path):
     late.set_params(early_stopping=True)
     np.testing.assert_array_equal(held_out(late), train_test_split(
         np.arange(len(X)), test_size=0.2, random_state=1)[1])
+
+
+# ------------------------------------------------------------------ shuffled samples
+
+@pytest.mark.parametrize("target", ["multiclass", "regression"])
+@pytest.mark.parametrize("solver,batch_size,hidden", [
+    ("sgd", 1, (7,)), ("adam", 1, (6, 5)), ("sgd", 16, (7,)), ("adam", 16, (6, 5))],
+    ids=["sgd-1-one hidden", "adam-1-two hidden", "sgd-16", "adam-16"])
+@pytest.mark.parametrize("early_stopping", [False, True], ids=["", "early stopping"])
+def test_shuffled_training_equals_scikit_learns(target, solver, batch_size, hidden, early_stopping):
+    """With shuffle=True (the default) every epoch shuffles the samples as
+    scikit-learn's does, from the same random state (after the initial
+    weights' draws and early stopping's split), so the weights, loss curve
+    and validation scores are scikit-learn's."""
+    y = TARGETS[target]
+    params = dict(hidden_layer_sizes=hidden, solver=solver, batch_size=batch_size, max_iter=6,
+                  learning_rate_init=0.02, momentum=0.9, alpha=1e-3, random_state=5,
+                  early_stopping=early_stopping, validation_fraction=0.2, n_iter_no_change=50)
+    want, got = (fit_quietly(m, X, y) for m in _pair(target, **params))
+    for a, b in zip(want.coefs_ + want.intercepts_, got.coefs_ + got.intercepts_):
+        assert_allclose(b, a, rtol=0, atol=1e-12)
+    assert_allclose(got.loss_curve_, want.loss_curve_, rtol=1e-12)
+    if early_stopping:
+        assert_allclose(got.validation_scores_, want.validation_scores_, rtol=1e-12)
+    # and not by chance: the samples in order train to other weights
+    in_order = fit_quietly(_pair(target, **params, shuffle=False)[1], X, y)
+    assert np.abs(in_order.coefs_[0] - got.coefs_[0]).max() > 1e-6
+
+
+def test_partial_fit_and_a_randomstate_shuffle_as_scikit_learns():
+    """partial_fit shuffles as scikit-learn's (an int random_state starts every
+    call's stream afresh, as its check_random_state does), and a RandomState
+    given as random_state moves on by the draws scikit-learn's makes."""
+    from sklearn.neural_network import MLPClassifier as Reference
+    y = TARGETS["multiclass"]
+    want = Reference((7,), batch_size=10, random_state=3, learning_rate_init=0.05)
+    got = MLPClassifier((7,), batch_size=10, random_state=3, learning_rate_init=0.05)
+    for _ in range(3):
+        want.partial_fit(X, y, classes=np.unique(y))
+        got.partial_fit(X, y, classes=np.unique(y))
+    for a, b in zip(want.coefs_ + want.intercepts_, got.coefs_ + got.intercepts_):
+        assert_allclose(b, a, rtol=0, atol=1e-12)
+    rs_want, rs_got = np.random.RandomState(8), np.random.RandomState(8)
+    want = fit_quietly(Reference((7,), batch_size=1, max_iter=3, random_state=rs_want), X, y)
+    got = fit_quietly(MLPClassifier((7,), batch_size=1, max_iter=3, random_state=rs_got), X, y)
+    for a, b in zip(want.coefs_ + want.intercepts_, got.coefs_ + got.intercepts_):
+        assert_allclose(b, a, rtol=0, atol=1e-12)
+    assert rs_got.uniform() == rs_want.uniform()
