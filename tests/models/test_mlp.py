@@ -553,10 +553,12 @@ def _bits(m):
 def test_invscaling_sets_the_rate_after_every_epoch(batch_size):
     """learning_rate='invscaling' trains as a constant-rate model does when its
     rate is set to scikit-learn's learning_rate_init / (t_ + 1) ** power_t
-    before each epoch (t_ samples seen): the same bits, momentum included."""
+    before each epoch (t_ samples seen): the same bits, momentum included.
+    (Samples in order: shuffled, each partial_fit call shuffles afresh, as
+    scikit-learn's.)"""
     X, y = _regression_data()
     kw = dict(hidden_layer_sizes=(5,), solver="sgd", momentum=0.9, batch_size=batch_size,
-              learning_rate_init=0.3, power_t=0.7, tol=None, random_state=3)
+              learning_rate_init=0.3, power_t=0.7, tol=None, random_state=3, shuffle=False)
     fitted = MLPRegressor(learning_rate="invscaling", max_iter=4, **kw).fit(X, y)
     stepped = MLPRegressor(learning_rate="constant", max_iter=1, **kw)
     for epoch in range(4):
@@ -569,10 +571,12 @@ def test_invscaling_sets_the_rate_after_every_epoch(batch_size):
 
 def _stalling(**kw):
     """A classifier whose constant rate is too high: its loss stops improving
-    after a few epochs (digits, rate 0.5)."""
+    after a few epochs (digits, rate 0.5). Samples in order, so that partial_fit
+    continues a fit's epochs (shuffled, each call shuffles afresh, as
+    scikit-learn's)."""
     X, y = load_digits(return_X_y=True)
     params = dict(hidden_layer_sizes=(16,), solver="sgd", learning_rate_init=0.5, batch_size=32,
-                  max_iter=60, n_iter_no_change=3, random_state=0)
+                  max_iter=60, n_iter_no_change=3, random_state=0, shuffle=False)
     params.update(kw)
     return X[:400] / 16, y[:400], params
 
@@ -638,10 +642,11 @@ def test_verbose_early_stopping_scores_every_epoch():
 def test_warm_start_fit_continues_from_the_fitted_weights():
     """Without momentum (nothing of the optimiser carries over), a warm-started
     fit trains as partial_fit continues: the same bits; n_iter_ counts its own
-    epochs, loss_curve_ and t_ go on. Without warm_start, fit starts again."""
+    epochs, loss_curve_ and t_ go on. Without warm_start, fit starts again.
+    (Samples in order: each call shuffles afresh, as scikit-learn's.)"""
     X, y = XOR_X, np.array([0, 1, 1, 0])
     kw = dict(hidden_layer_sizes=(4,), solver="sgd", momentum=0.0, learning_rate_init=0.5,
-              batch_size=2, max_iter=3, tol=None, random_state=0)
+              batch_size=2, max_iter=3, tol=None, random_state=0, shuffle=False)
     warm = MLPClassifier(**kw).fit(X, y)
     warm.set_params(warm_start=True).fit(X, y)
     stepped = MLPClassifier(**kw).fit(X, y)
