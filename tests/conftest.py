@@ -21,6 +21,41 @@ def pytest_configure(config):
                    "code); skipped under NUMBA_DISABLE_JIT, where there is only the Python form")
 
 
+# The test files that compile the same kernels: under ``--dist loadfile`` each
+# set is run by one worker, one file after the other, so the later ones find
+# the kernels compiled, where two workers used to compile them at once. Every
+# other file is a unit of its own, as loadfile makes it.
+SAME_KERNELS = {
+    "dense": ("tests/kernels/test_dense.py", "tests/models/test_mlp",
+              "tests/experiments/test_dense_recipes.py"),
+    "conv": ("tests/kernels/test_conv.py", "tests/kernels/test_pool.py", "tests/models/test_cnn.py",
+             "tests/experiments/test_cnn_recipes.py"),
+    "rbm": ("tests/kernels/test_rbm.py", "tests/models/test_rbm.py",
+            "tests/experiments/test_rbm_recipe.py"),
+    "hopfield": ("tests/kernels/test_hopfield.py", "tests/models/test_hopfield.py"),
+}
+
+
+def work_unit(nodeid):
+    """The unit of work of a test: its kernels' set, or its file."""
+    path = nodeid.split("::")[0]
+    return next((name for name, files in SAME_KERNELS.items() if path.startswith(files)), path)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """``--dist loadfile`` with SAME_KERNELS: a set of files is one unit of work."""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class SameKernels(LoadScopeScheduling):
+        def _split_scope(self, nodeid):
+            return work_unit(nodeid)
+
+    return SameKernels(config, log)
+
+
 def pytest_collection_modifyitems(config, items):
     if not numba.config.DISABLE_JIT:
         return
