@@ -228,15 +228,14 @@ def check_consistent_length(X, y, names=("X", "y")):
                          f"got {len(X)} and {len(y)}.")
 
 
-def frozen(a):
-    """A read-only view of ``a``, no copy. The models hand the kernels their data
-    this way, whether it came read-only or not: to Numba a read-only array (a
-    memory-mapped file opened for reading, say) is a type of its own, and one
-    read-only input compiled a second set of kernels, about 30 s a training
-    path on a new machine. As every input is read-only, there is one."""
-    v = a.view()
-    v.flags.writeable = False
-    return v
+def writeable(a):
+    """``a``, or a copy of it where it is read-only. The models hand the kernels
+    their data through this: to Numba a read-only array (a memory-mapped file
+    opened for reading, say) is a type of its own, and one read-only input
+    compiled a second set of kernels (46 s for an MLP's first fit on one).
+    (Read-only views of every input would give one path without copies, but a
+    path the kernels' speed was never measured on; paired runs could not tell.)"""
+    return a if a.flags.writeable else a.copy()
 
 
 def check_sample_weight(sample_weight, n_samples):

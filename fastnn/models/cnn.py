@@ -24,8 +24,8 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._validation import (
     check_array, check_bool, check_consistent_length, check_dtype, check_feature_names,
-    check_float, check_int, check_option, check_sample_weight, frozen, label_indices, label_kind,
-    seeded_random_state, validation_split,
+    check_float, check_int, check_option, check_sample_weight, label_indices, label_kind,
+    seeded_random_state, validation_split, writeable,
 )
 from ..kernels import conv, dense, pool
 from ..kernels.memory import aligned_zeros, padded_rows, realigned
@@ -240,10 +240,7 @@ class ConvNetClassifier(ClassifierMixin, BaseEstimator):
         if not reset and shape != tuple(self.image_shape_):
             raise ValueError(f"X holds images of shape {shape}, but {type(self).__name__} was fitted "
                              f"with images of shape {tuple(self.image_shape_)}.")
-        out = np.ascontiguousarray(arr.reshape((n,) + shape))
-        if not out.flags.writeable:  # a read-only array would compile the kernels once more
-            out = out.copy()
-        return out
+        return writeable(np.ascontiguousarray(arr.reshape((n,) + shape)))
 
     def _check_geometry(self, image_shape):
         kh, kw = _pair(self.filter_size, "filter_size")
@@ -496,8 +493,6 @@ class ConvNetClassifier(ClassifierMixin, BaseEstimator):
         done = 0
         no_improve = 0
         train = conv.train_samples if batch == 1 else conv.train_epochs
-        # (read-only, however they came: one compiled path, see frozen)
-        X, Y, weights = frozen(X), frozen(Y), frozen(_NO_WEIGHTS if sw is None else sw)
         while done < max_iter:
             n = min(per_call, max_iter - done)
             hp[dense.LR] = self.learning_rate_init / (
@@ -506,7 +501,7 @@ class ConvNetClassifier(ClassifierMixin, BaseEstimator):
                 self._params, s, self._layout, X, Y, batch, order_kind, self._seed, self._epochs, n,
                 solver, hp, tol, int(self.n_iter_no_change), self._vel, self._sq, self._state,
                 order, CONV, POOL, ARG, A, D, DP, GW, GB, G, batch_loss, curve[done:done + n],
-                steps[done:done + n], numba.get_num_threads(), weights)
+                steps[done:done + n], numba.get_num_threads(), _NO_WEIGHTS if sw is None else sw)
             if every > 1:
                 for e in range(done, done + ran):
                     row = steps[e]
@@ -568,7 +563,6 @@ class ConvNetClassifier(ClassifierMixin, BaseEstimator):
 
     def _proba(self, X):
         out = np.empty((X.shape[0], len(self.classes_)), dtype=self._dtype)
-        X = frozen(X)
         for start in range(0, X.shape[0], _CHUNK):  # the kernel allocates its own scratch
             stop = min(start + _CHUNK, X.shape[0])
             conv.predict_proba(self._params, self._spec, self._layout, X[start:stop],
@@ -601,7 +595,7 @@ class ConvNetClassifier(ClassifierMixin, BaseEstimator):
         p = int(s[conv.SPEC_POOL])
         maps = np.empty((n, int(s[conv.SPEC_F]), int(s[conv.SPEC_OH]), int(s[conv.SPEC_OW])),
                         self._dtype)
-        conv.conv2d_valid(frozen(X), np.ascontiguousarray(self.filters_), np.ascontiguousarray(self.filter_biases_),
+        conv.conv2d_valid(X, np.ascontiguousarray(self.filters_), np.ascontiguousarray(self.filter_biases_),
                           int(s[conv.SPEC_ACT]), maps)
         pooled = np.empty((n, maps.shape[1], maps.shape[2] // p, maps.shape[3] // p), self._dtype)
         pool.max_pool(maps, p, pooled, np.empty(pooled.shape, np.int64))

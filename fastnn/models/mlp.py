@@ -37,8 +37,8 @@ from sklearn.utils.validation import check_is_fitted
 from .._threads import threads_for
 from .._validation import (
     check_array, check_bool, check_consistent_length, check_dtype, check_float, check_int,
-    check_option, check_feature_names, check_sample_weight, frozen, label_indices, label_kind,
-    seeded_random_state, validation_split,
+    check_option, check_feature_names, check_sample_weight, label_indices, label_kind,
+    seeded_random_state, validation_split, writeable,
 )
 from ..kernels import dense
 from ..kernels.rng import mt_state, set_mt_state
@@ -479,7 +479,7 @@ class _BaseMLP(BaseEstimator):
             train = dense.train_epochs
         threads = threads_for(batch * self._params.shape[0] if batch > 1 else 0, PARALLEL_WORK)
         weights = _NO_WEIGHTS if sw is None else sw
-        X, Y, weights = frozen(X), frozen(Y), frozen(weights)   # (one compiled path: see frozen)
+        X, Y, weights = writeable(X), writeable(Y), writeable(weights)   # (one compiled path: see writeable)
         while done < max_iter:
             n = min(per_call, max_iter - done)
             ran = train(
@@ -558,8 +558,8 @@ class _BaseMLP(BaseEstimator):
         grad = np.empty(params.shape[0])
         batch_loss = np.empty(chunk)
         order = np.arange(n, dtype=np.int64)
-        weights = frozen(_NO_WEIGHTS if sw is None else sw)
-        X, Y = frozen(X), frozen(Y)   # (one compiled path: see frozen)
+        weights = writeable(_NO_WEIGHTS if sw is None else sw)
+        X, Y = writeable(X), writeable(Y)   # (one compiled path: see writeable)
         threads = threads_for(chunk * params.shape[0], PARALLEL_WORK)
         alpha = float(self.alpha) + 0.0
         last = [np.inf]
@@ -644,7 +644,7 @@ class _BaseMLP(BaseEstimator):
         out = np.empty((X.shape[0], self.n_outputs_), dtype=self._params.dtype)
         A = np.empty((X.shape[0], self._n_units), dtype=self._params.dtype)
         threads = threads_for(X.shape[0] * self._params.shape[0], PARALLEL_WORK)
-        dense.forward(self._params, self._layout, frozen(X), A, out, threads)
+        dense.forward(self._params, self._layout, writeable(X), A, out, threads)
         return out
 
     def _check_X_predict(self, X):

@@ -12,7 +12,6 @@ from scipy.signal import correlate2d
 from scipy.special import expit
 
 from fastnn._threads import threads
-from fastnn._validation import frozen
 from fastnn.kernels import activations, conv, dense, simd
 from fastnn.kernels.activations import IDENTITY, LOGISTIC, RELU, TANH
 from fastnn.kernels.memory import padded_rows
@@ -188,12 +187,11 @@ def _train(kernel, spec, layout, params, X, Y, batch, epochs=1, lr=0.1, order=de
     curve = np.empty(epochs)
     steps = np.empty((epochs, n_batches))
     filters = _unpack(spec, layout, params)[0]
-    # (read-only, as the model hands them over: the compiled path the model runs)
-    ran = kernel(params, spec, layout, frozen(X), frozen(Y), batch, order, seed, 0, epochs, solver,
-                 hp, -1.0, 10, vel, sq, state, np.empty(len(X), np.int64), s["CONV"], s["POOL"],
-                 s["ARG"], s["A"], s["D"], s["DP"], np.empty_like(filters),
-                 np.empty(spec[conv.SPEC_F], params.dtype), np.empty_like(params), np.empty(batch),
-                 curve, steps, threads, frozen(np.empty(0) if sw is None else sw))
+    ran = kernel(params, spec, layout, X, Y, batch, order, seed, 0, epochs, solver, hp, -1.0, 10,
+                 vel, sq, state, np.empty(len(X), np.int64), s["CONV"], s["POOL"], s["ARG"], s["A"],
+                 s["D"], s["DP"], np.empty_like(filters), np.empty(spec[conv.SPEC_F], params.dtype),
+                 np.empty_like(params), np.empty(batch), curve, steps, threads,
+                 np.empty(0) if sw is None else sw)
     assert ran == epochs
     return curve, steps
 
@@ -401,7 +399,7 @@ def test_predict_proba_matches_reference_forward():
     spec, layout, params, n_units = _network(seed=10, hidden=(4,))
     X, _ = _data(11, 5)
     out = np.empty((5, 3))
-    conv.predict_proba(params, spec, layout, frozen(X), out)
+    conv.predict_proba(params, spec, layout, X, out)
     filters, fbias, coefs, intercepts = _unpack(spec, layout, params)
     _, _, probs = reference.cnn_forward(X, filters, fbias, coefs, intercepts, 2)
     assert_allclose(out, probs, rtol=1e-12)
@@ -448,14 +446,14 @@ def test_predict_proba_same_bits_for_any_thread_count_twin_and_split(n_threads, 
     for t in n_threads:
         out = np.empty((n, 3), dtype)
         with threads(t):
-            conv.predict_proba(params, spec, layout, frozen(X), out)
+            conv.predict_proba(params, spec, layout, X, out)
         runs.append(out)
     out = np.empty((n, 3), dtype)
     conv.predict_proba_serial(params, spec, layout, X, out)
     runs.append(out)
     out = np.empty((n, 3), dtype)
     for a, b in [(0, 1), (1, 70), (70, n)]:
-        conv.predict_proba(params, spec, layout, frozen(X[a:b]), out[a:b])
+        conv.predict_proba(params, spec, layout, X[a:b], out[a:b])
     runs.append(out)
     for other in runs[1:]:
         assert_array_equal(runs[0], other)
@@ -472,7 +470,7 @@ def test_predict_proba_is_the_training_forward(dtype, batch):
     X, Y = _data(26, 8, image=(1, 16, 16))
     X, Y = X.astype(dtype), Y.astype(dtype)
     out = np.empty((8, 3), dtype)
-    conv.predict_proba(params, spec, layout, frozen(X), out)
+    conv.predict_proba(params, spec, layout, X, out)
     before = params.copy()
     _, steps = _train(conv.train_epochs, spec, layout, params, X, Y, batch, lr=0.0)
     assert_array_equal(params, before)

@@ -11,7 +11,6 @@ from numba import njit
 from numpy.testing import assert_allclose, assert_array_equal
 
 from fastnn import threads
-from fastnn._validation import frozen
 from fastnn.kernels import activations as A
 from fastnn.kernels import dense, losses, rng, simd
 from tests import reference
@@ -293,12 +292,10 @@ def _train(layout, params, n_units, X, Y, *, batch=1, order=dense.SEQUENTIAL, ep
     X, Y = X.astype(dt), Y.astype(dt)
     mt = (rng.mt_state(np.random.RandomState(seed)) if order == dense.SHUFFLE_RANDOMSTATE
           else np.empty(0, np.int64))
-    # (read-only, as the model hands them over: the compiled path the model runs)
-    X, Y, sw = frozen(X), frozen(Y), frozen(np.empty(0) if sw is None else sw)
     n = kernel(params, layout, loss, X, Y, batch, order, seed, 0, epochs, solver,
                nesterov, hp, -1.0, 10, numba.get_num_threads(), vel, sq, state, np.arange(len(X)),
                np.empty((batch, n_units), dt), np.empty((batch, n_units), dt), np.empty_like(params),
-               np.empty(batch), curve, sw, mt)
+               np.empty(batch), curve, np.empty(0) if sw is None else sw, mt)
     return n, curve, state
 
 
@@ -382,8 +379,7 @@ def _loss_gradient(layout, params, n_units, X, Y, loss, alpha, sw=None, chunk=No
     n = len(X)
     chunk = chunk or n
     grad = np.empty(len(params))
-    value = dense.loss_gradient(params, layout, loss, frozen(X), frozen(Y),
-                                frozen(np.empty(0) if sw is None else sw),
+    value = dense.loss_gradient(params, layout, loss, X, Y, np.empty(0) if sw is None else sw,
                                 alpha, threads, grad, np.empty((chunk, n_units), params.dtype),
                                 np.empty((chunk, n_units), params.dtype), np.empty_like(params),
                                 np.empty(chunk), np.arange(n))
