@@ -736,6 +736,11 @@ def test_minibatch_kernels_come_from_the_disk_cache(monkeypatch):
     for a, b in zip(model.coefs_, coefs):
         assert_array_equal(a, b)
     assert _cached(dense.train_epochs) and _cached(dense.forward)
+    # read-only input ran the writeable path (copied): no read-only array in any
+    # signature, which a new machine would compile again (46 s for a first fit)
+    from numba.core.types import Array
+    assert all(t.mutable for kernel in (dense.train_epochs, dense.forward)
+               for sig in kernel.signatures for t in sig if isinstance(t, Array))
 
 
 @pytest.mark.parametrize("hidden,batch,used", [
