@@ -447,7 +447,10 @@ class _BaseMLP(BaseEstimator):
         order_kind = self._order_code()
         mt = mt_state(rng) if order_kind == dense.SHUFFLE_RANDOMSTATE else _NO_STREAM
         # weight rows and the scratch's rows on cache lines (kernels.memory)
-        self._params, self._vel, self._sq = (realigned(a) for a in (self._params, self._vel, self._sq))
+        # (writeable: a model unpickled from a read-only memmap holds read-only arrays)
+        self._params, self._vel, self._sq = (realigned(writeable(a))
+                                             for a in (self._params, self._vel, self._sq))
+        self._layout, self._state = writeable(self._layout), writeable(self._state)
         A = padded_rows(batch, self._n_units, dt)
         D = padded_rows(batch, self._n_units, dt)
         G = aligned_zeros(self._params.shape[0], dt)
@@ -644,7 +647,7 @@ class _BaseMLP(BaseEstimator):
         out = np.empty((X.shape[0], self.n_outputs_), dtype=self._params.dtype)
         A = np.empty((X.shape[0], self._n_units), dtype=self._params.dtype)
         threads = threads_for(X.shape[0] * self._params.shape[0], PARALLEL_WORK)
-        dense.forward(self._params, self._layout, writeable(X), A, out, threads)
+        dense.forward(writeable(self._params), writeable(self._layout), writeable(X), A, out, threads)
         return out
 
     def _check_X_predict(self, X):
