@@ -108,7 +108,8 @@ def check_dtype(value, name="dtype"):
 
 
 def check_array(X, name, dtype=np.float64, ndim=2, min_samples=1, n_features=None, fitted_with=None):
-    """A finite numeric array, converted to a C-contiguous array of ``dtype``.
+    """A finite numeric array, converted to a writeable C-contiguous array of
+    ``dtype`` (copied where it was read-only: see ``writeable``).
 
     Raises TypeError for object, string, boolean-like-of-strings or complex
     data, and ValueError for wrong dimensions, too few rows, NaN or inf, and
@@ -155,7 +156,7 @@ def check_array(X, name, dtype=np.float64, ndim=2, min_samples=1, n_features=Non
         who = fitted_with or "the model"
         raise ValueError(f"{name} has {out.shape[1]} features, but {who} is expecting "
                          f"{n_features} features as input.")
-    return out
+    return writeable(out)
 
 
 def check_feature_names(estimator, X, reset):

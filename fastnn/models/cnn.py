@@ -25,7 +25,7 @@ from sklearn.utils.validation import check_is_fitted
 from .._validation import (
     check_array, check_bool, check_consistent_length, check_dtype, check_feature_names,
     check_float, check_int, check_option, check_sample_weight, label_indices, label_kind,
-    seeded_random_state, validation_split, writeable,
+    seeded_random_state, validation_split,
 )
 from ..kernels import conv, dense, pool
 from ..kernels.memory import aligned_zeros, padded_rows, realigned
@@ -240,7 +240,7 @@ class ConvNetClassifier(ClassifierMixin, BaseEstimator):
         if not reset and shape != tuple(self.image_shape_):
             raise ValueError(f"X holds images of shape {shape}, but {type(self).__name__} was fitted "
                              f"with images of shape {tuple(self.image_shape_)}.")
-        return writeable(np.ascontiguousarray(arr.reshape((n,) + shape)))
+        return np.ascontiguousarray(arr.reshape((n,) + shape))
 
     def _check_geometry(self, image_shape):
         kh, kw = _pair(self.filter_size, "filter_size")

@@ -482,7 +482,6 @@ class _BaseMLP(BaseEstimator):
             train = dense.train_epochs
         threads = threads_for(batch * self._params.shape[0] if batch > 1 else 0, PARALLEL_WORK)
         weights = _NO_WEIGHTS if sw is None else sw
-        X, Y, weights = writeable(X), writeable(Y), writeable(weights)   # (one compiled path: see writeable)
         while done < max_iter:
             n = min(per_call, max_iter - done)
             ran = train(
@@ -561,8 +560,7 @@ class _BaseMLP(BaseEstimator):
         grad = np.empty(params.shape[0])
         batch_loss = np.empty(chunk)
         order = np.arange(n, dtype=np.int64)
-        weights = writeable(_NO_WEIGHTS if sw is None else sw)
-        X, Y = writeable(X), writeable(Y)   # (one compiled path: see writeable)
+        weights = _NO_WEIGHTS if sw is None else sw
         threads = threads_for(chunk * params.shape[0], PARALLEL_WORK)
         alpha = float(self.alpha) + 0.0
         last = [np.inf]
@@ -647,7 +645,7 @@ class _BaseMLP(BaseEstimator):
         out = np.empty((X.shape[0], self.n_outputs_), dtype=self._params.dtype)
         A = np.empty((X.shape[0], self._n_units), dtype=self._params.dtype)
         threads = threads_for(X.shape[0] * self._params.shape[0], PARALLEL_WORK)
-        dense.forward(writeable(self._params), writeable(self._layout), writeable(X), A, out, threads)
+        dense.forward(writeable(self._params), writeable(self._layout), X, A, out, threads)
         return out
 
     def _check_X_predict(self, X):

@@ -16,7 +16,7 @@ from sklearn.utils.validation import check_is_fitted
 from .._threads import threads_for, threads_kernel
 from .._validation import (
     check_array, check_dtype, check_feature_names, check_float, check_int, check_option,
-    check_unit_interval, writeable,
+    check_unit_interval,
 )
 from ..kernels import rbm as kernels
 
@@ -126,7 +126,7 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         X = self._check_values(X)
         if reset:
             self.n_features_in_ = X.shape[1]
-        return writeable(X)   # (writeable, however it came: one compiled path)
+        return X
 
     def _check_values(self, X):
         """The visible values must be probabilities."""
