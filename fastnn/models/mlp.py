@@ -323,6 +323,10 @@ class _BaseMLP(BaseEstimator):
         """``(first, warm)`` for a call: a new network (first ``fit``, a ``fit``
         without ``warm_start``, a first ``partial_fit``), or ``fit`` continuing
         the fitted one under ``warm_start``."""
+        if incremental and self.early_stopping:
+            raise ValueError("partial_fit does not support early_stopping=True (it trains one epoch "
+                             "on the data it is given, with no held-out set); got "
+                             "early_stopping=True. Set early_stopping=False.")
         fitted = hasattr(self, "_params")
         warm = not incremental and fitted and bool(self.warm_start)
         return not ((incremental or warm) and fitted), warm
@@ -429,7 +433,10 @@ class _BaseMLP(BaseEstimator):
             X_val = None
         n_samples = X.shape[0]
         batch = self._batch(n_samples)
-        tol = -1.0 if (self.tol is None or incremental or self.early_stopping) else float(self.tol)
+        # (the training loss's rule runs in the kernels, with tol >= 0; the validation
+        # score's below. As scikit-learn's, the best loss and score and the epochs
+        # without improvement carry on through partial_fit and warm starts.)
+        tol = -1.0 if (self.tol is None or self.early_stopping) else float(self.tol)
         # scikit-learn's learning-rate schedules, for SGD: the current rate (_lr) starts
         # at learning_rate_init a fit (and a first partial_fit), and 'invscaling' sets
         # it after every epoch, 'adaptive' when the loss (or the validation score)
@@ -458,9 +465,6 @@ class _BaseMLP(BaseEstimator):
         curve = np.empty(max_iter, dtype=np.float64)
         solver = self._solver_code()
         nesterov = bool(self.nesterovs_momentum)
-        if not incremental:
-            self._state[dense.BEST_LOSS] = np.inf
-            self._state[dense.NO_IMPROVE] = 0.0
         self._state[dense.STATUS] = dense.RUNNING
 
         # an epoch a call where Python acts after every epoch
@@ -471,7 +475,6 @@ class _BaseMLP(BaseEstimator):
             bar = tqdm(total=max_iter, desc=type(self).__name__, unit="epoch", leave=True)
             per_call = 1
         done = 0
-        no_improve = 0
         t_start = self.t_
         t0 = time.perf_counter()
         if batch == 1 and self._layout.shape[0] == 2:   # the article's networks, per sample
@@ -509,17 +512,18 @@ class _BaseMLP(BaseEstimator):
             if X_val is not None:
                 score = self._validation_score(X_val, y_val, sw_val)
                 self.validation_scores_.append(score)
-                if score > self.best_validation_score_ + (self.tol or 0.0):
-                    no_improve = 0
+                # (scikit-learn's rule: a score tol short of the best is no improvement;
+                # the count is the state's, which the kernels leave alone here)
+                if score < self.best_validation_score_ + (self.tol or 0.0):
+                    self._state[dense.NO_IMPROVE] += 1.0
                 else:
-                    no_improve += 1
+                    self._state[dense.NO_IMPROVE] = 0.0
                 if score > self.best_validation_score_:
                     self.best_validation_score_ = score
                     self._best_params = self._params.copy()
-                if no_improve > self.n_iter_no_change:
+                if self._state[dense.NO_IMPROVE] > self.n_iter_no_change:
                     if schedule != "adaptive" or self._slower(hp, bar, "Validation score") != dense.RUNNING:
                         break
-                    no_improve = 0
         if bar is not None:
             bar.close()
         if mt.shape[0] and not isinstance(self.random_state, numbers.Integral):
@@ -717,7 +721,14 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         'classical': scikit-learn's ``v = momentum * v - lr * g; w += v``;
         'previous_gradient': part D's ``w -= lr * g + momentum * g_previous``.
     batch_size : int, 'auto' or 'full', default='auto'
-    tol : float or None, default=1e-4 (None: always run ``max_iter`` epochs).
+    tol : float or None, default=1e-4 (None: ``fit`` runs ``max_iter`` epochs,
+        unless ``early_stopping`` stops it, with a tolerance of 0).
+        As scikit-learn's: an epoch whose loss is not ``tol`` below the best
+        (or, with ``early_stopping``, whose validation score is ``tol`` short of
+        the best) counts as no improvement, and more than ``n_iter_no_change``
+        in a row stop ``fit``; the best loss and score and that count carry on
+        through ``partial_fit`` calls and ``warm_start`` fits, so a warm fit
+        after one that stopped stops again unless it improves at once.
     dtype : {'float64', 'float32'}, default='float64'
 
     and these work as scikit-learn's:
@@ -736,9 +747,9 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         epoch the rate is ``learning_rate_init / (t_ + 1) ** power_t``, ``t_`` the
         samples trained on. 'adaptive': each time ``n_iter_no_change`` epochs in a
         row do not improve the loss (or the validation score) by ``tol``, the rate
-        is divided by 5, and training stops once it is 1e-6 or less; in ``fit``
-        (``partial_fit`` trains at the current rate). A ``fit`` starts again at
-        ``learning_rate_init``.
+        is divided by 5, and training stops once it is 1e-6 or less (over
+        ``partial_fit``'s calls too: one that ends such a run divides the rate
+        its successors train at). A ``fit`` starts again at ``learning_rate_init``.
     power_t : float, default=0.5
     warm_start : bool, default=False
         ``fit`` continues from the fitted weights instead of drawing new ones: the

@@ -262,3 +262,75 @@ def test_partial_fit_and_a_randomstate_shuffle_as_scikit_learns():
     for a, b in zip(want.coefs_ + want.intercepts_, got.coefs_ + got.intercepts_):
         assert_allclose(b, a, rtol=0, atol=1e-12)
     assert rs_got.uniform() == rs_want.uniform()
+
+
+# ------------------------------------------------------------------ when training stops
+
+def _fits_of(target, calls, **params):
+    """Both models after ``calls`` ('fit' or 'partial_fit', in turn) on one target."""
+    y = TARGETS[target]
+    kw = {"classes": np.unique(y)} if target != "regression" else {}
+    models = _pair(target, **params)
+    for m in models:
+        for call in calls:
+            if call == "fit":
+                fit_quietly(m, X, y)
+            else:
+                m.partial_fit(X, y, **kw)
+    return models
+
+
+STOPS = {
+    # a validation score equal to the best is no improvement only tol short of
+    # it: at a learning rate of 1e-12 the score stays put, and tol=0 lets it run
+    "early stopping on a plateau": (
+        ["fit"], dict(early_stopping=True, tol=0.0, learning_rate_init=1e-12, max_iter=12)),
+    # the epochs without improvement carry on into a warm fit, which stops at
+    # once unless its first epoch improves on the best loss by tol
+    "a warm fit after a stop": (
+        ["fit", "fit"], dict(warm_start=True, tol=1e-2, max_iter=60)),
+    "adaptive, warm": (
+        ["fit", "fit"], dict(warm_start=True, learning_rate="adaptive", tol=1e-3, max_iter=60)),
+    # partial_fit keeps the count and 'adaptive' divides the rate between calls
+    "adaptive, partial_fit": (
+        ["partial_fit"] * 8, dict(learning_rate="adaptive", tol=0.5, n_iter_no_change=1)),
+    # (and at a constant rate a call past n_iter_no_change still trains its epoch)
+    "constant, partial_fit": (["partial_fit"] * 5, dict(tol=0.5, n_iter_no_change=1)),
+}
+
+
+@pytest.mark.parametrize("case", list(STOPS))
+@pytest.mark.parametrize("target", ["multiclass", "regression"])
+def test_training_stops_and_slows_as_scikit_learns(case, target):
+    """tol and n_iter_no_change stop a fit (and slow an 'adaptive' one) at the
+    epochs scikit-learn's stop at, through warm starts and partial_fit too: the
+    same loss curve (and validation scores), learning rate and weights."""
+    calls, extra = STOPS[case]
+    params = {**dict(hidden_layer_sizes=(7,), solver="sgd", batch_size=16, shuffle=False,
+                     random_state=2, learning_rate_init=0.05, n_iter_no_change=2), **extra}
+    want, got = _fits_of(target, calls, **params)
+    assert len(got.loss_curve_) == len(want.loss_curve_)
+    assert_allclose(got.loss_curve_, want.loss_curve_, rtol=1e-12)
+    if calls[-1] == "fit":
+        assert got.n_iter_ == want.n_iter_
+    if got.early_stopping:
+        assert_allclose(got.validation_scores_, want.validation_scores_, rtol=1e-12)
+    assert got._lr == pytest.approx(want._optimizer.learning_rate, rel=1e-12)
+    for a, b in zip(want.coefs_ + want.intercepts_, got.coefs_ + got.intercepts_):
+        assert_allclose(b, a, rtol=0, atol=1e-12)
+
+
+def test_partial_fit_refuses_early_stopping_and_leaves_the_model_as_it_was():
+    """As scikit-learn's: partial_fit has no held-out set (fastnn trained on
+    with early_stopping=True ignored)."""
+    model = MLPClassifier((5,), early_stopping=True, random_state=0)
+    with pytest.raises(ValueError, match=r"partial_fit does not support early_stopping=True.*"
+                                         r"got early_stopping=True"):
+        model.partial_fit(X, TARGETS["multiclass"], classes=np.arange(10))
+    assert not hasattr(model, "coefs_")
+    fit_quietly(model.set_params(max_iter=2), X, TARGETS["multiclass"])
+    before = [c.copy() for c in model.coefs_]
+    with pytest.raises(ValueError, match="early_stopping"):
+        model.partial_fit(X, TARGETS["multiclass"])
+    for a, b in zip(before, model.coefs_):
+        np.testing.assert_array_equal(a, b)
