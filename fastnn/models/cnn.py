@@ -86,8 +86,10 @@ class ConvNetClassifier(ClassifierMixin, BaseEstimator):
     sample_order : {'shuffle', 'sequential', 'replacement'}, default='shuffle'
         'replacement' draws each step's image at random, as the article.
     tol : float or None, default=1e-4
-        Stop when the epoch loss has not improved by ``tol`` for
-        ``n_iter_no_change`` epochs; None always runs ``max_iter`` epochs.
+        Stop when the epoch loss has not improved by ``tol`` for more than
+        ``n_iter_no_change`` epochs in a row; None always runs ``max_iter``
+        epochs. As MLPClassifier's, the best loss (and validation score) and
+        that count carry on through ``partial_fit`` calls and warm fits.
     n_iter_no_change : int, default=10
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the images (stratified), score the
@@ -453,7 +455,9 @@ class ConvNetClassifier(ClassifierMixin, BaseEstimator):
         n_samples = X.shape[0]
         batch = max(1, min(int(self.batch_size), n_samples))
         n_batches = (n_samples + batch - 1) // batch
-        tol = -1.0 if (self.tol is None or incremental or X_val is not None) else float(self.tol)
+        # (as MLPClassifier's: the best loss and score and the epochs without improvement
+        # carry on through partial_fit and warm starts; the loss's rule runs in the kernels)
+        tol = -1.0 if (self.tol is None or X_val is not None) else float(self.tol)
         hp = np.array([self.learning_rate_init, self.momentum, 0.9, 0.999, 1e-8,
                        self.alpha + 0.0], dtype=np.float64)   # (as MLPClassifier's)
         dt = self._dtype
@@ -479,9 +483,6 @@ class ConvNetClassifier(ClassifierMixin, BaseEstimator):
         steps = np.zeros((max_iter, n_batches), dtype=np.float64)
         solver = dense.ADAM if self.solver == "adam" else dense.SGD
         order_kind = SAMPLE_ORDERS[self.sample_order]
-        if not incremental:
-            self._state[dense.BEST_LOSS] = np.inf
-            self._state[dense.NO_IMPROVE] = 0.0
         self._state[dense.STATUS] = dense.RUNNING
         every = int(self.verbose) if not isinstance(self.verbose, (bool, np.bool_)) else 0
         bar = None
@@ -491,7 +492,6 @@ class ConvNetClassifier(ClassifierMixin, BaseEstimator):
             bar = tqdm(total=max_iter, desc=type(self).__name__, unit="epoch", leave=True)
             per_call = 1
         done = 0
-        no_improve = 0
         train = conv.train_samples if batch == 1 else conv.train_epochs
         while done < max_iter:
             n = min(per_call, max_iter - done)
@@ -514,8 +514,11 @@ class ConvNetClassifier(ClassifierMixin, BaseEstimator):
             if X_val is not None and self._state[dense.STATUS] == dense.RUNNING:
                 score = _accuracy(y_val, self._proba(X_val).argmax(axis=1), sw_val)
                 self.validation_scores_.append(score)
-                no_improve = 0 if score > self.best_validation_score_ + (self.tol or 0.0) \
-                    else no_improve + 1
+                # (scikit-learn's rule: a score tol short of the best is no improvement)
+                if score < self.best_validation_score_ + (self.tol or 0.0):
+                    self._state[dense.NO_IMPROVE] += 1.0
+                else:
+                    self._state[dense.NO_IMPROVE] = 0.0
                 if score > self.best_validation_score_:
                     self.best_validation_score_ = score
                     self._best_params = self._params.copy()
@@ -523,7 +526,8 @@ class ConvNetClassifier(ClassifierMixin, BaseEstimator):
                 bar.update(ran)
                 bar.set_postfix(loss=f"{curve[done - 1]:.6g}",
                                 **({} if score is None else {"val_score": f"{score:.4f}"}))
-            if self._state[dense.STATUS] != dense.RUNNING or no_improve > self.n_iter_no_change:
+            if (self._state[dense.STATUS] != dense.RUNNING
+                    or self._state[dense.NO_IMPROVE] > self.n_iter_no_change):
                 break
         if bar is not None:
             bar.close()
