@@ -761,6 +761,9 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     ----------
     classes_, coefs_, intercepts_, loss_, loss_curve_, n_iter_, t_, n_layers_,
     n_outputs_, out_activation_, n_features_in_, best_loss_
+        As scikit-learn's, but ``n_iter_`` counts the epochs since the network
+        was drawn or warm-started, ``partial_fit``'s included (scikit-learn's is
+        1 after any ``partial_fit``).
     """
 
     def _default_output_activation(self, loss):
