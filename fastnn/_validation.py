@@ -143,7 +143,8 @@ def check_array(X, name, dtype=np.float64, ndim=2, min_samples=1, n_features=Non
                          f"got {arr.shape[0]} (shape {arr.shape}).")
     if ndim == 2 and arr.shape[1] < 1:
         raise ValueError(f"{name} has 0 feature(s) (shape={arr.shape}) while a minimum of 1 is required.")
-    out = np.ascontiguousarray(arr, dtype=dtype)
+    with np.errstate(over="ignore"):   # (an overflow is the ValueError below)
+        out = np.ascontiguousarray(arr, dtype=dtype)
     if not np.isfinite(out).all():
         bad = np.argwhere(~np.isfinite(out))[0]
         where = ", ".join(str(int(i)) for i in bad)
