@@ -334,3 +334,57 @@ def test_partial_fit_refuses_early_stopping_and_leaves_the_model_as_it_was():
         model.partial_fit(X, TARGETS["multiclass"])
     for a, b in zip(before, model.coefs_):
         np.testing.assert_array_equal(a, b)
+
+
+# ------------------------------------------------------------------ a random sweep
+
+def _random_setting(seed):
+    """A target, a sequence of calls and a parameter setting drawn from ``seed``:
+    every solver option, schedule and stopping rule, at learning rates low
+    enough that training is not chaotic (there a last-bit difference grows as
+    it does between two scikit-learn fits)."""
+    rng = np.random.default_rng(seed)
+    target = str(rng.choice(["multiclass", "binary", "regression"]))
+    params = dict(
+        hidden_layer_sizes=tuple(int(n) for n in rng.integers(2, 9, rng.integers(1, 3))),
+        activation=str(rng.choice(["relu", "logistic", "tanh"])),
+        solver=str(rng.choice(["sgd", "adam"])), batch_size=int(rng.choice([1, 7, 16, 64])),
+        learning_rate_init=float(rng.choice([0.001, 0.01])),
+        momentum=float(rng.choice([0.0, 0.5, 0.9])), nesterovs_momentum=bool(rng.integers(2)),
+        alpha=float(rng.choice([0.0, 1e-4, 1e-2])),
+        learning_rate=str(rng.choice(["constant", "invscaling", "adaptive"])),
+        tol=float(rng.choice([0.0, 1e-4, 1e-2, 0.1])), n_iter_no_change=int(rng.integers(1, 5)),
+        early_stopping=bool(rng.integers(2)), validation_fraction=0.2,
+        shuffle=bool(rng.integers(2)), max_iter=int(rng.integers(1, 20)),
+        random_state=int(rng.integers(100)), beta_1=float(rng.choice([0.9, 0.5])),
+        power_t=float(rng.choice([0.5, 0.25])))
+    calls = ["fit"] + [str(c) for c in rng.choice(["fit", "warm fit", "partial_fit"], 2)]
+    if params["early_stopping"]:   # (no partial_fit; a warm fit holds out other samples)
+        calls = ["fit", "fit"]
+    return target, calls, params
+
+
+@pytest.mark.parametrize("seed", range(60))
+def test_random_settings_train_and_stop_as_scikit_learns(seed):
+    """Drawn settings (solver, batch size, momentum, schedule, tol,
+    n_iter_no_change, early stopping, shuffle) and call sequences (fit, warm
+    fit, partial_fit): after every call the loss curve, its length, n_iter_,
+    the validation scores and the weights are scikit-learn's."""
+    target, calls, params = _random_setting(seed)
+    y = TARGETS[target]
+    kw = {"classes": np.unique(y)} if target != "regression" else {}
+    want, got = _pair(target, **params)
+    for call in calls:
+        for m in (want, got):
+            if call == "partial_fit":
+                m.partial_fit(X, y, **kw)
+            else:
+                fit_quietly(m.set_params(warm_start=call == "warm fit"), X, y)
+        assert len(got.loss_curve_) == len(want.loss_curve_), call
+        assert_allclose(got.loss_curve_, want.loss_curve_, rtol=1e-9)
+        if call != "partial_fit":
+            assert got.n_iter_ == want.n_iter_
+        if params["early_stopping"]:
+            assert_allclose(got.validation_scores_, want.validation_scores_, rtol=1e-9)
+        for a, b in zip(want.coefs_ + want.intercepts_, got.coefs_ + got.intercepts_):
+            assert_allclose(b, a, rtol=0, atol=1e-9)
