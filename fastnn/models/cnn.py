@@ -95,7 +95,7 @@ class ConvNetClassifier(ClassifierMixin, BaseEstimator):
         Hold out ``validation_fraction`` of the images (stratified), score the
         accuracy on them after every epoch, stop when it has not improved by
         ``tol`` for ``n_iter_no_change`` epochs, and keep the best epoch's
-        parameters (as scikit-learn's MLPClassifier). ``partial_fit`` ignores it.
+        parameters (as scikit-learn's MLPClassifier). ``partial_fit`` refuses it.
     validation_fraction : float in (0, 1), default=0.1
     warm_start : bool, default=False
         ``fit`` on a fitted network continues from its parameters; as
@@ -420,6 +420,10 @@ class ConvNetClassifier(ClassifierMixin, BaseEstimator):
     def _fit_public(self, X, y, incremental, classes=None, sample_weight=None):
         if y is None:
             raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None.")
+        if incremental and check_bool(self.early_stopping, "early_stopping"):
+            raise ValueError("partial_fit does not support early_stopping=True (it trains one epoch "
+                             "on the images it is given, with no held-out set); got "
+                             "early_stopping=True. Set early_stopping=False.")
         fitted = "_params" in self.__dict__
         warm = not incremental and fitted and check_bool(self.warm_start, "warm_start")
         first = not ((incremental or warm) and fitted)

@@ -408,6 +408,11 @@ def test_bad_inputs_raise_clear_errors(digits):
         m.partial_fit(X[:5], [0, 1, 2, 3, 11])
     with pytest.raises(ValueError, match="classes must be passed on the first call"):
         small().partial_fit(X[:5], y[:5])
+    refused = small(early_stopping=True)   # (as the MLPs: no held-out set in partial_fit)
+    with pytest.raises(ValueError, match=r"partial_fit does not support early_stopping=True.*"
+                                         r"got early_stopping=True"):
+        refused.partial_fit(X[:5], y[:5], classes=np.arange(10))
+    assert not hasattr(refused, "classes_")
 
 
 # ---------------------------------------------------------------- pictures
