@@ -323,7 +323,7 @@ class _BaseMLP(BaseEstimator):
         """``(first, warm)`` for a call: a new network (first ``fit``, a ``fit``
         without ``warm_start``, a first ``partial_fit``), or ``fit`` continuing
         the fitted one under ``warm_start``."""
-        if incremental and self.early_stopping:
+        if incremental and check_bool(self.early_stopping, "early_stopping"):
             raise ValueError("partial_fit does not support early_stopping=True (it trains one epoch "
                              "on the data it is given, with no held-out set); got "
                              "early_stopping=True. Set early_stopping=False.")

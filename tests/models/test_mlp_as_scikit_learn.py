@@ -328,6 +328,8 @@ def test_partial_fit_refuses_early_stopping_and_leaves_the_model_as_it_was():
                                          r"got early_stopping=True"):
         model.partial_fit(X, TARGETS["multiclass"], classes=np.arange(10))
     assert not hasattr(model, "coefs_")
+    with pytest.raises(TypeError, match="early_stopping must be a bool; got str 'yes'"):
+        MLPClassifier(early_stopping="yes").partial_fit(X, TARGETS["multiclass"], classes=np.arange(10))
     fit_quietly(model.set_params(max_iter=2), X, TARGETS["multiclass"])
     before = [c.copy() for c in model.coefs_]
     with pytest.raises(ValueError, match="early_stopping"):
