@@ -1,5 +1,4 @@
 """`fastnn plot --picture`: model pictures drawn from stored runs."""
-import numpy as np
 import pytest
 
 from fastnn.cli import main

@@ -415,8 +415,8 @@ def test_full_batch_loss_gradient_matches_finite_differences(hidden, out, loss, 
             vals.append(reference.mlp_loss(X, Y, Ws, bs, acts, loss, alpha, sw))
         fd[k] = (vals[0] - vals[1]) / 2e-6
     assert_allclose(grad, fd, rtol=1e-5, atol=1e-8)
-    for chunk, threads in [(5, 1), (16, 2), (n, 2)]:
-        v2, g2 = _loss_gradient(layout, params, n_units, X, Y, code, alpha, sw, chunk, threads)
+    for chunk, n_threads in [(5, 1), (16, 2), (n, 2)]:
+        v2, g2 = _loss_gradient(layout, params, n_units, X, Y, code, alpha, sw, chunk, n_threads)
         assert v2 == pytest.approx(value, rel=1e-13)
         assert_allclose(g2, grad, rtol=1e-12, atol=1e-15)
         if chunk == n:
