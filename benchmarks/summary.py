@@ -10,7 +10,10 @@ many times faster fastnn is than each peer, per sample, beside the targets of
 the foundation issue (met / not met). Benchmarks written by the suites in this
 folder carry ``impl`` and ``samples`` (sample-steps per round) in extra_info;
 ratios are taken per sample, so a peer that trains fewer epochs still compares
-fairly.
+fairly. The first line names the machine each file was measured on (ratios
+move with the hardware: BLAS and XLA peers gain more from wider vectors and
+fused multiply-add than fastnn's fixed-order kernels), with a warning when the
+files come from different machines.
 """
 import argparse
 import json
@@ -75,8 +78,38 @@ def load(paths):
     return groups
 
 
-def summarise(groups, out=sys.stdout):
-    """Write the table; returns the list of (group, target, ok) checked."""
+def machine(path):
+    """The machine a JSON file was measured on, as one line: pytest-benchmark's
+    ``machine_info`` (CPU brand, vendor, family and model, CPUs, clock, the
+    widest x86 vector extension, system and Python)."""
+    with open(path) as f:
+        info = json.load(f).get("machine_info") or {}
+    cpu = info.get("cpu") or {}
+    flags = set(cpu.get("flags") or ())
+    simd = next((f for f in ("avx512f", "avx2", "avx", "sse4_2") if f in flags), None)
+    ident = ", ".join(str(v) for v in (
+        cpu.get("vendor_id_raw"),
+        cpu.get("family") is not None and f"family {cpu['family']} model {cpu.get('model')}")
+        if v)
+    parts = [cpu.get("brand_raw") or info.get("processor") or info.get("machine") or "unknown CPU"]
+    if ident:
+        parts[0] += f" ({ident})"
+    if cpu.get("count"):
+        parts.append(f"{cpu['count']} CPUs" + (f" at {cpu['hz_actual_friendly']}"
+                                                if cpu.get("hz_actual_friendly") else ""))
+    if simd:
+        parts.append(simd)
+    if info.get("system"):
+        parts.append(f"{info['system']} {info.get('release', '')}".strip())
+    if info.get("python_version"):
+        parts.append(f"Python {info['python_version']}")
+    return ", ".join(parts)
+
+
+def summarise(groups, out=None):
+    """Write the table (to ``out``, else the current ``sys.stdout``); returns the
+    list of (group, target, ok) checked."""
+    out = sys.stdout if out is None else out
     checked = []
     for name in sorted(groups):
         rows = sorted(groups[name], key=lambda r: r["per_sample"] or r["median"])
@@ -150,6 +183,15 @@ def main(argv=None):
     if not groups:
         print("no benchmarks in " + ", ".join(args.json))
         return 1
+    # ratios are only comparable on one machine: say which, and warn when several
+    seen = {}
+    for path in args.json:
+        seen.setdefault(machine(path), []).append(path)
+    for line, paths in seen.items():
+        print(f"machine: {line}" + (f"  [{', '.join(paths)}]" if len(seen) > 1 else ""))
+    if len(seen) > 1:
+        print("warning: these files come from different machines; ratios across them "
+              "are not comparable")
     summarise(groups)
     return 0
 
