@@ -18,14 +18,13 @@ seed), so the same point has the same id in every sweep and on every machine.
 Re-running a sweep on the same results file resumes it: finished runs are
 skipped, failed and unfinished ones run again.
 """
-import functools
 import itertools
 import os
 import sys
-import threading
 import tomllib
 from dataclasses import dataclass, field
 
+from .._progress import progress
 from .runners import (Task, configuration, coerce_param, make_runner, recipe_ref, resolve_recipe,
                       warm_up_all)
 from .store import MemoryStore, StoreError, open_store
@@ -155,27 +154,10 @@ class SweepReport:
     errors: dict = field(default_factory=dict)
 
 
-@functools.cache
-def _bar_class():
-    """tqdm with a write lock of this process's own, and no monitor thread.
-
-    tqdm's default lock holds a multiprocessing semaphore that a forked process
-    shares with its parent, and every bar takes it (also a disabled one). A
-    forked sweep killed while it held it (SIGKILL, the OOM killer) left the
-    parent's next bar waiting for it forever. A sweep's bar is updated from one
-    thread; the monitor thread, which takes the lock too, is not needed."""
-    from tqdm import tqdm
-
-    class SweepBar(tqdm):
-        monitor_interval = 0
-
-    SweepBar.set_lock(threading.RLock())
-    return SweepBar
-
-
 def _progress(total, desc, enabled):
-    return _bar_class()(total=total, desc=desc, unit="run", disable=not enabled,
-                        file=sys.stderr, dynamic_ncols=True)
+    # (fastnn._progress: a forked sweep killed inside its bar cannot hang this one)
+    return progress(auto=False, total=total, desc=desc, unit="run", disable=not enabled,
+                    file=sys.stderr, dynamic_ncols=True)
 
 
 def sweep(spec, out=None, workers=None, scheduler=None, progress=True, kind="sweep"):

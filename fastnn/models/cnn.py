@@ -22,6 +22,7 @@ from sklearn.exceptions import ConvergenceWarning, DataConversionWarning
 from sklearn.utils.multiclass import check_classification_targets, unique_labels
 from sklearn.utils.validation import check_is_fitted
 
+from .._progress import progress
 from .._validation import (
     check_array, check_bool, check_consistent_length, check_dtype, check_feature_names,
     check_float, check_int, check_option, check_sample_weight, label_indices, label_kind,
@@ -492,8 +493,7 @@ class ConvNetClassifier(ClassifierMixin, BaseEstimator):
         bar = None
         per_call = max_iter if self.learning_rate_decay == 0 and X_val is None else 1
         if self.verbose:
-            from tqdm.auto import tqdm
-            bar = tqdm(total=max_iter, desc=type(self).__name__, unit="epoch", leave=True)
+            bar = progress(total=max_iter, desc=type(self).__name__, unit="epoch", leave=True)
             per_call = 1
         done = 0
         train = conv.train_samples if batch == 1 else conv.train_epochs

@@ -34,6 +34,7 @@ from sklearn.utils.multiclass import type_of_target, unique_labels
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
+from .._progress import progress
 from .._threads import threads_for
 from .._validation import (
     check_array, check_bool, check_consistent_length, check_dtype, check_float, check_int,
@@ -471,8 +472,7 @@ class _BaseMLP(BaseEstimator):
         per_call = 1 if X_val is not None or schedule == "invscaling" else max_iter
         bar = None
         if self.verbose:
-            from tqdm.auto import tqdm
-            bar = tqdm(total=max_iter, desc=type(self).__name__, unit="epoch", leave=True)
+            bar = progress(total=max_iter, desc=type(self).__name__, unit="epoch", leave=True)
             per_call = 1
         done = 0
         t_start = self.t_
@@ -571,8 +571,7 @@ class _BaseMLP(BaseEstimator):
         curve = []
         bar = None
         if self.verbose:
-            from tqdm.auto import tqdm
-            bar = tqdm(total=max_iter, desc=f"{type(self).__name__} (lbfgs)", unit="iter")
+            bar = progress(total=max_iter, desc=f"{type(self).__name__} (lbfgs)", unit="iter")
 
         def loss_and_gradient(x):
             params[:] = x
