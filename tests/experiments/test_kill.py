@@ -102,40 +102,6 @@ def test_sigkill_at_random_moments_then_resume(tmp_path, subprocess_env):
         assert_same_run(run, reference.read_run(rid))
 
 
-_HOLD_THE_LOCK_AND_DIE = """
-import os, signal, time
-from fastnn.experiments.sweep import _progress
-bar = _progress(3, "first", False)
-bar.close()
-r, w = os.pipe()
-pid = os.fork()
-if pid == 0:                        # a forked sweep, killed while its bar holds the write lock
-    type(bar).get_lock().acquire()
-    os.write(w, b"x")
-    time.sleep(60)
-    os._exit(0)
-os.read(r, 1)
-os.kill(pid, signal.SIGKILL)
-os.waitpid(pid, 0)
-_progress(3, "after", False).close()
-print("the next bar started")
-"""
-
-
-def test_a_forked_sweep_killed_inside_its_progress_bar_does_not_hang_the_parent(subprocess_env):
-    """tqdm's default write lock is a semaphore shared across fork: a forked
-    sweep killed while its bar held it (one kill in about three suite runs of
-    the test above landed there) left the parent's next sweep waiting forever.
-    The sweep's bars take a lock of their own process."""
-    try:
-        done = subprocess.run([sys.executable, "-c", _HOLD_THE_LOCK_AND_DIE], env=subprocess_env,
-                              capture_output=True, text=True, timeout=30)
-    except subprocess.TimeoutExpired:
-        raise AssertionError("the parent's next progress bar waited for the killed child's lock")
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "the next bar started"
-
-
 # --------------------------------------------------------------------------
 # the store alone under stress: large arrays, many attributes, kills inside commits,
 # rolled-back writes, and readers opening the file while it is written
