@@ -96,6 +96,15 @@ def check_bool(value, name):
     return bool(value)
 
 
+def check_partial_fit_early_stopping(early_stopping, samples="the data"):
+    """partial_fit refuses ``early_stopping=True``, as scikit-learn's MLPs do: it
+    trains one epoch on ``samples`` it is given, with no held-out set."""
+    if check_bool(early_stopping, "early_stopping"):
+        raise ValueError(f"partial_fit does not support early_stopping=True (it trains one epoch "
+                         f"on {samples} it is given, with no held-out set); got "
+                         "early_stopping=True. Set early_stopping=False.")
+
+
 def check_dtype(value, name="dtype"):
     """float32 or float64, given as a name, a NumPy type or a dtype."""
     try:

@@ -25,8 +25,8 @@ from sklearn.utils.validation import check_is_fitted
 from .._progress import progress
 from .._validation import (
     check_array, check_bool, check_consistent_length, check_dtype, check_feature_names,
-    check_float, check_int, check_option, check_sample_weight, label_indices, label_kind,
-    seeded_random_state, validation_split,
+    check_float, check_int, check_option, check_partial_fit_early_stopping, check_sample_weight,
+    label_indices, label_kind, seeded_random_state, validation_split,
 )
 from ..kernels import conv, dense, pool
 from ..kernels.memory import aligned_zeros, padded_rows, realigned
@@ -421,10 +421,8 @@ class ConvNetClassifier(ClassifierMixin, BaseEstimator):
     def _fit_public(self, X, y, incremental, classes=None, sample_weight=None):
         if y is None:
             raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None.")
-        if incremental and check_bool(self.early_stopping, "early_stopping"):
-            raise ValueError("partial_fit does not support early_stopping=True (it trains one epoch "
-                             "on the images it is given, with no held-out set); got "
-                             "early_stopping=True. Set early_stopping=False.")
+        if incremental:
+            check_partial_fit_early_stopping(self.early_stopping, "the images")
         fitted = "_params" in self.__dict__
         warm = not incremental and fitted and check_bool(self.warm_start, "warm_start")
         first = not ((incremental or warm) and fitted)

@@ -38,7 +38,7 @@ from .._progress import progress
 from .._threads import threads_for
 from .._validation import (
     check_array, check_bool, check_consistent_length, check_dtype, check_float, check_int,
-    check_option, check_feature_names, check_sample_weight, label_indices, label_kind,
+    check_option, check_feature_names, check_partial_fit_early_stopping, check_sample_weight, label_indices, label_kind,
     seeded_random_state, validation_split, writeable,
 )
 from ..kernels import dense
@@ -324,10 +324,8 @@ class _BaseMLP(BaseEstimator):
         """``(first, warm)`` for a call: a new network (first ``fit``, a ``fit``
         without ``warm_start``, a first ``partial_fit``), or ``fit`` continuing
         the fitted one under ``warm_start``."""
-        if incremental and check_bool(self.early_stopping, "early_stopping"):
-            raise ValueError("partial_fit does not support early_stopping=True (it trains one epoch "
-                             "on the data it is given, with no held-out set); got "
-                             "early_stopping=True. Set early_stopping=False.")
+        if incremental:
+            check_partial_fit_early_stopping(self.early_stopping)
         fitted = hasattr(self, "_params")
         warm = not incremental and fitted and bool(self.warm_start)
         return not ((incremental or warm) and fitted), warm
