@@ -61,11 +61,13 @@ def _verdict(ok):
 
 
 def load(paths):
-    """Benchmarks from one or more JSON files, grouped: {group: [row, ...]}."""
-    groups = {}
+    """Benchmarks from one or more JSON files, grouped, and the machine each file
+    was measured on: ``({group: [row, ...]}, {machine line: [path, ...]})``."""
+    groups, machines = {}, {}
     for path in paths:
         with open(path) as f:
             data = json.load(f)
+        machines.setdefault(machine(data.get("machine_info") or {}), []).append(path)
         for bench in data.get("benchmarks", []):
             info = bench.get("extra_info", {})
             impl = info.get("impl") or bench.get("name", "?").split("[")[0].removeprefix("test_")
@@ -75,25 +77,21 @@ def load(paths):
                    "per_sample": median / samples if samples else None,
                    "rounds": bench["stats"].get("rounds"), "info": info}
             groups.setdefault(bench.get("group") or bench.get("name"), []).append(row)
-    return groups
+    return groups, machines
 
 
-def machine(path):
-    """The machine a JSON file was measured on, as one line: pytest-benchmark's
-    ``machine_info`` (CPU brand, vendor, family and model, CPUs, clock, the
-    widest x86 vector extension, system and Python)."""
-    with open(path) as f:
-        info = json.load(f).get("machine_info") or {}
+def machine(info):
+    """pytest-benchmark's ``machine_info`` as one line: CPU brand, vendor, family
+    and model, CPUs, clock, the widest x86 vector extension, system and Python."""
     cpu = info.get("cpu") or {}
     flags = set(cpu.get("flags") or ())
     simd = next((f for f in ("avx512f", "avx2", "avx", "sse4_2") if f in flags), None)
-    ident = ", ".join(str(v) for v in (
-        cpu.get("vendor_id_raw"),
-        cpu.get("family") is not None and f"family {cpu['family']} model {cpu.get('model')}")
-        if v)
+    ident = [cpu["vendor_id_raw"]] if cpu.get("vendor_id_raw") else []
+    if cpu.get("family") is not None:
+        ident.append(f"family {cpu['family']} model {cpu.get('model')}")
     parts = [cpu.get("brand_raw") or info.get("processor") or info.get("machine") or "unknown CPU"]
     if ident:
-        parts[0] += f" ({ident})"
+        parts[0] += f" ({', '.join(ident)})"
     if cpu.get("count"):
         parts.append(f"{cpu['count']} CPUs" + (f" at {cpu['hz_actual_friendly']}"
                                                 if cpu.get("hz_actual_friendly") else ""))
@@ -179,17 +177,14 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("json", nargs="+", help="pytest-benchmark JSON (--benchmark-json FILE)")
     args = parser.parse_args(argv)
-    groups = load(args.json)
+    groups, machines = load(args.json)
     if not groups:
         print("no benchmarks in " + ", ".join(args.json))
         return 1
     # ratios are only comparable on one machine: say which, and warn when several
-    seen = {}
-    for path in args.json:
-        seen.setdefault(machine(path), []).append(path)
-    for line, paths in seen.items():
-        print(f"machine: {line}" + (f"  [{', '.join(paths)}]" if len(seen) > 1 else ""))
-    if len(seen) > 1:
+    for line, paths in machines.items():
+        print(f"machine: {line}" + (f"  [{', '.join(paths)}]" if len(machines) > 1 else ""))
+    if len(machines) > 1:
         print("warning: these files come from different machines; ratios across them "
               "are not comparable")
     summarise(groups)
