@@ -72,6 +72,14 @@ INITS = {"glorot", "normal"}
 HIDDEN_ACTIVATIONS = {"identity", "logistic", "tanh", "relu"}
 
 
+def _column_to_1d(y):
+    """A column vector ``y`` (n, 1) as 1-D, with scikit-learn's warning."""
+    warnings.warn("A column-vector y was passed when a 1d array was expected. Please change "
+                  "the shape of y to (n_samples,), for example using ravel().",
+                  DataConversionWarning, stacklevel=4)
+    return y.ravel()
+
+
 def _accuracy(y, pred, sample_weight=None):
     """scikit-learn's ``accuracy_score(y, pred, sample_weight=...)`` (subset
     accuracy for label indicator rows) without its checks of the targets,
@@ -770,10 +778,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 
     def _encode(self, y, incremental, classes=None):
         if y.ndim == 2 and y.shape[1] == 1 and type_of_target(y) != "multilabel-indicator":
-            warnings.warn("A column-vector y was passed when a 1d array was expected. Please change "
-                          "the shape of y to (n_samples,), for example using ravel().",
-                          DataConversionWarning, stacklevel=3)
-            y = y.ravel()
+            y = _column_to_1d(y)
         if not incremental:
             target = label_kind(y)
             if target not in ("binary", "multiclass", "multilabel-indicator"):
@@ -948,10 +953,11 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         X = self._check_X_fit(X, reset=first)
         dt = check_dtype(self.dtype)
         y_arr = np.asarray(y)
-        ndim = y_arr.ndim
-        if ndim not in (1, 2):
+        if y_arr.ndim not in (1, 2):
             raise ValueError(f"y must be 1- or 2-dimensional; got shape {y_arr.shape}.")
-        Y = check_array(y_arr.reshape(len(y_arr), -1) if ndim == 1 else y_arr, "y", dtype=dt)
+        if y_arr.ndim == 2 and y_arr.shape[1] == 1:
+            y_arr = _column_to_1d(y_arr)   # as scikit-learn's: one output, predicted 1-D
+        Y = check_array(y_arr.reshape(len(y_arr), -1), "y", dtype=dt)
         check_consistent_length(X, Y)
         sw = check_sample_weight(sample_weight, X.shape[0])
         if not first and Y.shape[1] != self.n_outputs_:
@@ -964,10 +970,8 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
                              f"of {float(Y.min())!r}.")
         rng = seeded_random_state(self.random_state)   # scikit-learn's _random_state, a call's
         if first:
-            self._y_1d = ndim == 1
             self._initialize(X.shape[1], Y.shape[1], rng, hls)
         elif warm:
-            self._y_1d = ndim == 1
             self._warm_start(X.shape[1], Y.shape[1], hls)
         return self._fit(X, Y, incremental, 1 if incremental else self.max_iter, sw, rng, first)
 
@@ -981,9 +985,10 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         return _r2(Y_val, self._forward(X_val), sw_val)
 
     def predict(self, X):
-        """Network outputs, shape (n_samples,) for a 1-D target, else (n_samples, n_outputs)."""
+        """Network outputs, shape (n_samples,) for one output (as scikit-learn's,
+        whether ``y`` was 1-D or a column), else (n_samples, n_outputs)."""
         out = self._forward(self._check_X_predict(X))
-        return out.ravel() if self._y_1d else out
+        return out.ravel() if out.shape[1] == 1 else out
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -992,4 +997,3 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         tags.target_tags.positive_only = self.loss == "poisson"
         return tags
 
-    _saved_private = _BaseMLP._saved_private + ("_y_1d",)

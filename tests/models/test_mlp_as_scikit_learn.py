@@ -67,6 +67,33 @@ def test_no_hidden_layer_starts_as_scikit_learns(activation):
     assert_allclose(got.coefs_[0], want.coefs_[0], rtol=0, atol=1e-12)
 
 
+@pytest.mark.parametrize("target", ["binary", "multiclass", "regression"])
+@pytest.mark.parametrize("call", ["fit", "partial_fit"])
+def test_a_column_y_is_a_1d_y_with_scikit_learns_warning(target, call):
+    """y of shape (n, 1) is taken as 1-D, as scikit-learn's MLPs take it: a
+    DataConversionWarning, the same network as for the 1-D y, and predictions
+    (and a regressor's outputs) of shape (n,). (The regressor predicted (n, 1).)"""
+    from sklearn.exceptions import DataConversionWarning
+    y = TARGETS[target]
+    params = dict(hidden_layer_sizes=(7,), solver="sgd", batch_size=10, max_iter=2,
+                  shuffle=False, random_state=3)
+    kw = {"classes": np.unique(y)} if call == "partial_fit" and target != "regression" else {}
+    want, got = _pair(target, **params)
+    for model in (want, got):
+        with pytest.warns(DataConversionWarning, match="A column-vector y was passed"):
+            if call == "fit":
+                fit_quietly(model, X, y[:, None])
+            else:
+                model.partial_fit(X, y[:, None], **kw)
+    assert got.predict(X).shape == want.predict(X).shape == (len(X),)
+    for a, b in zip(want.coefs_ + want.intercepts_, got.coefs_ + got.intercepts_):
+        assert_allclose(b, a, rtol=0, atol=1e-12)
+    flat = _pair(target, **params)[1]
+    fit_quietly(flat, X, y) if call == "fit" else flat.partial_fit(X, y, **kw)
+    for a, b in zip(flat.coefs_ + flat.intercepts_, got.coefs_ + got.intercepts_):
+        np.testing.assert_array_equal(b, a)
+    assert got.score(X, y[:, None]) == pytest.approx(want.score(X, y[:, None]), rel=1e-12)
+
 # ------------------------------------------------------------ scikit-learn's loss names
 
 def _counts(n=120, outputs=1, seed=0):
