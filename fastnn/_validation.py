@@ -116,17 +116,26 @@ def check_dtype(value, name="dtype"):
     return dt.type
 
 
-def check_array(X, name, dtype=np.float64, ndim=2, min_samples=1, n_features=None, fitted_with=None):
+def check_array(X, name, dtype=np.float64, ndim=2, min_samples=1, n_features=None, fitted_with=None,
+                accept_sparse=False):
     """A finite numeric array, converted to a writeable C-contiguous array of
     ``dtype`` (copied where it was read-only: see ``writeable``).
+
+    A SciPy sparse matrix or array (any format) is refused with a TypeError,
+    or, with ``accept_sparse``, densified: the kernels work on dense rows and
+    skip the zero inputs in them, so the cost of sparse input is mostly the
+    dense copy's memory. A copy too big for memory is a MemoryError that
+    names its size.
 
     Raises TypeError for object, string, boolean-like-of-strings or complex
     data, and ValueError for wrong dimensions, too few rows, NaN or inf, and
     a feature count that differs from ``n_features``.
     """
-    if hasattr(X, "toarray") or type(X).__module__.startswith("scipy.sparse"):
-        raise TypeError(f"{name} must be a dense array; got a sparse {type(X).__name__}. "
-                        f"Convert it with {name}.toarray().")
+    if is_sparse(X):
+        if not accept_sparse:
+            raise TypeError(f"{name} must be a dense array; got a sparse {type(X).__name__}. "
+                            f"Convert it with {name}.toarray().")
+        X = _densified(X, name)
     arr = np.asarray(X)
     if arr.dtype.kind in "OSUVMm":
         kind = {"O": "object", "S": "bytes", "U": "string", "V": "structured",
@@ -167,6 +176,22 @@ def check_array(X, name, dtype=np.float64, ndim=2, min_samples=1, n_features=Non
         raise ValueError(f"{name} has {out.shape[1]} features, but {who} is expecting "
                          f"{n_features} features as input.")
     return writeable(out)
+
+
+def is_sparse(X):
+    return hasattr(X, "toarray") or type(X).__module__.startswith("scipy.sparse")
+
+
+def _densified(X, name):
+    """A sparse ``X`` as a dense array (of its own dtype: ``check_array``
+    casts it, and names a value that overflows the cast)."""
+    try:
+        return X.toarray()
+    except MemoryError:
+        size = np.prod(X.shape, dtype=np.float64) * np.dtype(X.dtype).itemsize
+        raise MemoryError(f"{name} is a sparse {type(X).__name__} of shape {X.shape}; the model works "
+                          f"on its dense copy, {size / 2 ** 30:.3g} GiB, which does not fit in "
+                          "memory.") from None
 
 
 def check_feature_names(estimator, X, reset):

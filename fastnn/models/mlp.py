@@ -661,14 +661,14 @@ class _BaseMLP(BaseEstimator):
         check_is_fitted(self, "n_features_in_")
         check_feature_names(self, X, reset=False)
         return check_array(X, "X", dtype=self._params.dtype, n_features=self.n_features_in_,
-                           fitted_with=type(self).__name__)
+                           fitted_with=type(self).__name__, accept_sparse=True)
 
     def _check_X_fit(self, X, reset):
         check_feature_names(self, X, reset=reset)
         dt = check_dtype(self.dtype)
         return check_array(X, "X", dtype=dt,
                            n_features=None if reset else self.n_features_in_,
-                           fitted_with=type(self).__name__)
+                           fitted_with=type(self).__name__, accept_sparse=True)
 
     def _check_y_present(self, y):
         if y is None:
@@ -693,6 +693,7 @@ class _BaseMLP(BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = False
+        tags.input_tags.sparse = True   # densified (see _validation.check_array)
         return tags
 
 
@@ -830,7 +831,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         return self.classes_[out.argmax(axis=1)]
 
     def fit(self, X, y, sample_weight=None):
-        """Fit the network to data ``X`` (n_samples, n_features) and labels ``y``.
+        """Fit the network to data ``X`` (n_samples, n_features), an array or a
+        SciPy sparse matrix (densified), and labels ``y``.
 
         ``sample_weight`` (n_samples,), weights >= 0: as scikit-learn's, each
         minibatch's gradient and loss are its samples' weighted mean (the L2

@@ -122,7 +122,7 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
             dtype = self.components_.dtype
         X = check_array(X, "X", dtype=dtype,
                         n_features=None if reset else self.n_features_in_,
-                        fitted_with=type(self).__name__)
+                        fitted_with=type(self).__name__, accept_sparse=True)
         X = self._check_values(X)
         if reset:
             self.n_features_in_ = X.shape[1]
@@ -186,7 +186,7 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features), values in [0, 1]
+        X : {array-like, sparse matrix} of shape (n_samples, n_features), values in [0, 1]
         y : ignored
         uniforms : 1-D array of float64, optional
             Replay mode (a testing aid): the uniform random numbers that sample
@@ -242,7 +242,7 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features), values in [0, 1]
+        X : {array-like, sparse matrix} of shape (n_samples, n_features), values in [0, 1]
         y : ignored
         uniforms : 1-D array of float64, optional
             Replay mode, as in ``fit``.
@@ -349,6 +349,7 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = False
+        tags.input_tags.sparse = True   # densified (see _validation.check_array)
         try:
             dt = None if self.dtype is None else np.dtype(check_dtype(self.dtype)).name
         except (TypeError, ValueError):

@@ -1,0 +1,164 @@
+"""Sparse input: the MLPs and the RBM take SciPy sparse matrices and arrays as
+scikit-learn's MLPClassifier, MLPRegressor and BernoulliRBM do, and give the
+bits their dense copies give; the models with no scikit-learn twin refuse
+them with a TypeError that says how to convert."""
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from numpy.testing import assert_allclose, assert_array_equal
+
+from fastnn import BernoulliRBM, MLPClassifier, MLPRegressor
+from fastnn._validation import check_array
+from tests.models.quiet import fit_quietly
+
+FORMATS = ["csr", "csc", "coo", "lil", "dok", "bsr", "dia"]
+
+
+def sparse_data(n=60, d=12, density=0.3, seed=0):
+    """Values in [0, 1], most of them zero, and labels that depend on them."""
+    X = sp.random(n, d, density=density, format="csr", random_state=seed)
+    s = np.asarray(X[:, :4].sum(axis=1)).ravel()
+    return X, (s > np.median(s)).astype(int)
+
+
+@pytest.mark.parametrize("kind", [sp.csr_matrix, sp.csr_array], ids=["matrix", "array"])
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_check_array_densifies_every_format(fmt, kind, dtype):
+    X, _ = sparse_data()
+    S = kind(X).asformat(fmt)
+    out = check_array(S, "X", dtype=dtype, accept_sparse=True)
+    assert out.dtype == dtype and out.flags.c_contiguous and out.flags.writeable
+    assert_array_equal(out, X.toarray().astype(dtype))
+
+
+def test_check_array_names_what_is_wrong_in_sparse_input():
+    X, _ = sparse_data()
+    bad = X.copy()
+    bad.data[3] = np.inf
+    row, col = (int(v) for v in np.argwhere(np.isinf(bad.toarray()))[0])
+    with pytest.raises(ValueError, match=fr"X must be finite \(no NaN or inf\); got inf at \[{row}, {col}\]"):
+        check_array(bad, "X", accept_sparse=True)
+    with pytest.raises(ValueError, match=r"X has 12 features, but MLPClassifier is expecting 5"):
+        check_array(X, "X", n_features=5, fitted_with="MLPClassifier", accept_sparse=True)
+    with pytest.raises(TypeError, match=r"X must be a dense array; got a sparse csr_matrix\. "
+                                        r"Convert it with X\.toarray\(\)\."):
+        check_array(X, "X")
+    # a dense copy that cannot exist: a MemoryError that says how big it is
+    with pytest.raises(MemoryError, match=r"X is a sparse csr_matrix of shape \(10000000, 10000000\); "
+                                          r"the model works on its dense copy, 7\.45e\+05 GiB"):
+        check_array(sp.csr_matrix((10 ** 7, 10 ** 7)), "X", accept_sparse=True)
+
+
+def _same_model(a, b):
+    for u, v in zip(a.coefs_ + a.intercepts_, b.coefs_ + b.intercepts_):
+        assert_array_equal(u, v)
+    assert a.n_iter_ == b.n_iter_ and a.loss_ == b.loss_
+
+
+@pytest.mark.parametrize("fmt", ["csr", "csc", "coo"])
+@pytest.mark.parametrize("solver", ["sgd", "adam", "lbfgs"])
+@pytest.mark.parametrize("model", [MLPClassifier, MLPRegressor])
+def test_mlps_give_the_dense_inputs_bits_and_scikit_learns_weights(model, solver, fmt):
+    from sklearn.neural_network import MLPClassifier as RC, MLPRegressor as RR
+    X, y = sparse_data()
+    if model is MLPRegressor:
+        y = np.asarray(X[:, :3].sum(axis=1)).ravel()
+    S = X.asformat(fmt)
+    params = dict(hidden_layer_sizes=(6,), solver=solver, batch_size=8, max_iter=3, shuffle=True,
+                  random_state=1, learning_rate_init=0.05)
+    dense = fit_quietly(model(**params), X.toarray(), y)
+    got = fit_quietly(model(**params), S, y)
+    _same_model(got, dense)
+    for method in ("predict", "predict_proba") if model is MLPClassifier else ("predict",):
+        assert_array_equal(getattr(got, method)(S), getattr(dense, method)(X.toarray()))
+    assert got.score(S, y) == dense.score(X.toarray(), y)
+    want = fit_quietly((RC if model is MLPClassifier else RR)(**params), S, y)
+    for u, v in zip(want.coefs_ + want.intercepts_, got.coefs_ + got.intercepts_):
+        assert_allclose(v, u, rtol=0, atol=1e-12)
+    if solver != "lbfgs":
+        before = [c.copy() for c in got.coefs_]
+        got.partial_fit(S, y)
+        dense.partial_fit(X.toarray(), y)
+        _same_model(got, dense)
+        assert any((a != b).any() for a, b in zip(before, got.coefs_))
+
+
+def test_float32_mlp_takes_sparse_float32_and_float64_input():
+    X, y = sparse_data()
+    params = dict(hidden_layer_sizes=(5,), max_iter=2, random_state=0, dtype=np.float32)
+    want = fit_quietly(MLPClassifier(**params), X.toarray().astype(np.float32), y)
+    for S in (X, X.astype(np.float32)):
+        got = fit_quietly(MLPClassifier(**params), S, y)
+        assert got.coefs_[0].dtype == np.float32
+        _same_model(got, want)
+
+
+@pytest.mark.parametrize("method,k", [("pcd", 1), ("cd", 2)])
+@pytest.mark.parametrize("fmt", ["csr", "csc", "lil"])
+def test_rbm_gives_the_dense_inputs_bits(fmt, method, k):
+    X, _ = sparse_data(n=47)
+    S = X.asformat(fmt)
+    params = dict(n_components=5, batch_size=10, n_iter=2, learning_rate=0.1, random_state=3,
+                  method=method, k=k)
+    dense = BernoulliRBM(**params).fit(X.toarray())
+    got = BernoulliRBM(**params).fit(S)
+    for name in ("components_", "intercept_hidden_", "intercept_visible_", "h_samples_"):
+        assert_array_equal(getattr(got, name), getattr(dense, name), err_msg=name)
+    for name in ("transform", "score_samples", "free_energy", "gibbs"):
+        assert_array_equal(getattr(got, name)(S), getattr(dense, name)(X.toarray()), err_msg=name)
+    got.partial_fit(S[:10])
+    dense.partial_fit(X[:10].toarray())
+    assert_array_equal(got.components_, dense.components_)
+
+
+def test_rbm_on_sparse_input_equals_scikit_learns_given_the_same_random_numbers():
+    from sklearn.neural_network import BernoulliRBM as SkRBM
+    from tests.models.test_rbm import RecordingRandomState
+    X, _ = sparse_data(n=47)
+    sk = SkRBM(n_components=7, learning_rate=0.1, batch_size=10, n_iter=3,
+               random_state=RecordingRandomState(0)).fit(X)
+    ours = BernoulliRBM(n_components=7, learning_rate=0.1, batch_size=10, n_iter=3,
+                        random_state=0).fit(X, uniforms=sk.random_state.numbers())
+    for name in ("components_", "intercept_hidden_", "intercept_visible_", "h_samples_"):
+        assert_allclose(getattr(ours, name), getattr(sk, name), rtol=0, atol=1e-10, err_msg=name)
+    assert_allclose(ours.transform(X), sk.transform(X), rtol=1e-12)
+    sk.random_state = ours.random_state = 5
+    assert_allclose(ours.score_samples(X), sk.score_samples(X), rtol=1e-10)
+
+
+def test_rbm_fits_float32_sparse_input_in_float32():
+    X, _ = sparse_data()
+    model = BernoulliRBM(n_components=4, n_iter=1, random_state=0).fit(X.astype(np.float32))
+    assert model.components_.dtype == np.float32
+    assert model.transform(X).dtype == np.float32
+
+
+def test_rbm_rejects_sparse_values_outside_the_unit_interval():
+    X, _ = sparse_data()
+    bad = X.copy()
+    bad.data[0] = 1.5
+    with pytest.raises(ValueError, match=r"X must hold values in \[0, 1\]"):
+        BernoulliRBM(n_components=3).fit(bad)
+
+
+@pytest.mark.parametrize("make,call", [
+    ("ConvNetClassifier", lambda m, S, y: m.fit(S, y)),
+    ("LinearClassifier", lambda m, S, y: m.fit(S[:, :2], y)),
+    ("HopfieldNetwork", lambda m, S, y: m.fit(S)),
+])
+def test_models_without_a_scikit_learn_twin_refuse_sparse_input(make, call):
+    import fastnn
+    X, y = sparse_data(d=64)
+    with pytest.raises(TypeError, match=r"must be a dense array; got a sparse csr_matrix\. "
+                                        r"Convert it with \w+\.toarray\(\)\."):
+        call(getattr(fastnn, make)(), X, y)
+
+
+def test_a_sparse_value_that_overflows_a_float32_model_is_named():
+    X, y = sparse_data()
+    big = X.copy()
+    big.data[5] = 1e300
+    row, col = (int(v) for v in np.argwhere(big.toarray() == 1e300)[0])
+    with pytest.raises(ValueError, match=fr"X overflows float32: 1e\+300 at \[{row}, {col}\]"):
+        MLPClassifier(dtype=np.float32).fit(big, y)
