@@ -31,7 +31,7 @@ from .._validation import (
 from ..kernels import conv, dense, pool
 from ..kernels.memory import aligned_zeros, padded_rows, realigned
 from ..kernels.activations import CODES as ACTIVATIONS
-from .mlp import _NO_WEIGHTS, _accuracy
+from .mlp import _NO_WEIGHTS, _accuracy, _record_validation_score
 
 _ACTIVATION_NAMES = {"sigmoid": "logistic", "logistic": "logistic", "tanh": "tanh",
                      "relu": "relu", "identity": "identity"}
@@ -515,15 +515,7 @@ class ConvNetClassifier(ClassifierMixin, BaseEstimator):
             score = None
             if X_val is not None and self._state[dense.STATUS] == dense.RUNNING:
                 score = _accuracy(y_val, self._proba(X_val).argmax(axis=1), sw_val)
-                self.validation_scores_.append(score)
-                # (scikit-learn's rule: a score tol short of the best is no improvement)
-                if score < self.best_validation_score_ + (self.tol or 0.0):
-                    self._state[dense.NO_IMPROVE] += 1.0
-                else:
-                    self._state[dense.NO_IMPROVE] = 0.0
-                if score > self.best_validation_score_:
-                    self.best_validation_score_ = score
-                    self._best_params = self._params.copy()
+                _record_validation_score(self, score)
             if bar is not None:
                 bar.update(ran)
                 bar.set_postfix(loss=f"{curve[done - 1]:.6g}",

@@ -80,6 +80,22 @@ def _column_to_1d(y):
     return y.ravel()
 
 
+def _record_validation_score(model, score):
+    """Append an early-stopping ``score`` to ``model.validation_scores_``, by
+    scikit-learn's rule: a score ``tol`` short of the best counts as no
+    improvement (the count is in the state array, which the kernels leave
+    alone while early stopping is on, so it carries through warm starts and
+    saves); a new best keeps a copy of the parameters. The MLPs and the CNN."""
+    model.validation_scores_.append(score)
+    if score < model.best_validation_score_ + (model.tol or 0.0):
+        model._state[dense.NO_IMPROVE] += 1.0
+    else:
+        model._state[dense.NO_IMPROVE] = 0.0
+    if score > model.best_validation_score_:
+        model.best_validation_score_ = score
+        model._best_params = model._params.copy()
+
+
 def _accuracy(y, pred, sample_weight=None):
     """scikit-learn's ``accuracy_score(y, pred, sample_weight=...)`` (subset
     accuracy for label indicator rows) without its checks of the targets,
@@ -516,17 +532,7 @@ class _BaseMLP(BaseEstimator):
             if status != dense.RUNNING:
                 break
             if X_val is not None:
-                score = self._validation_score(X_val, y_val, sw_val)
-                self.validation_scores_.append(score)
-                # (scikit-learn's rule: a score tol short of the best is no improvement;
-                # the count is the state's, which the kernels leave alone here)
-                if score < self.best_validation_score_ + (self.tol or 0.0):
-                    self._state[dense.NO_IMPROVE] += 1.0
-                else:
-                    self._state[dense.NO_IMPROVE] = 0.0
-                if score > self.best_validation_score_:
-                    self.best_validation_score_ = score
-                    self._best_params = self._params.copy()
+                _record_validation_score(self, self._validation_score(X_val, y_val, sw_val))
                 if self._state[dense.NO_IMPROVE] > self.n_iter_no_change:
                     if schedule != "adaptive" or self._slower(hp, bar, "Validation score") != dense.RUNNING:
                         break
