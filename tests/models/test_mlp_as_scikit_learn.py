@@ -94,6 +94,30 @@ def test_a_column_y_is_a_1d_y_with_scikit_learns_warning(target, call):
         np.testing.assert_array_equal(b, a)
     assert got.score(X, y[:, None]) == pytest.approx(want.score(X, y[:, None]), rel=1e-12)
 
+@pytest.mark.parametrize("target", ["multiclass", "regression"])
+@pytest.mark.parametrize("solver", ["sgd", "adam"])
+def test_float32_input_trains_as_scikit_learns_with_dtype_float32(target, solver):
+    """scikit-learn trains float32 input in float32; so does fastnn with
+    dtype='float32', the same steps to float32 rounding (their sums run in
+    other orders), as the README says: about 1e-7 for SGD; Adam divides by
+    sqrt(v) + epsilon, which magnifies the rounding of gradients that nearly
+    cancel (about 1e-5 here). The default model stays float64."""
+    y = TARGETS[target]
+    X32 = X.astype(np.float32)
+    params = dict(hidden_layer_sizes=(7,), solver=solver, batch_size=10, max_iter=4,
+                  shuffle=False, random_state=3, learning_rate_init=0.05)
+    ours = MLPRegressor if target == "regression" else MLPClassifier
+    want = fit_quietly(_pair(target, **params)[0], X32, y)
+    got = fit_quietly(ours(dtype="float32", **params), X32, y)
+    f64 = fit_quietly(ours(**params), X32, y)
+    assert want.coefs_[0].dtype == got.coefs_[0].dtype == np.float32
+    assert f64.coefs_[0].dtype == np.float64
+    tol = 1e-6 if solver == "sgd" else 5e-5
+    for a, b in zip(want.coefs_ + want.intercepts_, got.coefs_ + got.intercepts_):
+        assert_allclose(b, a, rtol=0, atol=tol)
+    assert_allclose(got.loss_curve_, want.loss_curve_, rtol=tol)
+
+
 # ------------------------------------------------------------ scikit-learn's loss names
 
 def _counts(n=120, outputs=1, seed=0):
