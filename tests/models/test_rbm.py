@@ -1,6 +1,7 @@
 """fastnn.BernoulliRBM: scikit-learn's BernoulliRBM step for step, its contract, its errors."""
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.linear_model import LogisticRegression
 from sklearn.neural_network import BernoulliRBM as SkRBM
@@ -38,9 +39,11 @@ def grey_data(n_samples=47, n_features=12, seed=1):
 # ------------------------------------------------------- scikit-learn, step for step
 
 
-def test_fit_equals_scikit_learn_given_the_same_random_numbers():
-    # 47 rows in minibatches of 10 (the last one has 7), 3 passes, float64
-    X = grey_data()
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
+def test_fit_equals_scikit_learn_given_the_same_random_numbers(sparse):
+    # 47 rows in minibatches of 10 (the last one has 7), 3 passes, float64; and
+    # the same as a CSR matrix, which both take
+    X = sp.csr_matrix(grey_data()) if sparse else grey_data()
     sk = SkRBM(n_components=7, learning_rate=0.1, batch_size=10, n_iter=3,
                random_state=RecordingRandomState(0)).fit(X)
     ours = BernoulliRBM(n_components=7, learning_rate=0.1, batch_size=10, n_iter=3,
@@ -48,6 +51,9 @@ def test_fit_equals_scikit_learn_given_the_same_random_numbers():
     for name in ("components_", "intercept_hidden_", "intercept_visible_", "h_samples_"):
         assert_allclose(getattr(ours, name), getattr(sk, name), rtol=0, atol=1e-10, err_msg=name)
     assert ours.components_.flags.f_contiguous and ours.components_.dtype == np.float64
+    assert_allclose(ours.transform(X), sk.transform(X), rtol=1e-12)
+    sk.random_state = ours.random_state = 5
+    assert_allclose(ours.score_samples(X), sk.score_samples(X), rtol=1e-10)
 
 
 def test_partial_fit_equals_scikit_learn_given_the_same_random_numbers():

@@ -1,7 +1,8 @@
 """Sparse input: the MLPs and the RBM take SciPy sparse matrices and arrays as
 scikit-learn's MLPClassifier, MLPRegressor and BernoulliRBM do, and give the
 bits their dense copies give; the models with no scikit-learn twin refuse
-them with a TypeError that says how to convert."""
+them with a TypeError that says how to convert. (The RBM on a CSR matrix
+against scikit-learn's, given the same random numbers: tests/models/test_rbm.py.)"""
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -110,21 +111,6 @@ def test_rbm_gives_the_dense_inputs_bits(fmt, method, k):
     got.partial_fit(S[:10])
     dense.partial_fit(X[:10].toarray())
     assert_array_equal(got.components_, dense.components_)
-
-
-def test_rbm_on_sparse_input_equals_scikit_learns_given_the_same_random_numbers():
-    from sklearn.neural_network import BernoulliRBM as SkRBM
-    from tests.models.test_rbm import RecordingRandomState
-    X, _ = sparse_data(n=47)
-    sk = SkRBM(n_components=7, learning_rate=0.1, batch_size=10, n_iter=3,
-               random_state=RecordingRandomState(0)).fit(X)
-    ours = BernoulliRBM(n_components=7, learning_rate=0.1, batch_size=10, n_iter=3,
-                        random_state=0).fit(X, uniforms=sk.random_state.numbers())
-    for name in ("components_", "intercept_hidden_", "intercept_visible_", "h_samples_"):
-        assert_allclose(getattr(ours, name), getattr(sk, name), rtol=0, atol=1e-10, err_msg=name)
-    assert_allclose(ours.transform(X), sk.transform(X), rtol=1e-12)
-    sk.random_state = ours.random_state = 5
-    assert_allclose(ours.score_samples(X), sk.score_samples(X), rtol=1e-10)
 
 
 def test_rbm_fits_float32_sparse_input_in_float32():
