@@ -259,9 +259,10 @@ def label_indices(y, classes, first):
 
 
 def check_consistent_length(X, y, names=("X", "y")):
-    if len(X) != len(y):
+    n_x, n_y = (a.shape[0] if is_sparse(a) else len(a) for a in (X, y))
+    if n_x != n_y:
         raise ValueError(f"{names[0]} and {names[1]} must have the same number of samples; "
-                         f"got {len(X)} and {len(y)}.")
+                         f"got {n_x} and {n_y}.")
 
 
 def writeable(a):

@@ -38,7 +38,8 @@ from .._progress import progress
 from .._threads import threads_for
 from .._validation import (
     check_array, check_bool, check_consistent_length, check_dtype, check_float, check_int,
-    check_option, check_feature_names, check_partial_fit_early_stopping, check_sample_weight, label_indices, label_kind,
+    check_option, check_feature_names, check_partial_fit_early_stopping, check_sample_weight, is_sparse,
+    label_indices, label_kind,
     seeded_random_state, validation_split, writeable,
 )
 from ..kernels import dense
@@ -80,6 +81,18 @@ def _column_to_1d(y):
     return y.ravel()
 
 
+def _sparse_multilabel(y):
+    """A sparse ``y`` as CSR where it is a multilabel indicator matrix, which
+    scikit-learn's MLPClassifier takes sparse (its predictions are then
+    sparse too); a TypeError otherwise, as scikit-learn's."""
+    kind = type_of_target(y)
+    if kind != "multilabel-indicator":
+        raise TypeError(f"y must be dense unless it is a multilabel indicator matrix; got a sparse "
+                        f"{type(y).__name__} of shape {y.shape} holding {kind!r} targets. Convert it "
+                        "with y.toarray().")
+    return y.tocsr()
+
+
 def _record_validation_score(model, score):
     """Append an early-stopping ``score`` to ``model.validation_scores_``, by
     scikit-learn's rule: a score ``tol`` short of the best counts as no
@@ -101,7 +114,8 @@ def _accuracy(y, pred, sample_weight=None):
     accuracy for label indicator rows) without its checks of the targets,
     which cost about 1 ms a call: early stopping scores every epoch, and on
     small sets that was a third of the fit."""
-    same = np.asarray(pred) == np.asarray(y)
+    pred, y = (a.toarray() if is_sparse(a) else np.asarray(a) for a in (pred, y))  # (multilabel, sparse)
+    same = pred == y
     return float(np.average(same if same.ndim == 1 else same.all(axis=1), weights=sample_weight))
 
 
@@ -865,8 +879,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         self._check_y_present(y)
         first, warm = self._start(incremental)
         X = self._check_X_fit(X, reset=first)
-        y = np.asarray(y)
-        if y.dtype.kind == "f" and not np.isfinite(y).all():
+        y = _sparse_multilabel(y) if is_sparse(y) else np.asarray(y)
+        if y.dtype.kind == "f" and not np.isfinite(y.data if is_sparse(y) else y).all():
             raise ValueError("y must be finite (no NaN or inf); got non-finite labels.")
         check_consistent_length(X, y)
         if first or warm:
@@ -960,6 +974,9 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         first, warm = self._start(incremental)
         X = self._check_X_fit(X, reset=first)
         dt = check_dtype(self.dtype)
+        if is_sparse(y):   # (as scikit-learn's MLPRegressor)
+            raise TypeError(f"y must be a dense array; got a sparse {type(y).__name__}. Convert it "
+                            "with y.toarray().")
         y_arr = np.asarray(y)
         if y_arr.ndim not in (1, 2):
             raise ValueError(f"y must be 1- or 2-dimensional; got shape {y_arr.shape}.")

@@ -148,3 +148,45 @@ def test_a_sparse_value_that_overflows_a_float32_model_is_named():
     row, col = (int(v) for v in np.argwhere(big.toarray() == 1e300)[0])
     with pytest.raises(ValueError, match=fr"X overflows float32: 1e\+300 at \[{row}, {col}\]"):
         MLPClassifier(dtype=np.float32).fit(big, y)
+
+
+@pytest.mark.parametrize("early_stopping", [False, True])
+def test_a_sparse_multilabel_y_trains_as_scikit_learns(early_stopping):
+    """scikit-learn's MLPClassifier takes a multilabel indicator y as a sparse
+    matrix and then predicts sparse rows; so does fastnn's, with the weights
+    of the dense y and of scikit-learn's fit."""
+    from sklearn.neural_network import MLPClassifier as Reference
+    X, _ = sparse_data(n=100)
+    X = X.toarray()
+    Y = np.c_[X[:, 0] > 0, X[:, 1] > 0, X[:, 2] + X[:, 3] > 0.5].astype(int)
+    params = dict(hidden_layer_sizes=(5,), max_iter=12, random_state=0, early_stopping=early_stopping,
+                  n_iter_no_change=3)
+    want = fit_quietly(Reference(**params), X, sp.csr_matrix(Y))
+    got = fit_quietly(MLPClassifier(**params), X, sp.csr_matrix(Y))
+    dense = fit_quietly(MLPClassifier(**params), X, Y)
+    _same_model(got, dense)
+    for a, b in zip(want.coefs_ + want.intercepts_, got.coefs_ + got.intercepts_):
+        assert_allclose(b, a, rtol=0, atol=1e-12)
+    assert got.n_iter_ == want.n_iter_
+    pred = got.predict(X)
+    assert sp.issparse(pred) and sp.issparse(want.predict(X))
+    assert_array_equal(pred.toarray(), want.predict(X).toarray())
+    assert_array_equal(pred.toarray(), dense.predict(X))
+    assert got.score(X, sp.csr_matrix(Y)) == want.score(X, sp.csr_matrix(Y)) == dense.score(X, Y)
+    if not early_stopping:
+        got.partial_fit(X, sp.csr_matrix(Y))
+        dense.partial_fit(X, Y)
+        _same_model(got, dense)
+
+
+@pytest.mark.parametrize("model,y,message", [
+    (MLPClassifier, sp.csr_matrix(np.arange(60)[:, None] % 2),
+     r"y must be dense unless it is a multilabel indicator matrix; got a sparse csr_matrix of shape "
+     r"\(60, 1\) holding 'binary' targets\. Convert it with y\.toarray\(\)\."),
+    (MLPRegressor, sp.csr_matrix(np.ones((60, 2))),
+     r"y must be a dense array; got a sparse csr_matrix\. Convert it with y\.toarray\(\)\."),
+])
+def test_other_sparse_targets_are_refused_as_scikit_learn_refuses_them(model, y, message):
+    X, _ = sparse_data()
+    with pytest.raises(TypeError, match=message):
+        model().fit(X, y)
