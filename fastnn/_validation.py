@@ -81,6 +81,20 @@ def seeded_random_state(random_state):
     return check_random_state(random_state)
 
 
+def check_random_state_param(value, name="random_state"):
+    """None, an int in [0, 2**32 - 1] or a numpy ``RandomState``: what
+    scikit-learn's ``check_random_state`` takes, refused here with the name
+    of the parameter (NumPy's own errors name neither it nor what it takes)."""
+    expected = f"{name} must be None, an int in [0, 4294967295] or a numpy.random.RandomState"
+    if value is None or isinstance(value, np.random.RandomState):
+        return value
+    if not isinstance(value, numbers.Integral):
+        raise TypeError(f"{expected}; got {_describe(value)}.")
+    if not 0 <= value <= 2 ** 32 - 1:
+        raise ValueError(f"{expected}; got {value!r}.")
+    return value
+
+
 def check_option(value, name, options):
     """One of a fixed set of strings."""
     if not isinstance(value, str):

@@ -25,8 +25,8 @@ from sklearn.utils.validation import check_is_fitted
 from .._progress import progress
 from .._validation import (
     check_array, check_bool, check_consistent_length, check_dtype, check_feature_names,
-    check_float, check_int, check_option, check_partial_fit_early_stopping, check_sample_weight,
-    is_sparse, label_indices, label_kind, seeded_random_state, validation_split,
+    check_float, check_int, check_option, check_partial_fit_early_stopping, check_random_state_param,
+    check_sample_weight, is_sparse, label_indices, label_kind, seeded_random_state, validation_split,
 )
 from ..kernels import conv, dense, pool
 from ..kernels.memory import aligned_zeros, padded_rows, realigned
@@ -163,6 +163,7 @@ class ConvNetClassifier(ClassifierMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ checks
     def _check_params(self):
+        check_random_state_param(self.random_state)
         check_int(self.n_filters, "n_filters", low=1)
         _pair(self.filter_size, "filter_size")
         check_int(self.pool_size, "pool_size", low=1)

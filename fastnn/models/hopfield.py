@@ -58,6 +58,9 @@ def _draw_seed(random_state):
         raise TypeError(f"random_state must be an int, a numpy Generator or RandomState, or "
                         f"None; got {type(random_state).__name__} {random_state!r}.")
     if isinstance(random_state, (int, np.integer)) and not isinstance(random_state, bool):
+        if random_state < 0:
+            raise ValueError("random_state must be an int >= 0, a numpy Generator or RandomState, "
+                             f"or None; got {int(random_state)}.")
         return _seed_of(int(random_state))
     return int(np.random.default_rng(random_state).integers(2**63 - 1))
 

@@ -38,8 +38,8 @@ from .._progress import progress
 from .._threads import threads_for
 from .._validation import (
     check_array, check_bool, check_consistent_length, check_dtype, check_float, check_int,
-    check_option, check_feature_names, check_partial_fit_early_stopping, check_sample_weight, is_sparse,
-    label_indices, label_kind,
+    check_option, check_feature_names, check_partial_fit_early_stopping, check_random_state_param,
+    check_sample_weight, is_sparse, label_indices, label_kind,
     seeded_random_state, validation_split, writeable,
 )
 from ..kernels import dense
@@ -195,6 +195,7 @@ class _BaseMLP(BaseEstimator):
     # ------------------------------------------------------------------ checks
     def _check_params(self):
         """Validate every hyper-parameter; return the hidden layer sizes."""
+        check_random_state_param(self.random_state)
         hls = self.hidden_layer_sizes
         if isinstance(hls, (int, np.integer)) and not isinstance(hls, bool):
             hls = (hls,)

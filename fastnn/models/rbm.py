@@ -16,7 +16,7 @@ from sklearn.utils.validation import check_is_fitted
 from .._threads import threads_for, threads_kernel
 from .._validation import (
     check_array, check_dtype, check_feature_names, check_float, check_int, check_option,
-    check_unit_interval,
+    check_random_state_param, check_unit_interval,
 )
 from ..kernels import rbm as kernels
 
@@ -100,6 +100,7 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
     # ---------------------------------------------------------------- checks
 
     def _check_params(self):
+        check_random_state_param(self.random_state)
         check_int(self.n_components, "n_components", low=1)
         check_float(self.learning_rate, "learning_rate", low=0.0, low_inclusive=False)
         check_int(self.batch_size, "batch_size", low=1)

@@ -355,6 +355,7 @@ def test_verbose_prints_the_error_every_k_steps(digits, capsys):
 
 # ---------------------------------------------------------------- errors
 
+RANDOM_STATE = r"random_state must be None, an int in \[0, 4294967295\] or a numpy\.random\.RandomState; got "
 BAD_PARAMS = [
     (dict(n_filters=0), ValueError, "n_filters must be an int >= 1; got 0"),
     (dict(filter_size=2.5), TypeError, "filter_size must be an int"),
@@ -367,6 +368,8 @@ BAD_PARAMS = [
     (dict(batch_size=0), ValueError, "batch_size must be an int >= 1"),
     (dict(sample_order="random"), ValueError, "sample_order must be one of"),
     (dict(dtype="int32"), ValueError, "dtype must be 'float32' or 'float64'"),
+    (dict(random_state=2 ** 32), ValueError, RANDOM_STATE + r"4294967296\."),
+    (dict(random_state=0.5), TypeError, RANDOM_STATE + r"float 0\.5\."),
     (dict(early_stopping="yes"), TypeError, "early_stopping must be a bool; got str 'yes'"),
     (dict(validation_fraction=1.0), ValueError,
      r"validation_fraction must be a finite float in \(0.0, 1.0\); got 1.0"),

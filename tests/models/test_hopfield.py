@@ -290,6 +290,8 @@ BAD_PARAMS = [
     (dict(rule="storkey", zero_diagonal=False), ValueError, r"zero_diagonal must be True or None for rule='storkey'"),
     (dict(weight_dtype="int8"), ValueError, r"weight_dtype must be one of \['auto', 'float32', 'float64'\]"),
     (dict(random_state="seed"), TypeError, r"random_state must be an int, a numpy Generator"),
+    (dict(random_state=-3), ValueError, r"random_state must be an int >= 0, a numpy Generator or "
+                                        r"RandomState, or None; got -3\."),
 ]
 
 

@@ -262,7 +262,11 @@ BAD_FIT = [
     ("weights zero", dict(sample_weight=np.zeros(2)), ValueError, r"sample_weight must not be all zero: no sample would count; got 2 zeros"),
     ("weights string", dict(sample_weight=np.array(["a", "b"])), TypeError, r"sample_weight must hold numbers; got an array of dtype string \(<U1\)"),
 ]
+RANDOM_STATE = r"random_state must be None, an int in \[0, 4294967295\] or a numpy\.random\.RandomState; got "
 BAD_PARAMS = [
+    ("seed negative", dict(random_state=-1), ValueError, RANDOM_STATE + r"-1\."),
+    ("seed generator", dict(random_state=np.random.default_rng(0)), TypeError,
+     RANDOM_STATE + r"Generator Generator\(PCG64\)"),
     ("lr zero", dict(learning_rate_init=0.0), ValueError, r"learning_rate_init must be a finite float > 0.0; got 0.0"),
     ("lr negative", dict(learning_rate_init=-0.1), ValueError, r"learning_rate_init must be a finite float > 0.0; got -0.1"),
     ("lr string", dict(learning_rate_init="fast"), TypeError, r"learning_rate_init must be a float; got str 'fast'"),

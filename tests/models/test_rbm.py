@@ -220,6 +220,7 @@ def test_bad_X_after_fit_raises_a_clear_error(method):
         getattr(m, method)(np.full((2, 12), 2.0))
 
 
+RANDOM_STATE = r"random_state must be None, an int in \[0, 4294967295\] or a numpy\.random\.RandomState; got "
 BAD_PARAMS = [
     (dict(n_components=0), ValueError, r"n_components must be an int >= 1; got 0"),
     (dict(n_components=2.5), TypeError, r"n_components must be an int; got float 2\.5"),
@@ -229,6 +230,8 @@ BAD_PARAMS = [
     (dict(method="pc"), ValueError, r"method must be one of \['cd', 'pcd'\]; got 'pc'"),
     (dict(k=0), ValueError, r"k must be an int >= 1; got 0"),
     (dict(dtype="int32"), ValueError, r"dtype must be 'float32' or 'float64'; got 'int32'"),
+    (dict(random_state=-1), ValueError, RANDOM_STATE + r"-1\."),
+    (dict(random_state=np.random.default_rng(0)), TypeError, RANDOM_STATE + r"Generator Generator\(PCG64\)"),
 ]
 
 
