@@ -81,6 +81,13 @@ def seeded_random_state(random_state):
     return check_random_state(random_state)
 
 
+def check_verbose(value, name="verbose"):
+    """A bool or an int >= 0, as scikit-learn's ``verbose``."""
+    if not isinstance(value, (bool, np.bool_)):
+        check_int(value, name, low=0)
+    return value
+
+
 def check_random_state_param(value, name="random_state"):
     """None, an int in [0, 2**32 - 1] or a numpy ``RandomState``: what
     scikit-learn's ``check_random_state`` takes, refused here with the name

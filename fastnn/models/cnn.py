@@ -26,7 +26,8 @@ from .._progress import progress
 from .._validation import (
     check_array, check_bool, check_consistent_length, check_dtype, check_feature_names,
     check_float, check_int, check_option, check_partial_fit_early_stopping, check_random_state_param,
-    check_sample_weight, is_sparse, label_indices, label_kind, seeded_random_state, validation_split,
+    check_sample_weight, check_verbose, is_sparse, label_indices, label_kind, seeded_random_state,
+    validation_split,
 )
 from ..kernels import conv, dense, pool
 from ..kernels.memory import aligned_zeros, padded_rows, realigned
@@ -191,8 +192,7 @@ class ConvNetClassifier(ClassifierMixin, BaseEstimator):
         check_float(self.validation_fraction, "validation_fraction", low=0.0, high=1.0,
                     low_inclusive=False, high_inclusive=False)
         check_bool(self.warm_start, "warm_start")
-        if not isinstance(self.verbose, (bool, np.bool_)):
-            check_int(self.verbose, "verbose", low=0)
+        check_verbose(self.verbose)
         check_dtype(self.dtype)
         return hls
 

@@ -39,7 +39,7 @@ from .._threads import threads_for
 from .._validation import (
     check_array, check_bool, check_consistent_length, check_dtype, check_float, check_int,
     check_option, check_feature_names, check_partial_fit_early_stopping, check_random_state_param,
-    check_sample_weight, is_sparse, label_indices, label_kind,
+    check_sample_weight, check_verbose, is_sparse, label_indices, label_kind,
     seeded_random_state, validation_split, writeable,
 )
 from ..kernels import dense
@@ -205,6 +205,7 @@ class _BaseMLP(BaseEstimator):
         hls = tuple(check_int(h, f"hidden_layer_sizes[{i}]", low=1) for i, h in enumerate(hls))
         check_option(self.activation, "activation", HIDDEN_ACTIVATIONS)
         check_option(self.solver, "solver", SOLVERS)
+        check_verbose(self.verbose)
         check_float(self.alpha, "alpha", low=0.0)
         if not (isinstance(self.batch_size, str) and self.batch_size in ("auto", "full")):
             if isinstance(self.batch_size, str):

@@ -16,7 +16,7 @@ from sklearn.utils.validation import check_is_fitted
 from .._threads import threads_for, threads_kernel
 from .._validation import (
     check_array, check_dtype, check_feature_names, check_float, check_int, check_option,
-    check_random_state_param, check_unit_interval,
+    check_random_state_param, check_unit_interval, check_verbose,
 )
 from ..kernels import rbm as kernels
 
@@ -47,7 +47,7 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         Examples per minibatch (consecutive rows of ``X``, the last one shorter).
     n_iter : int, default=10
         Passes over the training set.
-    verbose : int, default=0
+    verbose : bool or int, default=0
         Print the pseudo-likelihood after every pass when > 0.
     random_state : int, RandomState instance or None, default=None
         Draws the initial weights (the same numbers as scikit-learn's
@@ -105,7 +105,7 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         check_float(self.learning_rate, "learning_rate", low=0.0, low_inclusive=False)
         check_int(self.batch_size, "batch_size", low=1)
         check_int(self.n_iter, "n_iter", low=0)
-        check_int(self.verbose, "verbose", low=0)
+        check_verbose(self.verbose)
         check_option(self.method, "method", ("pcd", "cd"))
         check_int(self.k, "k", low=1)
         if self.dtype is not None:

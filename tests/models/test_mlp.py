@@ -267,6 +267,7 @@ BAD_PARAMS = [
     ("seed negative", dict(random_state=-1), ValueError, RANDOM_STATE + r"-1\."),
     ("seed generator", dict(random_state=np.random.default_rng(0)), TypeError,
      RANDOM_STATE + r"Generator Generator\(PCG64\)"),
+    ("verbose string", dict(verbose="loud"), TypeError, r"verbose must be an int; got str 'loud'"),
     ("lr zero", dict(learning_rate_init=0.0), ValueError, r"learning_rate_init must be a finite float > 0.0; got 0.0"),
     ("lr negative", dict(learning_rate_init=-0.1), ValueError, r"learning_rate_init must be a finite float > 0.0; got -0.1"),
     ("lr string", dict(learning_rate_init="fast"), TypeError, r"learning_rate_init must be a float; got str 'fast'"),

@@ -1,4 +1,6 @@
 """fastnn.BernoulliRBM: scikit-learn's BernoulliRBM step for step, its contract, its errors."""
+import re
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -231,6 +233,8 @@ BAD_PARAMS = [
     (dict(k=0), ValueError, r"k must be an int >= 1; got 0"),
     (dict(dtype="int32"), ValueError, r"dtype must be 'float32' or 'float64'; got 'int32'"),
     (dict(random_state=-1), ValueError, RANDOM_STATE + r"-1\."),
+    (dict(verbose="yes"), TypeError, r"verbose must be an int; got str 'yes'"),
+    (dict(verbose=-1), ValueError, r"verbose must be an int >= 0; got -1"),
     (dict(random_state=np.random.default_rng(0)), TypeError, RANDOM_STATE + r"Generator Generator\(PCG64\)"),
 ]
 
@@ -239,6 +243,21 @@ BAD_PARAMS = [
 def test_bad_parameters_raise_a_clear_error(params, error, match):
     with pytest.raises(error, match=match):
         BernoulliRBM(**params).fit(grey_data())
+
+
+@pytest.mark.parametrize("verbose", [True, 1])
+def test_verbose_prints_each_pass_as_scikit_learn_does(verbose, capsys):
+    """verbose=True, as scikit-learn's (it was refused: 'verbose must be an
+    int'): a line a pass, in scikit-learn's words."""
+    X = grey_data()
+    params = dict(n_components=5, n_iter=2, random_state=0, verbose=verbose)
+    SkRBM(**params).fit(X)
+    want = capsys.readouterr().out.splitlines()
+    BernoulliRBM(**params).fit(X)
+    got = capsys.readouterr().out.splitlines()
+    pattern = r"\[BernoulliRBM\] Iteration (\d), pseudo-likelihood = (-?\d+\.\d\d), time = \d+\.\d\ds"
+    assert [re.fullmatch(pattern, line).group(1) for line in got] == ["1", "2"]
+    assert [re.fullmatch(pattern, line).group(1) for line in want] == ["1", "2"]
 
 
 def test_wrong_number_of_replayed_uniforms_is_an_error():
