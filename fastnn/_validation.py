@@ -200,6 +200,8 @@ def check_array(X, name, dtype=np.float64, ndim=2, min_samples=1, n_features=Non
 
 
 def is_sparse(X):
+    """Whether ``X`` is a SciPy sparse matrix or array (or another sparse
+    container with ``toarray``)."""
     return hasattr(X, "toarray") or type(X).__module__.startswith("scipy.sparse")
 
 
