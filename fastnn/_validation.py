@@ -184,7 +184,11 @@ def check_array(X, name, dtype=np.float64, ndim=2, min_samples=1, n_features=Non
         raise ValueError(f"{name} has 0 feature(s) (shape={arr.shape}) while a minimum of 1 is required.")
     with np.errstate(over="ignore"):   # (an overflow is the ValueError below)
         out = np.ascontiguousarray(arr, dtype=dtype)
-    if not np.isfinite(out).all():
+    with np.errstate(over="ignore", invalid="ignore"):
+        # a finite sum: all finite, checked without a temporary as big as X (where
+        # the sum overflows or a value is not finite, each value is checked)
+        finite = bool(np.isfinite(out.sum())) or bool(np.isfinite(out).all())
+    if not finite:
         bad = np.argwhere(~np.isfinite(out))[0]
         where = ", ".join(str(int(i)) for i in bad)
         value = float(out[tuple(bad)])
@@ -322,6 +326,8 @@ def check_sample_weight(sample_weight, n_samples):
 def check_unit_interval(X, name):
     """Every value of the (already finite) array ``X`` in [0, 1], e.g. the
     probabilities of binary units; returns ``X``."""
+    if X.size == 0 or (X.min() >= 0 and X.max() <= 1):   # (no temporaries as big as X)
+        return X
     bad = (X < 0) | (X > 1)
     if bad.any():
         where = np.argwhere(bad)[0]

@@ -194,11 +194,11 @@ def _visible_pre(h, active, count, weights_t, visible_bias, acc):
 def _hidden_probabilities_rows(v, weights, hidden_bias, out, acc, active, n0, n1):
     n_hidden = weights.shape[1]
     for n in range(n0, n1):
-        count = _nonzeros(v[n], active[n])
-        _hidden_pre(v[n], active[n], count, weights, hidden_bias, acc[n])
-        _sigmoid(acc[n], n_hidden, active[n])
+        count = _nonzeros(v[n], active)
+        _hidden_pre(v[n], active, count, weights, hidden_bias, acc)
+        _sigmoid(acc, n_hidden, active)
         for j in range(n_hidden):
-            out[n, j] = acc[n, j]
+            out[n, j] = acc[j]
 
 
 def _hidden_probabilities(v, weights, hidden_bias, out, threads):
@@ -221,27 +221,28 @@ def _hidden_probabilities(v, weights, hidden_bias, out, threads):
     """
     n_samples, n_visible = v.shape
     n_hidden = weights.shape[1]
-    acc = np.empty((n_samples, n_hidden), dtype=weights.dtype)
-    active = np.empty((n_samples, max(n_visible, n_hidden)), dtype=np.int64)
+    runs = min(n_samples, threads) if threads > 1 else 1
+    # a scratch row a run, 16 units longer: two runs' rows never share a cache line
+    acc = np.empty((runs, n_hidden + 16), dtype=weights.dtype)
+    active = np.empty((runs, max(n_visible, n_hidden) + 16), dtype=np.int64)
     if threads > 1:
-        chunks = min(n_samples, threads)
-        for c in prange(chunks):
-            n0, n1 = _chunk(c, chunks, n_samples)
-            _hidden_probabilities_rows(v, weights, hidden_bias, out, acc, active, n0, n1)
+        for c in prange(runs):
+            n0, n1 = _chunk(c, runs, n_samples)
+            _hidden_probabilities_rows(v, weights, hidden_bias, out, acc[c], active[c], n0, n1)
     else:
         n0, n1 = _chunk(0, 1, n_samples)
-        _hidden_probabilities_rows(v, weights, hidden_bias, out, acc, active, n0, n1)
+        _hidden_probabilities_rows(v, weights, hidden_bias, out, acc[0], active[0], n0, n1)
 
 
 @njit(cache=True)
 def _visible_probabilities_rows(h, weights_t, visible_bias, out, acc, active, n0, n1):
     n_visible = weights_t.shape[1]
     for n in range(n0, n1):
-        count = _nonzeros(h[n], active[n])
-        _visible_pre(h[n], active[n], count, weights_t, visible_bias, acc[n])
-        _sigmoid(acc[n], n_visible, active[n])
+        count = _nonzeros(h[n], active)
+        _visible_pre(h[n], active, count, weights_t, visible_bias, acc)
+        _sigmoid(acc, n_visible, active)
         for i in range(n_visible):
-            out[n, i] = acc[n, i]
+            out[n, i] = acc[i]
 
 
 def _visible_probabilities(h, weights, visible_bias, out, threads):
@@ -265,16 +266,17 @@ def _visible_probabilities(h, weights, visible_bias, out, threads):
     n_samples = h.shape[0]
     n_visible, n_hidden = weights.shape
     weights_t = np.ascontiguousarray(weights.T)
-    acc = np.empty((n_samples, n_visible), dtype=weights.dtype)
-    active = np.empty((n_samples, max(n_visible, n_hidden)), dtype=np.int64)
+    runs = min(n_samples, threads) if threads > 1 else 1
+    # a scratch row a run, 16 units longer: two runs' rows never share a cache line
+    acc = np.empty((runs, n_visible + 16), dtype=weights.dtype)
+    active = np.empty((runs, max(n_visible, n_hidden) + 16), dtype=np.int64)
     if threads > 1:
-        chunks = min(n_samples, threads)
-        for c in prange(chunks):
-            n0, n1 = _chunk(c, chunks, n_samples)
-            _visible_probabilities_rows(h, weights_t, visible_bias, out, acc, active, n0, n1)
+        for c in prange(runs):
+            n0, n1 = _chunk(c, runs, n_samples)
+            _visible_probabilities_rows(h, weights_t, visible_bias, out, acc[c], active[c], n0, n1)
     else:
         n0, n1 = _chunk(0, 1, n_samples)
-        _visible_probabilities_rows(h, weights_t, visible_bias, out, acc, active, n0, n1)
+        _visible_probabilities_rows(h, weights_t, visible_bias, out, acc[0], active[0], n0, n1)
 
 
 @njit(cache=True)
@@ -282,11 +284,11 @@ def _sample_hiddens_rows(v, weights, hidden_bias, seed, step, uniforms, out, acc
                          n1):
     n_hidden = weights.shape[1]
     for n in range(n0, n1):
-        count = _nonzeros(v[n], active[n])
-        _hidden_pre(v[n], active[n], count, weights, hidden_bias, acc[n])
-        _sigmoid(acc[n], n_hidden, active[n])
-        _fill_uniforms(uniforms, n * n_hidden, seed, n, step * n_hidden, u[n], n_hidden)
-        _sample(acc[n], u[n], n_hidden, out[n], active[n])
+        count = _nonzeros(v[n], active)
+        _hidden_pre(v[n], active, count, weights, hidden_bias, acc)
+        _sigmoid(acc, n_hidden, active)
+        _fill_uniforms(uniforms, n * n_hidden, seed, n, step * n_hidden, u, n_hidden)
+        _sample(acc, u, n_hidden, out[n], active)
 
 
 def _sample_hiddens(v, weights, hidden_bias, seed, step, uniforms, out, threads):
@@ -304,19 +306,20 @@ def _sample_hiddens(v, weights, hidden_bias, seed, step, uniforms, out, threads)
     """
     n_samples, n_visible = v.shape
     n_hidden = weights.shape[1]
-    acc = np.empty((n_samples, n_hidden), dtype=weights.dtype)
-    u = np.empty((n_samples, n_hidden))
-    active = np.empty((n_samples, max(n_visible, n_hidden)), dtype=np.int64)
+    runs = min(n_samples, threads) if threads > 1 else 1
+    # a scratch row a run, 16 units longer: two runs' rows never share a cache line
+    acc = np.empty((runs, n_hidden + 16), dtype=weights.dtype)
+    u = np.empty((runs, n_hidden + 16))
+    active = np.empty((runs, max(n_visible, n_hidden) + 16), dtype=np.int64)
     if threads > 1:
-        chunks = min(n_samples, threads)
-        for c in prange(chunks):
-            n0, n1 = _chunk(c, chunks, n_samples)
-            _sample_hiddens_rows(v, weights, hidden_bias, seed, step, uniforms, out, acc, u, active,
-                                 n0, n1)
+        for c in prange(runs):
+            n0, n1 = _chunk(c, runs, n_samples)
+            _sample_hiddens_rows(v, weights, hidden_bias, seed, step, uniforms, out, acc[c], u[c],
+                                 active[c], n0, n1)
     else:
         n0, n1 = _chunk(0, 1, n_samples)
-        _sample_hiddens_rows(v, weights, hidden_bias, seed, step, uniforms, out, acc, u, active, n0,
-                             n1)
+        _sample_hiddens_rows(v, weights, hidden_bias, seed, step, uniforms, out, acc[0], u[0],
+                             active[0], n0, n1)
 
 
 @njit(cache=True)
@@ -324,11 +327,11 @@ def _sample_visibles_rows(h, weights_t, visible_bias, seed, step, uniforms, out,
                           n1):
     n_visible = weights_t.shape[1]
     for n in range(n0, n1):
-        count = _nonzeros(h[n], active[n])
-        _visible_pre(h[n], active[n], count, weights_t, visible_bias, acc[n])
-        _sigmoid(acc[n], n_visible, active[n])
-        _fill_uniforms(uniforms, n * n_visible, seed, n, step * n_visible, u[n], n_visible)
-        _sample(acc[n], u[n], n_visible, out[n], active[n])
+        count = _nonzeros(h[n], active)
+        _visible_pre(h[n], active, count, weights_t, visible_bias, acc)
+        _sigmoid(acc, n_visible, active)
+        _fill_uniforms(uniforms, n * n_visible, seed, n, step * n_visible, u, n_visible)
+        _sample(acc, u, n_visible, out[n], active)
 
 
 def _sample_visibles(h, weights, visible_bias, seed, step, uniforms, out, threads):
@@ -347,19 +350,20 @@ def _sample_visibles(h, weights, visible_bias, seed, step, uniforms, out, thread
     n_samples = h.shape[0]
     n_visible, n_hidden = weights.shape
     weights_t = np.ascontiguousarray(weights.T)
-    acc = np.empty((n_samples, n_visible), dtype=weights.dtype)
-    u = np.empty((n_samples, n_visible))
-    active = np.empty((n_samples, max(n_visible, n_hidden)), dtype=np.int64)
+    runs = min(n_samples, threads) if threads > 1 else 1
+    # a scratch row a run, 16 units longer: two runs' rows never share a cache line
+    acc = np.empty((runs, n_visible + 16), dtype=weights.dtype)
+    u = np.empty((runs, n_visible + 16))
+    active = np.empty((runs, max(n_visible, n_hidden) + 16), dtype=np.int64)
     if threads > 1:
-        chunks = min(n_samples, threads)
-        for c in prange(chunks):
-            n0, n1 = _chunk(c, chunks, n_samples)
-            _sample_visibles_rows(h, weights_t, visible_bias, seed, step, uniforms, out, acc, u,
-                                  active, n0, n1)
+        for c in prange(runs):
+            n0, n1 = _chunk(c, runs, n_samples)
+            _sample_visibles_rows(h, weights_t, visible_bias, seed, step, uniforms, out, acc[c],
+                                  u[c], active[c], n0, n1)
     else:
         n0, n1 = _chunk(0, 1, n_samples)
-        _sample_visibles_rows(h, weights_t, visible_bias, seed, step, uniforms, out, acc, u, active,
-                              n0, n1)
+        _sample_visibles_rows(h, weights_t, visible_bias, seed, step, uniforms, out, acc[0], u[0],
+                              active[0], n0, n1)
 
 
 @njit(cache=True)
@@ -369,17 +373,17 @@ def _gibbs_rows(v, weights, weights_t, visible_bias, hidden_bias, seed, step, un
     n_hidden = weights.shape[1]
     units = n_hidden + n_visible
     for n in range(n0, n1):
-        a = acc[n]
-        count = _nonzeros(v[n], active[n])
-        _hidden_pre(v[n], active[n], count, weights, hidden_bias, a)
-        _sigmoid(a, n_hidden, active[n])
-        _fill_uniforms(uniforms, n * n_hidden, seed, n, step * units, u[n], n_hidden)
-        count = _sample(a, u[n], n_hidden, h_out[n], active[n])
-        _visible_pre(h_out[n], active[n], count, weights_t, visible_bias, a)
-        _sigmoid(a, n_visible, active[n])
+        a = acc
+        count = _nonzeros(v[n], active)
+        _hidden_pre(v[n], active, count, weights, hidden_bias, a)
+        _sigmoid(a, n_hidden, active)
+        _fill_uniforms(uniforms, n * n_hidden, seed, n, step * units, u, n_hidden)
+        count = _sample(a, u, n_hidden, h_out[n], active)
+        _visible_pre(h_out[n], active, count, weights_t, visible_bias, a)
+        _sigmoid(a, n_visible, active)
         _fill_uniforms(uniforms, n_samples * n_hidden + n * n_visible, seed, n,
-                       step * units + n_hidden, u[n], n_visible)
-        _sample(a, u[n], n_visible, v_out[n], active[n])
+                       step * units + n_hidden, u, n_visible)
+        _sample(a, u, n_visible, v_out[n], active)
 
 
 def _gibbs(v, weights, visible_bias, hidden_bias, seed, step, uniforms, h_out, v_out, threads):
@@ -411,20 +415,21 @@ def _gibbs(v, weights, visible_bias, hidden_bias, seed, step, uniforms, h_out, v
     n_samples, n_visible = v.shape
     n_hidden = weights.shape[1]
     width = max(n_hidden, n_visible)
-    acc = np.empty((n_samples, width), dtype=weights.dtype)
-    u = np.empty((n_samples, width))
-    active = np.empty((n_samples, width), dtype=np.int64)
+    runs = min(n_samples, threads) if threads > 1 else 1
+    # a scratch row a run, 16 units longer: two runs' rows never share a cache line
+    acc = np.empty((runs, width + 16), dtype=weights.dtype)
+    u = np.empty((runs, width + 16))
+    active = np.empty((runs, width + 16), dtype=np.int64)
     weights_t = np.ascontiguousarray(weights.T)
     if threads > 1:
-        chunks = min(n_samples, threads)
-        for c in prange(chunks):
-            n0, n1 = _chunk(c, chunks, n_samples)
+        for c in prange(runs):
+            n0, n1 = _chunk(c, runs, n_samples)
             _gibbs_rows(v, weights, weights_t, visible_bias, hidden_bias, seed, step, uniforms,
-                        h_out, v_out, acc, u, active, n0, n1)
+                        h_out, v_out, acc[c], u[c], active[c], n0, n1)
     else:
         n0, n1 = _chunk(0, 1, n_samples)
         _gibbs_rows(v, weights, weights_t, visible_bias, hidden_bias, seed, step, uniforms, h_out,
-                    v_out, acc, u, active, n0, n1)
+                    v_out, acc[0], u[0], active[0], n0, n1)
 
 
 # --------------------------------------------------------------------------
@@ -722,9 +727,9 @@ def _free_energy_rows(v, weights, visible_bias, hidden_bias, out, acc, active, n
     n_visible = v.shape[1]
     n_hidden = weights.shape[1]
     for n in range(n0, n1):
-        a = acc[n]
-        count = _nonzeros(v[n], active[n])
-        _hidden_pre(v[n], active[n], count, weights, hidden_bias, a)
+        a = acc
+        count = _nonzeros(v[n], active)
+        _hidden_pre(v[n], active, count, weights, hidden_bias, a)
         f = 0.0
         for i in range(n_visible):
             f -= v[n, i] * visible_bias[i]
@@ -745,16 +750,17 @@ def _free_energy(v, weights, visible_bias, hidden_bias, out, threads):
     """
     n_samples, n_visible = v.shape
     n_hidden = weights.shape[1]
-    acc = np.empty((n_samples, n_hidden))
-    active = np.empty((n_samples, n_visible), dtype=np.int64)
+    runs = min(n_samples, threads) if threads > 1 else 1
+    # a scratch row a run, 16 units longer: two runs' rows never share a cache line
+    acc = np.empty((runs, n_hidden + 16))
+    active = np.empty((runs, n_visible + 16), dtype=np.int64)
     if threads > 1:
-        chunks = min(n_samples, threads)
-        for c in prange(chunks):
-            n0, n1 = _chunk(c, chunks, n_samples)
-            _free_energy_rows(v, weights, visible_bias, hidden_bias, out, acc, active, n0, n1)
+        for c in prange(runs):
+            n0, n1 = _chunk(c, runs, n_samples)
+            _free_energy_rows(v, weights, visible_bias, hidden_bias, out, acc[c], active[c], n0, n1)
     else:
         n0, n1 = _chunk(0, 1, n_samples)
-        _free_energy_rows(v, weights, visible_bias, hidden_bias, out, acc, active, n0, n1)
+        _free_energy_rows(v, weights, visible_bias, hidden_bias, out, acc[0], active[0], n0, n1)
 
 
 @njit(cache=True)
@@ -762,9 +768,9 @@ def _pseudo_likelihood_rows(v, weights, visible_bias, hidden_bias, flip, out, ac
     n_visible = v.shape[1]
     n_hidden = weights.shape[1]
     for n in range(n0, n1):
-        a = acc[n]
-        count = _nonzeros(v[n], active[n])
-        _hidden_pre(v[n], active[n], count, weights, hidden_bias, a)
+        a = acc
+        count = _nonzeros(v[n], active)
+        _hidden_pre(v[n], active, count, weights, hidden_bias, a)
         i = flip[n]
         delta = 1.0 - 2.0 * v[n, i]          # v'_i - v_i
         diff = -delta * visible_bias[i]      # F(v') - F(v)
@@ -800,18 +806,19 @@ def _pseudo_likelihood(v, weights, visible_bias, hidden_bias, flip, out, threads
     """
     n_samples, n_visible = v.shape
     n_hidden = weights.shape[1]
-    acc = np.empty((n_samples, n_hidden))
-    active = np.empty((n_samples, n_visible), dtype=np.int64)
+    runs = min(n_samples, threads) if threads > 1 else 1
+    # a scratch row a run, 16 units longer: two runs' rows never share a cache line
+    acc = np.empty((runs, n_hidden + 16))
+    active = np.empty((runs, n_visible + 16), dtype=np.int64)
     if threads > 1:
-        chunks = min(n_samples, threads)
-        for c in prange(chunks):
-            n0, n1 = _chunk(c, chunks, n_samples)
-            _pseudo_likelihood_rows(v, weights, visible_bias, hidden_bias, flip, out, acc, active,
-                                    n0, n1)
+        for c in prange(runs):
+            n0, n1 = _chunk(c, runs, n_samples)
+            _pseudo_likelihood_rows(v, weights, visible_bias, hidden_bias, flip, out, acc[c],
+                                    active[c], n0, n1)
     else:
         n0, n1 = _chunk(0, 1, n_samples)
-        _pseudo_likelihood_rows(v, weights, visible_bias, hidden_bias, flip, out, acc, active, n0,
-                                n1)
+        _pseudo_likelihood_rows(v, weights, visible_bias, hidden_bias, flip, out, acc[0],
+                                active[0], n0, n1)
 
 
 hidden_probabilities = njit(parallel=prange_only(), cache=True)(_hidden_probabilities)
