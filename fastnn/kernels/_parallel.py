@@ -33,3 +33,61 @@ def chunk(c, chunks, n):
     called function a second time."""
     c = np.int64(c)
     return c * n // chunks, (c + 1) * n // chunks
+
+
+# Threads a minibatch (``dense``'s minibatch trainer, ``rbm.train``). Where a
+# core is shared (a busy process on it, a host that slows one vCPU, two
+# sweep workers on two cores), every parallel loop waits for its slowest
+# thread, several times a batch: two threads ran MNIST slower than one (batch
+# 32: 85,100 samples/s against about 187,000), and the 784-wide RBM 4-9 times
+# slower (3.5-8.3 s a pass against 0.93 s). A trainer times its batches with
+# the cycle counter and now and then runs one the other way (its prange loops
+# on all threads, or its range loops on the calling one): after
+# ADAPT_FIRST_GAP batches, then at gaps that double up to ADAPT_MAX_GAP while
+# the choice holds, back to the first gap when it changes. The same bits
+# either way: every output is summed by one thread in one order.
+ADAPT_FIRST_GAP = 16
+ADAPT_MAX_GAP = 256
+# the entries of a trainer's choice (``adapt_choice``)
+_PAR, _GAP, _NEXT, _BATCHES = range(4)
+
+
+@njit(cache=True, inline="always")
+def adapt_choice():
+    """A trainer's choice of threads, to start: all of them, the first probe
+    of one after ``ADAPT_FIRST_GAP`` batches; and its recent costs (one
+    thread, all of them)."""
+    choice = np.empty(4, dtype=np.int64)
+    choice[_PAR] = 1
+    choice[_GAP] = ADAPT_FIRST_GAP
+    choice[_NEXT] = ADAPT_FIRST_GAP - 1
+    choice[_BATCHES] = 0
+    return choice, np.zeros(2)
+
+
+@njit(cache=True, inline="always")
+def adapt_next(choice):
+    """``(many, probe)`` for the next batch: whether it runs on all threads, and
+    whether it is the probe of the way not chosen."""
+    probe = choice[_BATCHES] == choice[_NEXT]
+    return (choice[_PAR] == 1) != probe, probe
+
+
+@njit(cache=True, inline="always")
+def adapt_record(choice, recent, many, probe, cost):
+    """Record the batch's ``cost`` (cycles a row) run on all threads (``many``)
+    or on one; at a probe, choose the faster way and the gap to the next probe."""
+    k = 1 if many else 0
+    if probe or recent[k] == 0.0:
+        recent[k] = cost
+    else:
+        recent[k] = 0.75 * recent[k] + 0.25 * cost
+    if probe:
+        faster = recent[1] <= recent[0]   # all threads, or one
+        if faster == (choice[_PAR] == 1):
+            choice[_GAP] = min(2 * choice[_GAP], ADAPT_MAX_GAP)
+        else:
+            choice[_GAP] = ADAPT_FIRST_GAP
+        choice[_PAR] = 1 if faster else 0
+        choice[_NEXT] = choice[_BATCHES] + choice[_GAP]
+    choice[_BATCHES] += 1

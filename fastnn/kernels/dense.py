@@ -32,7 +32,7 @@ deltas are summed from transposed weights (``_hidden_deltas_t``). Every output
 keeps its summation order, so results are the same bits as the plain loops
 and do not depend on the thread count; so the parallel twin may run a batch
 on one thread where its timings say one is faster (a shared core:
-``ADAPT_FIRST_GAP``).
+``_parallel.ADAPT_FIRST_GAP``).
 At batch size 1 a network trains in ``train_samples``, and one with one
 hidden layer (all of the article's) in a loop compiled for its optimiser
 (``one_hidden_trainer``), the same bits as the generic one; minibatches in
@@ -46,7 +46,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from ._parallel import prange_only
+from ._parallel import adapt_choice, adapt_next, adapt_record, prange_only
 from .activations import activate, activate_at, activate_range, derivative
 from .losses import output_delta, output_delta_at, sample_loss, sample_loss_at
 from .rng import mt_shuffle, permutation, randint
@@ -409,17 +409,8 @@ BLOCK_BYTES = 16384
 # inputs (``NZ0``): 32 MiB. A larger batch (full-batch descent on a large set)
 # lists them one sample at a time and takes ``_weight_block_gradient``.
 KEPT_LISTS = 1 << 22
-# Threads a minibatch (the parallel twin). Where a core is shared (a busy
-# process on it, a host that slows one vCPU), every parallel loop waits for its
-# slowest thread, several times a batch, and two threads ran MNIST slower than
-# one (batch 32: 85,100 samples/s against about 187,000). The trainer times its
-# batches with the cycle counter and now and then runs one the other way (its
-# prange loops on all threads, or its range loops on the calling one): after
-# ADAPT_FIRST_GAP batches, then at gaps that double up to ADAPT_MAX_GAP while
-# the choice holds, back to the first gap when it changes.
-# The same bits either way: every output is summed by one thread in one order.
-ADAPT_FIRST_GAP = 16
-ADAPT_MAX_GAP = 256
+# Threads a minibatch (the parallel twin): all of them, or the calling one
+# where that has been faster (``_parallel.ADAPT_FIRST_GAP``).
 
 
 @njit(cache=True, inline="always")
@@ -1005,7 +996,7 @@ def end_epoch(state, loss_curve, e, epoch_loss, tol, n_iter_no_change):
 def _epochs_trainer(ADAPT):
     """``_train_epochs`` for one twin: ``ADAPT`` (a closure constant, the
     parallel twin's) lets the minibatch loop run a batch's loops on all threads
-    or, where that has been faster, on the calling one (``ADAPT_FIRST_GAP``).
+    or, where that has been faster, on the calling one (``_parallel.ADAPT_FIRST_GAP``).
     Each loop over samples or weight rows is written twice, ``prange`` and
     ``range``, around one body, called under ``prange`` and inlined under
     ``range`` (see ``_group_pass_call``): setting the thread count instead
@@ -1070,11 +1061,7 @@ def _epochs_trainer(ADAPT):
                                                                 A.shape[1])
         # threads a batch (ADAPT): all of them, or one where one has been faster
         n_threads = threads if ADAPT else 1
-        par = True
-        recent = np.zeros(2)   # cycles a sample lately: on one thread, on all
-        batches = 0
-        gap = ADAPT_FIRST_GAP
-        next_probe = gap - 1
+        choice, recent = adapt_choice()   # (recent: cycles a sample lately, one thread, all)
         done = 0
         for e in range(n_epochs):
             epoch = epoch0 + e
@@ -1091,8 +1078,7 @@ def _epochs_trainer(ADAPT):
                         continue
                 many = False   # all threads this batch, or one
                 if ADAPT and n_threads > 1:   # (a closure constant: see _epochs_trainer)
-                    probe = batches == next_probe
-                    many = par != probe
+                    many, probe = adapt_next(choice)
                     t0 = cycles()
                 _transpose_weights(params, layout, WT)
                 n_groups = (nb + GROUP_ROWS - 1) // GROUP_ROWS
@@ -1147,18 +1133,7 @@ def _epochs_trainer(ADAPT):
                         _update_range(params, vel, sq, b0, n_out, g, scale, 0.0,
                                       solver, nesterov, hp, lr_t)
                 if ADAPT and n_threads > 1:
-                    per_sample = (cycles() - t0) / nb
-                    k = 1 if many else 0
-                    if probe or recent[k] == 0.0:
-                        recent[k] = per_sample
-                    else:
-                        recent[k] = 0.75 * recent[k] + 0.25 * per_sample
-                    if probe:
-                        faster = recent[1] <= recent[0]   # all threads, or one
-                        gap = min(2 * gap, ADAPT_MAX_GAP) if faster == par else ADAPT_FIRST_GAP
-                        par = faster
-                        next_probe = batches + gap
-                    batches += 1
+                    adapt_record(choice, recent, many, probe, (cycles() - t0) / nb)
             done = e + 1
             if end_epoch(state, loss_curve, e, total / n_samples, tol, n_iter_no_change):
                 break

@@ -29,9 +29,10 @@ import numpy as np
 from numba import njit, prange, types
 from numba.extending import overload
 
-from ._parallel import chunk as _chunk, prange_only
+from ._parallel import adapt_choice, adapt_next, adapt_record, chunk as _chunk, prange_only
 from .activations import logistic32_inplace
 from .rng import uniform
+from .simd import cycles
 
 _BLOCK = 16  # visible units a task of the weight update
 
@@ -618,8 +619,10 @@ def _train(X, weights, visible_bias, hidden_bias, chain, learning_rate, batch_si
         turn), or (1) run them all on the calling thread: the models run the
         cached parallel twin either way, so that a new process does not compile
         the serial one. The models pass numba's thread count where the work
-        pays for the threads (``_threads.threads_for``). The same bits for any
-        value.
+        pays for the threads (``_threads.threads_for``); the kernel then runs a
+        minibatch's loops on the calling thread where its timings say that is
+        faster (a shared core: ``_parallel.ADAPT_FIRST_GAP``). The same bits for
+        any value, and either way.
 
     Returns
     -------
@@ -664,6 +667,9 @@ def _train(X, weights, visible_bias, hidden_bias, chain, learning_rate, batch_si
     grads = _aligned(n_blocks, stride, weights)  # scratch of the weight update, a row a block
     rows_all = np.empty((n_blocks, 2 * rows_max), dtype=np.int64)
     coef_all = np.empty((n_blocks, 2 * rows_max), dtype=dtype)
+    # threads a minibatch: all of them, or the calling one where that has been
+    # faster (a shared core: _parallel.ADAPT_FIRST_GAP); recent: cycles a row
+    choice, recent = adapt_choice()
     for epoch in range(n_epochs):
         for batch in range(n_batches):
             start = batch * batch_size
@@ -672,9 +678,15 @@ def _train(X, weights, visible_bias, hidden_bias, chain, learning_rate, batch_si
             lr = learning_rate / m
             lr_w = T(lr)  # the weights' precision, as NumPy's float32 arrays do
             base = (step + epoch * n_batches + batch) * units
+            many = False
+            probe = False
+            t0 = 0
+            if threads > 1:
+                many, probe = adapt_next(choice)
+                t0 = cycles()
             # a run of rows a thread: the positive phase of data row r, negative chain r
             rows = max(m, n_chains)
-            if threads > 1:
+            if many:
                 chunks = min(rows, threads)
                 for c in prange(chunks):
                     r0, r1 = _chunk(c, chunks, rows)
@@ -702,7 +714,7 @@ def _train(X, weights, visible_bias, hidden_bias, chain, learning_rate, batch_si
             for j in range(n_hidden):
                 hidden_bias[j] += lr * (sums_pos[j] - sums_neg[j])
             # a run of blocks of visible units a thread: rows of W, visible biases
-            if threads > 1:
+            if many:
                 chunks = min(n_blocks, threads)
                 for c in prange(chunks):
                     b0, b1 = _chunk(c, chunks, n_blocks)
@@ -712,6 +724,8 @@ def _train(X, weights, visible_bias, hidden_bias, chain, learning_rate, batch_si
                 b0, b1 = _chunk(0, 1, n_blocks)
                 _block_updates(X, start, m, n_chains, w, weights_t, visible_bias, v_neg, hh, grads,
                                rows_all, coef_all, rows_max, lr, lr_w, b0, b1)
+            if threads > 1:
+                adapt_record(choice, recent, many, probe, (cycles() - t0) / max(m, n_chains))
     for i in range(n_visible):
         for j in range(n_hidden):
             weights[i, j] = w[i, j]

@@ -12,7 +12,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 
 from fastnn import threads
 from fastnn.kernels import activations as A
-from fastnn.kernels import dense, losses, rng, simd
+from fastnn.kernels import _parallel, dense, losses, rng, simd
 from tests import reference
 
 TOL = {np.float32: dict(rtol=1e-5, atol=1e-6), np.float64: dict(rtol=1e-12, atol=1e-14)}
@@ -618,7 +618,7 @@ def test_minibatches_that_switch_thread_counts_give_the_same_bits():
     with threads=1 nothing is tried."""
     if numba.config.NUMBA_NUM_THREADS < 2:
         pytest.skip("needs two threads to switch between")
-    assert dense.ADAPT_FIRST_GAP * 4 < 240
+    assert _parallel.ADAPT_FIRST_GAP * 4 < 240
     g = np.random.default_rng(13)
     X = g.uniform(0, 1, (90, 40)) * (g.uniform(0, 1, (90, 40)) < 0.3)
     Y = np.eye(4)[g.integers(0, 4, 90)]

@@ -5,7 +5,7 @@ import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
 from fastnn._threads import threads
-from fastnn.kernels import rbm
+from fastnn.kernels import _parallel, rbm
 from tests import reference
 from tests.kernels.twins import ways
 
@@ -236,6 +236,24 @@ def test_train_same_bits_for_any_thread_count(persistent, n_threads):
     for x, y in zip(*runs):
         assert_array_equal(x, y)
 
+
+
+@pytest.mark.parametrize("persistent", [True, False])
+def test_minibatches_that_switch_thread_counts_give_the_same_bits(persistent):
+    """The parallel twin times its minibatches and runs one's loops on the
+    calling thread where that has been faster (a shared core): it tries the
+    other way at minibatch ADAPT_FIRST_GAP - 1, then at gaps of ADAPT_FIRST_GAP
+    to ADAPT_MAX_GAP. 2 passes of 300 minibatches run both ways, several
+    times, and end with the one-thread bits."""
+    assert _parallel.ADAPT_FIRST_GAP * 4 < 300
+    X, W, b, c = problem(n_samples=600, n_visible=40, n_hidden=20)
+    chain = np.zeros((2, W.shape[1]))
+    one = _train(rbm.train, X, W, b, c, chain, 1, persistent, NO_UNIFORMS, batch_size=2, threads=1)
+    with threads(numba.config.NUMBA_NUM_THREADS):
+        many = _train(rbm.train, X, W, b, c, chain, 1, persistent, NO_UNIFORMS, batch_size=2,
+                      threads=2)
+    for x, y in zip(one, many):
+        assert_array_equal(x, y)
 
 
 @pytest.mark.parametrize("persistent", [True, False])
