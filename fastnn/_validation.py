@@ -154,8 +154,7 @@ def check_array(X, name, dtype=np.float64, ndim=2, min_samples=1, n_features=Non
     """
     if is_sparse(X):
         if not accept_sparse:
-            raise TypeError(f"{name} must be a dense array; got a sparse {type(X).__name__}. "
-                            f"Convert it with {name}.toarray().")
+            refuse_sparse(X, name)
         X = _densified(X, name)
     arr = np.asarray(X)
     if arr.dtype.kind in "OSUVMm":
@@ -207,6 +206,13 @@ def is_sparse(X):
     """Whether ``X`` is a SciPy sparse matrix or array (or another sparse
     container with ``toarray``)."""
     return hasattr(X, "toarray") or type(X).__module__.startswith("scipy.sparse")
+
+
+def refuse_sparse(X, name):
+    """The TypeError for a sparse ``X`` where only a dense array will do."""
+    if is_sparse(X):
+        raise TypeError(f"{name} must be a dense array; got a sparse {type(X).__name__}. "
+                        f"Convert it with {name}.toarray().")
 
 
 def _densified(X, name):

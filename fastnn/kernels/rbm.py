@@ -191,6 +191,18 @@ def _visible_pre(h, active, count, weights_t, visible_bias, acc):
 # probabilities and sampling
 
 
+# Scratch of the row kernels: a row a run (a thread), not a sample, each _PAD
+# units longer than it needs, so that two runs' rows never share a cache line.
+_PAD = 16
+
+
+@njit(cache=True, inline="always")
+def _runs(n_samples, threads):
+    """The runs a row kernel splits its rows into: ``threads`` (at most one a
+    row) on numba's threads, or one on the calling thread."""
+    return min(n_samples, threads) if threads > 1 else 1
+
+
 @njit(cache=True)
 def _hidden_probabilities_rows(v, weights, hidden_bias, out, acc, active, n0, n1):
     n_hidden = weights.shape[1]
@@ -222,10 +234,9 @@ def _hidden_probabilities(v, weights, hidden_bias, out, threads):
     """
     n_samples, n_visible = v.shape
     n_hidden = weights.shape[1]
-    runs = min(n_samples, threads) if threads > 1 else 1
-    # a scratch row a run, 16 units longer: two runs' rows never share a cache line
-    acc = np.empty((runs, n_hidden + 16), dtype=weights.dtype)
-    active = np.empty((runs, max(n_visible, n_hidden) + 16), dtype=np.int64)
+    runs = _runs(n_samples, threads)
+    acc = np.empty((runs, n_hidden + _PAD), dtype=weights.dtype)
+    active = np.empty((runs, max(n_visible, n_hidden) + _PAD), dtype=np.int64)
     if threads > 1:
         for c in prange(runs):
             n0, n1 = _chunk(c, runs, n_samples)
@@ -267,10 +278,9 @@ def _visible_probabilities(h, weights, visible_bias, out, threads):
     n_samples = h.shape[0]
     n_visible, n_hidden = weights.shape
     weights_t = np.ascontiguousarray(weights.T)
-    runs = min(n_samples, threads) if threads > 1 else 1
-    # a scratch row a run, 16 units longer: two runs' rows never share a cache line
-    acc = np.empty((runs, n_visible + 16), dtype=weights.dtype)
-    active = np.empty((runs, max(n_visible, n_hidden) + 16), dtype=np.int64)
+    runs = _runs(n_samples, threads)
+    acc = np.empty((runs, n_visible + _PAD), dtype=weights.dtype)
+    active = np.empty((runs, max(n_visible, n_hidden) + _PAD), dtype=np.int64)
     if threads > 1:
         for c in prange(runs):
             n0, n1 = _chunk(c, runs, n_samples)
@@ -307,11 +317,10 @@ def _sample_hiddens(v, weights, hidden_bias, seed, step, uniforms, out, threads)
     """
     n_samples, n_visible = v.shape
     n_hidden = weights.shape[1]
-    runs = min(n_samples, threads) if threads > 1 else 1
-    # a scratch row a run, 16 units longer: two runs' rows never share a cache line
-    acc = np.empty((runs, n_hidden + 16), dtype=weights.dtype)
-    u = np.empty((runs, n_hidden + 16))
-    active = np.empty((runs, max(n_visible, n_hidden) + 16), dtype=np.int64)
+    runs = _runs(n_samples, threads)
+    acc = np.empty((runs, n_hidden + _PAD), dtype=weights.dtype)
+    u = np.empty((runs, n_hidden + _PAD))
+    active = np.empty((runs, max(n_visible, n_hidden) + _PAD), dtype=np.int64)
     if threads > 1:
         for c in prange(runs):
             n0, n1 = _chunk(c, runs, n_samples)
@@ -351,11 +360,10 @@ def _sample_visibles(h, weights, visible_bias, seed, step, uniforms, out, thread
     n_samples = h.shape[0]
     n_visible, n_hidden = weights.shape
     weights_t = np.ascontiguousarray(weights.T)
-    runs = min(n_samples, threads) if threads > 1 else 1
-    # a scratch row a run, 16 units longer: two runs' rows never share a cache line
-    acc = np.empty((runs, n_visible + 16), dtype=weights.dtype)
-    u = np.empty((runs, n_visible + 16))
-    active = np.empty((runs, max(n_visible, n_hidden) + 16), dtype=np.int64)
+    runs = _runs(n_samples, threads)
+    acc = np.empty((runs, n_visible + _PAD), dtype=weights.dtype)
+    u = np.empty((runs, n_visible + _PAD))
+    active = np.empty((runs, max(n_visible, n_hidden) + _PAD), dtype=np.int64)
     if threads > 1:
         for c in prange(runs):
             n0, n1 = _chunk(c, runs, n_samples)
@@ -416,11 +424,10 @@ def _gibbs(v, weights, visible_bias, hidden_bias, seed, step, uniforms, h_out, v
     n_samples, n_visible = v.shape
     n_hidden = weights.shape[1]
     width = max(n_hidden, n_visible)
-    runs = min(n_samples, threads) if threads > 1 else 1
-    # a scratch row a run, 16 units longer: two runs' rows never share a cache line
-    acc = np.empty((runs, width + 16), dtype=weights.dtype)
-    u = np.empty((runs, width + 16))
-    active = np.empty((runs, width + 16), dtype=np.int64)
+    runs = _runs(n_samples, threads)
+    acc = np.empty((runs, width + _PAD), dtype=weights.dtype)
+    u = np.empty((runs, width + _PAD))
+    active = np.empty((runs, width + _PAD), dtype=np.int64)
     weights_t = np.ascontiguousarray(weights.T)
     if threads > 1:
         for c in prange(runs):
@@ -764,10 +771,9 @@ def _free_energy(v, weights, visible_bias, hidden_bias, out, threads):
     """
     n_samples, n_visible = v.shape
     n_hidden = weights.shape[1]
-    runs = min(n_samples, threads) if threads > 1 else 1
-    # a scratch row a run, 16 units longer: two runs' rows never share a cache line
-    acc = np.empty((runs, n_hidden + 16))
-    active = np.empty((runs, n_visible + 16), dtype=np.int64)
+    runs = _runs(n_samples, threads)
+    acc = np.empty((runs, n_hidden + _PAD))
+    active = np.empty((runs, n_visible + _PAD), dtype=np.int64)
     if threads > 1:
         for c in prange(runs):
             n0, n1 = _chunk(c, runs, n_samples)
@@ -820,10 +826,9 @@ def _pseudo_likelihood(v, weights, visible_bias, hidden_bias, flip, out, threads
     """
     n_samples, n_visible = v.shape
     n_hidden = weights.shape[1]
-    runs = min(n_samples, threads) if threads > 1 else 1
-    # a scratch row a run, 16 units longer: two runs' rows never share a cache line
-    acc = np.empty((runs, n_hidden + 16))
-    active = np.empty((runs, n_visible + 16), dtype=np.int64)
+    runs = _runs(n_samples, threads)
+    acc = np.empty((runs, n_hidden + _PAD))
+    active = np.empty((runs, n_visible + _PAD), dtype=np.int64)
     if threads > 1:
         for c in prange(runs):
             n0, n1 = _chunk(c, runs, n_samples)

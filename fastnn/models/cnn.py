@@ -26,8 +26,8 @@ from .._progress import progress
 from .._validation import (
     check_array, check_bool, check_consistent_length, check_dtype, check_feature_names,
     check_float, check_int, check_option, check_partial_fit_early_stopping, check_random_state_param,
-    check_sample_weight, check_verbose, is_sparse, label_indices, label_kind, seeded_random_state,
-    validation_split,
+    check_sample_weight, check_verbose, label_indices, label_kind, refuse_sparse,
+    seeded_random_state, validation_split,
 )
 from ..kernels import conv, dense, pool
 from ..kernels.memory import aligned_zeros, padded_rows, realigned
@@ -208,8 +208,7 @@ class ConvNetClassifier(ClassifierMixin, BaseEstimator):
     def _images(self, X, dtype, reset):
         """X as a C-contiguous (n, C, H, W) array of ``dtype``, checked."""
         check_feature_names(self, X, reset=reset)
-        if is_sparse(X):
-            return check_array(X, "X", dtype=dtype)  # raises the sparse-input error
+        refuse_sparse(X, "X")
         X = np.asarray(X)
         if X.dtype.kind == "O":
             try:

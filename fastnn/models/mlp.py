@@ -39,7 +39,7 @@ from .._threads import threads_for
 from .._validation import (
     check_array, check_bool, check_consistent_length, check_dtype, check_float, check_int,
     check_option, check_feature_names, check_partial_fit_early_stopping, check_random_state_param,
-    check_sample_weight, check_verbose, is_sparse, label_indices, label_kind,
+    check_sample_weight, check_verbose, is_sparse, label_indices, label_kind, refuse_sparse,
     seeded_random_state, validation_split, writeable,
 )
 from ..kernels import dense
@@ -976,9 +976,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         first, warm = self._start(incremental)
         X = self._check_X_fit(X, reset=first)
         dt = check_dtype(self.dtype)
-        if is_sparse(y):   # (as scikit-learn's MLPRegressor)
-            raise TypeError(f"y must be a dense array; got a sparse {type(y).__name__}. Convert it "
-                            "with y.toarray().")
+        refuse_sparse(y, "y")   # (as scikit-learn's MLPRegressor)
         y_arr = np.asarray(y)
         if y_arr.ndim not in (1, 2):
             raise ValueError(f"y must be 1- or 2-dimensional; got shape {y_arr.shape}.")
