@@ -156,7 +156,24 @@ def check_array(X, name, dtype=np.float64, ndim=2, min_samples=1, n_features=Non
         if not accept_sparse:
             refuse_sparse(X, name)
         X = _densified(X, name)
-    arr = np.asarray(X)
+    arr = _numeric(np.asarray(X), name)
+    _check_shape(arr.shape, name, ndim, min_samples)
+    with np.errstate(over="ignore"):   # (an overflow is the ValueError below)
+        out = np.ascontiguousarray(arr, dtype=dtype)
+    with np.errstate(over="ignore", invalid="ignore"):
+        # a finite sum: all finite, checked without a temporary as big as X (where
+        # the sum overflows or a value is not finite, each value is checked)
+        finite = bool(np.isfinite(out.sum())) or bool(np.isfinite(out).all())
+    if not finite:
+        bad = tuple(np.argwhere(~np.isfinite(out))[0])
+        _not_finite(name, dtype, arr[bad], out[bad], _where(bad))
+    if ndim == 2:
+        _check_n_features(out.shape[1], name, n_features, fitted_with)
+    return writeable(out)
+
+
+def _numeric(arr, name):
+    """``arr`` if it holds real numbers (an object array converted to float64)."""
     if arr.dtype.kind in "OSUVMm":
         kind = {"O": "object", "S": "bytes", "U": "string", "V": "structured",
                 "M": "datetime", "m": "timedelta"}[arr.dtype.kind]
@@ -170,36 +187,36 @@ def check_array(X, name, dtype=np.float64, ndim=2, min_samples=1, n_features=Non
     if arr.dtype.kind == "c":
         raise ValueError(f"{name} must hold real numbers; got complex dtype {arr.dtype} "
                          "(Complex data not supported).")
-    if arr.ndim != ndim:
-        if ndim == 2 and arr.ndim == 1:
+    return arr
+
+
+def _check_shape(shape, name, ndim, min_samples):
+    if len(shape) != ndim:
+        if ndim == 2 and len(shape) == 1:
             raise ValueError(f"{name} must be 2-dimensional (n_samples, n_features); got a 1-D array "
-                             f"of shape {arr.shape}. Reshape your data with {name}.reshape(-1, 1) for one "
+                             f"of shape {shape}. Reshape your data with {name}.reshape(-1, 1) for one "
                              f"feature or {name}.reshape(1, -1) for one sample.")
-        raise ValueError(f"{name} must be {ndim}-dimensional; got {arr.ndim} dimensions, shape {arr.shape}.")
-    if arr.shape[0] < min_samples:
+        raise ValueError(f"{name} must be {ndim}-dimensional; got {len(shape)} dimensions, shape {shape}.")
+    if shape[0] < min_samples:
         raise ValueError(f"{name} must have at least {min_samples} sample{'s' if min_samples > 1 else ''}; "
-                         f"got {arr.shape[0]} (shape {arr.shape}).")
-    if ndim == 2 and arr.shape[1] < 1:
-        raise ValueError(f"{name} has 0 feature(s) (shape={arr.shape}) while a minimum of 1 is required.")
-    with np.errstate(over="ignore"):   # (an overflow is the ValueError below)
-        out = np.ascontiguousarray(arr, dtype=dtype)
-    with np.errstate(over="ignore", invalid="ignore"):
-        # a finite sum: all finite, checked without a temporary as big as X (where
-        # the sum overflows or a value is not finite, each value is checked)
-        finite = bool(np.isfinite(out.sum())) or bool(np.isfinite(out).all())
-    if not finite:
-        bad = np.argwhere(~np.isfinite(out))[0]
-        where = ", ".join(str(int(i)) for i in bad)
-        value = float(out[tuple(bad)])
-        if np.isfinite(arr[tuple(bad)]):
-            raise ValueError(f"{name} overflows {np.dtype(dtype).name}: {float(arr[tuple(bad)])!r} "
-                             f"at [{where}].")
-        raise ValueError(f"{name} must be finite (no NaN or inf); got {value!r} at [{where}].")
-    if n_features is not None and ndim == 2 and out.shape[1] != n_features:
+                         f"got {shape[0]} (shape {shape}).")
+    if ndim == 2 and shape[1] < 1:
+        raise ValueError(f"{name} has 0 feature(s) (shape={shape}) while a minimum of 1 is required.")
+
+
+def _not_finite(name, dtype, given, cast, where):
+    """The ValueError for a value that is not finite once cast to ``dtype``:
+    ``given`` as it came, ``cast`` after the cast, at index text ``where``."""
+    if np.isfinite(given):
+        raise ValueError(f"{name} overflows {np.dtype(dtype).name}: {float(given)!r} at [{where}].")
+    raise ValueError(f"{name} must be finite (no NaN or inf); got {float(cast)!r} at [{where}].")
+
+
+def _check_n_features(count, name, n_features, fitted_with):
+    if n_features is not None and count != n_features:
         who = fitted_with or "the model"
-        raise ValueError(f"{name} has {out.shape[1]} features, but {who} is expecting "
+        raise ValueError(f"{name} has {count} features, but {who} is expecting "
                          f"{n_features} features as input.")
-    return writeable(out)
 
 
 def is_sparse(X):
@@ -225,6 +242,42 @@ def _densified(X, name):
         raise MemoryError(f"{name} is a sparse {type(X).__name__} of shape {X.shape}; the model works "
                           f"on its dense copy, {size / 2 ** 30:.3g} GiB, which does not fit in "
                           "memory.") from None
+
+
+def check_sparse(X, name, dtype, n_features=None, fitted_with=None, unit_interval=False):
+    """A SciPy sparse ``X`` (any format) as a CSR matrix of ``dtype`` in
+    canonical form (sorted indices, duplicates summed), for a model that
+    densifies a run of rows at a time (``X[a:b].toarray()``) instead of all of
+    ``X``. Its stored values are checked as ``check_array`` checks a dense
+    array's, and named by the same [row, column]: numbers, finite once cast,
+    in [0, 1] with ``unit_interval``. ``X`` itself is not modified."""
+    _check_shape(X.shape, name, 2, 1)
+    _numeric(np.empty(0, dtype=X.dtype), name)
+    csr = X.tocsr()
+    if not csr.has_canonical_format:   # (duplicates sum, and may leave [0, 1])
+        csr = csr.copy() if csr is X else csr
+        csr.sum_duplicates()
+    data = csr.data
+    with np.errstate(over="ignore"):
+        cast = data.astype(dtype, copy=False)
+    if data.size:
+        with np.errstate(over="ignore", invalid="ignore"):
+            finite = bool(np.isfinite(cast.sum())) or bool(np.isfinite(cast).all())
+        if not finite:
+            k = int(np.flatnonzero(~np.isfinite(cast))[0])
+            _not_finite(name, dtype, data[k], cast[k], _sparse_where(csr, k))
+        if unit_interval and not (cast.min() >= 0 and cast.max() <= 1):
+            k = int(np.flatnonzero((cast < 0) | (cast > 1))[0])
+            _outside_unit_interval(name, cast[k], _sparse_where(csr, k))
+    _check_n_features(csr.shape[1], name, n_features, fitted_with)
+    if cast is not data:
+        csr = type(csr)((cast, csr.indices, csr.indptr), shape=csr.shape)
+    return csr
+
+
+def _sparse_where(csr, k):
+    """The [row, column] text of stored value ``k`` of a CSR matrix."""
+    return _where((np.searchsorted(csr.indptr, k, side="right") - 1, csr.indices[k]))
 
 
 def check_feature_names(estimator, X, reset):
@@ -336,12 +389,14 @@ def check_unit_interval(X, name):
         return X
     bad = (X < 0) | (X > 1)
     if bad.any():
-        where = np.argwhere(bad)[0]
-        value = X[tuple(where)]
-        raise ValueError(f"{name} must hold values in [0, 1]; got {value.item()!r} at "
-                         f"[{', '.join(str(int(i)) for i in where)}]. Scale it first, e.g. "
-                         f"with sklearn.preprocessing.minmax_scale.")
+        where = tuple(np.argwhere(bad)[0])
+        _outside_unit_interval(name, X[where], _where(where))
     return X
+
+
+def _outside_unit_interval(name, value, where):
+    raise ValueError(f"{name} must hold values in [0, 1]; got {value.item()!r} at [{where}]. "
+                     f"Scale it first, e.g. with sklearn.preprocessing.minmax_scale.")
 
 
 def _where(index):

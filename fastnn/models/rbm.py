@@ -16,7 +16,7 @@ from sklearn.utils.validation import check_is_fitted
 from .._threads import threads_for, threads_kernel
 from .._validation import (
     check_array, check_dtype, check_feature_names, check_float, check_int, check_option,
-    check_random_state_param, check_unit_interval, check_verbose,
+    check_random_state_param, check_sparse, check_unit_interval, check_verbose, is_sparse,
 )
 from ..kernels import rbm as kernels
 
@@ -28,6 +28,24 @@ from ..kernels import rbm as kernels
 # article's pipeline), whose BLAS threads keep spinning for a while and stall
 # every parallel region; serial it stays.
 _PARALLEL_WORK = 200_000
+
+# A sparse X is densified a run of rows at a time, not whole: runs of about
+# _RUN_BYTES of dense rows, and in training whole minibatches, at least
+# _RUN_BATCHES of them (the kernel copies W at each call: 2 multiply-adds'
+# worth a weight, against about 3 a weight a minibatch).
+_RUN_BYTES = 16 * 2 ** 20
+_RUN_BATCHES = 64
+
+
+def _dense_runs(X, rows):
+    """``(start, stop, rows start:stop of X as a dense array)``: ``X`` itself in
+    one run if it is dense, else runs of ``rows`` rows of the CSR matrix."""
+    if not is_sparse(X):
+        yield 0, X.shape[0], X
+        return
+    for start in range(0, X.shape[0], rows):
+        stop = min(start + rows, X.shape[0])
+        yield start, stop, X[start:stop].toarray()
 
 
 class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
@@ -116,15 +134,20 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
             return check_dtype(self.dtype)
         return np.float32 if getattr(X, "dtype", None) == np.float32 else np.float64
 
-    def _check_X(self, X, reset, dtype=None):
-        """X as a C-contiguous array in [0, 1] of the model's dtype."""
+    def _check_X(self, X, reset, dtype=None, runs=False):
+        """X as a C-contiguous array in [0, 1] of the model's dtype; with
+        ``runs``, a sparse X as a CSR matrix of that dtype, checked, for the
+        caller to densify a run of rows at a time (``_dense_runs``)."""
         check_feature_names(self, X, reset=reset)
         if dtype is None:
             dtype = self.components_.dtype
-        X = check_array(X, "X", dtype=dtype,
-                        n_features=None if reset else self.n_features_in_,
-                        fitted_with=type(self).__name__, accept_sparse=True)
-        X = self._check_values(X)
+        n_features = None if reset else self.n_features_in_
+        if runs and is_sparse(X):
+            X = check_sparse(X, "X", dtype, n_features, type(self).__name__, unit_interval=True)
+        else:
+            X = check_array(X, "X", dtype=dtype, n_features=n_features,
+                            fitted_with=type(self).__name__, accept_sparse=True)
+            X = self._check_values(X)
         if reset:
             self.n_features_in_ = X.shape[1]
         return X
@@ -132,6 +155,13 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
     def _check_values(self, X):
         """The visible values must be probabilities."""
         return check_unit_interval(X, "X")
+
+    @staticmethod
+    def _run_rows(X, multiple=1, at_least=1):
+        """Rows a run of ``_dense_runs``: about ``_RUN_BYTES`` of dense rows of
+        ``X``, at least ``at_least``, a multiple of ``multiple``."""
+        rows = max(at_least, _RUN_BYTES // (X.shape[1] * X.dtype.itemsize))
+        return -(-rows // multiple) * multiple
 
     def _weights(self):
         """W = components_.T, C-contiguous of the model's dtype (a view after fit)."""
@@ -202,7 +232,7 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         """
         self._check_params()
         dtype = self._fit_dtype(X)
-        X = self._check_X(X, reset=True, dtype=dtype)
+        X = self._check_X(X, reset=True, dtype=dtype, runs=True)
         n_samples, n_features = X.shape
         rng = check_random_state(self.random_state)
         self.components_ = np.asarray(
@@ -224,12 +254,15 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         W = self._weights()
         chain = self.h_samples_ if self.method == "pcd" else np.zeros((0, self.n_components), dtype)
         position = 0
+        rows = self._run_rows(X, self.batch_size, _RUN_BATCHES * self.batch_size)
         begin = time.time()
         for epoch in range(self.n_iter):
-            position = kernels.train(X, W, self.intercept_visible_, self.intercept_hidden_, chain,
-                                     float(self.learning_rate), self.batch_size, 1, self.k,
-                                     self.method == "pcd", seed, epoch * n_batches, replay,
-                                     position, threads)
+            for start, _, run in _dense_runs(X, rows):   # (the same bits as one call)
+                position = kernels.train(run, W, self.intercept_visible_, self.intercept_hidden_,
+                                         chain, float(self.learning_rate), self.batch_size, 1,
+                                         self.k, self.method == "pcd", seed,
+                                         epoch * n_batches + start // self.batch_size, replay,
+                                         position, threads)
             self._check_finite(f"in pass {epoch + 1}")
             if self.verbose:
                 end = time.time()
@@ -287,10 +320,11 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
     def transform(self, X):
         """Hidden activation probabilities P(h=1|v=X), shape (n_samples, n_components)."""
         check_is_fitted(self)
-        X = self._check_X(X, reset=False)
+        X = self._check_X(X, reset=False, runs=True)
         out = np.empty((X.shape[0], self.n_components), dtype=X.dtype)
-        self._kernel("hidden_probabilities", X.size * self.n_components)(
-            X, self._weights(), self.intercept_hidden_, out)
+        for start, stop, run in _dense_runs(X, self._run_rows(X)):
+            self._kernel("hidden_probabilities", run.size * self.n_components)(
+                run, self._weights(), self.intercept_hidden_, out[start:stop])
         return out
 
     def gibbs(self, v):
@@ -315,10 +349,12 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
     def free_energy(self, X):
         """F(v) = -v . b - sum_j log(1 + exp(c_j + v . W[:, j])), shape (n_samples,)."""
         check_is_fitted(self)
-        X = self._check_X(X, reset=False)
+        X = self._check_X(X, reset=False, runs=True)
         out = np.empty(X.shape[0])
-        self._kernel("free_energy", X.size * self.n_components)(
-            X, self._weights(), self.intercept_visible_, self.intercept_hidden_, out)
+        for start, stop, run in _dense_runs(X, self._run_rows(X)):
+            self._kernel("free_energy", run.size * self.n_components)(
+                run, self._weights(), self.intercept_visible_, self.intercept_hidden_,
+                out[start:stop])
         return out
 
     def score_samples(self, X):
@@ -330,12 +366,14 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         Not deterministic when ``random_state`` is None.
         """
         check_is_fitted(self)
-        X = self._check_X(X, reset=False)
+        X = self._check_X(X, reset=False, runs=True)
         rng = check_random_state(self.random_state)
         flip = np.ascontiguousarray(rng.randint(0, X.shape[1], X.shape[0]), dtype=np.int64)
         out = np.empty(X.shape[0])
-        self._kernel("pseudo_likelihood", X.size * self.n_components)(
-            X, self._weights(), self.intercept_visible_, self.intercept_hidden_, flip, out)
+        for start, stop, run in _dense_runs(X, self._run_rows(X)):
+            self._kernel("pseudo_likelihood", run.size * self.n_components)(
+                run, self._weights(), self.intercept_visible_, self.intercept_hidden_,
+                flip[start:stop], out[start:stop])
         return out
 
     # ------------------------------------------------------------------ misc

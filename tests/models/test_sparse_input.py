@@ -190,3 +190,105 @@ def test_other_sparse_targets_are_refused_as_scikit_learn_refuses_them(model, y,
     X, _ = sparse_data()
     with pytest.raises(TypeError, match=message):
         model().fit(X, y)
+
+
+def test_check_sparse_names_what_is_wrong_as_check_array_does():
+    """check_sparse (the RBM's sparse input, densified a run of rows at a time)
+    checks the stored values and names them by the dense copy's [row, column]."""
+    from fastnn._validation import check_sparse
+    X, _ = sparse_data()
+    for value, message in [(np.inf, "X must be finite \\(no NaN or inf\\); got inf"),
+                           (np.nan, "X must be finite \\(no NaN or inf\\); got nan"),
+                           (1.5, "X must hold values in \\[0, 1\\]; got 1.5"),
+                           (-0.25, "X must hold values in \\[0, 1\\]; got -0.25")]:
+        bad = X.copy()
+        bad.data[7] = value
+        dense = bad.toarray()
+        row, col = (int(v) for v in np.argwhere(~((dense >= 0) & (dense <= 1)))[0])
+        for fmt in ("csr", "coo", "csc"):   # csc stores them column by column: still named by row
+            with pytest.raises(ValueError, match=fr"{message} at \[{row}, {col}\]"):
+                check_sparse(bad.asformat(fmt), "X", np.float64, unit_interval=True)
+    big = X.copy()
+    big.data[5] = 1e300
+    row, col = (int(v) for v in np.argwhere(big.toarray() == 1e300)[0])
+    with pytest.raises(ValueError, match=fr"X overflows float32: 1e\+300 at \[{row}, {col}\]"):
+        check_sparse(big, "X", np.float32)
+    with pytest.raises(ValueError, match=r"X has 12 features, but BernoulliRBM is expecting 5"):
+        check_sparse(X, "X", np.float64, n_features=5, fitted_with="BernoulliRBM")
+    with pytest.raises(ValueError, match=r"X must have at least 1 sample; got 0"):
+        check_sparse(sp.csr_matrix((0, 4)), "X", np.float64)
+    with pytest.raises(ValueError, match=r"X must hold real numbers; got complex dtype complex128"):
+        check_sparse(sp.csr_matrix(np.array([[1j, 0]])), "X", np.float64)
+    # duplicate entries sum in the dense copy, so 0.6 + 0.6 is out of range;
+    # the caller's matrix keeps its duplicates
+    dup = sp.csr_matrix((np.array([0.6, 0.6]), np.array([1, 1]), np.array([0, 2, 2])), shape=(2, 3))
+    with pytest.raises(ValueError, match=r"got 1\.2 at \[0, 1\]"):
+        check_sparse(dup, "X", np.float64, unit_interval=True)
+    assert dup.nnz == 2 and not dup.has_canonical_format
+    got = check_sparse(X.asformat("coo"), "X", np.float32)
+    assert got.format == "csr" and got.dtype == np.float32
+    assert_array_equal(got.toarray(), X.toarray().astype(np.float32))
+
+
+@pytest.mark.parametrize("run_batches,run_bytes", [(1, 1), (2, 12 * 8 * 25), (64, 2 ** 24)])
+def test_rbm_densifies_sparse_input_a_run_of_rows_at_a_time_with_the_same_bits(
+        monkeypatch, run_batches, run_bytes):
+    """Runs of one minibatch, of 25 rows (several minibatches, not a multiple of
+    the batch size in inference) and of all the rows give the bits of the dense
+    input, in training and in inference."""
+    import fastnn.models.rbm as rbm
+    monkeypatch.setattr(rbm, "_RUN_BATCHES", run_batches)
+    monkeypatch.setattr(rbm, "_RUN_BYTES", run_bytes)
+    X, _ = sparse_data(n=93)
+    D = X.toarray()
+    for method in ("pcd", "cd"):
+        params = dict(n_components=6, batch_size=4, n_iter=2, random_state=1, method=method)
+        dense = BernoulliRBM(**params).fit(D)
+        got = BernoulliRBM(**params).fit(X)
+        for name in ("components_", "intercept_hidden_", "intercept_visible_", "h_samples_"):
+            assert_array_equal(getattr(got, name), getattr(dense, name), err_msg=name)
+        for name in ("transform", "score_samples", "free_energy"):
+            assert_array_equal(getattr(got, name)(X), getattr(dense, name)(D), err_msg=name)
+    # replayed random numbers are consumed across the runs in order
+    u = np.random.default_rng(2).random(2 * 24 * 4 * (12 + 6))
+    params = dict(n_components=6, batch_size=4, n_iter=2, random_state=1)
+    assert_array_equal(BernoulliRBM(**params).fit(X, uniforms=u).components_,
+                       BernoulliRBM(**params).fit(D, uniforms=u).components_)
+
+
+_SPARSE_PEAK_SCRIPT = """
+import numpy as np, scipy.sparse as sp
+from fastnn import BernoulliRBM
+
+def status(key):
+    for line in open("/proc/self/status"):
+        if line.startswith(key + ":"):
+            return int(line.split()[1])
+
+X = sp.random(30000, 2000, density=0.01, format="csr", random_state=0)   # dense: 458 MiB
+X.data[:] = 1.0
+BernoulliRBM(n_components=16, n_iter=1, random_state=0).fit(X[:100]).score_samples(X[:10])
+with open("/proc/self/clear_refs", "w") as f:   # the peak restarts from here (Linux)
+    f.write("5")
+before = status("VmRSS")
+model = BernoulliRBM(n_components=16, n_iter=1, random_state=0).fit(X)
+out = [model.transform(X), model.score_samples(X), model.free_energy(X)]
+print((status("VmHWM") - before) / 1024)
+"""
+
+
+def test_rbm_on_sparse_input_never_holds_its_dense_copy():
+    """Training and inference on a 30000 x 2000 CSR matrix (1% stored; a dense
+    copy of 458 MiB) raise the peak resident memory of a fresh process by about
+    50 MiB (two runs of rows of 16 MiB, the outputs), not the 458 MiB of the
+    whole dense copy they took before."""
+    import os
+    import subprocess
+    import sys
+    if not os.access("/proc/self/clear_refs", os.W_OK):
+        pytest.skip("needs Linux's /proc/self/clear_refs to restart the peak memory")
+    done = subprocess.run([sys.executable, "-c", _SPARSE_PEAK_SCRIPT], capture_output=True,
+                          text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    rise = float(done.stdout.split()[-1])
+    assert rise < 80, f"peak memory rose by {rise:.0f} MiB"
