@@ -20,8 +20,8 @@ def feature_maps(model, image, out_png, title=None):
     ----------
     model : fitted ``fastnn.ConvNetClassifier``
     image : array_like
-        One image in any form the model accepts for one sample: (H, W),
-        (C, H, W) or a flat row.
+        One image: (C, H, W), a flat row of C * H * W values, or, for a
+        one-channel model, (H, W).
     out_png : str or path-like
         Where to write the PNG.
     title : str or None
@@ -30,21 +30,22 @@ def feature_maps(model, image, out_png, title=None):
     -------
     out_png : the path written.
     """
+    from sklearn.utils.validation import check_is_fitted
     _pyplot()  # matplotlib present, before any work
 
+    check_is_fitted(model)
     image = np.asarray(image)
-    shape = tuple(model.image_shape_) if hasattr(model, "image_shape_") else None
-    if shape is not None and image.shape == shape[1:]:
-        batch = image[None]
-    elif shape is not None and image.shape == shape:
-        batch = image[None]
-    elif image.ndim == 1:
-        batch = image[None, :]
+    shape = tuple(int(v) for v in model.image_shape_)
+    c, h, w = shape
+    if image.shape == shape or image.shape == (c * h * w,) or (c == 1 and image.shape == (h, w)):
+        batch = image.reshape((1,) + shape)
     else:
-        raise ValueError(f"image must be one image of shape {shape[1:] if shape else '(H, W)'}, "
-                         f"{shape} or a flat row; got shape {image.shape}.")
+        forms = (f"of shape {(h, w)}, {shape} or a flat row of {c * h * w} values" if c == 1 else
+                 f"of shape {shape} or a flat row of {c * h * w} values (an (H, W) image only "
+                 f"for a one-channel model; this one has {c} channels)")
+        raise ValueError(f"image must be one image {forms}; got shape {image.shape}.")
     maps, pooled = model.feature_maps(batch)
-    shown = np.asarray(batch[0], dtype=np.float64).reshape(tuple(model.image_shape_))[0]
+    shown = np.asarray(batch[0], dtype=np.float64)[0]
     return feature_maps_arrays(shown, model.filters_, maps[0], pooled[0], out_png, title)
 
 

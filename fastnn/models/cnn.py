@@ -52,6 +52,17 @@ def _pair(value, name):
     return (v, v)
 
 
+def _refuse_overflow(X, out):
+    """The ValueError for outputs ``out`` (one row an image of ``X``) that are
+    not finite although ``X`` is: its scale overflows the arithmetic."""
+    row = int(np.argwhere(~np.isfinite(out.reshape(len(out), -1)))[0, 0])
+    raise ValueError(
+        f"X must be on a scale the network can compute in {X.dtype.name}; got images whose "
+        f"outputs are NaN or inf (the first: image {row}, max |X[{row}]| = "
+        f"{float(np.abs(X[row]).max()):.3g}): the input's scale overflows. Scale X as the "
+        f"training data.")
+
+
 class ConvNetClassifier(ClassifierMixin, BaseEstimator):
     """Convolutional network classifier: convolution, max pooling, softmax MLP.
 
@@ -240,6 +251,9 @@ class ConvNetClassifier(ClassifierMixin, BaseEstimator):
                 raise ValueError(f"X has {d} features, but {type(self).__name__} is expecting "
                                  f"{self.n_features_in_} features as input.")
         shape = tuple(int(v) for v in shape)
+        if min(shape) == 0:
+            raise ValueError(f"X must hold images of at least 1 channel, 1 row and 1 column; got "
+                             f"shape {X.shape}, images of shape {shape} (C, H, W).")
         if not reset and shape != tuple(self.image_shape_):
             raise ValueError(f"X holds images of shape {shape}, but {type(self).__name__} was fitted "
                              f"with images of shape {tuple(self.image_shape_)}.")
@@ -567,16 +581,25 @@ class ConvNetClassifier(ClassifierMixin, BaseEstimator):
                                out[start:stop])
         return out
 
+    def _finite_proba(self, X):
+        """``_proba`` of the checked images ``X``, refused when not finite: images
+        on a scale that overflows the network's arithmetic (e.g. relu or identity
+        activations and X * 1e308) give NaN or inf. Checked on the output only."""
+        out = self._proba(X)
+        if not np.isfinite(out).all():
+            _refuse_overflow(X, out)
+        return out
+
     def predict_proba(self, X):
         """Class probabilities, shape (n_samples, n_classes)."""
-        return self._proba(self._check_X_predict(X))
+        return self._finite_proba(self._check_X_predict(X))
 
     def predict_log_proba(self, X):
         return np.log(np.clip(self.predict_proba(X), 1e-300, None))
 
     def predict(self, X):
         """Class labels of the images ``X``."""
-        proba = self._proba(self._check_X_predict(X))
+        proba = self._finite_proba(self._check_X_predict(X))
         return self.classes_[proba.argmax(axis=1)]
 
     def feature_maps(self, X):
@@ -596,6 +619,8 @@ class ConvNetClassifier(ClassifierMixin, BaseEstimator):
         conv.conv2d_valid(X, np.ascontiguousarray(self.filters_), np.ascontiguousarray(self.filter_biases_),
                           int(s[conv.SPEC_ACT]), maps)
         pooled = np.empty((n, maps.shape[1], maps.shape[2] // p, maps.shape[3] // p), self._dtype)
+        if not np.isfinite(maps).all():   # (the pooled maps are maxima of these)
+            _refuse_overflow(X, maps)
         pool.max_pool(maps, p, pooled, np.empty(pooled.shape, np.int64))
         return maps, pooled
 

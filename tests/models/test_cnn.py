@@ -1,4 +1,5 @@
 """ConvNetClassifier: input forms, gradients, determinism, errors, scikit-learn contract."""
+import re
 import warnings
 
 import numpy as np
@@ -418,6 +419,33 @@ def test_bad_inputs_raise_clear_errors(digits):
     assert not hasattr(refused, "classes_")
 
 
+@pytest.mark.parametrize("activation", ["relu", "identity"])
+def test_outputs_that_overflow_are_refused_not_nan(activation, digits):
+    X, y = digits
+    m = small(conv_activation=activation, activation=activation, learning_rate_init=0.01).fit(
+        X[:200], y[:200])
+    m.filters_[:] = 1.0   # a 3x3 sum of pixels of 1e308 overflows to inf
+    message = (r"X must be on a scale the network can compute in float64; got images whose "
+               r"outputs are NaN or inf \(the first: image 0, max \|X\[0\]\| = .*\): the input's "
+               r"scale overflows")
+    for method in ("predict_proba", "predict", "predict_log_proba", "feature_maps"):
+        with pytest.raises(ValueError, match=message):   # was NaN, and class 0
+            getattr(m, method)(X[:200] * 1e308)
+    big = X[:10].copy()
+    big[4] *= 1e308
+    with pytest.raises(ValueError, match=r"image 4, max \|X\[4\]\| = 1e\+308"):
+        m.predict(big)
+    assert np.isfinite(m.predict_proba(X[:200] * 1e3)).all()   # large but computable
+
+
+@pytest.mark.parametrize("shape", [(200, 0, 8, 8), (200, 1, 0, 8), (200, 8, 0)])
+def test_images_with_no_channel_row_or_column_are_refused(shape, digits):
+    _, y = digits
+    with pytest.raises(ValueError, match=r"X must hold images of at least 1 channel, 1 row and 1 "
+                                         r"column; got shape " + re.escape(str(shape))):
+        ConvNetClassifier().fit(np.zeros(shape), y[:200])   # was a ZeroDivisionError
+
+
 # ---------------------------------------------------------------- pictures
 
 def test_feature_maps_picture_is_written(digits, tmp_path):
@@ -431,6 +459,25 @@ def test_feature_maps_picture_is_written(digits, tmp_path):
         assert f.read(8) == b"\x89PNG\r\n\x1a\n"
     with pytest.raises(ValueError, match=r"image must be one image of shape \(8, 8\)"):
         feature_maps(m, np.zeros((7, 7)), tmp_path / "bad.png")
+
+
+def test_feature_maps_picture_of_a_multi_channel_network_names_the_forms_it_takes(tmp_path):
+    pytest.importorskip("matplotlib")
+    from fastnn.plots_cnn import feature_maps
+
+    rng = np.random.default_rng(0)
+    X = rng.uniform(size=(20, 2, 7, 7))
+    m = small(filter_size=2, max_iter=1).fit(X, np.arange(20) % 2)
+    for image in (X[0], X[0].ravel()):   # (C, H, W) and a flat row
+        assert open(feature_maps(m, image, tmp_path / "ok.png"), "rb").read(4) == b"\x89PNG"
+    # it offered an (H, W) image, which a model of 2 channels refuses
+    message = (r"image must be one image of shape \(2, 7, 7\) or a flat row of 98 values \(an "
+               r"\(H, W\) image only for a one-channel model; this one has 2 channels\); got "
+               r"shape \(7, 7\)\.")
+    with pytest.raises(ValueError, match=message):
+        feature_maps(m, X[0, 0], tmp_path / "bad.png")
+    with pytest.raises(ValueError, match=r"got shape \(97,\)"):
+        feature_maps(m, X[0].ravel()[:97], tmp_path / "bad.png")
 
 
 @pytest.mark.parametrize("batch,used,other", [(1, "train_samples", "train_epochs"),
