@@ -1,6 +1,7 @@
 """Picture of the RBM's learned components (folded into fastnn.plots later)."""
 import numpy as np
 
+from ._validation import check_int
 from .plots import _pyplot
 
 
@@ -14,7 +15,7 @@ def rbm_components(components, out_png, image_shape=(8, 8), n_cols=10, title=Non
     out_png : str or path
         Where to write the PNG.
     image_shape : tuple of 2 ints
-    n_cols : int
+    n_cols : int >= 1
         Tiles a row.
     title : str, optional
 
@@ -24,11 +25,15 @@ def rbm_components(components, out_png, image_shape=(8, 8), n_cols=10, title=Non
     """
     plt = _pyplot()
 
+    n_cols = check_int(n_cols, "n_cols", low=1)
     comps = np.asarray(components, dtype=np.float64)
     h, w = image_shape
     if comps.ndim != 2 or comps.shape[1] != h * w:
         raise ValueError(f"components must have shape (n_components, {h * w}); got {comps.shape}.")
     n = comps.shape[0]
+    if n == 0:
+        raise ValueError(f"components must hold at least one component (a row); got shape "
+                         f"{comps.shape}.")
     n_rows = -(-n // n_cols)
     fig, axes = plt.subplots(n_rows, n_cols, figsize=(n_cols * 0.42, n_rows * 0.42 + (0.4 if title else 0)))
     for ax in np.ravel(axes):

@@ -48,6 +48,22 @@ def _dense_runs(X, rows):
         yield start, stop, X[start:stop].toarray()
 
 
+def _input_float_dtype(X):
+    """float32 where scikit-learn's ``validate_data(X, dtype=(np.float64,
+    np.float32))`` keeps X in float32, else float64: float32 arrays and sparse
+    matrices, and DataFrames whose NumPy column dtypes promote to float32 (all
+    float32, say; pandas' extension dtypes such as 'Float32' go to float64)."""
+    dtype = getattr(X, "dtype", None)
+    if not isinstance(dtype, np.dtype):   # a DataFrame has dtypes (a column may be named dtype)
+        try:
+            dtypes = list(getattr(X, "dtypes", None))
+        except TypeError:
+            dtypes = []
+        dtype = (np.result_type(*dtypes) if dtypes and all(isinstance(d, np.dtype) for d in dtypes)
+                 else None)
+    return np.float32 if dtype == np.float32 else np.float64
+
+
 class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     """Bernoulli restricted Boltzmann machine (binary visible and hidden units).
 
@@ -132,7 +148,7 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
     def _fit_dtype(self, X):
         if self.dtype is not None:
             return check_dtype(self.dtype)
-        return np.float32 if getattr(X, "dtype", None) == np.float32 else np.float64
+        return _input_float_dtype(X)
 
     def _check_X(self, X, reset, dtype=None, runs=False):
         """X as a C-contiguous array in [0, 1] of the model's dtype; with
@@ -318,23 +334,37 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
     # ------------------------------------------------------------ inference
 
     def transform(self, X):
-        """Hidden activation probabilities P(h=1|v=X), shape (n_samples, n_components)."""
+        """Hidden activation probabilities P(h=1|v=X), shape (n_samples, n_components).
+
+        The dtype is scikit-learn's: float32 when both the model and ``X`` are
+        float32, else float64. The arithmetic is in the model's dtype (``X``
+        converted to it), so a float32 model gives float32 values of a
+        float64 ``X``, returned as float64.
+        """
         check_is_fitted(self)
+        out_dtype = np.result_type(self.components_.dtype, _input_float_dtype(X))
         X = self._check_X(X, reset=False, runs=True)
         out = np.empty((X.shape[0], self.n_components), dtype=X.dtype)
         for start, stop, run in _dense_runs(X, self._run_rows(X)):
             self._kernel("hidden_probabilities", run.size * self.n_components)(
                 run, self._weights(), self.intercept_hidden_, out[start:stop])
-        return out
+        return out.astype(out_dtype, copy=False)
 
     def gibbs(self, v):
         """One Gibbs sampling step from ``v``: h ~ P(h|v), then v' ~ P(v|h).
 
+        Parameters
+        ----------
+        v : array-like of shape (n_samples, n_features), or (n_features,) for one sample
+
         Returns
         -------
-        v_new : ndarray of bool, shape (n_samples, n_features)
+        v_new : ndarray of bool, shape (n_samples, n_features), or (n_features,)
+            for a 1-D ``v`` (as scikit-learn's)
         """
         check_is_fitted(self)
+        if not is_sparse(v) and np.ndim(v) == 1:
+            return self.gibbs(np.reshape(v, (1, -1)))[0]
         v = self._check_X(v, reset=False)
         if not hasattr(self, "random_state_"):
             self.random_state_ = check_random_state(self.random_state)
@@ -388,6 +418,7 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = False
+        tags.input_tags.positive_only = True   # X in [0, 1]
         tags.input_tags.sparse = True   # densified (see _validation.check_array)
         try:
             dt = None if self.dtype is None else np.dtype(check_dtype(self.dtype)).name

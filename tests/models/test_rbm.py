@@ -99,6 +99,11 @@ class _SquashedRBM(BernoulliRBM):
     def _check_values(self, X):
         return (1.0 / (1.0 + np.exp(-X.astype(np.float64)))).astype(X.dtype)
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.positive_only = False   # it takes any real X
+        return tags
+
 
 _RANDOM_SCORE = "score_samples flips one random unit a row, as scikit-learn's BernoulliRBM " \
                 "(scikit-learn lists the same expected failure for its own)"
@@ -174,8 +179,60 @@ def test_dtype_float32_is_kept_and_follows_float64():
     m32 = BernoulliRBM(n_components=5, random_state=0).fit(X.astype(np.float32))
     m64 = BernoulliRBM(n_components=5, random_state=0, dtype="float64").fit(X.astype(np.float32))
     assert m32.components_.dtype == np.float32 and m64.components_.dtype == np.float64
-    assert m32.transform(X).dtype == np.float32
+    assert m32.transform(X.astype(np.float32)).dtype == np.float32
     assert BernoulliRBM(n_components=5, dtype="float32").fit(X).components_.dtype == np.float32
+
+
+def test_a_float32_dataframe_fits_float32_as_scikit_learn():
+    pd = pytest.importorskip("pandas")
+    X = grey_data()
+    frame = pd.DataFrame(X.astype(np.float32), columns=[f"f{i}" for i in range(12)])
+    assert SkRBM(n_components=5, n_iter=1, random_state=0).fit(frame).components_.dtype == np.float32
+    m = BernoulliRBM(n_components=5, n_iter=1, random_state=0).fit(frame)
+    assert m.components_.dtype == np.float32   # was float64: a DataFrame has no dtype
+    assert_array_equal(m.components_, BernoulliRBM(n_components=5, n_iter=1, random_state=0)
+                       .fit(X.astype(np.float32)).components_)
+    # mixed columns follow NumPy's promotion, as scikit-learn's
+    mixed = frame.assign(f0=frame["f0"].astype(np.float64))
+    assert BernoulliRBM(n_components=5, n_iter=1, random_state=0).fit(mixed).components_.dtype \
+        == SkRBM(n_components=5, n_iter=1, random_state=0).fit(mixed).components_.dtype == np.float64
+
+
+@pytest.mark.parametrize("model_dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("input_dtype", [np.float32, np.float64, np.int64], ids=str)
+def test_transform_returns_scikit_learns_dtype(model_dtype, input_dtype):
+    """float32 only when the model and X are both float32 (scikit-learn's
+    float32 weights times a float64 X give float64); computed in the model's dtype."""
+    X = (grey_data() > 0.5).astype(input_dtype)
+    ours = BernoulliRBM(n_components=5, n_iter=1, random_state=0).fit(grey_data().astype(model_dtype))
+    sk = SkRBM(n_components=5, n_iter=1, random_state=0).fit(grey_data().astype(model_dtype))
+    for name in ("components_", "intercept_hidden_", "intercept_visible_"):
+        setattr(sk, name, getattr(ours, name).copy())
+    got, want = ours.transform(X), sk.transform(X)
+    assert got.dtype == want.dtype
+    tol = dict(rtol=1e-6, atol=1e-7) if model_dtype == np.float32 else dict(rtol=1e-12)
+    assert_allclose(got, want, **tol)
+    assert_allclose(ours.transform(sp.csr_matrix(X)), got, rtol=0)
+    assert ours.transform(sp.csr_matrix(X)).dtype == sk.transform(sp.csr_matrix(X)).dtype
+
+
+def test_tags_say_X_must_be_non_negative():
+    from sklearn.utils import get_tags
+    assert get_tags(BernoulliRBM()).input_tags.positive_only
+    with pytest.raises(ValueError, match=r"X must hold values in \[0, 1\]; got -1\.0"):
+        BernoulliRBM(n_components=2).fit(np.array([[-1.0, 1.0], [-1.0, 1.0]]))
+
+
+def test_gibbs_takes_one_sample_as_a_1d_array_as_scikit_learn():
+    X = grey_data()
+    m = BernoulliRBM(n_components=5, n_iter=1, random_state=0).fit(X)
+    one = m.gibbs(X[3])
+    sk = SkRBM(n_components=5, n_iter=1, random_state=0).fit(X)
+    assert one.shape == sk.gibbs(X[3]).shape == (12,) and one.dtype == bool
+    twin = BernoulliRBM(n_components=5, n_iter=1, random_state=0).fit(X)
+    assert_array_equal(one, twin.gibbs(X[3:4])[0])   # the same draws as the 2-D row
+    with pytest.raises(ValueError, match=r"X has 3 features, but BernoulliRBM is expecting 12"):
+        m.gibbs(np.zeros(3))
 
 
 def test_gibbs_returns_booleans_and_does_not_modify_input():

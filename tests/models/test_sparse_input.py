@@ -117,7 +117,8 @@ def test_rbm_fits_float32_sparse_input_in_float32():
     X, _ = sparse_data()
     model = BernoulliRBM(n_components=4, n_iter=1, random_state=0).fit(X.astype(np.float32))
     assert model.components_.dtype == np.float32
-    assert model.transform(X).dtype == np.float32
+    assert model.transform(X.astype(np.float32)).dtype == np.float32
+    assert model.transform(X).dtype == np.float64   # scikit-learn's, for float64 input
 
 
 def test_rbm_rejects_sparse_values_outside_the_unit_interval():
