@@ -5,6 +5,7 @@ returns the path. To be folded into ``fastnn.plots``.
 """
 import numpy as np
 
+from ._validation import check_int
 from .plots import _pyplot
 
 
@@ -20,7 +21,7 @@ def hopfield_recall(probes, recalled, stored, shape, out_png, title=None, max_ro
         was made from). {-1, +1} or {0, 1}.
     shape : (height, width)
         Image shape of a pattern (row-major), e.g. ``(10, 10)`` for the letters.
-    max_rows : int
+    max_rows : int >= 1
         Draw at most this many rows.
 
     Returns ``out_png``.
@@ -29,6 +30,10 @@ def hopfield_recall(probes, recalled, stored, shape, out_png, title=None, max_ro
     if not (probes.shape == recalled.shape == stored.shape) or probes.ndim != 2:
         raise ValueError(f"probes, recalled and stored must be 2-D arrays of one shape; got "
                          f"{probes.shape}, {recalled.shape} and {stored.shape}.")
+    if len(probes) == 0:
+        raise ValueError(f"probes, recalled and stored must hold at least one row; got shape "
+                         f"{probes.shape}.")
+    max_rows = check_int(max_rows, "max_rows", low=1)
     shape = tuple(int(s) for s in shape)
     if len(shape) != 2 or shape[0] * shape[1] != probes.shape[1]:
         raise ValueError(f"shape must be (height, width) with height * width = "

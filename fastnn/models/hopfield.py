@@ -25,6 +25,33 @@ WEIGHT_DTYPES = ("auto", "float32", "float64")
 # (threads=1) beat starting threads. Both give the same bits.
 _PARALLEL_WORK = 1 << 18
 
+# recall keeps every probe's energy after every sweep: (n_probes, sweeps + 1)
+# float64. It is allocated for the sweeps run, not for max_sweeps: a first
+# run is allowed _ENERGY_VALUES values (8 MiB), or 2 a unit a probe (about
+# what the fields and the scratch take already), whichever is more; a probe
+# that runs past that restarts the recall with _SWEEPS_GROWTH times the
+# sweeps (see HopfieldNetwork.recall).
+_ENERGY_VALUES = 1 << 20
+_SWEEPS_GROWTH = 8
+
+
+def _first_sweeps(n_probes, n_units, max_sweeps):
+    """The sweeps recall's first run allows (``max_sweeps`` when its energies are small)."""
+    return min(max_sweeps, max(_ENERGY_VALUES // n_probes, 2 * n_units, 1))
+
+
+def _energy_buffer(n_probes, sweeps, max_sweeps):
+    """``np.empty((n_probes, sweeps + 1))``; too big for memory, a MemoryError
+    that names max_sweeps."""
+    try:
+        return np.empty((n_probes, sweeps + 1), dtype=np.float64)
+    except (MemoryError, ValueError):   # (ValueError: bigger than any array can be)
+        size = n_probes * (sweeps + 1) * 8 / 2**30
+        raise MemoryError(
+            f"max_sweeps ({max_sweeps}) is too large for memory: the energies of {n_probes} "
+            f"probes that have not converged after {sweeps} sweeps take {size:.3g} GiB; "
+            f"lower max_sweeps or recall fewer probes at a time.") from None
+
 
 @dataclass
 class RecallResult:
@@ -405,15 +432,31 @@ class HopfieldNetwork(BaseEstimator):
         fields = self._fields(states)
         mode = kernels.SYNC if self.update == "sync" else kernels.MODES[self.order]
         work = np.empty((n_probes, n), dtype=np.int64)
-        energies = np.empty((n_probes, max_sweeps + 1), dtype=np.float64)
         n_sweeps = np.empty(n_probes, dtype=np.int64)
         converged = np.empty(n_probes, dtype=np.bool_)
         n_flips = np.empty(n_probes, dtype=np.int64)
         settle = self._kernel("settle", n_probes * n * n if n_probes > 1 else 0)
-        settle(self.weights_, states, mode, max_sweeps, temperature, float(self.weight_scale_),
-               seed, fields, work, energies, n_sweeps, converged, n_flips)
+        # The energies are allocated for the sweeps run, not for max_sweeps (10**7
+        # sweeps of 4 probes would take 320 MB when they converge in 3): a run
+        # allows `sweeps`; if a probe is still unconverged after them, the recall
+        # starts again from the probes with 8 times as many. A probe's draws
+        # depend on (seed, probe, sweep) only and it stops at its first sweep
+        # without a change, so a run that allows more sweeps gives the same bits.
+        sweeps = _first_sweeps(n_probes, n, max_sweeps)
+        start = (states.copy(), fields.copy()) if sweeps < max_sweeps else None
+        while True:
+            energies = _energy_buffer(n_probes, sweeps, max_sweeps)
+            settle(self.weights_, states, mode, sweeps, temperature, float(self.weight_scale_),
+                   seed, fields, work, energies, n_sweeps, converged, n_flips)
+            if sweeps == max_sweeps or converged.all():
+                break
+            del energies
+            sweeps = min(max_sweeps, sweeps * _SWEEPS_GROWTH)
+            states[:], fields[:] = start
+        used = int(n_sweeps.max()) + 1
         return RecallResult(states=self._to_alphabet(states), n_sweeps=n_sweeps,
-                            converged=converged, energy=energies[:, :n_sweeps.max() + 1].copy(),
+                            converged=converged,
+                            energy=energies if used == energies.shape[1] else energies[:, :used].copy(),
                             n_flips=n_flips)
 
     def predict(self, probes):

@@ -66,3 +66,28 @@ def test_training_curves_of_fitted_models(tmp_path):
         plots.training_curves({"new": MLPClassifier()}, tmp_path / "x.png")
     with pytest.raises(ValueError, match="models must hold at least one fitted model"):
         plots.training_curves({}, tmp_path / "x.png")
+
+
+# ---------------------------------------------------------------- model pictures: bad arguments
+
+def test_rbm_components_names_a_bad_n_cols_or_no_components(tmp_path):
+    comps = np.random.default_rng(0).normal(size=(6, 64))
+    assert open(plots.rbm_components(comps, tmp_path / "ok.png", n_cols=4), "rb").read(8) == PNG
+    with pytest.raises(ValueError, match=r"n_cols must be an int >= 1; got 0\."):
+        plots.rbm_components(comps, tmp_path / "x.png", n_cols=0)
+    with pytest.raises(TypeError, match=r"n_cols must be an int; got float 2\.5\."):
+        plots.rbm_components(comps, tmp_path / "x.png", n_cols=2.5)
+    with pytest.raises(ValueError, match=r"components must hold at least one component \(a row\); "
+                                         r"got shape \(0, 64\)\."):
+        plots.rbm_components(np.zeros((0, 64)), tmp_path / "x.png")
+
+
+def test_hopfield_recall_names_no_rows_or_a_bad_max_rows(tmp_path):
+    P = np.where(np.random.default_rng(0).random((5, 64)) < 0.5, -1, 1)
+    assert open(plots.hopfield_recall(P, P, P, (8, 8), tmp_path / "ok.png", max_rows=2),
+                "rb").read(8) == PNG
+    with pytest.raises(ValueError, match=r"probes, recalled and stored must hold at least one row; "
+                                         r"got shape \(0, 64\)\."):
+        plots.hopfield_recall(P[:0], P[:0], P[:0], (8, 8), tmp_path / "x.png")
+    with pytest.raises(ValueError, match=r"max_rows must be an int >= 1; got 0\."):
+        plots.hopfield_recall(P, P, P, (8, 8), tmp_path / "x.png", max_rows=0)

@@ -413,3 +413,63 @@ def test_the_warm_up_compiles_the_signatures_the_models_call():
                 net.energy(net.predict(P[:2]))
     for name in names:
         assert set(getattr(kernels, name).signatures) == warmed[name], name
+
+
+# ----------------------------------------------------------------- memory of recall
+
+
+def _five_patterns():
+    """P: five random +-1 patterns of 64 units; four probes with 6 units flipped."""
+    patterns = np.random.default_rng(0).choice([-1, 1], size=(5, 64)).astype(np.int8)
+    probes = patterns[:4].copy()
+    probes[:, :6] *= -1
+    return patterns, probes
+
+
+@pytest.mark.parametrize("max_sweeps", [10**7, 10**12])
+def test_recall_memory_follows_the_sweeps_run_not_max_sweeps(max_sweeps):
+    import tracemalloc
+    patterns, probes = _five_patterns()
+    net = HopfieldNetwork(max_sweeps=100, random_state=0).fit(patterns)
+    expected = net.recall(probes)
+    net.set_params(max_sweeps=max_sweeps)
+    tracemalloc.start()   # (NumPy reports its arrays to tracemalloc)
+    try:
+        got = net.recall(probes)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    # 10**7 sweeps took 320 MB of energies (545 MB at the peak); 10**12, a MemoryError
+    assert peak < 20 * 2**20
+    assert got.converged.all() and got.energy.shape == (4, got.n_sweeps.max() + 1)
+    for name in ("states", "n_sweeps", "converged", "energy", "n_flips"):
+        assert_array_equal(getattr(got, name), getattr(expected, name))
+
+
+@pytest.mark.parametrize("update,order,temperature", [
+    ("async", "permutation", 0.0), ("async", "random", 0.0), ("async", "sequential", 0.0),
+    ("sync", "permutation", 0.0), ("async", "permutation", 0.3), ("sync", "permutation", 0.3)])
+def test_recall_that_restarts_with_more_sweeps_gives_the_same_bits(update, order, temperature,
+                                                                   random_set, monkeypatch):
+    from fastnn.models import hopfield
+    patterns, probes = random_set
+    net = HopfieldNetwork(update=update, order=order, temperature=temperature, max_sweeps=70,
+                          random_state=4).fit(patterns)
+    expected = net.recall(probes)   # one run of 70 sweeps
+    runs = []
+    monkeypatch.setattr(hopfield, "_first_sweeps", lambda *args: 1)   # 1, then 8, 64, 70
+    monkeypatch.setattr(hopfield, "_energy_buffer",
+                        lambda n, sweeps, m: runs.append(sweeps) or np.empty((n, sweeps + 1)))
+    got = net.recall(probes)
+    assert runs[0] == 1 and len(runs) > 1 and runs[-1] <= 70
+    for name in ("states", "n_sweeps", "converged", "energy", "n_flips"):
+        assert_array_equal(getattr(got, name), getattr(expected, name))
+
+
+def test_energies_too_big_for_memory_name_max_sweeps():
+    from fastnn.models.hopfield import _energy_buffer
+    with pytest.raises(MemoryError, match=r"max_sweeps \(1000000000000\) is too large for memory.*"
+                                          r"lower max_sweeps"):
+        _energy_buffer(4, 10**12, 10**12)
+    with pytest.raises(MemoryError, match=r"max_sweeps \(1000000000000000000000\)"):
+        _energy_buffer(4, 10**21, 10**21)
