@@ -296,6 +296,11 @@ def test_csv_without_volume_rejects_use_volume(tmp_path):
     ("scheme", "sliding", r"scheme must be one of \['expanding', 'rolling'\]; got 'sliding'"),
     ("position", "short", r"position must be one of \['long_flat', 'long_short'\]; got 'short'"),
     ("use_volume", "yes", r"parameter 'use_volume' of recipe 'timing' must be a bool; got str 'yes'"),
+    # the recipe's names, not the classifier's (max_iter, learning_rate_init, hidden_layer_sizes)
+    ("epochs", 0, r"^epochs must be an int >= 1; got 0\.$"),
+    ("learning_rate", 0.0, r"^learning_rate must be a finite float > 0\.0; got 0\.0\.$"),
+    ("momentum", 1.0, r"^momentum must be a finite float in \[0\.0, 1\.0\); got 1\.0\.$"),
+    ("hidden", [5, 0], r"^hidden\[1\] must be an int >= 1; got 0\.$"),
 ])
 def test_recipe_rejects_bad_options(name, value, match):
     with pytest.raises((ValueError, TypeError), match=match):
@@ -334,3 +339,28 @@ def test_any_mlp_configuration_two_hidden_layers_and_tanh():
         part_d_network(0, hidden=[])
     with pytest.raises(ValueError, match="activation"):
         experiments.run("timing", seed=1, n=700, train=300, epochs=2, activation="sigmoidal")
+
+
+def test_a_dead_zone_that_leaves_nothing_to_train_on_is_refused():
+    # every move of the series is within +-1.0: it reported hit_rate nan over 0
+    # predictions and still traded, every prediction defaulting to "up"
+    match = (r"dead_zone must leave labelled rows to train on; got 1\.0, which leaves none of the "
+             r"500 training rows of the fit at row 510 .*Lower dead_zone\.")
+    with pytest.raises(ValueError, match=match):
+        experiments.run("timing", seed=0, n=600, epochs=1, dead_zone=1.0)
+    with pytest.raises(ValueError, match=match):
+        walk_forward(synthetic_prices(600, 0), seed=0, dead_zone=1.0, make_model=Recorder)
+
+
+def test_a_dead_zone_that_leaves_no_labelled_prediction_is_refused(tmp_path):
+    # moves of 1% up to row 155, of 0.01% after: the fits learn from the early
+    # rows, but no predicted row (155 on) has a move outside the dead zone
+    steps = np.where(np.arange(300) <= 155, 0.01, 1e-4) * np.where(np.arange(300) % 3, 1.0, -1.0)
+    close = 100.0 * np.exp(np.cumsum(steps))
+    csv = _write_csv(tmp_path / "quiet.csv", close)
+    with pytest.raises(ValueError, match=r"dead_zone must leave labelled rows among the predictions "
+                                         r"to score the hit rate on; got 0\.001: the next log return "
+                                         r"of every one of the 144 predicted rows lies within"):
+        experiments.run("timing", csv=str(csv), window=5, train=150, epochs=1, dead_zone=1e-3)
+    ok = experiments.run("timing", csv=str(csv), window=5, train=150, epochs=1, dead_zone=1e-5)
+    assert ok.metrics["n_predictions"] == 144 and 0.0 <= ok.metrics["hit_rate"] <= 1.0

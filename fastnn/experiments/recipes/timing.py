@@ -52,6 +52,12 @@ def part_d_network(seed, hidden=5, epochs=50, learning_rate=0.05, momentum=0.1,
     sizes = (hidden,) if np.ndim(hidden) == 0 else tuple(hidden)
     if len(sizes) == 0:
         raise ValueError(f"hidden must be a layer size or a non-empty list of sizes; got {hidden!r}.")
+    # checked here under the caller's names (the classifier's are max_iter, learning_rate_init...)
+    names = ["hidden"] if np.ndim(hidden) == 0 else [f"hidden[{i}]" for i in range(len(sizes))]
+    sizes = tuple(check_int(h, name, low=1) for h, name in zip(sizes, names))
+    check_int(epochs, "epochs", low=1)
+    check_float(learning_rate, "learning_rate", low=0.0, low_inclusive=False)
+    check_float(momentum, "momentum", low=0.0, high=1.0, high_inclusive=False)
     return MLPClassifier(sizes, activation=activation, output_activation="logistic",
                          loss="squared", solver="sgd", learning_rate_init=learning_rate,
                          momentum=momentum, momentum_rule="previous_gradient", batch_size=1,
@@ -76,7 +82,9 @@ def walk_forward(close, seed, window=10, train=500, retrain_every=50, dead_zone=
     classifier for every fit (default: :func:`part_d_network`). Training rows
     inside the dead zone (label -1) are left out; when a training window holds
     one direction only, its rows are predicted with that direction's
-    probability 1. ``volume``, ``high`` and ``low`` add those features (see
+    probability 1; when it holds none (every move within ``dead_zone``) there
+    is nothing to predict from, and a ValueError names ``dead_zone``.
+    ``volume``, ``high`` and ``low`` add those features (see
     :func:`fastnn.data.prices.features`).
 
     Returns
@@ -113,8 +121,13 @@ def walk_forward(close, seed, window=10, train=500, retrain_every=50, dead_zone=
         if len(classes) == 2:
             model = make_model(seed).fit(X[rows], y[rows])
             proba = model.predict_proba(X[t0:t1])[:, list(model.classes_).index(1)]
-        else:
-            proba = np.full(t1 - t0, float(classes[0]) if len(classes) else 0.5)
+        elif len(classes) == 1:
+            proba = np.full(t1 - t0, float(classes[0]))
+        else:   # (no default direction: it would be traded on as a prediction)
+            raise ValueError(
+                f"dead_zone must leave labelled rows to train on; got {dead_zone!r}, which leaves "
+                f"none of the {t0 - first} training rows of the fit at row {t0} (every next log "
+                f"return within +-{dead_zone!r}). Lower dead_zone.")
         pred = (proba >= 0.5).astype(np.float64)
         out.append(np.column_stack([np.arange(t0, t1), proba, pred, y[t0:t1]]).astype(np.float64))
         fits.append((t0, first, t0, len(rows)))
@@ -212,7 +225,9 @@ def timing(seed, csv="", data="ar1", n=1500, autocorrelation=0.3, trend=0.6, rev
     volume and range from ``fastnn.data.prices.synthetic_ohlc`` (volume
     rising with the size of the move; neither says anything about the next
     move); a CSV without a Volume column rejects ``use_volume``. Label: the
-    sign of the next return (``dead_zone`` leaves small moves unlabelled).
+    sign of the next return (``dead_zone`` leaves small moves unlabelled; one
+    that leaves no labelled training rows for a fit, or no labelled predicted
+    rows to score the hit rate on, is refused with a ValueError).
     The network (``hidden``: the hidden layer sizes, part D's one of 5 sigmoid units;
     ``activation`` for other hidden units; ``epochs`` per-sample epochs) is
     refitted every ``retrain_every`` rows on all earlier rows
@@ -237,7 +252,12 @@ def timing(seed, csv="", data="ar1", n=1500, autocorrelation=0.3, trend=0.6, rev
     predicted, realised = predictions[:, 2].astype(int), predictions[:, 3].astype(int)
     known = realised >= 0
     hits, total = int(np.sum(predicted[known] == realised[known])), int(np.sum(known))
-    hit_rate = hits / total if total else float("nan")
+    if total == 0:   # the hit rate, the recipe's headline, is undefined
+        raise ValueError(
+            f"dead_zone must leave labelled rows among the predictions to score the hit rate on; "
+            f"got {dead_zone!r}: the next log return of every one of the {len(predictions)} "
+            f"predicted rows lies within +-{dead_zone!r}. Lower dead_zone.")
+    hit_rate = hits / total
     low_ci, high_ci = wilson_interval(hits, total)
     confusion = np.zeros((2, 2), dtype=np.int64)
     np.add.at(confusion, (realised[known], predicted[known]), 1)
