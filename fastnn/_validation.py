@@ -345,10 +345,22 @@ def label_indices(y, classes, first):
 
 
 def check_consistent_length(X, y, names=("X", "y")):
-    n_x, n_y = (a.shape[0] if is_sparse(a) else len(a) for a in (X, y))
+    n_x, n_y = (_n_samples(a, name) for a, name in zip((X, y), names))
     if n_x != n_y:
         raise ValueError(f"{names[0]} and {names[1]} must have the same number of samples; "
                          f"got {n_x} and {n_y}.")
+
+
+def _n_samples(a, name):
+    """The rows of ``a``; a ValueError naming ``name`` for a scalar (``len()`` of
+    one is a TypeError that names nothing)."""
+    if is_sparse(a):
+        return a.shape[0]
+    if np.ndim(a) == 0:
+        value = a.item() if isinstance(a, np.ndarray) else a
+        raise ValueError(f"{name} must be an array with one entry a sample; got a scalar, "
+                         f"{_describe(value)}.")
+    return len(a)
 
 
 def writeable(a):
@@ -474,14 +486,18 @@ def check_hopfield_weights(W, name="weights"):
     return np.array(arr, dtype=np.float64, order="C", copy=True)
 
 
-def validation_split(X, Y, fraction, seed, stratify=None, what="samples", sample_weight=None):
+def validation_split(X, Y, fraction, seed, stratify=None, what="samples", sample_weight=None,
+                     min_validation=1):
     """``early_stopping``'s held-out set: ``(X, X_val, Y, Y_val)``, C-contiguous,
     from scikit-learn's ``train_test_split`` (stratified by ``stratify`` where
     given; ``seed`` an int or a RandomState, drawn from), with its errors (a
     class with one member, a set too small to split) told in terms of the
     parameters. With ``sample_weight``, its two parts follow:
-    ``(X, X_val, Y, Y_val, sw, sw_val)``, the same split; a training part of
-    weight zero is an error."""
+    ``(X, X_val, Y, Y_val, sw, sw_val)``, the same split; a part of weight
+    zero is an error (training: nothing would count; held out: its weighted
+    score divides by zero). A held-out part of fewer than ``min_validation``
+    rows is an error too (the MLPs ask for 2, as scikit-learn's: R^2 is not
+    defined on one sample)."""
     from sklearn.model_selection import train_test_split
 
     arrays = (X, Y) if sample_weight is None else (X, Y, sample_weight)
@@ -494,7 +510,18 @@ def validation_split(X, Y, fraction, seed, stratify=None, what="samples", sample
         how = ", stratified by class," if stratify is not None else ""
         raise ValueError(f"early_stopping holds out validation_fraction={fraction} of the "
                          f"{len(X)} {what}{how} and that cannot be done here: {err}") from None
+    n_val = len(parts[1])
+    if n_val < min_validation:
+        raise ValueError(f"The validation set is too small: validation_fraction={fraction} "
+                         f"holds out {n_val} of the {len(X)} {what} for early_stopping, and a "
+                         f"score needs at least {min_validation}; increase validation_fraction "
+                         f"or the number of {what}.")
     if sample_weight is not None and not parts[4].any():
         raise ValueError(f"sample_weight is zero on every {what[:-1]} of the training part that "
                          "early_stopping leaves; nothing would count.")
+    if sample_weight is not None and not parts[5].any():
+        raise ValueError(f"sample_weight must be > 0 on at least one of the {n_val} {what} that "
+                         f"early_stopping holds out (validation_fraction={fraction}) to score "
+                         "them; got zero on every one. Give held-out "
+                         f"{what} weight, or change random_state or validation_fraction.")
     return tuple(np.ascontiguousarray(a) for a in parts)

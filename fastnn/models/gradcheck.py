@@ -1,7 +1,10 @@
 """Backpropagation against central finite differences."""
+import copy
+
 import numpy as np
 from sklearn.base import clone
 
+from .._validation import check_array, check_consistent_length, check_float
 from ..kernels import dense
 
 
@@ -9,7 +12,9 @@ def check_gradients(estimator, X, y, eps=1e-5):
     """Largest relative error between backprop and finite-difference gradients.
 
     The estimator is cloned in float64; when it is fitted its current weights
-    are used, otherwise fresh initial weights. For each parameter ``p`` the
+    are used (and ``X`` and ``y`` must suit its network: its features, its
+    classes or outputs), otherwise fresh initial weights. ``eps``: a finite
+    float > 0. For each parameter ``p`` the
     central difference ``(L(p + eps) - L(p - eps)) / (2 eps)`` of the
     full-batch loss (with its L2 term) is compared with the backprop gradient;
     a layer's error is normwise: ``max |g - fd| / max |fd|`` over its weights
@@ -21,22 +26,38 @@ def check_gradients(estimator, X, y, eps=1e-5):
         The largest relative error over each layer's weights and biases.
     """
     from .mlp import _BaseMLP
+    eps = check_float(eps, "eps", low=0.0, low_inclusive=False)
     if not isinstance(estimator, _BaseMLP):
         if hasattr(estimator, "_loss_and_gradient"):
             return _check_generic(estimator, X, y, eps)
         raise TypeError(f"estimator must be a fastnn network; got {type(estimator).__name__}.")
-    model = clone(estimator).set_params(dtype="float64", max_iter=1, tol=None, verbose=False)
-    # initialise by one partial step with a zero learning rate: weights unchanged
-    model.set_params(learning_rate_init=1e-300, solver="sgd", momentum=0.0, early_stopping=False)
-    model.fit(X, y)
     if hasattr(estimator, "_params"):
-        model._params[:] = estimator._params.astype(np.float64)
-    Xc = model._check_X_predict(X)
-    if hasattr(model, "classes_"):   # a classifier: its targets, as fit made them
-        Y = model._one_hot(np.asarray(y)).astype(np.float64)
+        # fitted: its own network (its features, classes and outputs), in float64; a
+        # fit of a clone would size the network from this X and y instead
+        model = copy.deepcopy(estimator)
+        model._params = np.ascontiguousarray(estimator._params, dtype=np.float64)
+        Xc = model._check_X_predict(X)
+        y = np.asarray(y)
+        check_consistent_length(Xc, y)
+        if hasattr(model, "classes_"):
+            Y = model._one_hot(y, first=True)
+        else:
+            Y = check_array(y.reshape(len(y), -1), "y")
+            if Y.shape[1] != model.n_outputs_:
+                raise ValueError(f"y has {Y.shape[1]} outputs, but the network was fitted with "
+                                 f"{model.n_outputs_}.")
     else:
-        Y = np.asarray(y, dtype=np.float64).reshape(len(Xc), -1)
-    Y = np.ascontiguousarray(Y)
+        model = clone(estimator).set_params(dtype="float64", max_iter=1, tol=None, verbose=False)
+        # initialise by one partial step with a zero learning rate: weights unchanged
+        model.set_params(learning_rate_init=1e-300, solver="sgd", momentum=0.0,
+                         early_stopping=False)
+        model.fit(X, y)
+        Xc = model._check_X_predict(X)
+        if hasattr(model, "classes_"):   # a classifier: its targets, as fit made them
+            Y = model._one_hot(np.asarray(y))
+        else:
+            Y = np.asarray(y, dtype=np.float64).reshape(len(Xc), -1)
+    Y = np.ascontiguousarray(Y, dtype=np.float64)
     params = model._params
     layout = model._layout
     A = np.empty((Xc.shape[0], model._n_units))

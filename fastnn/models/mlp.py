@@ -22,6 +22,7 @@ The training loop runs in ``fastnn.kernels.dense``: ``train_epochs`` (minibatche
 """
 import math
 import numbers
+import operator
 import time
 import warnings
 
@@ -61,6 +62,16 @@ PARALLEL_WORK = 1 << 17
 # a small partial_fit costs about 55 us)
 _NO_WEIGHTS = np.empty(0)
 _NO_STREAM = np.empty(0, dtype=np.int64)   # the trainers' mt, for orders that need none
+
+# Epochs one call of a compiled trainer runs at most, the size of the loss curve's
+# buffer: a fit of max_iter epochs runs in calls of this many (the same bits as one
+# call: the trainers carry all their state from a call to the next, as they do epoch
+# by epoch under early stopping), so max_iter=10**11 no longer asks for 745 GiB up
+# front.
+EPOCH_CHUNK = 1 << 16
+# n_iter_no_change as the trainers take it (an int64): no fit counts 2**62 epochs
+# without improvement, so a larger value means the same, never stopping on it.
+NO_CHANGE_CAP = 2 ** 62
 
 SOLVERS = {"sgd", "adam", "lbfgs"}
 # Samples a chunk of the full-batch gradient (solver='lbfgs') goes through at once.
@@ -139,6 +150,15 @@ def _r2(Y, P, sample_weight=None):
     scores[valid] = 1 - numerator[valid] / denominator[valid]
     scores[(numerator != 0) & (denominator == 0)] = 0.0
     return float(np.mean(scores))
+
+
+def _immutable(value):
+    """Whether ``value`` cannot change in place (the parameter values whose
+    identity ``_check_params_again`` trusts; a RandomState's draws do not
+    change what ``random_state`` may be)."""
+    return (value is None or type(value) in (bool, int, float, str, type, np.random.RandomState)
+            or isinstance(value, (np.generic, np.dtype))
+            or (type(value) is tuple and all(map(_immutable, value))))
 
 
 def _state_array(rs):
@@ -298,6 +318,12 @@ class _BaseMLP(BaseEstimator):
         activation, the loss and the activation codes of the layers."""
         out_act, loss = self._resolved_output()
         sizes = [n_features, *hls, n_outputs]
+        n_params = sum(a * b + b for a, b in zip(sizes, sizes[1:]))   # (biases on: the most)
+        if n_params * np.dtype(check_dtype(self.dtype)).itemsize > np.iinfo(np.intp).max:
+            raise ValueError(f"hidden_layer_sizes must give a network that fits in memory; got "
+                             f"{tuple(hls)!r}, which with {n_features} features and {n_outputs} "
+                             f"output{'s' if n_outputs != 1 else ''} has {float(n_params):.3g} "
+                             "parameters.")
         n_layers = len(sizes) - 1
         acts = [ACTIVATIONS[self.activation]] * (n_layers - 1) + [ACTIVATIONS[out_act]]
         layout, n_params, n_units = dense.make_layout(sizes, acts, self._bias_flags(n_layers))
@@ -309,29 +335,41 @@ class _BaseMLP(BaseEstimator):
         layout, n_params, n_units, out_act, loss, acts = self._network(n_features, n_outputs, hls)
         n_layers = len(acts)
         ranges = self._init_ranges(n_layers)
-        params = np.zeros(n_params, dtype=self._dtype)
-        for l in range(n_layers):
-            n_in, n_out, w0, b0 = (int(v) for v in layout[l, :4])
-            if ranges is not None:
-                low, high = ranges[l]
-                w = rng.uniform(low, high, (n_in, n_out))
-                b = rng.uniform(low, high, n_out)
-            elif self.init == "normal":
-                w = rng.normal(0.0, n_in ** -0.5, (n_in, n_out))
-                b = np.zeros(n_out)
-            else:  # glorot, as scikit-learn: the hidden activation sets every layer's bound
-                factor = 2.0 if self.activation == "logistic" else 6.0
-                bound = math.sqrt(factor / (n_in + n_out))
-                w = rng.uniform(-bound, bound, (n_in, n_out))
-                b = rng.uniform(-bound, bound, n_out)
-            params[w0:w0 + n_in * n_out] = w.ravel()
-            if b0 >= 0:
-                params[b0:b0 + n_out] = b
+        try:
+            params = np.zeros(n_params, dtype=self._dtype)
+            for l in range(n_layers):
+                n_in, n_out, w0, b0 = (int(v) for v in layout[l, :4])
+                if ranges is not None:
+                    low, high = ranges[l]
+                    w = rng.uniform(low, high, (n_in, n_out))
+                    b = rng.uniform(low, high, n_out)
+                elif self.init == "normal":
+                    w = rng.normal(0.0, n_in ** -0.5, (n_in, n_out))
+                    b = np.zeros(n_out)
+                else:  # glorot, as scikit-learn: the hidden activation sets every layer's bound
+                    factor = 2.0 if self.activation == "logistic" else 6.0
+                    bound = math.sqrt(factor / (n_in + n_out))
+                    w = rng.uniform(-bound, bound, (n_in, n_out))
+                    b = rng.uniform(-bound, bound, n_out)
+                params[w0:w0 + n_in * n_out] = w.ravel()
+                if b0 >= 0:
+                    params[b0:b0 + n_out] = b
+            params = realigned(params)
+            vel = aligned_zeros(params.shape[0], params.dtype)
+            sq = aligned_zeros(params.shape[0], params.dtype)
+        except MemoryError:
+            size = n_params * np.dtype(self._dtype).itemsize / 2 ** 30
+            raise MemoryError(f"hidden_layer_sizes={tuple(hls)!r} with {n_features} features and "
+                              f"{n_outputs} output{'s' if n_outputs != 1 else ''} make a network "
+                              f"of {n_params} parameters, "
+                              f"{size:.3g} GiB in {np.dtype(self._dtype).name} (three times that "
+                              "with the optimiser's state), which does not fit in memory.") from None
         self._layout = layout
         self._n_units = n_units
-        self._params = realigned(params)
-        self._vel = aligned_zeros(params.shape[0], params.dtype)
-        self._sq = aligned_zeros(params.shape[0], params.dtype)
+        self._params = params
+        self._vel = vel
+        self._sq = sq
+        self._params_checked = None   # (see _check_params_again)
         self._state = np.array([np.inf, 0.0, 0.0, dense.RUNNING])
         # early stopping's held-out set and the shuffles come from the random state as
         # the initial weights leave it, as scikit-learn's: kept for a warm start's
@@ -368,20 +406,50 @@ class _BaseMLP(BaseEstimator):
             check_partial_fit_early_stopping(self.early_stopping)
         fitted = hasattr(self, "_params")
         warm = not incremental and fitted and bool(self.warm_start)
+        if incremental and fitted:
+            self._check_params_again()
         return not ((incremental or warm) and fitted), warm
+
+    def _check_params_again(self):
+        """``partial_fit`` on a fitted network: ``_check_params`` again (``set_params``
+        may have changed them since the network was drawn), and the network they
+        describe must be the fitted one, as under ``warm_start``: partial_fit
+        continues it, so a changed ``dtype`` is refused rather than the network
+        converted (as a warm start refuses it), and so are changed layers.
+
+        Skipped while every parameter is still the very object these checks last
+        passed, and immutable: they cost about 10 us, a tenth of a 10-row
+        partial_fit."""
+        values = self._param_values(self)
+        last = self.__dict__.get("_params_checked")
+        if last is not None and all(map(operator.is_, values, last)):
+            return
+        hls = self._check_params()
+        self._check_same_network(self.n_features_in_, self.n_outputs_, hls, "partial_fit",
+                                 "set them back, or fit a new network with fit "
+                                 "(warm_start=False)")
+        self._params_checked = values if all(map(_immutable, values)) else None
+
+    def _check_same_network(self, n_features, n_outputs, hls, call, fix):
+        """A ValueError unless the parameters (``hls`` their hidden layer sizes)
+        describe the fitted network: its layout and dtype."""
+        layout = self._network(n_features, n_outputs, hls)[0]
+        dtype = check_dtype(self.dtype)
+        if dtype != self._dtype or not np.array_equal(layout, self._layout):
+            now = [int(layout[0, 0])] + [int(n) for n in layout[:, 1]]
+            raise ValueError(
+                f"{call} continues the fitted network, but hidden_layer_sizes, "
+                "activation, output_activation, bias or dtype now describe another one "
+                f"(fitted: layer sizes {self._layer_sizes()}, dtype {np.dtype(self._dtype).name}; "
+                f"now: layer sizes {now}, dtype {np.dtype(dtype).name}); {fix}.")
 
     def _warm_start(self, n_features, n_outputs, hls):
         """``fit`` with ``warm_start=True`` on a fitted network: the weights stay;
         as scikit-learn, the optimiser starts afresh (velocities and Adam's
         moments zero, the learning rate ``learning_rate_init``), ``n_iter_``
         counts this fit's epochs and ``loss_curve_`` and ``t_`` go on."""
-        layout = self._network(n_features, n_outputs, hls)[0]
-        if check_dtype(self.dtype) != self._dtype or not np.array_equal(layout, self._layout):
-            raise ValueError(
-                "warm_start=True continues the fitted network, but hidden_layer_sizes, "
-                "activation, output_activation, bias or dtype now describe another one "
-                f"(fitted: layer sizes {self._layer_sizes()}, dtype {np.dtype(self._dtype).name}); "
-                "set warm_start=False to fit a new network.")
+        self._check_same_network(n_features, n_outputs, hls, "warm_start=True",
+                                 "set warm_start=False to fit a new network")
         self._vel[:] = 0.0
         self._sq[:] = 0.0
         self._state[dense.STEP] = 0.0
@@ -464,7 +532,7 @@ class _BaseMLP(BaseEstimator):
             stratify = self._stratify(Y)
             X, X_val, Y, Y_val, *weights = validation_split(
                 X, Y, self.validation_fraction, rng if first else self._split_random_state(),
-                stratify, sample_weight=sw)
+                stratify, sample_weight=sw, min_validation=2)   # (as scikit-learn's)
             if sw is not None:
                 sw, sw_val = weights
             y_val = self._validation_targets(Y_val)
@@ -501,7 +569,7 @@ class _BaseMLP(BaseEstimator):
         D = padded_rows(batch, self._n_units, dt)
         G = aligned_zeros(self._params.shape[0], dt)
         batch_loss = np.empty(batch, dtype=np.float64)
-        curve = np.empty(max_iter, dtype=np.float64)
+        curve = np.empty(min(max_iter, EPOCH_CHUNK), dtype=np.float64)   # (a call's epochs)
         solver = self._solver_code()
         nesterov = bool(self.nesterovs_momentum)
         self._state[dense.STATUS] = dense.RUNNING
@@ -523,19 +591,25 @@ class _BaseMLP(BaseEstimator):
             train = dense.train_epochs
         threads = threads_for(batch * self._params.shape[0] if batch > 1 else 0, PARALLEL_WORK)
         weights = _NO_WEIGHTS if sw is None else sw
+        n_iter_no_change = min(int(self.n_iter_no_change), NO_CHANGE_CAP)
+        best = math.inf
+        stopped = False   # by early stopping's rule
         while done < max_iter:
-            n = min(per_call, max_iter - done)
+            n = min(per_call, max_iter - done, curve.shape[0])
             ran = train(
                 self._params, self._layout, self._loss_code, X, Y, batch, order_kind, self._seed,
-                self._epochs, n, solver, nesterov, hp, tol, self.n_iter_no_change, threads,
-                self._vel, self._sq, self._state, order, A, D, G, batch_loss, curve[done:done + n],
+                self._epochs, n, solver, nesterov, hp, tol, n_iter_no_change, threads,
+                self._vel, self._sq, self._state, order, A, D, G, batch_loss, curve[:n],
                 weights, mt)
             self._epochs += ran
             done += ran
+            losses = curve[:ran].tolist()
+            self.loss_curve_.extend(losses)
+            best = min(best, min(losses))   # (a loss that is not finite raises below)
             status = self._state[dense.STATUS]
             if bar is not None:
                 bar.update(ran)
-                bar.set_postfix(loss=f"{curve[done - 1]:.6g}")
+                bar.set_postfix(loss=f"{curve[ran - 1]:.6g}")
                 if (per_call == 1 and X_val is None and schedule != "invscaling"
                         and time.perf_counter() - t0 > 0.2):
                     per_call = max(1, done)  # fewer, longer calls once we know an epoch is fast
@@ -551,17 +625,17 @@ class _BaseMLP(BaseEstimator):
                 _record_validation_score(self, self._validation_score(X_val, y_val, sw_val))
                 if self._state[dense.NO_IMPROVE] > self.n_iter_no_change:
                     if schedule != "adaptive" or self._slower(hp, bar, "Validation score") != dense.RUNNING:
+                        stopped = True
                         break
         if bar is not None:
             bar.close()
         if mt.shape[0] and not isinstance(self.random_state, numbers.Integral):
             set_mt_state(rng, mt)   # (an int's RandomState is the call's own)
-        self.loss_curve_.extend(curve[:done].tolist())
         self.n_iter_ += done
         self.t_ += done * n_samples
         if done:   # this call's epochs (the earlier ones are in best_loss_ already)
-            self.best_loss_ = float(min(self.best_loss_, curve[:done].min()))
-            self.loss_ = float(curve[done - 1])
+            self.best_loss_ = float(min(self.best_loss_, best))
+            self.loss_ = self.loss_curve_[-1]
         if self._state[dense.STATUS] == dense.DIVERGED or not np.isfinite(self._params).all():
             self._diverged()
         if X_val is not None and getattr(self, "_best_params", None) is not None:
@@ -569,7 +643,7 @@ class _BaseMLP(BaseEstimator):
             # warm_start continues (as scikit-learn's)
             self._params[:] = self._best_params
         if (not incremental and self.tol is not None and self._state[dense.STATUS] == dense.RUNNING
-                and X_val is None and done == max_iter):
+                and not stopped and done == max_iter):   # (early stopping too, as scikit-learn's)
             warnings.warn(f"Stochastic Optimizer: Maximum iterations ({max_iter}) reached and the "
                           "optimization hasn't converged yet.", ConvergenceWarning)
         return self
@@ -719,6 +793,10 @@ class _BaseMLP(BaseEstimator):
         return tags
 
 
+# the hyper-parameters' values, as one tuple (MLPClassifier and MLPRegressor take _BaseMLP's)
+_BaseMLP._param_values = operator.attrgetter(*_BaseMLP._get_param_names())
+
+
 class MLPClassifier(ClassifierMixin, _BaseMLP):
     """Multilayer perceptron classifier trained by backpropagation.
 
@@ -756,8 +834,12 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         the best) counts as no improvement, and more than ``n_iter_no_change``
         in a row stop ``fit``; the best loss and score and that count carry on
         through ``partial_fit`` calls and ``warm_start`` fits, so a warm fit
-        after one that stopped stops again unless it improves at once.
+        after one that stopped stops again unless it improves at once. (An
+        ``n_iter_no_change`` above 2**62, more epochs than any fit counts,
+        is taken as 2**62: it never stops a fit.)
     dtype : {'float64', 'float32'}, default='float64'
+        ``partial_fit`` and a ``warm_start`` fit continue the fitted network in
+        the dtype it was fitted in: a changed dtype is refused.
 
     and these work as scikit-learn's:
 
@@ -809,8 +891,13 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
                                  f"multilabel); got target type {target!r}.")
             self._multilabel = target == "multilabel-indicator"
             if self._multilabel:
-                self._label_binarizer = LabelBinarizer().fit(y if classes is None else classes)
+                # as scikit-learn's: the binarizer learns y's columns (a first partial_fit's
+                # classes name them, so they must be the column indices)
+                self._label_binarizer = LabelBinarizer().fit(y)
                 self.classes_ = self._label_binarizer.classes_
+                if classes is not None and not np.array_equal(unique_labels(classes), self.classes_):
+                    raise ValueError(f"classes must be the column indices of the multilabel y, "
+                                     f"{self.classes_.tolist()}; got {unique_labels(classes).tolist()}.")
             else:
                 self.__dict__.pop("_label_binarizer", None)
                 # (as LabelBinarizer: unique_labels, which also turns an object array of
@@ -868,12 +955,20 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     def partial_fit(self, X, y, sample_weight=None, classes=None):
         """One epoch over (X, y), continuing from the current weights.
 
-        ``classes`` must be given on the first call (as scikit-learn);
-        ``sample_weight`` as in ``fit``.
+        ``classes`` must be given on the first call and, given again, be the
+        same (as scikit-learn); ``sample_weight`` as in ``fit``. The
+        parameters are checked on every call, and must still describe the
+        fitted network (its layers and dtype).
         """
-        first = not hasattr(self, "classes_")
+        first = not hasattr(self, "_params")   # (as _start)
         if first and classes is None:
             raise ValueError("classes must be passed on the first call to partial_fit; got None.")
+        if not first and classes is not None:
+            given = unique_labels(classes)
+            if not np.array_equal(given, self.classes_):
+                raise ValueError(f"classes must be the classes the network was fitted with, "
+                                 f"{self.classes_.tolist()} (partial_fit cannot change them); "
+                                 f"got {given.tolist()}.")
         return self._fit_public(X, y, incremental=True, classes=classes if first else None,
                                 sample_weight=sample_weight)
 
@@ -968,7 +1063,8 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
 
     @available_if(_BaseMLP._stochastic)
     def partial_fit(self, X, y, sample_weight=None):
-        """One epoch over (X, y), continuing from the current weights."""
+        """One epoch over (X, y), continuing from the current weights (the
+        parameters checked again, as ``MLPClassifier.partial_fit``'s)."""
         return self._fit_public(X, y, incremental=True, sample_weight=sample_weight)
 
     def _fit_public(self, X, y, incremental, sample_weight=None):

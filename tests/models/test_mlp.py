@@ -261,6 +261,7 @@ BAD_FIT = [
     ("weights 2-D", dict(sample_weight=np.ones((2, 1))), ValueError, r"sample_weight must be 1-dimensional; got 2 dimensions, shape \(2, 1\)"),
     ("weights zero", dict(sample_weight=np.zeros(2)), ValueError, r"sample_weight must not be all zero: no sample would count; got 2 zeros"),
     ("weights string", dict(sample_weight=np.array(["a", "b"])), TypeError, r"sample_weight must hold numbers; got an array of dtype string \(<U1\)"),
+    ("scalar y", dict(y=5), ValueError, r"y must be an array with one entry a sample; got a scalar, int 5\."),
 ]
 RANDOM_STATE = r"random_state must be None, an int in \[0, 4294967295\] or a numpy\.random\.RandomState; got "
 BAD_PARAMS = [
@@ -293,6 +294,9 @@ BAD_PARAMS = [
     ("schedule", dict(learning_rate="optimal"), ValueError, r"learning_rate must be one of \['adaptive', 'constant', 'invscaling'\]; got 'optimal'"),
     ("power_t", dict(power_t=-1), ValueError, r"power_t must be a finite float >= 0.0; got -1.0"),
     ("warm_start", dict(warm_start="yes"), TypeError, r"warm_start must be a bool; got str 'yes'"),
+    ("hidden huge", dict(hidden_layer_sizes=(10**30,)), ValueError, r"hidden_layer_sizes must give a network that fits in memory; got \(1000000000000000000000000000000,\), which with 2 features and 1 output has 4e\+30 parameters\."),
+    # (past the 128 TiB a 64-bit process can address: refused whatever the machine's memory)
+    ("hidden too big", dict(hidden_layer_sizes=(2**45,)), MemoryError, r"hidden_layer_sizes=\(35184372088832,\) with 2 features and 1 output make a network of 140737488355329 parameters, 1.05e\+06 GiB in float64 \(three times that with the optimiser's state\), which does not fit in memory\."),
 ]
 
 
@@ -698,7 +702,8 @@ def test_warm_start_errors_name_what_changed():
             m.fit(np.vstack([X, X[:1]]), [0, 1, 1, 0, 2])
         with pytest.raises(ValueError, match=r"hidden_layer_sizes, activation, output_activation, "
                                              r"bias or dtype now describe another one \(fitted: "
-                                             r"layer sizes \[2, 3, 1\], dtype float64\)"):
+                                             r"layer sizes \[2, 3, 1\], dtype float64; now: "
+                                             r"layer sizes \[2, 4, 1\], dtype float64\)"):
             m.set_params(hidden_layer_sizes=(4,)).fit(X, y)
         with pytest.raises(ValueError, match="X has 3 features, but MLPClassifier is expecting 2"):
             m.set_params(hidden_layer_sizes=(3,)).fit(np.ones((4, 3)), y)
@@ -788,3 +793,104 @@ def test_loss_is_the_last_epochs(solver):
     assert m.loss_ == m.loss_curve_[-1]
     m.partial_fit(X, y)
     assert m.loss_ == m.loss_curve_[-1] and len(m.loss_curve_) == 5
+
+
+# ---------------------------------------------------------------- limits
+
+
+@pytest.mark.parametrize("model,target", [(MLPRegressor, "regression"), (MLPClassifier, "multilabel")])
+def test_early_stopping_refuses_a_validation_set_too_small_to_score(model, target):
+    """As scikit-learn's: one held-out sample gave NaN scores (R^2) and a best
+    score of -inf, silently; a classifier's split is stratified (two classes
+    hold out two samples at least) but not for multilabel targets."""
+    X = np.random.RandomState(0).randn(10, 4)
+    Y = X[:, 0] if target == "regression" else (X[:, :3] > 0).astype(int)
+    with pytest.raises(ValueError, match=r"The validation set is too small: validation_fraction=0.1 "
+                                         r"holds out 1 of the 10 samples for early_stopping, and a "
+                                         r"score needs at least 2; increase validation_fraction or "
+                                         r"the number of samples\."):
+        model(early_stopping=True, max_iter=20).fit(X, Y)
+    m = fit_quietly(model(early_stopping=True, max_iter=3, validation_fraction=0.2), X, Y)
+    assert np.isfinite(m.validation_scores_).all()
+
+
+@pytest.mark.parametrize("solver,hidden,batch", [("sgd", (6,), 1), ("sgd", (6, 5), 1),
+                                                 ("sgd", (6,), 8), ("adam", (6, 5), 8)])
+@pytest.mark.parametrize("tol", [None, 1e-3])
+def test_a_fit_in_calls_of_a_few_epochs_is_the_same_fit(monkeypatch, solver, hidden, batch, tol):
+    """The trainer runs at most EPOCH_CHUNK epochs a call (so that the loss
+    curve's buffer is not max_iter long): in calls of 3 epochs, the same bits,
+    loss curve and stop as in one call, shuffled and stopping by tol too."""
+    from fastnn.models import mlp
+    X, y = _regression_data()
+    params = dict(hidden_layer_sizes=hidden, solver=solver, batch_size=batch, max_iter=40,
+                  tol=tol, n_iter_no_change=2, random_state=0, learning_rate_init=0.05)
+    whole = fit_quietly(MLPRegressor(**params), X, y)
+    monkeypatch.setattr(mlp, "EPOCH_CHUNK", 3)
+    calls = []
+    real = {name: getattr(mlp.dense, name) for name in ("train_epochs", "train_samples")}
+    for name, train in real.items():
+        monkeypatch.setattr(mlp.dense, name, lambda *a, _t=train: calls.append(a[9]) or _t(*a))
+    one_hidden = mlp.dense.one_hidden_trainer
+    monkeypatch.setattr(mlp.dense, "one_hidden_trainer", lambda *a: (
+        lambda *b, _t=one_hidden(*a): calls.append(b[9]) or _t(*b)))
+    chunked = fit_quietly(MLPRegressor(**params), X, y)
+    assert max(calls) == 3 and len(calls) > 1
+    assert_array_equal(_bits(chunked), _bits(whole))
+    assert chunked.loss_curve_ == whole.loss_curve_
+    assert (chunked.n_iter_, chunked.best_loss_, chunked.loss_) == (whole.n_iter_, whole.best_loss_,
+                                                                    whole.loss_)
+    if tol is not None:   # (stopped, and not at the end of a call)
+        assert whole.n_iter_ < 40 and whole.n_iter_ % 3
+
+
+def test_huge_max_iter_and_n_iter_no_change_are_taken():
+    """As scikit-learn's: max_iter=10**11 asked for a 745 GiB loss curve up
+    front (a MemoryError) in a fit that stops after a few hundred epochs;
+    n_iter_no_change=10**30 failed in the compiled trainer, and counts as
+    the largest count a fit can reach (never stopping on it)."""
+    X = np.random.RandomState(0).randn(60, 4)
+    y = (X[:, 0] > 0).astype(int)
+    m = MLPClassifier((8,), max_iter=10**11, random_state=0).fit(X, y)
+    assert 0 < m.n_iter_ == len(m.loss_curve_) < 10**4
+    huge = fit_quietly(MLPClassifier((8,), max_iter=30, n_iter_no_change=10**30, random_state=0), X, y)
+    large = fit_quietly(MLPClassifier((8,), max_iter=30, n_iter_no_change=10**3, random_state=0), X, y)
+    assert huge.n_iter_ == 30
+    assert_array_equal(_bits(huge), _bits(large))
+    huge.partial_fit(X, y)
+    assert huge.n_iter_ == 31
+
+
+@pytest.mark.parametrize("eps,err,msg", [
+    (np.nan, ValueError, r"eps must be a finite float > 0.0; got nan\."),
+    (np.inf, ValueError, r"eps must be a finite float > 0.0; got inf\."),
+    (0, ValueError, r"eps must be a finite float > 0.0; got 0.0\."),
+    (-1e-5, ValueError, r"eps must be a finite float > 0.0; got -1e-05\."),
+    ("a", TypeError, r"eps must be a float; got str 'a'\."),
+])
+def test_check_gradients_checks_eps(eps, err, msg):
+    with pytest.raises(err, match=msg):
+        check_gradients(MLPRegressor((3,), random_state=0), XOR_X, XOR_Y, eps=eps)
+
+
+def test_check_gradients_of_a_fitted_network_keeps_its_classes_and_features():
+    """A fitted network is checked as it is: a y without one of its classes
+    (it was refitted to two outputs and failed to broadcast its three), and
+    clear errors for X or y that do not suit it."""
+    X = np.random.RandomState(0).randn(60, 4)
+    y = np.arange(60) % 3
+    m = fit_quietly(MLPClassifier((5,), max_iter=20, random_state=0), X, y)
+    assert check_gradients(m, X[y < 2], y[y < 2]).max() < 1e-5
+    with pytest.raises(ValueError, match=r"X has 3 features, but MLPClassifier is expecting 4 "
+                                         r"features as input"):
+        check_gradients(m, X[:, :3], y)
+    with pytest.raises(ValueError, match=r"y holds labels not in classes: \[3\]; expected labels "
+                                         r"in \[0, 1, 2\]"):
+        check_gradients(m, X, y + 1)
+    with pytest.raises(ValueError, match=r"X and y must have the same number of samples; got 60 "
+                                         r"and 59"):
+        check_gradients(m, X, y[1:])
+    r = fit_quietly(MLPRegressor((5,), max_iter=20, random_state=0, dtype="float32"), X, X[:, 0])
+    assert check_gradients(r, X, X[:, 0]).max() < 1e-5
+    with pytest.raises(ValueError, match=r"y has 2 outputs, but the network was fitted with 1"):
+        check_gradients(r, X, X[:, :2])

@@ -441,3 +441,43 @@ def test_random_settings_train_and_stop_as_scikit_learns(seed):
             assert_allclose(got.validation_scores_, want.validation_scores_, rtol=1e-9)
         for a, b in zip(want.coefs_ + want.intercepts_, got.coefs_ + got.intercepts_):
             assert_allclose(b, a, rtol=0, atol=1e-9)
+
+
+def test_multilabel_partial_fit_trains_as_scikit_learns():
+    """A multilabel indicator y with ``classes`` (the column indices) on the
+    first call, and without on later ones: the same classes, weights and
+    predictions (it raised "The object was not fitted with multilabel input.")."""
+    from sklearn.neural_network import MLPClassifier as Reference
+    y = TARGETS["multilabel"]
+    want = Reference((7,), batch_size=10, random_state=3, learning_rate_init=0.05)
+    got = MLPClassifier((7,), batch_size=10, random_state=3, learning_rate_init=0.05)
+    for classes in ([0, 1], None, np.array([0, 1])):
+        want.partial_fit(X, y, classes=classes)
+        got.partial_fit(X, y, classes=classes)
+    np.testing.assert_array_equal(got.classes_, want.classes_)
+    for a, b in zip(want.coefs_ + want.intercepts_, got.coefs_ + got.intercepts_):
+        assert_allclose(b, a, rtol=0, atol=1e-12)
+    np.testing.assert_array_equal(got.predict(X), want.predict(X))
+
+
+@pytest.mark.parametrize("target", ["multiclass", "regression"])
+def test_early_stopping_warns_at_max_iter_as_scikit_learns(target):
+    """A fit that early stopping does not stop before max_iter warns (it did
+    not): ConvergenceWarning, as scikit-learn's; one that it stops, at the
+    last epoch too, does not."""
+    import warnings
+    from sklearn.exceptions import ConvergenceWarning
+    y = TARGETS[target]
+    params = dict(hidden_layer_sizes=(7,), early_stopping=True, validation_fraction=0.2,
+                  random_state=0, max_iter=3)
+    for m in _pair(target, **params):
+        with pytest.warns(ConvergenceWarning, match=r"Stochastic Optimizer: Maximum iterations "
+                                                     r"\(3\) reached"):
+            m.fit(X, y)
+    # with tol=10 no epoch after the first improves: early stopping stops the fit at
+    # epoch n_iter_no_change + 2, here its last
+    params.update(tol=10.0, n_iter_no_change=2, max_iter=4)
+    for m in _pair(target, **params):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", ConvergenceWarning)
+            assert m.fit(X, y).n_iter_ == 4

@@ -122,8 +122,8 @@ def test_early_stopping_scores_the_held_out_part_with_its_weights(model):
     params = dict(hidden_layer_sizes=(8,), random_state=0, early_stopping=True, max_iter=6,
                   n_iter_no_change=100, validation_fraction=0.25, learning_rate_init=0.01)
     target = y if model is MLPClassifier else y / 9.0
-    m = model(**params).fit(X, target, sample_weight=w)
-    plain = model(**params).fit(X, target)
+    m = fit_quietly(model(**params), X, target, sample_weight=w)
+    plain = fit_quietly(model(**params), X, target)
     _, X_val, _, t_val, _, w_val = validation_split(X, target, 0.25, m._split_random_state(),
                                                     None, sample_weight=w)   # (ten classes)
     score = accuracy_score if model is MLPClassifier else r2_score
@@ -147,6 +147,27 @@ def test_early_stopping_names_a_training_part_of_weight_zero():
     with pytest.raises(ValueError, match="sample_weight is zero on every sample of the training "
                                          "part that early_stopping leaves"):
         m.fit(X, y, sample_weight=w)
+
+
+@pytest.mark.parametrize("model", [MLPClassifier, MLPRegressor])
+def test_early_stopping_names_a_held_out_part_of_weight_zero(model):
+    """Weight zero on every sample early stopping holds out: a clear error
+    (the weighted validation score divided by zero: "Weights sum to zero")."""
+    from fastnn._validation import validation_split
+    params = dict(hidden_layer_sizes=(4,), random_state=0, max_iter=2, early_stopping=True,
+                  validation_fraction=0.25)
+    target = y if model is MLPClassifier else y / 9.0
+    split = fit_quietly(model(**params), X, target)._split_random_state()   # the same draws
+    *_, index_val = validation_split(X, target, 0.25, split, None, sample_weight=np.arange(len(y)))
+    w = np.ones(len(y))
+    w[index_val.astype(int)] = 0.0
+    with pytest.raises(ValueError, match=r"sample_weight must be > 0 on at least one of the 30 "
+                                         r"samples that early_stopping holds out "
+                                         r"\(validation_fraction=0.25\) to score them; got zero on "
+                                         r"every one"):
+        model(**params).fit(X, target, sample_weight=w)
+    w[index_val[0].astype(int)] = 1.0   # one held-out sample that counts is enough
+    assert np.isfinite(fit_quietly(model(**params), X, target, sample_weight=w).validation_scores_).all()
 
 
 def test_weighted_minibatches_give_the_same_bits_for_any_thread_count(n_threads):
