@@ -1,6 +1,9 @@
 """Part G's linear classifier ("Make Your Own Neural Network")."""
+import warnings
+
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.exceptions import DataConversionWarning
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_is_fitted
 
@@ -58,12 +61,25 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError(f"X[:, 0] must be non-zero (the update divides by x); got 0 at row {zero[0]}.")
         y = np.asarray(y)
         check_consistent_length(X, y)
-        if type_of_target(y) not in ("binary",):
-            classes = np.unique(y)
+        if y.ndim == 2 and y.shape[1] == 1:   # as scikit-learn's classifiers
+            warnings.warn("A column-vector y was passed when a 1d array was expected. Please "
+                          "change the shape of y to (n_samples,), for example using ravel().",
+                          DataConversionWarning, stacklevel=2)
+            y = y.ravel()
+        if y.ndim != 1:
+            raise ValueError(f"y must be 1-dimensional, one label a sample; got shape {y.shape}.")
+        kind = type_of_target(y)
+        if kind == "continuous":
+            frac = y[y != np.round(y)]
+            raise ValueError(f"y must hold class labels, not continuous values; got "
+                             f"{(frac if frac.size else y)[0].item()!r} (LinearClassifier "
+                             "separates 2 classes).")
+        classes = np.unique(y)
+        if kind not in ("binary", "multiclass") or len(classes) != 2:
             raise ValueError(f"y must hold exactly 2 classes; got {len(classes)} class"
-                             f"{'es' if len(classes) != 1 else ''}: {list(classes)[:10]}.")
+                             f"{'es' if len(classes) != 1 else ''}: {classes[:10].tolist()}.")
         self.n_features_in_ = 2
-        self.classes_ = np.unique(y)
+        self.classes_ = classes
         if self.above_class is None:
             self.above_ = self.classes_[1]
         elif self.above_class in self.classes_.tolist():
@@ -73,9 +89,18 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
                              f"got {self.above_class!r}.")
         above = y == self.above_
         history = np.empty(self.n_epochs * X.shape[0])
-        self.slope_ = float(train_slope(X, above, float(self.initial_slope),
-                                        float(self.learning_rate), float(self.margin),
-                                        int(self.n_epochs), history))
+        slope = float(train_slope(X, above, float(self.initial_slope), float(self.learning_rate),
+                                  float(self.margin), int(self.n_epochs), history))
+        if not np.isfinite(slope):
+            # (dA = L * E / x overflows for an x near 0 against its height, or for huge
+            # values; no finite slope is the article's answer then)
+            step = int(np.argmax(~np.isfinite(history)))
+            row = step % X.shape[0]
+            raise ValueError(f"X must keep every update dA = learning_rate * E / x finite; got "
+                             f"x = {float(X[row, 0])!r}, y = {float(X[row, 1])!r} at row {row}, "
+                             f"which made the slope {float(history[step])!r} at update {step + 1}. "
+                             "Scale X, or drop rows whose x is nearly 0.")
+        self.slope_ = slope
         self.slope_history_ = history
         return self
 
@@ -87,5 +112,6 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
         return X[:, 1] - self.slope_ * X[:, 0]
 
     def predict(self, X):
+        check_is_fitted(self, "slope_")
         below = self.classes_[0] if self.classes_[1] == self.above_ else self.classes_[1]
         return np.where(self.decision_function(X) > 0, self.above_, below)

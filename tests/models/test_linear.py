@@ -24,6 +24,16 @@ def test_learning_rate_one_fits_only_the_last_sample():
     ([[0.0, 1.0], [1.0, 2.0]], [0, 1], ValueError, r"X\[:, 0\] must be non-zero \(the update divides by x\); got 0 at row 0"),
     ([[1.0, 1.0], [1.0, 2.0], [2.0, 2.0]], [0, 1, 2], ValueError, r"y must hold exactly 2 classes; got 3 classes"),
     ([[1.0, np.nan], [1.0, 2.0]], [0, 1], ValueError, r"X must be finite"),
+    ([[1.0, 2.0], [2.0, 1.0]], [0, 0], ValueError, r"y must hold exactly 2 classes; got 1 class: \[0\]\."),
+    ([[1.0, 2.0], [2.0, 1.0]], [0.5, 1.5], ValueError,
+     r"y must hold class labels, not continuous values; got 0.5 \(LinearClassifier separates 2 classes\)\."),
+    ([[1.0, 2.0], [2.0, 1.0]], [[0, 1], [1, 0]], ValueError,
+     r"y must be 1-dimensional, one label a sample; got shape \(2, 2\)\."),
+    ([[1.0, 2.0], [2.0, 1.0]], 5, ValueError, r"y must be an array with one entry a sample; got a scalar, int 5\."),
+    # dA = 0.5 * (1.1 - 0.25e-320) / 1e-320 overflows: the slope was NaN, silently
+    ([[1e-320, 1.0], [1.0, 3.0]], [0, 1], ValueError,
+     r"X must keep every update dA = learning_rate \* E / x finite; got x = 1e-320, y = 1.0 at row 0, "
+     r"which made the slope inf at update 1\. Scale X, or drop rows whose x is nearly 0\."),
 ])
 def test_bad_input(X, y, err, msg):
     with pytest.raises(err, match=msg):
@@ -35,3 +45,16 @@ def test_bad_parameters():
         LinearClassifier(learning_rate=1.5).fit([[1.0, 1.0], [2.0, 1.0]], [0, 1])
     with pytest.raises(ValueError, match=r"above_class must be one of the labels \[0, 1\]; got 7"):
         LinearClassifier(above_class=7).fit([[1.0, 1.0], [2.0, 1.0]], [0, 1])
+
+
+def test_predict_before_fit_is_not_fitted_error():
+    from sklearn.exceptions import NotFittedError
+    with pytest.raises(NotFittedError, match="This LinearClassifier instance is not fitted yet"):
+        LinearClassifier().predict([[1.0, 2.0]])
+
+
+def test_a_column_of_labels_is_taken_with_a_warning():
+    from sklearn.exceptions import DataConversionWarning
+    with pytest.warns(DataConversionWarning, match="A column-vector y was passed"):
+        m = LinearClassifier().fit([[3.0, 1.0], [1.0, 3.0]], [[0], [1]])
+    assert m.slope_ == LinearClassifier().fit([[3.0, 1.0], [1.0, 3.0]], [0, 1]).slope_
