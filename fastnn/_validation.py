@@ -363,6 +363,19 @@ def _n_samples(a, name):
     return len(a)
 
 
+def column_to_1d(y, stacklevel):
+    """A column vector ``y`` (n, 1) as 1-D, with scikit-learn's
+    DataConversionWarning; ``stacklevel`` counts this function's frame (the
+    caller's own stacklevel plus one)."""
+    import warnings
+
+    from sklearn.exceptions import DataConversionWarning
+    warnings.warn("A column-vector y was passed when a 1d array was expected. Please change "
+                  "the shape of y to (n_samples,), for example using ravel().",
+                  DataConversionWarning, stacklevel=stacklevel)
+    return y.ravel()
+
+
 def writeable(a):
     """``a``, or a copy of it where it is read-only. The models hand the kernels
     their data through this: to Numba a read-only array (a memory-mapped file

@@ -18,7 +18,7 @@ import warnings
 import numba
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.exceptions import ConvergenceWarning, DataConversionWarning
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.multiclass import check_classification_targets, unique_labels
 from sklearn.utils.validation import check_is_fitted
 
@@ -26,7 +26,7 @@ from .._progress import progress
 from .._validation import (
     check_array, check_bool, check_consistent_length, check_dtype, check_feature_names,
     check_float, check_int, check_option, check_partial_fit_early_stopping, check_random_state_param,
-    check_sample_weight, check_verbose, label_indices, label_kind, refuse_sparse,
+    check_sample_weight, check_verbose, column_to_1d, label_indices, label_kind, refuse_sparse,
     seeded_random_state, validation_split,
 )
 from ..kernels import conv, dense, pool
@@ -386,10 +386,7 @@ class ConvNetClassifier(ClassifierMixin, BaseEstimator):
     def _encode(self, y, first, classes=None):
         y = np.asarray(y)
         if y.ndim == 2 and y.shape[1] == 1:
-            warnings.warn("A column-vector y was passed when a 1d array was expected. Please change "
-                          "the shape of y to (n_samples,), for example using ravel().",
-                          DataConversionWarning, stacklevel=3)
-            y = y.ravel()
+            y = column_to_1d(y, stacklevel=5)
         if y.ndim != 1:
             raise ValueError(f"y must be 1-dimensional (one label per image); got shape {y.shape}.")
         if y.dtype.kind == "f" and not np.isfinite(y).all():

@@ -1,14 +1,11 @@
 """Part G's linear classifier ("Make Your Own Neural Network")."""
-import warnings
-
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.exceptions import DataConversionWarning
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_is_fitted
 
 from .._validation import (check_array, check_consistent_length, check_feature_names, check_float,
-                           check_int)
+                           check_int, column_to_1d)
 from ..kernels.linear import train_slope
 
 
@@ -62,10 +59,7 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
         y = np.asarray(y)
         check_consistent_length(X, y)
         if y.ndim == 2 and y.shape[1] == 1:   # as scikit-learn's classifiers
-            warnings.warn("A column-vector y was passed when a 1d array was expected. Please "
-                          "change the shape of y to (n_samples,), for example using ravel().",
-                          DataConversionWarning, stacklevel=2)
-            y = y.ravel()
+            y = column_to_1d(y, stacklevel=3)
         if y.ndim != 1:
             raise ValueError(f"y must be 1-dimensional, one label a sample; got shape {y.shape}.")
         kind = type_of_target(y)

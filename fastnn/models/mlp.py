@@ -28,7 +28,7 @@ import warnings
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, is_classifier
-from sklearn.exceptions import ConvergenceWarning, DataConversionWarning
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import type_of_target, unique_labels
@@ -40,7 +40,7 @@ from .._threads import threads_for
 from .._validation import (
     check_array, check_bool, check_consistent_length, check_dtype, check_float, check_int,
     check_option, check_feature_names, check_partial_fit_early_stopping, check_random_state_param,
-    check_sample_weight, check_verbose, is_sparse, label_indices, label_kind, refuse_sparse,
+    check_sample_weight, check_verbose, column_to_1d, is_sparse, label_indices, label_kind, refuse_sparse,
     seeded_random_state, validation_split, writeable,
 )
 from ..kernels import dense
@@ -82,14 +82,6 @@ MOMENTUM_RULES = {"classical", "previous_gradient"}
 LEARNING_RATES = {"constant", "invscaling", "adaptive"}
 INITS = {"glorot", "normal"}
 HIDDEN_ACTIVATIONS = {"identity", "logistic", "tanh", "relu"}
-
-
-def _column_to_1d(y):
-    """A column vector ``y`` (n, 1) as 1-D, with scikit-learn's warning."""
-    warnings.warn("A column-vector y was passed when a 1d array was expected. Please change "
-                  "the shape of y to (n_samples,), for example using ravel().",
-                  DataConversionWarning, stacklevel=4)
-    return y.ravel()
 
 
 def _sparse_multilabel(y):
@@ -883,7 +875,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 
     def _encode(self, y, incremental, classes=None):
         if y.ndim == 2 and y.shape[1] == 1 and type_of_target(y) != "multilabel-indicator":
-            y = _column_to_1d(y)
+            y = column_to_1d(y, stacklevel=5)
         if not incremental:
             target = label_kind(y)
             if target not in ("binary", "multiclass", "multilabel-indicator"):
@@ -1077,7 +1069,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         if y_arr.ndim not in (1, 2):
             raise ValueError(f"y must be 1- or 2-dimensional; got shape {y_arr.shape}.")
         if y_arr.ndim == 2 and y_arr.shape[1] == 1:
-            y_arr = _column_to_1d(y_arr)   # as scikit-learn's: one output, predicted 1-D
+            y_arr = column_to_1d(y_arr, stacklevel=4)   # as scikit-learn's: one output, predicted 1-D
         Y = check_array(y_arr.reshape(len(y_arr), -1), "y", dtype=dt)
         check_consistent_length(X, Y)
         sw = check_sample_weight(sample_weight, X.shape[0])

@@ -8,6 +8,7 @@ import pytest
 from numpy.testing import assert_allclose
 from sklearn.datasets import load_digits
 
+import fastnn
 from fastnn import MLPClassifier, MLPRegressor
 from tests.models.quiet import fit_quietly
 
@@ -481,3 +482,25 @@ def test_early_stopping_warns_at_max_iter_as_scikit_learns(target):
         with warnings.catch_warnings():
             warnings.simplefilter("error", ConvergenceWarning)
             assert m.fit(X, y).n_iter_ == 4
+
+
+@pytest.mark.parametrize("make,shape", [
+    (lambda: fastnn.MLPClassifier((3,), max_iter=2), (20, 4)),
+    (lambda: fastnn.MLPRegressor((3,), max_iter=2), (20, 4)),
+    (lambda: fastnn.LinearClassifier(), (20, 2)),
+    (lambda: fastnn.ConvNetClassifier(n_filters=1, filter_size=1, pool_size=1,
+                                      hidden_layer_sizes=(2,), max_iter=1), (20, 1, 2, 2)),
+], ids=["MLPClassifier", "MLPRegressor", "LinearClassifier", "ConvNetClassifier"])
+def test_the_column_y_warning_points_at_the_callers_line(make, shape):
+    """The DataConversionWarning for a column y names the line that called fit,
+    as scikit-learn's does (two models named their own files)."""
+    import warnings
+
+    from sklearn.exceptions import DataConversionWarning
+    X = np.random.default_rng(0).random(shape) + 0.5
+    y = (np.arange(20) % 2).reshape(-1, 1)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        make().fit(X, y)
+    sites = {(w.filename, w.category) for w in caught if "column-vector" in str(w.message)}
+    assert sites == {(__file__, DataConversionWarning)}
