@@ -595,9 +595,8 @@ class _BaseMLP(BaseEstimator):
                 weights, mt)
             self._epochs += ran
             done += ran
-            losses = curve[:ran].tolist()
-            self.loss_curve_.extend(losses)
-            best = min(best, min(losses))   # (a loss that is not finite raises below)
+            self.loss_curve_.extend(curve[:ran].tolist())
+            best = min(best, float(curve[:ran].min()))   # (a loss not finite raises below)
             status = self._state[dense.STATUS]
             if bar is not None:
                 bar.update(ran)
