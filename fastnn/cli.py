@@ -12,7 +12,9 @@
 
 A user mistake (unknown recipe, bad --set, unwritable --out, a file that is
 not a results file...) prints one line ``fastnn: error: ...`` on stderr and
-exits with status 2.
+exits with status 2. Ctrl-C stops a sweep once the run being written is
+stored, prints one line saying how many runs are, and exits with status 130;
+the same command resumes it.
 """
 import argparse
 import json
@@ -210,9 +212,21 @@ def cmd_run(args):
     return 0
 
 
-def _check_out(out):
+def _check_out(out, example="results.h5"):
+    if not out:
+        raise UserError(f"--out must name a file, such as {example}; got ''.")
     if os.path.isdir(out):
-        raise UserError(f"--out {out} is a directory; give a file name such as results.h5.")
+        raise UserError(f"--out {out} is a directory; give a file name such as {example}.")
+
+
+def _check_picture_out(out):
+    """--out of ``plot`` (or its default): a file in a directory that can be written."""
+    _check_out(out, "curves.png")
+    folder = os.path.dirname(os.path.abspath(out))
+    if not os.path.isdir(folder):
+        raise UserError(f"cannot write {out}: the directory {folder} does not exist.")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise UserError(f"cannot write {out}: the directory {folder} is not writable.")
 
 
 def cmd_sweep(args):
@@ -382,7 +396,8 @@ def cmd_plot(args):
         run_ids = [args.run] if args.run else [r["run_id"] for r in records(path) if r["status"] == "done"]
         if not run_ids:
             raise UserError(f"{path} has no finished run.")
-        out = args.out or f"{stem}-{args.picture}.png"
+        out = args.out if args.out is not None else f"{stem}-{args.picture}.png"
+        _check_picture_out(out)
         _picture(args.picture, load_run(path, run_ids[0]), out)
     elif args.confusion:
         from .experiments.load import load_run, records
@@ -393,11 +408,13 @@ def cmd_plot(args):
         if args.confusion not in run["arrays"]:
             raise UserError(f"run {run_ids[0]} has no array {args.confusion!r}; it has "
                             f"{sorted(run['arrays'])}.")
-        out = args.out or f"{stem}-{args.confusion}.png"
+        out = args.out if args.out is not None else f"{stem}-{args.confusion}.png"
+        _check_picture_out(out)
         plots.confusion_matrix(run["arrays"][args.confusion], None, out,
                                title=f"{run['recipe']} {run_ids[0]}")
     else:
-        out = args.out or f"{stem}-{args.metric}.png"
+        out = args.out if args.out is not None else f"{stem}-{args.metric}.png"
+        _check_picture_out(out)
         plots.curves(path, args.metric, out)
     print(f"wrote {out}")
     return 0
@@ -405,16 +422,19 @@ def cmd_plot(args):
 
 def cmd_reproduce(args):
     from .experiments import registry
-    from .experiments.runners import Task, configuration, recipe_ref, resolve_params
+    from .experiments.runners import (Task, check_runner, configuration, recipe_ref,
+                                      resolve_params)
     from .experiments.store import open_store
     from .experiments.sweep import _run_tasks
-    out = args.out or REPRODUCE_OUT
+    out = args.out if args.out is not None else REPRODUCE_OUT
     _check_out(out)
+    check_runner(args.workers)              # before the file and the warm-ups
     if args.only:
         names = []
         for name in args.only:
             rec = _recipe(name)
             names.append(recipe_ref(name) if ":" in name else rec.name)
+        names = list(dict.fromkeys(names))  # a recipe named twice runs once
     else:
         names = [n for n in registry.names() if registry.get(n).reproduce]
     if not names:
@@ -423,6 +443,7 @@ def cmd_reproduce(args):
     for name in names:
         rec = _recipe(name)
         params = resolve_params(rec, rec.quick if args.quick else {})
+        rec.check_params(params)
         run_id, config = configuration(name, params, 0)
         tasks.append(Task(run_id, config, name, params, 0, len(tasks)))
     with open_store(out, kind="reproduce", recipe="") as store:
@@ -554,6 +575,16 @@ def build_parser():
     return parser
 
 
+def _interrupted(err):
+    """The line for Ctrl-C: what a sweep (or reproduce) had stored when it came."""
+    report = getattr(err, "report", None)
+    if report is None or report.path is None:
+        return "fastnn: interrupted."
+    stored = report.done + report.skipped
+    return (f"fastnn: interrupted; {stored} of {len(report.run_ids)} runs are done and stored in "
+            f"{report.path}. Run the same command again to resume.")
+
+
 def main(argv=None):
     """Entry point of the ``fastnn`` command; returns the exit status."""
     from .experiments.store import StoreError
@@ -563,6 +594,9 @@ def main(argv=None):
         return args.func(args)
     except SystemExit as exc:            # --help
         return exc.code if isinstance(exc.code, int) else 0
+    except KeyboardInterrupt as err:     # Ctrl-C: the runs stored are whole (the store defers it)
+        print(_interrupted(err), file=sys.stderr)
+        return 130                       # as a shell reports a process ended by SIGINT
     except (UserError, StoreError, ValueError, TypeError, KeyError) as err:
         message = err.args[0] if isinstance(err, KeyError) and err.args else str(err)
         print(f"fastnn: error: {message}".splitlines()[0], file=sys.stderr)

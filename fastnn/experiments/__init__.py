@@ -12,8 +12,8 @@ from .load import load, load_curves, load_run
 from .registry import Recipe, Result, get, names, recipe
 from .runners import run
 from .store import MemoryStore, StoreError, open_store, recover
-from .sweep import SpecError, parse_spec, sweep
+from .sweep import SpecError, SweepInterrupted, parse_spec, sweep
 
 __all__ = ["run", "sweep", "load", "load_curves", "load_run", "recipe", "Recipe", "Result",
            "get", "names", "open_store", "recover", "MemoryStore", "StoreError", "SpecError",
-           "parse_spec"]
+           "SweepInterrupted", "parse_spec"]

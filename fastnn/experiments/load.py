@@ -18,7 +18,7 @@ import os
 import numpy as np
 
 from .registry import Result
-from .store import MemoryStore, open_store
+from .store import MemoryStore, StoreError, open_store
 
 BASE_COLUMNS = ("run_id", "recipe", "seed", "status", "error")
 
@@ -45,6 +45,20 @@ def _rows(source):
     return rows
 
 
+def _config(text, source, run_id):
+    """A run's stored configuration (JSON) as a dict; StoreError if it is damaged."""
+    try:
+        config = json.loads(text or "{}")
+        why = "not a JSON object"
+    except ValueError as err:
+        config, why = None, f"not JSON: {err}"
+    if not isinstance(config, dict):
+        name = os.fspath(source) if isinstance(source, (str, os.PathLike)) else "the store"
+        raise StoreError(f"{name} is damaged: the configuration of run {run_id} is {why}. "
+                         f"Move it away.")
+    return config
+
+
 def _cell(value):
     if isinstance(value, (list, tuple, dict)):
         return json.dumps(value)
@@ -60,7 +74,7 @@ def records(source, metric_columns=False):
     out = []
     metrics = []
     for row in rows:
-        config = json.loads(row.get("config") or "{}")
+        config = _config(row.get("config"), source, row["run_id"])
         rec = {"run_id": row["run_id"], "recipe": row.get("recipe", config.get("recipe", "")),
                "seed": int(row.get("seed", config.get("seed", 0))),
                "status": row.get("status", "running"), "error": row.get("error", "")}
@@ -137,7 +151,7 @@ def load_run(path, run_id):
     with _Opened(path) as store:
         run = store.read_run(run_id)
     attrs = run["attrs"]
-    config = json.loads(attrs.get("config") or "{}")
+    config = _config(attrs.get("config"), path, run_id)
     return {"run_id": run_id, "recipe": attrs.get("recipe", ""), "seed": attrs.get("seed"),
             "status": attrs.get("status", "running"), "error": attrs.get("error", ""),
             "summary": attrs.get("summary", ""), "config": config,

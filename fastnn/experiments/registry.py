@@ -51,6 +51,14 @@ class Recipe:
     reproduce: bool       # part of `fastnn reproduce`
     quick: dict = field(default_factory=dict)  # overrides for `fastnn reproduce --quick`
     warmup: object = None  # optional callable compiling the kernels, run once before workers start
+    check: object = None   # optional check(**params): TypeError/ValueError naming a bad value
+
+    def check_params(self, params):
+        """Run the recipe's ``check`` on a full set of parameters (defaults
+        filled in): a bad value fails here, before any run starts, with the
+        parameter's name, rather than inside NumPy in the run."""
+        if self.check is not None:
+            self.check(**params)
 
     def resolve(self, params):
         """Defaults updated with ``params``; a clear error for unknown names."""
@@ -67,12 +75,17 @@ class Recipe:
 _REGISTRY = {}
 
 
-def recipe(name, family, article="", headline="", reproduce=True, quick=None, warmup=None):
+def recipe(name, family, article="", headline="", reproduce=True, quick=None, warmup=None,
+           check=None):
     """Register ``func`` as recipe ``name`` (decorator).
 
     ``quick`` (dict) are parameter overrides for ``fastnn reproduce --quick``;
     ``warmup`` is an optional no-argument callable that compiles the recipe's
     kernels cheaply; the runners call it in the parent before workers start.
+    ``check`` is an optional callable taking the recipe's parameters as
+    keywords (all of them, defaults filled in) that raises TypeError or
+    ValueError naming a bad one; sweeps call it for every point before any
+    run starts, and ``run`` before its run.
     """
     def register(func):
         sig = inspect.signature(func)
@@ -86,7 +99,7 @@ def recipe(name, family, article="", headline="", reproduce=True, quick=None, wa
             params[p.name] = p.default
         doc = inspect.getdoc(func) or ""
         _REGISTRY[name] = Recipe(name, func, params, family, doc.split("\n\n")[0].replace("\n", " "),
-                                 article, headline, reproduce, dict(quick or {}), warmup)
+                                 article, headline, reproduce, dict(quick or {}), warmup, check)
         return func
     return register
 

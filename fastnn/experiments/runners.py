@@ -19,13 +19,16 @@ Workers never open the results file: each run's outcome comes back to the
 parent, which alone writes. Each worker gets ``NUMBA_NUM_THREADS`` so that
 workers x threads does not exceed the cores.
 """
+import contextlib
 import hashlib
 import importlib
 import multiprocessing.context
 import os
 import platform
+import signal
 import socket
 import sys
+import threading
 import time
 import traceback
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -120,6 +123,17 @@ def resolve_params(recipe, params):
     for name, value in params.items():
         out[name] = coerce_param(recipe, name, value)
     return out
+
+
+# Seeds reach the models as scikit-learn's random_state, which takes [0, 2**32 - 1]
+# (_validation.check_random_state_param): a larger seed would fail in the run.
+MAX_SEED = 2**32 - 1
+
+
+def check_seed(seed, name="seed"):
+    """An int in [0, MAX_SEED]."""
+    from .._validation import check_int
+    return check_int(seed, name, low=0, high=MAX_SEED)
 
 
 def configuration(ref, params, seed):
@@ -339,10 +353,24 @@ def warm_up_side_by_side(refs):
     n = min(len(todo), _cores(), WARM_UP_PROCESSES)
     if n < 2:
         return 0
-    with ProcessPoolExecutor(n, mp_context=multiprocessing.get_context("spawn")) as pool:
+    pool = ProcessPoolExecutor(n, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=_init_worker, initargs=(None, os.getpid()))
+    try:
         for future in [pool.submit(_warm_up_elsewhere, ref) for ref in todo]:
             future.exception()   # wait; it cannot raise
+    except BaseException:        # Ctrl-C: do not wait for the compilers
+        _terminate(pool)
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
     return n
+
+
+def _terminate(pool):
+    """End the worker processes of ProcessPoolExecutor ``pool`` now (CPython keeps
+    them in ``_processes``); its shutdown then returns at once."""
+    for process in list((getattr(pool, "_processes", None) or {}).values()):
+        process.terminate()
 
 
 def warm_up_all(refs, show=lambda text: None):
@@ -378,7 +406,7 @@ class InProcessRunner:
             on_start(task)
             yield task, execute(task.recipe, task.params, task.seed)
 
-    def close(self):
+    def close(self, wait=True):
         pass
 
 
@@ -406,11 +434,58 @@ class _EnvSpawnContext(multiprocessing.context.SpawnContext):
     Process = _EnvProcess
 
 
-def _init_worker(threads):
+def _init_worker(threads, parent):
+    """Set up a worker process of parent process ``parent``: its Numba threads,
+    Ctrl-C left to the parent, and an exit when the parent dies."""
+    # Ctrl-C reaches the whole process group; the parent stops the sweep and ends
+    # the workers (a worker's own KeyboardInterrupt would print a traceback)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _exit_with_parent(parent)
+    if threads is None:
+        return
     os.environ["NUMBA_NUM_THREADS"] = str(threads)   # in case numba is not imported yet
     if "numba" in sys.modules:
         import numba
         numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+
+
+_PR_SET_PDEATHSIG = 1        # <linux/prctl.h>
+
+
+def _exit_with_parent(parent):
+    """End this worker when process ``parent`` dies, however it dies.
+
+    A worker of a parent killed with SIGKILL is otherwise orphaned for good: it
+    waits on a call queue whose write end it holds itself, and it keeps the
+    resource tracker alive. On Linux the kernel does it: ``prctl(PR_SET_PDEATHSIG,
+    SIGKILL)`` sends this process SIGKILL when its parent exits, even while a
+    kernel holds the GIL; the parent may already have died before the call, so
+    the parent's pid is checked after it (an orphan's parent is another
+    process). Where prctl is missing, a daemon thread polls ``os.getppid()``
+    twice a second and exits when it changes (after the GIL is next free).
+    A worker holds nothing to clean up: it never opens the results file.
+    """
+    if parent is None:
+        return
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+            libc = ctypes.CDLL(None, use_errno=True)
+            if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0:
+                if os.getppid() != parent:
+                    os._exit(1)
+                return
+        except (OSError, AttributeError):
+            pass
+
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    if os.getppid() != parent:
+        os._exit(1)
+    threading.Thread(target=watch, name="fastnn-parent-watch", daemon=True).start()
 
 
 class ProcessRunner:
@@ -429,7 +504,7 @@ class ProcessRunner:
             _EnvProcess.env = {"NUMBA_NUM_THREADS": str(self.threads)}
             self._pool = ProcessPoolExecutor(
                 self.workers, mp_context=_EnvSpawnContext(),
-                initializer=_init_worker, initargs=(self.threads,))
+                initializer=_init_worker, initargs=(self.threads, os.getpid()))
         pending = {}
         todo = iter(tasks)
         limit = 2 * self.workers
@@ -448,10 +523,14 @@ class ProcessRunner:
                 task = pending.pop(future)
                 yield task, _outcome(future)
 
-    def close(self):
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
+    def close(self, wait=True):
+        """Stop the workers: after their runs (``wait``), or at once (Ctrl-C)."""
+        if self._pool is None:
+            return
+        pool, self._pool = self._pool, None
+        if not wait:   # a run may take minutes; the runs stored are safe
+            _terminate(pool)
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _outcome(future):
@@ -459,6 +538,23 @@ def _outcome(future):
         return future.result()
     except Exception as err:  # the worker died or the outcome could not travel back
         return Outcome(error=f"{type(err).__name__}: {err}")
+
+
+@contextlib.contextmanager
+def _children_ignore_sigint():
+    """Start processes that ignore Ctrl-C (SIG_IGN survives exec, and Python then
+    leaves SIGINT alone): the local Dask cluster's processes, which the parent
+    closes itself, would each print a KeyboardInterrupt traceback. The cost: a
+    Ctrl-C in the second or two the cluster takes to start is ignored."""
+    if (threading.current_thread() is not threading.main_thread()
+            or signal.getsignal(signal.SIGINT) is None):   # (a handler set outside Python)
+        yield
+        return
+    saved = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, saved)
 
 
 class DaskRunner:
@@ -477,27 +573,29 @@ class DaskRunner:
         except ImportError:
             raise ImportError("the Dask runner needs dask.distributed: "
                               "pip install 'dask[distributed]'") from None
-        if not isinstance(scheduler, str) or not scheduler:
-            raise TypeError(f"scheduler must be an address like 'tcp://host:8786' or 'local'; "
-                            f"got {_describe(scheduler)}.")
+        check_runner(workers, scheduler)
         self._cluster = None
         self.threads = None
         if scheduler == "local":
-            n = workers or _cores()
+            n = workers if workers is not None else _cores()
             self.threads = threads_per_worker(n)
-            self._cluster = LocalCluster(
-                n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
-                dashboard_address="127.0.0.1:0", env={"NUMBA_NUM_THREADS": str(self.threads)})
+            with _children_ignore_sigint():
+                self._cluster = LocalCluster(
+                    n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
+                    dashboard_address="127.0.0.1:0", env={"NUMBA_NUM_THREADS": str(self.threads)})
             address = self._cluster.scheduler_address
         else:
             address = scheduler
         try:
             self._client = Client(address, timeout=timeout)
-        except (OSError, TimeoutError) as err:
+        except (OSError, TimeoutError, ValueError) as err:
             if self._cluster is not None:
                 self._cluster.close()
-            raise ConnectionError(f"cannot reach the Dask scheduler at {scheduler}: "
-                                  f"{str(err).splitlines()[0] if str(err) else type(err).__name__}") from None
+            why = str(err).splitlines()[0] if str(err) else type(err).__name__
+            if isinstance(err, ValueError):   # "missing port number", "unknown address scheme"
+                raise ValueError(f"scheduler must be an address like 'tcp://host:8786' or 'local'; "
+                                 f"got {scheduler!r} ({why}).") from None
+            raise ConnectionError(f"cannot reach the Dask scheduler at {scheduler}: {why}") from None
 
     def map(self, tasks, on_start):
         from distributed import as_completed
@@ -527,17 +625,35 @@ class DaskRunner:
             future.release()
             submit()
 
-    def close(self):
+    def close(self, wait=True):   # (closing the client drops its runs either way)
         self._client.close()
         if self._cluster is not None:
             self._cluster.close()
 
 
+def check_runner(workers=None, scheduler=None):
+    """``workers`` and ``scheduler`` as ``make_runner`` takes them; TypeError or
+    ValueError naming the bad one. Called before anything starts.
+
+    workers : None (in this process, or with ``scheduler='local'`` a worker a
+        core) or an int >= 1, whatever the scheduler.
+    scheduler : None, ``'local'`` or a Dask scheduler address.
+    """
+    from .._validation import check_int
+    if workers is not None:
+        check_int(workers, "workers", low=1)
+    if scheduler is not None and (not isinstance(scheduler, str) or not scheduler.strip()):
+        error = TypeError if not isinstance(scheduler, str) else ValueError
+        raise error(f"scheduler must be an address like 'tcp://host:8786' or 'local'; "
+                    f"got {_describe(scheduler)}.")
+
+
 def make_runner(workers=None, scheduler=None):
     """The runner for ``workers`` / ``scheduler`` (both None: in-process)."""
+    check_runner(workers, scheduler)
     if scheduler is not None:
         return DaskRunner(scheduler, workers)
-    if workers is None or workers == 0:
+    if workers is None:
         return InProcessRunner()
     return ProcessRunner(workers)
 
@@ -555,11 +671,11 @@ def run(recipe, seed=0, out=None, **params):
     sweep; if the file already holds this exact run (same recipe, parameters
     and seed) the stored result is returned instead of running it again.
     """
-    from .._validation import check_int
     rec = resolve_recipe(recipe)
     ref = recipe_ref(recipe)
-    seed = check_int(seed, "seed", low=0)
+    seed = check_seed(seed)
     resolved = resolve_params(rec, params)
+    rec.check_params(resolved)
     run_id, config = configuration(ref, resolved, seed)
     if out is None:
         outcome = execute(ref, resolved, seed)
@@ -567,7 +683,8 @@ def run(recipe, seed=0, out=None, **params):
             raise outcome.exception  # the recipe's own error (e.g. a bad parameter value)
         return outcome.result
     from .load import result_from_run
-    from .store import open_store
+    from .store import check_path, open_store
+    check_path(out, "out")
     with open_store(out, kind="sweep", recipe=ref) as store:
         if store.statuses().get(run_id) == "done":
             return result_from_run(store.read_run(run_id))

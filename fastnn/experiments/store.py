@@ -41,23 +41,49 @@ so eight per run (it commits at ``begin`` and at ``finish``). Where a directory
 cannot be fsynced (EINVAL, EBADF, EACCES) that fsync is skipped silently.
 
 Only one process writes a file; workers send their results to the parent.
-The writer holds an exclusive lock for as long as the file is open, and
-``recover`` (which every reader calls) replays a journal only under that same
-lock, so it never touches the journal of a live writer. On Linux the lock is an
-open-file-description lock (``F_OFD_SETLK``): it belongs to the writer's own
-descriptor. A POSIX ``lockf`` lock belongs to the process instead and is
-silently dropped when the process closes *any* descriptor of the file; the
-store's own checks (and any reader in the same process) close such descriptors,
-so with ``lockf`` a reader could replay a writer's journal while it was being
-applied, or apply a stale one over newer commits and truncate the file, and two
-writers could share one file. Other systems fall back to ``lockf``.
+The writer holds an exclusive lock (on byte 0) for as long as the file is
+open, and ``recover`` (which every reader calls) replays a journal only under
+that same lock, so it never touches the journal of a live writer. On Linux the
+locks are open-file-description locks (``F_OFD_SETLK``): they belong to the
+writer's own descriptor. A POSIX ``lockf`` lock belongs to the process instead
+and is silently dropped when the process closes *any* descriptor of the file;
+the store's own checks (and any reader in the same process) close such
+descriptors, so with ``lockf`` a reader could replay a writer's journal while
+it was being applied, or apply a stale one over newer commits and truncate the
+file, and two writers could share one file. Other systems fall back to ``lockf``.
+
+Readers beside a live writer. Between a commit's first copied page and its
+last the file is half old, half new, and HDF5 fails on it ("truncated file",
+"addr overflow"). So the pages are copied in only under an exclusive lock on
+byte 1, and a reader (``open_store(path, mode='r')``, which ``load``,
+``load_run``, ``load_curves`` and ``fastnn show`` use, and ``inspect_file``)
+holds a shared lock on byte 1 from before it opens the file until it closes
+it: it reads the file between two commits, never during one. A writer first takes byte 2
+(exclusive) and readers pass through byte 2 (shared) before byte 1, so readers
+that follow each other without a gap cannot keep a writer out. A writer waits
+for the readers at most ``LOCK_WAIT`` seconds (a reader left open longer may
+then see a torn file; reopen it) and does not wait for readers open in its own
+process; a reader waits at most ``LOCK_WAIT`` seconds for a commit, and then
+says that the file is being written. Where the file system has no locks,
+readers read without them, as before.
+
+Ctrl-C. h5py calls the store's file object back from inside HDF5, and an
+exception raised there (a KeyboardInterrupt) is swallowed by HDF5 or comes out
+as a RuntimeError or SystemError. So SIGINT is held back while a run is
+written (from the first HDF5 call of a ``begin``, ``finish``, ``fail`` or
+``delete`` to its commit) and raised as KeyboardInterrupt once the commit is
+done; and an exception raised inside those callbacks anyway is kept, the
+write rolled back, and that exception raised.
 """
+import contextlib
 import errno
 import fcntl
 import json
 import os
+import signal
 import struct
 import tempfile
+import threading
 import time
 import zlib
 
@@ -71,11 +97,25 @@ _HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 _COMPRESS_ABOVE = 4096          # bytes; smaller arrays are stored contiguous
 _PAGE = 4096
 _JOURNAL_MAGIC = b"FNNJRNL1"
+_WRITER_BYTE = 0     # exclusive: the one writer, for as long as it has the file open
+_COMMIT_BYTE = 1     # exclusive while a commit copies pages in; shared by readers
+_INTENT_BYTE = 2     # exclusive while a writer waits for byte 1; readers pass through it
+LOCK_WAIT = 10.0     # seconds a reader waits for a commit, and a writer for readers
+_READERS = {}        # (st_dev, st_ino) -> read-mode stores open in this process
 
 
 class StoreError(ValueError):
     """A results file that cannot be used: unwritable, not a results file,
     corrupt, of another recipe, or a write that failed."""
+
+
+def check_path(path, name="path"):
+    """A results file path: a non-empty str or os.PathLike."""
+    if not isinstance(path, (str, bytes, os.PathLike)):
+        raise TypeError(f"{name} must be a path to a results file; got {type(path).__name__} {path!r}.")
+    if not os.fspath(path):
+        raise ValueError(f"{name} must name a results file; got {os.fspath(path)!r}.")
+    return os.fspath(path)
 
 
 def _h5py():
@@ -198,27 +238,118 @@ def _apply_pages(fd, old_size, size, pages):
     os.ftruncate(fd, size)
 
 
-def _lock(fd):
-    """Take the writer's exclusive lock on ``fd``; False if another process holds it.
+_CONFLICT = (errno.EAGAIN, errno.EACCES)     # what F_SETLK and lockf answer to a held lock
 
-    The lock lasts until ``fd`` (and any descriptor duplicated from it) is
-    closed; closing other descriptors of the same file does not release it.
+
+def _byte_lock(fd, kind, byte):
+    """Lock (``kind``: fcntl.F_WRLCK or F_RDLCK) or unlock (F_UNLCK) byte ``byte``
+    of ``fd`` without waiting: True, False if another descriptor holds a
+    conflicting lock, None where the file system has no locks.
+
+    A lock lasts until it is unlocked or ``fd`` (and any descriptor duplicated
+    from it) is closed; closing other descriptors of the same file does not
+    release it (an OFD lock; see the module docstring).
     """
     op = getattr(fcntl, "F_OFD_SETLK", None)
     if op is not None:
         # struct flock: l_type, l_whence, l_start, l_len, l_pid (0 for OFD locks)
-        arg = struct.pack("hhqqi4x", fcntl.F_WRLCK, os.SEEK_SET, 0, 0, 0)
+        arg = struct.pack("hhqqi4x", kind, os.SEEK_SET, byte, 1, 0)
         try:
             fcntl.fcntl(fd, op, arg)
             return True
         except OSError as err:
-            if err.errno != errno.EINVAL:        # EINVAL: a kernel without OFD locks
+            if err.errno in _CONFLICT:
                 return False
+            if err.errno != errno.EINVAL:        # EINVAL: a kernel without OFD locks
+                return None
+    how = {fcntl.F_WRLCK: fcntl.LOCK_EX, fcntl.F_RDLCK: fcntl.LOCK_SH, fcntl.F_UNLCK: fcntl.LOCK_UN}
     try:
-        fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        fcntl.lockf(fd, how[kind] | (fcntl.LOCK_NB if kind != fcntl.F_UNLCK else 0), 1, byte,
+                    os.SEEK_SET)
+    except OSError as err:
+        return False if err.errno in _CONFLICT else None
+    return True
+
+
+def _wait_lock(fd, kind, byte, timeout):
+    """``_byte_lock``, trying again for up to ``timeout`` seconds (False after)."""
+    deadline = time.monotonic() + timeout
+    while (got := _byte_lock(fd, kind, byte)) is False:
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.005)
+    return got
+
+
+def _lock(fd):
+    """Take the writer's exclusive lock on ``fd``; False if another process holds it
+    (or the file system has no locks)."""
+    return _byte_lock(fd, fcntl.F_WRLCK, _WRITER_BYTE) is True
+
+
+def _writer_active(path):
+    """True when a process holds the writer's lock of ``path`` (a live sweep)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
     except OSError:
         return False
-    return True
+    try:
+        op = getattr(fcntl, "F_OFD_GETLK", None) or fcntl.F_GETLK
+        arg = struct.pack("hhqqi4x", fcntl.F_WRLCK, os.SEEK_SET, _WRITER_BYTE, 1, 0)
+        try:
+            got = fcntl.fcntl(fd, op, arg)
+        except OSError:
+            return False
+        return struct.unpack("hhqqi4x", got)[0] != fcntl.F_UNLCK
+    finally:
+        os.close(fd)
+
+
+def _being_written(path):
+    return StoreError(f"{path} is being written by another fastnn process and could not be read "
+                      f"between two of its commits; retry.")
+
+
+@contextlib.contextmanager
+def _committing(fd):
+    """Hold byte 1 of ``fd`` exclusively while a commit copies pages into the file:
+    readers (shared on byte 1) then read before or after it, never during.
+    Waits for readers at most LOCK_WAIT seconds, and not for this process's own."""
+    st = os.fstat(fd)
+    wait = 0.0 if _READERS.get((st.st_dev, st.st_ino)) else LOCK_WAIT
+    intent = _wait_lock(fd, fcntl.F_WRLCK, _INTENT_BYTE, wait) is True
+    held = _wait_lock(fd, fcntl.F_WRLCK, _COMMIT_BYTE, wait) is True
+    try:
+        yield
+    finally:
+        if held:
+            _byte_lock(fd, fcntl.F_UNLCK, _COMMIT_BYTE)
+        if intent:
+            _byte_lock(fd, fcntl.F_UNLCK, _INTENT_BYTE)
+
+
+def _read_lock(path):
+    """A descriptor of ``path`` holding the readers' shared lock (byte 1): no commit
+    copies pages in until it is closed. StoreError if a writer is still copying
+    after LOCK_WAIT seconds."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        deadline = time.monotonic() + LOCK_WAIT
+        while True:   # through byte 2 (a writer waiting for readers holds it), then byte 1
+            intent = _byte_lock(fd, fcntl.F_RDLCK, _INTENT_BYTE)
+            if intent is None:
+                return fd             # no locks on this file system
+            if intent:
+                got = _byte_lock(fd, fcntl.F_RDLCK, _COMMIT_BYTE)
+                _byte_lock(fd, fcntl.F_UNLCK, _INTENT_BYTE)
+                if got is not False:
+                    return fd
+            if time.monotonic() >= deadline:
+                raise _being_written(path)
+            time.sleep(0.005)
+    except BaseException:
+        os.close(fd)
+        raise
 
 
 def recover(path):
@@ -247,7 +378,8 @@ def _recover_locked(path, fd):
     if not os.path.exists(_journal_path(path)):
         return False
     size, pages = _read_journal(path)
-    _apply_pages(fd, os.fstat(fd).st_size, size, pages)
+    with _committing(fd):
+        _apply_pages(fd, os.fstat(fd).st_size, size, pages)
     os.fsync(fd)                     # the pages on disk before the journal goes
     os.unlink(_journal_path(path))
     _fsync_dir(_folder(path))
@@ -374,7 +506,8 @@ class _JournaledFile:
         if not self._pages and self._size == self._base_size:
             return
         _write_journal(self.path, self._size, self._pages)
-        _apply_pages(self.fd, self._base_size, self._size, self._pages)
+        with _committing(self.fd):
+            _apply_pages(self.fd, self._base_size, self._size, self._pages)
         os.fsync(self.fd)            # the pages on disk before the journal goes
         os.unlink(_journal_path(self.path))
         _fsync_dir(_folder(self.path))
@@ -385,6 +518,80 @@ class _JournaledFile:
         """Forget every write since the last commit."""
         self._pages = {}
         self._size = self._base_size
+
+
+class _Recording:
+    """The file object h5py is given: each call goes to the ``_JournaledFile``,
+    and the first exception raised in one is kept in ``error``. h5py calls these
+    from inside HDF5, which turns an exception into an HDF5 error (a
+    RuntimeError or OSError), a SystemError, or nothing at all (a read that
+    fails, and HDF5 carries on); the store raises the kept one instead."""
+
+    def __init__(self, file):
+        self.file = file
+        self.error = None
+
+    def _call(self, name, *args):
+        try:
+            return getattr(self.file, name)(*args)
+        except BaseException as err:
+            if self.error is None:
+                self.error = err
+            raise
+
+    def seek(self, *args):
+        return self._call("seek", *args)
+
+    def tell(self):
+        return self._call("tell")
+
+    def readinto(self, buf):
+        return self._call("readinto", buf)
+
+    def read(self, *args):
+        return self._call("read", *args)
+
+    def write(self, data):
+        return self._call("write", data)
+
+    def truncate(self, *args):
+        return self._call("truncate", *args)
+
+    def flush(self):
+        return self._call("flush")
+
+    def close(self):
+        return self._call("close")
+
+    def raise_kept(self, instead_of=None):
+        """Raise the exception an HDF5 call swallowed or turned into another, if
+        any (and forget it); none if it is ``instead_of``, the one in flight."""
+        err, self.error = self.error, None
+        if err is not None and err is not instead_of:
+            raise err
+
+
+@contextlib.contextmanager
+def _sigint_deferred():
+    """Hold SIGINT (Ctrl-C) back for the block; raise it (call the handler that
+    was installed) at its end. Only in the main thread, and only where a Python
+    handler is installed (the default raises KeyboardInterrupt)."""
+    handler = signal.getsignal(signal.SIGINT)
+    if threading.current_thread() is not threading.main_thread() or not callable(handler):
+        yield
+        return
+    caught = []
+    try:
+        signal.signal(signal.SIGINT, lambda signum, frame: caught.append(frame))
+    except (ValueError, OSError):  # not the main interpreter
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, handler)
+        if caught:
+            handler(signal.SIGINT, caught[0])
 
 
 # --------------------------------------------------------------------------
@@ -419,31 +626,57 @@ def check_writable_dir(path):
     os.unlink(tmp)
 
 
-def _not_results(path, why):
-    return StoreError(f"{path} is {why}, not a fastnn results file; fastnn will not overwrite it. "
-                      f"Pick another --out or move it away.")
+def _not_results(path, why, writing):
+    if writing:
+        return StoreError(f"{path} is {why}, not a fastnn results file; fastnn will not overwrite "
+                          f"it. Pick another --out or move it away.")
+    return StoreError(f"{path} is {why}, not a fastnn results file.")
+
+
+# what h5py raises on a damaged file (and ValueError covers UnicodeDecodeError)
+_H5_ERRORS = (OSError, KeyError, RuntimeError, ValueError, TypeError, IndexError)
 
 
 def inspect_file(path):
-    """Root attributes of results file ``path``; StoreError naming the problem otherwise."""
+    """Root attributes of results file ``path``; StoreError naming the problem otherwise.
+
+    Reads between two commits of a live writer (see the module docstring)."""
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise StoreError(f"{path} does not exist.")
+    if os.path.isdir(path) or not os.access(path, os.R_OK):
+        return _inspect(path, writing=False)     # says which
+    fd = _read_lock(path)
+    try:
+        return _inspect(path, writing=False)
+    finally:
+        os.close(fd)
+
+
+def _inspect(path, writing):
+    """``inspect_file`` without the readers' lock (the caller holds it, or the writer's)."""
     h5py = _h5py()
     if os.path.isdir(path):
-        raise StoreError(f"{path} is a directory; --out must name a results file.")
+        raise StoreError(f"{path} is a directory" + ("; --out must name a results file."
+                                                     if writing else ", not a results file."))
     if not os.access(path, os.R_OK):
         raise StoreError(f"cannot read {path}: permission denied.")
     if os.path.getsize(path) == 0:
-        raise _not_results(path, "an empty file")
+        raise _not_results(path, "an empty file", writing)
     if _signature_offset(path) is None:
-        raise _not_results(path, "not an HDF5 file")
+        raise _not_results(path, "not an HDF5 file", writing)
     try:
         with h5py.File(path, "r") as f:
-            attrs = {k: _plain(v) for k, v in f.attrs.items()}
+            attrs = {_plain(k): _plain(v) for k, v in f.attrs.items()}
             has_runs = isinstance(f.get("runs"), h5py.Group)
-    except (OSError, KeyError, RuntimeError, ValueError) as err:
+    except _H5_ERRORS as err:
+        if not writing and _writer_active(path):
+            raise _being_written(path) from None
         raise StoreError(f"{path} is corrupt or truncated: h5py cannot open it ({_first_line(err)}). "
-                         f"Move it away or pick another --out.") from None
+                         + ("Move it away or pick another --out." if writing else "Move it away.")
+                         ) from None
     if attrs.get("format") != FORMAT or "schema_version" not in attrs or not has_runs:
-        raise _not_results(path, "an HDF5 file without fastnn's schema_version attribute")
+        raise _not_results(path, "an HDF5 file without fastnn's schema_version attribute", writing)
     if int(attrs["schema_version"]) > SCHEMA_VERSION:
         raise StoreError(f"{path} was written by a newer fastnn (schema_version "
                          f"{attrs['schema_version']}, this fastnn reads {SCHEMA_VERSION}); upgrade fastnn.")
@@ -451,13 +684,18 @@ def inspect_file(path):
 
 
 def _first_line(err):
-    return str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+    text = str(err.args[0]) if isinstance(err, KeyError) and err.args else str(err)
+    return text.strip().splitlines()[0] if text.strip() else type(err).__name__
 
 
 def _plain(value):
-    """An HDF5 attribute value as a plain Python value."""
+    """An HDF5 attribute value as a plain Python value (UnicodeError, a
+    ValueError, for text that is not UTF-8: a damaged file)."""
     if isinstance(value, bytes):
         return value.decode("utf-8")
+    if isinstance(value, str):
+        value.encode("utf-8")    # h5py decodes bad bytes to surrogates, which no one can print
+        return value
     if isinstance(value, np.generic):
         return value.item()
     if isinstance(value, np.ndarray):
@@ -592,29 +830,79 @@ class HDF5Store(MemoryStore):
     """A results file (see the module docstring). Use ``open_store``."""
 
     def __init__(self, path, mode, kind=None, recipe=None):
-        h5py = _h5py()
-        self.path = os.fspath(path)
+        _h5py()                      # a clear ImportError first
+        self.path = check_path(path)
         self.mode = mode
         self._fd = None
         self._h5 = None
+        self._io = None
+        self._reader = None
         self._pid = os.getpid()
         if mode == "r":
             if not os.path.exists(self.path):
                 raise StoreError(f"{self.path} does not exist.")
             if os.access(self.path, os.W_OK) and os.access(os.path.dirname(os.path.abspath(self.path)), os.W_OK):
                 recover(self.path)
-            self.attrs = inspect_file(self.path)
-            try:
-                self._h5 = h5py.File(self.path, "r")
-            except OSError as err:
-                raise StoreError(f"{self.path} is corrupt or truncated: h5py cannot open it "
-                                 f"({_first_line(err)}).") from None
+            if os.path.isdir(self.path) or not os.access(self.path, os.R_OK):
+                _inspect(self.path, writing=False)      # says which
+            self._open_for_read()
         else:
             self._open_for_write(kind, recipe)
         self.kind = self.attrs.get("kind")
         self.recipe = self.attrs.get("recipe")
 
     # opening -------------------------------------------------------------
+    def _open_for_read(self):
+        """Open under the readers' lock, held until ``close``: no commit copies
+        pages in meanwhile, so HDF5 reads the file between two commits."""
+        h5py = _h5py()
+        self._reader = _read_lock(self.path)
+        try:
+            self.attrs = _inspect(self.path, writing=False)
+            try:
+                self._h5 = h5py.File(self.path, "r")
+            except _H5_ERRORS as err:
+                raise StoreError(f"{self.path} is corrupt or truncated: h5py cannot open it "
+                                 f"({_first_line(err)}).") from None
+        except BaseException:
+            os.close(self._reader)
+            self._reader = None
+            raise
+        st = os.fstat(self._reader)
+        self._key = (st.st_dev, st.st_ino)
+        _READERS[self._key] = _READERS.get(self._key, 0) + 1
+
+    def _release_reader(self):
+        if self._reader is None:
+            return
+        count = _READERS.get(self._key, 1) - 1
+        if count > 0:
+            _READERS[self._key] = count
+        else:
+            _READERS.pop(self._key, None)
+        os.close(self._reader)
+        self._reader = None
+
+    @contextlib.contextmanager
+    def _reading(self):
+        """HDF5 reads of the runs: the error of a damaged file as a StoreError naming it."""
+        try:
+            yield
+            if self._io is not None:
+                self._io.raise_kept()
+        except StoreError:
+            raise
+        except BaseException as err:
+            if self._io is not None:      # a KeyboardInterrupt that HDF5 turned into this
+                self._io.raise_kept(instead_of=err)
+            if not isinstance(err, _H5_ERRORS):
+                raise
+            if self.mode == "r" and _writer_active(self.path):   # never call a live file damaged
+                raise _being_written(self.path) from None
+            again = ("Move it away or pick another --out." if self.mode != "r" else "Move it away.")
+            raise StoreError(f"{self.path} is damaged: HDF5 cannot read its runs "
+                             f"({_first_line(err)}). {again}") from None
+
     def _open_for_write(self, kind, recipe):
         path = self.path
         if kind not in KINDS:
@@ -636,7 +924,7 @@ class HDF5Store(MemoryStore):
                              f"or pick another --out.") from None
         try:
             _recover_locked(path, self._fd)
-            self.attrs = inspect_file(path)
+            self.attrs = _inspect(path, writing=True)
             _check_identity(path, self.attrs, kind, recipe)
             self._file = _JournaledFile(path, self._fd)
             self._open_h5()
@@ -647,7 +935,13 @@ class HDF5Store(MemoryStore):
 
     def _open_h5(self):
         h5py = _h5py()
-        self._h5 = h5py.File(self._file, "r+")
+        self._io = _Recording(self._file)
+        try:
+            self._h5 = h5py.File(self._io, "r+")
+        except BaseException as err:
+            self._io.raise_kept(instead_of=err)
+            raise
+        self._io.raise_kept()
 
     def _create(self, path, kind, recipe):
         h5py = _h5py()
@@ -682,28 +976,36 @@ class HDF5Store(MemoryStore):
     # transactions --------------------------------------------------------
     def _commit(self):
         self._h5.flush()
+        self._io.raise_kept()        # never commit after a callback failed, even if HDF5 went on
         self._file.commit()
 
     def _transaction(self, write):
-        """Run ``write(h5file)`` and commit; on failure nothing of it remains."""
+        """Run ``write(h5file)`` and commit; on failure nothing of it remains.
+
+        Ctrl-C waits until the commit is done (``_sigint_deferred``)."""
         if self._h5 is None or self.mode == "r":
             raise StoreError(f"{self.path} is not open for writing.")
-        try:
-            write(self._h5)
-            self._commit()
-        except BaseException as err:
-            self._rollback()
-            if isinstance(err, OSError) and err.errno == errno.ENOSPC:
-                raise StoreError(f"could not write to {self.path}: the disk is full "
-                                 f"([Errno 28] {os.strerror(errno.ENOSPC)}); the runs stored "
-                                 f"before are intact.") from err
-            raise
+        with _sigint_deferred():
+            self._io.error = None
+            try:
+                write(self._h5)
+                self._commit()
+            except BaseException as err:
+                kept = self._io.error    # what HDF5 turned into another error, if anything
+                self._rollback()
+                if kept is not None and kept is not err:
+                    raise kept from None
+                if isinstance(err, OSError) and err.errno == errno.ENOSPC:
+                    raise StoreError(f"could not write to {self.path}: the disk is full "
+                                     f"([Errno 28] {os.strerror(errno.ENOSPC)}); the runs stored "
+                                     f"before are intact.") from err
+                raise
 
     def _rollback(self):
         """Drop uncommitted writes and reopen HDF5 on the committed file."""
         try:
             self._h5.close()
-        except Exception:
+        except BaseException:    # the caller raises the error in flight
             pass
         self._file.rollback()
         for leftover in (_journal_path(self.path) + ".tmp",):
@@ -717,10 +1019,11 @@ class HDF5Store(MemoryStore):
 
     # the interface ---------------------------------------------------------
     def statuses(self):
-        runs = self._h5["runs"]
-        out = {}
-        for rid in runs:
-            out[rid] = _plain(runs[rid].attrs.get("status", "running"))
+        with self._reading():
+            runs = self._h5["runs"]
+            out = {}
+            for rid in runs:
+                out[_plain(rid)] = _plain(runs[rid].attrs.get("status", "running"))
         return out
 
     def begin(self, run_id, config, recipe, seed, order=0):
@@ -788,41 +1091,52 @@ class HDF5Store(MemoryStore):
 
     def rows(self):
         out = []
-        runs = self._h5["runs"]
-        for rid in runs:
-            g = runs[rid]
-            row = {k: _plain(v) for k, v in g.attrs.items()}
-            row.setdefault("status", "running")
-            row["run_id"] = rid
-            row["metrics"] = ({k: _plain(v) for k, v in g["metrics"].attrs.items()}
-                              if "metrics" in g else {})
-            out.append(row)
+        with self._reading():
+            runs = self._h5["runs"]
+            for rid in runs:
+                g = runs[rid]
+                row = {_plain(k): _plain(v) for k, v in g.attrs.items()}
+                row.setdefault("status", "running")
+                row["run_id"] = _plain(rid)
+                row["metrics"] = ({_plain(k): _plain(v) for k, v in g["metrics"].attrs.items()}
+                                  if "metrics" in g else {})
+                out.append(row)
         return out
 
     def read_run(self, run_id):
-        runs = self._h5["runs"]
-        if run_id not in runs:
+        with self._reading():
+            runs = self._h5["runs"]
+            found = run_id in runs
+        if not found:
             raise KeyError(f"no run {run_id!r} in {self.path}.")
-        g = runs[run_id]
-        out = {"attrs": {k: _plain(v) for k, v in g.attrs.items()},
-               "metrics": {}, "curves": {}, "arrays": {}, "text": {}}
-        if "metrics" in g:
-            out["metrics"] = {k: _plain(v) for k, v in g["metrics"].attrs.items()}
-        for sub in ("curves", "arrays"):
-            if sub in g:
-                out[sub] = {k: d[()] for k, d in g[sub].items()}
-        if "text" in g:
-            out["text"] = {k: _plain(d[()]) for k, d in g["text"].items()}
+        with self._reading():
+            g = runs[run_id]
+            out = {"attrs": {_plain(k): _plain(v) for k, v in g.attrs.items()},
+                   "metrics": {}, "curves": {}, "arrays": {}, "text": {}}
+            if "metrics" in g:
+                out["metrics"] = {_plain(k): _plain(v) for k, v in g["metrics"].attrs.items()}
+            for sub in ("curves", "arrays"):
+                if sub in g:
+                    out[sub] = {_plain(k): d[()] for k, d in g[sub].items()}
+            if "text" in g:
+                out["text"] = {_plain(k): _plain(d[()]) for k, d in g["text"].items()}
         return out
 
     def curve(self, run_id, name):
-        g = self._h5["runs"][run_id]
-        if "curves" in g and name in g["curves"]:
-            return g["curves"][name][()]
+        with self._reading():
+            runs = self._h5["runs"]
+            found = run_id in runs
+        if not found:
+            raise KeyError(f"no run {run_id!r} in {self.path}.")
+        with self._reading():
+            g = runs[run_id]
+            if "curves" in g and name in g["curves"]:
+                return g["curves"][name][()]
         return None
 
     def close(self):
         if self._h5 is None:
+            self._release_reader()
             return
         if getattr(self, "_pid", os.getpid()) != os.getpid():
             # a forked copy of the writer: its view of the file is stale and the
@@ -834,22 +1148,27 @@ class HDF5Store(MemoryStore):
                 self._fd = None
             return
         writer = self.mode != "r" and self._fd is not None
-        try:
-            if writer:
-                self._h5.flush()
-            self._h5.close()
-        except BaseException:
-            if writer:            # never commit a half-done close: every run is already committed
-                self._file.rollback()
-            raise
-        else:
-            if writer:
-                self._file.commit()
-        finally:
-            self._h5 = None
-            if writer:
-                os.close(self._fd)
-                self._fd = None
+        with _sigint_deferred():
+            try:
+                if writer:
+                    self._h5.flush()
+                self._h5.close()
+                if writer:
+                    self._io.raise_kept()
+            except BaseException as err:
+                if writer:        # never commit a half-done close: every run is already committed
+                    self._file.rollback()
+                    self._io.raise_kept(instead_of=err)
+                raise
+            else:
+                if writer:
+                    self._file.commit()
+            finally:
+                self._h5 = None
+                if writer:
+                    os.close(self._fd)
+                    self._fd = None
+                self._release_reader()
 
     def __del__(self):
         try:
@@ -866,7 +1185,10 @@ def _umask():
 
 def open_store(path, kind="sweep", recipe="", mode="a"):
     """Open results file ``path`` for writing (``mode='a'``: create or resume,
-    after every check) or reading (``mode='r'``)."""
+    after every check) or reading (``mode='r'``).
+
+    A store open for reading keeps a live writer's commits waiting (up to
+    ``LOCK_WAIT`` seconds each; see the module docstring): close it when done."""
     if mode not in ("a", "r"):
         raise ValueError(f"mode must be 'a' or 'r'; got {mode!r}.")
     return HDF5Store(path, mode, kind, recipe)

@@ -25,15 +25,27 @@ import tomllib
 from dataclasses import dataclass, field
 
 from .._progress import progress
-from .runners import (Task, configuration, coerce_param, make_runner, recipe_ref, resolve_recipe,
-                      warm_up_all)
-from .store import MemoryStore, StoreError, open_store
+from .runners import (MAX_SEED, Task, check_runner, configuration, coerce_param, make_runner,
+                      recipe_ref, resolve_recipe, warm_up_all)
+from .store import MemoryStore, StoreError, check_path, open_store
 
 _KEYS = ("recipe", "seeds", "grid", "fixed")
 
 
 class SpecError(ValueError):
     """A sweep specification that cannot run."""
+
+
+class SweepInterrupted(KeyboardInterrupt):
+    """Ctrl-C (SIGINT) stopped a sweep; ``report`` (a SweepReport) says what was stored.
+
+    Every run finished before it is stored; a run being written when it came
+    is written first. Running the same sweep again resumes it.
+    """
+
+    def __init__(self, report):
+        super().__init__("interrupted")
+        self.report = report
 
 
 @dataclass
@@ -100,8 +112,8 @@ def parse_spec(spec):
     if not isinstance(seeds, list) or not seeds:
         fail(f"seeds must be a non-empty list of ints; got {seeds!r}.")
     for i, seed in enumerate(seeds):
-        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-            fail(f"seeds[{i}] must be an int >= 0; got {type(seed).__name__} {seed!r}.")
+        if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
+            fail(f"seeds[{i}] must be an int in [0, {MAX_SEED}]; got {type(seed).__name__} {seed!r}.")
     if len(set(seeds)) != len(seeds):
         fail(f"seeds has duplicates: {seeds}.")
 
@@ -137,6 +149,14 @@ def parse_spec(spec):
     for name, value in tables["fixed"].items():
         try:
             fixed[name] = coerce_param(rec, name, value, where=f"fixed.{name}")
+        except (TypeError, ValueError) as err:
+            fail(str(err), type(err) if isinstance(err, TypeError) else SpecError)
+    # the recipe's own checks of every point (a negative count, a noise < 0...), before any run
+    for values in itertools.product(*grid.values()):
+        params = dict(rec.params, **fixed)
+        params.update(zip(grid, values))
+        try:
+            rec.check_params(params)
         except (TypeError, ValueError) as err:
             fail(str(err), type(err) if isinstance(err, TypeError) else SpecError)
     return Spec(ref, list(seeds), grid, fixed, source)
@@ -175,24 +195,39 @@ def sweep(spec, out=None, workers=None, scheduler=None, progress=True, kind="swe
     """
     spec = parse_spec(spec)
     tasks = spec.tasks()
-    if workers is not None and scheduler is None:
-        from .._validation import check_int
-        check_int(workers, "workers", low=1)
+    check_runner(workers, scheduler)
     if out is None:
-        store = MemoryStore(kind, spec.recipe)
+        store, created = MemoryStore(kind, spec.recipe), False
     else:
+        check_path(out, "out")
+        created = not os.path.lexists(out)
         store = open_store(out, kind=kind, recipe=spec.recipe)
     try:
         report = _run_tasks(tasks, store, out, workers, scheduler, progress,
                             desc=os.path.basename(os.fspath(out)) if out is not None else spec.recipe)
     except BaseException:
-        try:
-            store.close()
-        except Exception:  # the error in flight says more
-            pass
+        _close_after_error(store, created)
         raise
     store.close()
     return report
+
+
+def _close_after_error(store, created):
+    """Close ``store`` after an error; a file this sweep created and stored no run
+    in (an unreachable scheduler, a Ctrl-C during the warm-ups) is removed."""
+    try:
+        empty = created and not store.statuses()
+    except BaseException:
+        empty = False
+    try:
+        store.close()
+    except BaseException:  # the error in flight says more
+        return
+    if empty:
+        try:
+            os.unlink(store.path)
+        except OSError:
+            pass
 
 
 def _run_tasks(tasks, store, out, workers, scheduler, progress, desc):
@@ -230,6 +265,20 @@ def _run_tasks(tasks, store, out, workers, scheduler, progress, desc):
             _store_outcome(store, task, outcome, report)
             bar.update(1)
             status.show(status.text)
+    except KeyboardInterrupt:
+        # the store defers Ctrl-C while it writes a run, so every run is whole;
+        # the workers are ended at once (their runs may take minutes)
+        bar.close()
+        if runner is not None:
+            runner.close(wait=False)
+            runner = None
+        try:   # the file says (the last run may be stored, Ctrl-C raised after its commit)
+            wanted = set(report.run_ids)
+            report.done = sum(status == "done" and run_id in wanted
+                              for run_id, status in store.statuses().items()) - report.skipped
+        except Exception:
+            pass
+        raise SweepInterrupted(report) from None
     finally:
         bar.close()
         if runner is not None:

@@ -237,6 +237,14 @@ def test_show_into_a_closed_pipe_stops_quietly(tmp_path, subprocess_env):
     (["frobnicate"], "invalid choice: 'frobnicate'"),
     (["sweep", "s.toml"], "the following arguments are required: --out"),
     (["reproduce", "--only", "nope"], "unknown recipe 'nope'"),
+    # a recipe's values, checked under their names (not "negative dimensions are not allowed")
+    (["run", "linear-classifier", "--set", "n_points=-5"], r"n_points must be an int >= 1; got -5\.$"),
+    (["run", "linear-classifier", "--set", "noise=-1"], r"noise must be a finite float >= 0\.0; got -1\.0"),
+    (["run", "linear-classifier", "--seed", str(2**65)], r"seed must be an int in \[0, 4294967295\]"),
+    # an empty --out ("[Errno 2] No such file or directory: '/tmp/..x.tmp' -> ''")
+    (["run", "linear-classifier", "--out", ""], r"--out must name a file, such as results.h5; got ''"),
+    (["sweep", "s.toml", "--out", ""], r"--out must name a file, such as results.h5; got ''"),
+    (["reproduce", "--out", ""], r"--out must name a file, such as results.h5; got ''"),
 ])
 def test_user_mistakes_are_one_line_and_exit_2(capsys, argv, match, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
@@ -257,6 +265,59 @@ def test_not_a_results_file_and_unwritable_out(tmp_path, capsys):
     bad = tmp_path / "bad.toml"
     bad.write_text("recipe = \n")
     _error(capsys, ["sweep", str(bad), "--out", str(tmp_path / "r.h5")], "is not valid TOML")
+
+
+def test_workers_are_checked_before_anything_starts(tmp_path, capsys, monkeypatch):
+    """--workers 0 or -1 with --scheduler local was all cores, or a Dask cluster that
+    never came up (the sweep hung); reproduce checked it after creating its file
+    and compiling the kernels."""
+    from fastnn.experiments import runners
+
+    def no_warm_up(*args, **kwargs):
+        raise AssertionError("warmed up before --workers was checked")
+
+    monkeypatch.setattr(runners, "DaskRunner", no_warm_up)
+    monkeypatch.setattr(sys.modules["fastnn.experiments.sweep"], "warm_up_all", no_warm_up)
+    spec, out = _sweep_file(tmp_path), tmp_path / "r.h5"
+    for workers in ("0", "-1"):
+        _error(capsys, ["sweep", str(spec), "--out", str(out), "--scheduler", "local",
+                        "--workers", workers], rf"workers must be an int >= 1; got {workers}\.")
+    _error(capsys, ["reproduce", "--only", REF, "--out", str(out), "--workers", "-1"],
+           r"workers must be an int >= 1; got -1\.")
+    assert not out.exists()
+
+
+def test_malformed_scheduler_leaves_no_results_file(tmp_path, capsys):
+    pytest.importorskip("distributed")
+    spec, out = _sweep_file(tmp_path), tmp_path / "r.h5"
+    _error(capsys, ["sweep", str(spec), "--out", str(out), "--scheduler", "garbage",
+                    "--no-progress"],
+           r"scheduler must be an address like 'tcp://host:8786' or 'local'; got 'garbage'")
+    assert not out.exists()
+
+
+def test_reproduce_runs_a_recipe_named_twice_once(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["reproduce", "--only", REF, REF, "--quick", "--no-progress"]) == 0
+    table = capsys.readouterr().out.splitlines()
+    assert sum(line.startswith("toy ") for line in table) == 1, table
+    assert len(read_plain(tmp_path / "fastnn-reproduce.h5")) == 1
+
+
+def test_errors_are_worded_for_the_command(tmp_path, capsys):
+    """show has no --out ("Pick another --out"); plot into a missing directory was
+    a bare "[Errno 2]" with status 1."""
+    text = tmp_path / "txt.h5"
+    text.write_text("hello\n")
+    _error(capsys, ["show", str(text)], r"txt\.h5 is not an HDF5 file, not a fastnn results file\.$")
+    spec, out = _sweep_file(tmp_path), tmp_path / "r.h5"
+    assert main(["sweep", str(spec), "--out", str(out), "--no-progress"]) == 0
+    capsys.readouterr()
+    missing = tmp_path / "missing" / "x.png"
+    for extra in ([], ["--confusion", "confusion"]):
+        _error(capsys, ["plot", str(out), "--out", str(missing), *extra],
+               rf"cannot write {missing}: the directory {missing.parent} does not exist\.")
+    _error(capsys, ["plot", str(out), "--out", ""], r"--out must name a file, such as curves.png")
 
 
 @pytest.mark.parametrize("command", ["recipes", "run", "sweep", "show", "plot", "reproduce",

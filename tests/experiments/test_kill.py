@@ -267,3 +267,158 @@ def test_store_stress_kills_inside_commits_with_readers(tmp_path):
             done = set()
     print(f"{rounds} rounds, {finished_sweeps} sweeps finished")
     assert rounds >= 10
+
+
+# --------------------------------------------------------------------------
+# the sweep's worker processes, Ctrl-C, and readers while a sweep writes
+
+import re                                                              # noqa: E402
+
+import pytest                                                          # noqa: E402
+
+from fastnn.experiments import load                                    # noqa: E402
+
+linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+
+
+def _proc_stat(pid):
+    """(state, parent pid) of process ``pid`` from /proc, or None when it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return fields[0], int(fields[1])
+
+
+def _children(pid):
+    return [int(name) for name in os.listdir("/proc")
+            if name.isdigit() and (_proc_stat(int(name)) or ("", 0))[1] == pid]
+
+
+def _alive(pid):
+    stat = _proc_stat(pid)
+    return stat is not None and stat[0] not in ("Z", "X")      # a zombie has exited
+
+
+def _cmdline(pid):
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as fh:
+            return fh.read().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def _sweep_command(spec_path, out, *extra):
+    return [sys.executable, "-m", "fastnn.cli", "sweep", str(spec_path), "--out", str(out),
+            "--no-progress", *extra]
+
+
+@linux_only
+def test_worker_processes_exit_when_the_sweep_is_killed(tmp_path, subprocess_env):
+    """SIGKILL of `fastnn sweep --workers 2` left both workers (about 265 MB each) and
+    the resource tracker running for good, orphaned; now they exit with it."""
+    spec_path = tmp_path / "sweep.toml"
+    spec_path.write_text(f'recipe = "{REF}"\nseeds = {list(range(40))}\n[fixed]\nsleep = 0.5\n')
+    proc = subprocess.Popen(_sweep_command(spec_path, tmp_path / "r.h5", "--workers", "2"),
+                            env=subprocess_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    children = []
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and proc.poll() is None:
+            children = _children(proc.pid)
+            if sum("spawn_main" in _cmdline(c) for c in children) == 2:
+                break
+            time.sleep(0.05)
+        assert sum("spawn_main" in _cmdline(c) for c in children) == 2, children
+        time.sleep(0.5)                                   # the workers are running runs
+    finally:
+        proc.kill()
+        proc.wait()
+    deadline = time.monotonic() + 10
+    while any(_alive(c) for c in children) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    left = [c for c in children if _alive(c)]
+    for pid in left:                                      # not left behind if this fails
+        os.kill(pid, signal.SIGKILL)
+    assert not left, [_cmdline(c) for c in left]
+
+
+@linux_only
+@pytest.mark.parametrize("workers", [[], ["--workers", "2"]], ids=["in-process", "workers"])
+def test_ctrl_c_stops_a_sweep_with_one_line_and_status_130(tmp_path, subprocess_env, workers):
+    """Ctrl-C (SIGINT to the process group) printed a KeyboardInterrupt traceback (and
+    one from each worker); now one line says what is stored, the status is 130,
+    the workers are gone, and the same command resumes to the same results."""
+    spec_path = tmp_path / "sweep.toml"
+    spec_path.write_text(f'recipe = "{REF}"\nseeds = {list(range(40))}\n[fixed]\n'
+                         f'sleep = 0.05\narray_size = 64\n')
+    out = tmp_path / "r.h5"
+    proc = subprocess.Popen(_sweep_command(spec_path, out, *workers), env=subprocess_env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    children = []
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and proc.poll() is None:
+            children = _children(proc.pid) or children
+            try:
+                if (load(out)["status"] == "done").sum() >= 4:
+                    break
+            except Exception:                             # not there yet
+                pass
+            time.sleep(0.02)
+        os.killpg(proc.pid, signal.SIGINT)                # as Ctrl-C in a terminal
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err, err
+    (line,) = err.strip().splitlines()
+    match = re.fullmatch(r"fastnn: interrupted; (\d+) of 40 runs are done and stored in (.*)\. "
+                         r"Run the same command again to resume\.", line)
+    assert match and match[2] == str(out), line
+    runs = read_plain(out)
+    done = {rid for rid, run in runs.items() if run["attrs"]["status"] == "done"}
+    assert len(done) == int(match[1]) >= 4
+    assert not [c for c in children if _alive(c)]
+    reference = sweep(spec_path, progress=False).store
+    report = sweep(spec_path, out=out, progress=False)
+    assert report.skipped == len(done) and report.done == 40 - len(done)
+    for rid, run in read_plain(out).items():
+        assert_same_run(run, reference.read_run(rid))
+
+
+def test_reading_a_results_file_while_a_sweep_writes_it(tmp_path, subprocess_env, capsys):
+    """About one read in ten of a file being written failed: "corrupt or truncated ...
+    Move it away" about a healthy file, or a raw "addr overflow". Readers now read
+    between two commits."""
+    from fastnn.cli import main
+    spec_path = tmp_path / "sweep.toml"
+    spec_path.write_text(f'recipe = "{REF}"\nseeds = {list(range(400))}\n[fixed]\n'
+                         f'n_steps = 5\narray_size = 64\n')
+    out = tmp_path / "r.h5"
+    proc = subprocess.Popen(_sweep_command(spec_path, out), env=subprocess_env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    reads, errors = 0, []
+    try:
+        deadline = time.monotonic() + 120
+        while not out.exists() and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.01)
+        while proc.poll() is None and reads < 150:
+            try:
+                load(out)
+            except Exception as err:
+                errors.append(f"load: {type(err).__name__}: {err}")
+            code = main(["show", str(out)])
+            captured = capsys.readouterr()
+            if code != 0:
+                errors.append(f"show: {captured.err.strip()}")
+            reads += 2
+    finally:
+        proc.kill()
+        proc.wait()
+    assert reads >= 10, "the sweep ended before the reads"
+    assert not errors, f"{len(errors)} of {reads} reads failed: {errors[:3]}"

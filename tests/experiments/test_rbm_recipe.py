@@ -32,5 +32,5 @@ def test_paired_interval_against_a_hand_computed_t_interval():
 
 
 def test_n_seeds_below_one_is_a_clear_error():
-    with pytest.raises(ValueError, match=r"n_seeds must be an integer >= 1; got 0"):
+    with pytest.raises(ValueError, match=r"n_seeds must be an int >= 1; got 0"):
         experiments.run("rbm-digits", seed=0, n_seeds=0)

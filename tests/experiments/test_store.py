@@ -1,6 +1,8 @@
 """The results store: layout, both backends, journal recovery, the errors before any work."""
 import errno
 import os
+import re
+import signal
 
 import h5py
 import numpy as np
@@ -499,3 +501,162 @@ def test_store_works_where_directories_cannot_be_fsynced(tmp_path, monkeypatch):
     assert len(files) >= 5                       # the new file, then journal + file per commit
     assert read_plain(path)[run_id]["attrs"]["status"] == "done"
     assert not os.path.exists(path + ".journal")
+
+
+# ---------------------------------------------------------------------------
+# Ctrl-C while a run is written
+
+def test_ctrl_c_during_a_commit_is_raised_once_the_run_is_stored(tmp_path, monkeypatch):
+    """SIGINT that arrives while a run is written waits for its commit: the run is
+    whole in the file, then KeyboardInterrupt stops the caller."""
+    path = str(tmp_path / "r.h5")
+    run_id, config, outcome = _outcome()
+    s = open_store(path, kind="sweep", recipe=REF)
+    s.begin(run_id, config, REF, 0)
+    write_journal = store_mod._write_journal
+
+    def journal(*args):
+        os.kill(os.getpid(), signal.SIGINT)          # Ctrl-C in the middle of the commit
+        return write_journal(*args)
+
+    monkeypatch.setattr(store_mod, "_write_journal", journal)
+    with pytest.raises(KeyboardInterrupt):
+        s.finish(run_id, outcome.result, outcome.attrs)
+    monkeypatch.undo()
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    s.close()
+    assert read_plain(path)[run_id]["attrs"]["status"] == "done"
+
+
+KI_POINTS = ([("readinto", n) for n in (1, 6, 12, 17)] + [("write", n) for n in (1, 30, 70, 110)]
+             + [("seek", n) for n in (2, 60, 130)] + [("flush", n) for n in (1, 8)]
+             + [("tell", n) for n in (1, 4)] + [("truncate", n) for n in (1, 9)])
+
+
+@pytest.mark.parametrize("method, call", KI_POINTS)
+def test_keyboard_interrupt_inside_hdf5_callbacks_stops_the_sweep(tmp_path, monkeypatch, method,
+                                                                  call):
+    """A KeyboardInterrupt raised in the file object that h5py calls back from HDF5
+    was swallowed (the sweep went on) or came out as RuntimeError ("Unable to
+    synchronously flush file") or SystemError, with a traceback. Now it stops
+    the sweep as a KeyboardInterrupt, the file keeps every run stored, and the
+    sweep resumes to the same results."""
+    path = tmp_path / "r.h5"
+    spec = {"recipe": "linear-classifier", "seeds": [0, 1, 2, 3]}
+    sweep(dict(spec, seeds=[0]), out=path, progress=False)
+    real, calls = getattr(store_mod._JournaledFile, method), [0]
+
+    def interrupted(self, *args):
+        calls[0] += 1
+        if calls[0] == call:
+            raise KeyboardInterrupt
+        return real(self, *args)
+
+    monkeypatch.setattr(store_mod._JournaledFile, method, interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        sweep(spec, out=path, progress=False)
+    monkeypatch.undo()
+    assert calls[0] >= call
+    reference = sweep(spec, progress=False).store
+    for run_id, run in read_plain(path).items():
+        if run["attrs"]["status"] == "done":
+            assert_same_run(run, reference.read_run(run_id))
+    report = sweep(spec, out=path, progress=False)
+    assert report.failed == 0
+    runs = read_plain(path)
+    assert runs.keys() == reference.statuses().keys()
+    for run_id, run in runs.items():
+        assert_same_run(run, reference.read_run(run_id))
+
+
+# ---------------------------------------------------------------------------
+# readers beside a live writer
+
+def _one_run_file(path):
+    run_id, config, outcome = _outcome()
+    s = open_store(path, kind="sweep", recipe=REF)
+    s.begin(run_id, config, REF, 0)
+    s.finish(run_id, outcome.result, outcome.attrs)
+    return s, run_id
+
+
+def test_reader_waits_while_a_commit_is_copied_in(tmp_path):
+    """Between a commit's first page and its last the file is half old, half new;
+    a reader waits for the commit instead of failing (or calling the file corrupt)."""
+    import threading
+
+    from fastnn.experiments import load
+    path = str(tmp_path / "r.h5")
+    s, run_id = _one_run_file(path)
+    got = {}
+    with store_mod._committing(s._fd):                   # as a writer copying pages in
+        reader = threading.Thread(target=lambda: got.update(table=load(path)))
+        reader.start()
+        reader.join(0.3)
+        assert reader.is_alive()
+    reader.join(30)
+    assert list(got["table"]["run_id"]) == [run_id]
+    s.close()
+
+
+def test_a_file_being_written_is_never_called_corrupt(tmp_path, monkeypatch, capsys):
+    """A reader that cannot get between two commits, or finds the file torn while
+    a writer holds it, says so and to retry; it does not tell the user to move a
+    healthy file away."""
+    from fastnn.cli import main
+    from fastnn.experiments import load
+    monkeypatch.setattr(store_mod, "LOCK_WAIT", 0.2)
+    path = str(tmp_path / "r.h5")
+    s, run_id = _one_run_file(path)
+    being_written = r"r\.h5 is being written by another fastnn process.*; retry\."
+    with store_mod._committing(s._fd):
+        with pytest.raises(StoreError, match=being_written):
+            load(path)
+        assert main(["show", path]) == 2
+        assert re.search(being_written, capsys.readouterr().err)
+    os.truncate(path, os.path.getsize(path) // 2)        # torn, as by a writer without the lock
+    with pytest.raises(StoreError, match=being_written):
+        load(path)
+    s._h5 = None                                          # (nothing more to write)
+    os.close(s._fd)
+    s._fd = None
+    with pytest.raises(StoreError, match=r"r\.h5 is corrupt or truncated"):
+        load(path)                                        # no writer: it is truncated
+
+
+# ---------------------------------------------------------------------------
+# a file damaged past its header
+
+def test_file_damaged_past_its_header_is_a_store_error_naming_it(tmp_path, spec, capsys):
+    """Random bytes written past the first 4 KiB of a results file gave raw h5py
+    errors ("bad symbol table node signature", KeyError, RuntimeError) that named
+    neither the file nor the damage, and exit statuses 1 or 2."""
+    from fastnn.cli import main
+    from fastnn.experiments import load, load_curves, load_run
+    good = tmp_path / "good.h5"
+    sweep(dict(spec, seeds=list(range(10))), out=good, progress=False)
+    data = good.read_bytes()
+    rng = np.random.default_rng(5)
+    refused = 0
+    readers = (load, lambda p: load_curves(p, "loss"),
+               lambda p: [load_run(p, r) for r in load(p)["run_id"]])
+    for trial in range(12):
+        bad = bytearray(data)
+        for _ in range(20):
+            at, n = int(rng.integers(4096, len(data) - 64)), int(rng.choice([1, 8, 64]))
+            bad[at:at + n] = rng.bytes(n)
+        path = tmp_path / f"bad{trial}.h5"
+        path.write_bytes(bytes(bad))
+        for read in readers:
+            try:
+                read(path)
+            except StoreError as err:
+                assert re.search(rf"{path.name} is (damaged|corrupt or truncated)", str(err)), err
+                refused += 1
+        code = main(["show", str(path)])
+        err = capsys.readouterr().err
+        assert code in (0, 2) and "Traceback" not in err
+        if code == 2:
+            assert len(err.splitlines()) == 1 and path.name in err and (
+                "damaged" in err or "corrupt" in err), err
+    assert refused >= 5

@@ -1,5 +1,6 @@
 """Sweeps: spec checks, run ids, resuming, failed runs, one run, loading."""
 import json
+import os
 import subprocess
 import sys
 
@@ -58,7 +59,16 @@ BAD_SPECS = [
     ('recipe = "toy_recipes:toy"\n[grid]\nn_steps = 10\n', SpecError,
      r"grid\.n_steps must be a non-empty list"),
     ('recipe = "toy_recipes:toy"\nseeds = [0, 0]\n', SpecError, "seeds has duplicates"),
-    ('recipe = "toy_recipes:toy"\nseeds = [-1]\n', SpecError, r"seeds\[0\] must be an int >= 0"),
+    ('recipe = "toy_recipes:toy"\nseeds = [-1]\n', SpecError,
+     r"seeds\[0\] must be an int in \[0, 4294967295\]; got int -1"),
+    # above 2**63 - 1 it was stored as seed 0 ran, then HDF5 could not hold it
+    ('recipe = "toy_recipes:toy"\nseeds = [0, 36893488147419103232]\n', SpecError,
+     r"seeds\[1\] must be an int in \[0, 4294967295\]; got int 36893488147419103232"),
+    # the recipe's own checks, for every point (they failed inside NumPy, run by run)
+    ('recipe = "linear-classifier"\n[fixed]\nn_points = -5\n', SpecError,
+     r"n_points must be an int >= 1; got -5"),
+    ('recipe = "linear-classifier"\n[grid]\nnoise = [0.1, -1]\n', SpecError,
+     r"noise must be a finite float >= 0.0; got -1.0"),
     ('recipe = "toy_recipes:toy"\nseeds = []\n', SpecError, "seeds must be a non-empty list"),
     ('recipe = "toy_recipes:toy"\n[grid]\nn_steps = [1, 2]\n[fixed]\nn_steps = 3\n', SpecError,
      "'n_steps' is in both"),
@@ -167,6 +177,82 @@ def test_run_checks_parameters():
         experiments.run(REF, epochs=3)
     with pytest.raises(TypeError, match="parameter 'n_steps' of recipe 'toy' must be an int; got str"):
         experiments.run(REF, n_steps="3")
+
+
+def test_run_checks_the_recipes_values_and_the_seed_before_running(tmp_path):
+    """The recipe's values failed inside NumPy ("negative dimensions are not
+    allowed", "scale < 0"), after the run was begun in the results file."""
+    out = tmp_path / "one.h5"
+    with pytest.raises(ValueError, match=r"^n_points must be an int >= 1; got -5\.$"):
+        experiments.run("linear-classifier", out=out, n_points=-5)
+    with pytest.raises(ValueError, match=r"^noise must be a finite float >= 0\.0; got -1\.0\.$"):
+        experiments.run("linear-classifier", out=out, noise=-1.0)
+    with pytest.raises(ValueError, match=r"^seed must be an int in \[0, 4294967295\]; "
+                                         r"got 36893488147419103232\.$"):
+        experiments.run("linear-classifier", seed=2**65, out=out)
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("scheduler", [None, "local"])
+@pytest.mark.parametrize("workers, error, match", [
+    (-1, ValueError, r"workers must be an int >= 1; got -1\."),
+    (0, ValueError, r"workers must be an int >= 1; got 0\."),
+    ("2", TypeError, r"workers must be an int; got str '2'\."),
+    (2.0, TypeError, r"workers must be an int; got float 2\.0\."),
+])
+def test_workers_are_checked_for_every_scheduler_before_anything_starts(
+        tmp_path, monkeypatch, scheduler, workers, error, match):
+    """With scheduler='local', workers=-1 started a Dask cluster of -1 workers that
+    never came up (the sweep hung), '2' was a raw TypeError and 0 meant every core."""
+    from fastnn.experiments import runners
+
+    class NoRunner:
+        def __init__(self, *args, **kwargs):
+            raise AssertionError("a runner was started before workers was checked")
+
+    monkeypatch.setattr(runners, "DaskRunner", NoRunner)
+    monkeypatch.setattr(runners, "ProcessRunner", NoRunner)
+    out = tmp_path / "r.h5"
+    with pytest.raises(error, match=match):
+        sweep({"recipe": "linear-classifier"}, out=out, workers=workers, scheduler=scheduler,
+              progress=False)
+    assert not out.exists()
+
+
+def test_empty_out_is_refused_before_any_file_is_made(tmp_path, monkeypatch):
+    """out='' made its temporary file in the parent of the working directory, then
+    failed to rename it to ''."""
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    with pytest.raises(ValueError, match=r"^out must name a results file; got ''\.$"):
+        sweep({"recipe": "linear-classifier"}, out="", progress=False)
+    with pytest.raises(ValueError, match=r"^out must name a results file; got ''\.$"):
+        experiments.run("linear-classifier", out="")
+    with pytest.raises(ValueError, match=r"^path must name a results file; got ''\.$"):
+        open_store("", kind="sweep", recipe="linear-classifier")
+    assert sorted(os.listdir(tmp_path)) == ["work"] and os.listdir(work) == []
+
+
+def test_a_sweep_that_fails_before_its_first_run_leaves_no_new_file(tmp_path, monkeypatch):
+    """An unreachable or malformed scheduler left an empty results file behind; a
+    file that was there before, with its runs, stays."""
+    from fastnn.experiments import runners
+
+    class Unreachable:
+        def __init__(self, scheduler, workers=None):
+            raise ConnectionError(f"cannot reach the Dask scheduler at {scheduler}")
+
+    monkeypatch.setattr(runners, "DaskRunner", Unreachable)
+    out = tmp_path / "r.h5"
+    spec = {"recipe": "linear-classifier", "seeds": [0, 1]}
+    with pytest.raises(ConnectionError):
+        sweep(spec, out=out, scheduler="tcp://127.0.0.1:9", progress=False)
+    assert not out.exists()
+    sweep(dict(spec, seeds=[0]), out=out, progress=False)
+    with pytest.raises(ConnectionError):
+        sweep(spec, out=out, scheduler="tcp://127.0.0.1:9", progress=False)
+    assert len(load(out)) == 1
 
 
 def test_run_with_out_stores_once(tmp_path):

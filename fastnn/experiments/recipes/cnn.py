@@ -18,9 +18,24 @@ import time
 
 import numpy as np
 
+from ..._validation import check_float, check_int
 from ..registry import Result, recipe
 
 _STEP_BLOCK = 50
+
+
+def _check(**params):
+    """Checks under the recipe's names, before any run of a sweep: the counts
+    the model would check as max_iter..., and n_train / n_test, which slice
+    the data (a negative one counted from the end)."""
+    for name in ("epochs", "batch_size") + tuple(k for k in ("n_train", "n_test") if k in params):
+        check_int(params[name], name, low=1)
+    check_int(params["print_every"], "print_every", low=0)
+    check_float(params["learning_rate"], "learning_rate", low=0.0, low_inclusive=False)
+    check_float(params["learning_rate_decay"], "learning_rate_decay", low=0.0)
+    if "test_size" in params:
+        check_float(params["test_size"], "test_size", low=0.0, high=1.0, low_inclusive=False,
+                    high_inclusive=False)
 
 
 def _block_means(step_losses, block=_STEP_BLOCK):
@@ -75,7 +90,8 @@ def _model(seed, print_every, early_stopping, validation_fraction, **params):
 
 @recipe("digits-cnn", family="cnn",
         article="part E's network, here on scikit-learn's 8x8 digits (>= 97% expected)",
-        headline="test_accuracy", warmup=lambda: digits_cnn(0, epochs=1))   # the recipe made small
+        headline="test_accuracy", warmup=lambda: digits_cnn(0, epochs=1),   # the recipe made small
+        check=_check)
 def digits_cnn(seed, n_filters=10, filter_size=3, pool_size=2, conv_activation="tanh",
                hidden_layer_sizes=(128,), activation="tanh", learning_rate=0.05,
                learning_rate_decay=0.1, epochs=30, batch_size=1, test_size=0.25, print_every=0,
@@ -122,7 +138,8 @@ def _mnist_available():
         article="part E: 10 filters 5x5, 2x2 max pooling, 128 hidden, softmax, per-image SGD "
                 "on MNIST; feature maps shown (>= 98.5% expected)",
         headline="test_accuracy", reproduce=_mnist_available(),
-        warmup=lambda: _mnist_available() and mnist_cnn(0, epochs=1, n_train=20, n_test=20))
+        warmup=lambda: _mnist_available() and mnist_cnn(0, epochs=1, n_train=20, n_test=20),
+        check=_check)
 def mnist_cnn(seed, n_filters=10, filter_size=5, pool_size=2, conv_activation="sigmoid",
               hidden_layer_sizes=(128,), activation="sigmoid", learning_rate=0.1,
               learning_rate_decay=0.5, epochs=4, batch_size=1, n_train=60000, n_test=10000,
@@ -137,6 +154,8 @@ def mnist_cnn(seed, n_filters=10, filter_size=5, pool_size=2, conv_activation="s
     """
     from ...data import load_mnist
 
+    check_int(n_train, "n_train", low=1)
+    check_int(n_test, "n_test", low=1)
     X_train, y_train, X_test, y_test = load_mnist(data_dir or None)
     X_train = X_train[:n_train] / 255.0
     y_train = np.asarray(y_train[:n_train], dtype=np.int64)

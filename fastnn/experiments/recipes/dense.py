@@ -8,9 +8,39 @@ import time
 
 import numpy as np
 
+from ..._validation import check_float, check_int
 from ..registry import Result, recipe
 
 XOR_TARGET = np.array([0.0, 1.0, 1.0, 0.0])
+
+
+# Each recipe's ``check`` (run by sweeps for every point before any run, and by
+# ``run``) checks under the recipe's own names the parameters that the model
+# would check under its names (max_iter for epochs...) or that reach NumPy
+# unchecked (a negative n_points was "negative dimensions are not allowed").
+
+def _training_check(*counts):
+    """A recipe's check: the parameters ``counts`` (epochs, hidden...) ints >= 1,
+    ``learning_rate`` > 0 and, where the recipe has one, ``momentum`` in [0, 1)."""
+    def check(**params):
+        for name in counts:
+            check_int(params[name], name, low=1)
+        check_float(params["learning_rate"], "learning_rate", low=0.0, low_inclusive=False)
+        if "momentum" in params:
+            check_float(params["momentum"], "momentum", low=0.0, high=1.0, high_inclusive=False)
+    return check
+
+
+def _check_xor_tanh(**params):
+    _training_check("steps")(**params)
+    for i, size in enumerate(params["layers"]):
+        check_int(size, f"layers[{i}]", low=1)
+
+
+def _check_digits_mlp(**params):
+    _training_check("hidden", "epochs", "batch_size")(**params)
+    check_float(params["test_size"], "test_size", low=0.0, high=1.0, low_inclusive=False,
+                high_inclusive=False)
 
 
 def _timed_fit(model, X, y):
@@ -44,6 +74,7 @@ def _classification(model, X_train, y_train, X_test, y_test, fit_seconds):
 
 
 @recipe("xor-bp", family="dense", headline="max_abs_error", warmup=lambda: xor_bp(0, epochs=1),
+        check=_training_check("n_hidden", "epochs"),
         article="part D: BP network 2-5-1 with momentum learns XOR; outputs near [0, 1, 1, 0]")
 def xor_bp(seed, n_hidden=5, learning_rate=0.05, momentum=0.1, epochs=10000,
            momentum_rule="previous_gradient"):
@@ -77,6 +108,7 @@ def xor_bp(seed, n_hidden=5, learning_rate=0.05, momentum=0.1, epochs=10000,
 
 @recipe("xor-tanh", family="dense", headline="max_abs_error",
         warmup=lambda: xor_tanh(0, steps=4),
+        check=_check_xor_tanh,
         article="part A: NeuralNetwork([2, 2, 1], 'tanh') learns XOR in 10000 random steps")
 def xor_tanh(seed, layers=(2, 2, 1), activation="tanh", learning_rate=0.2, steps=10000,
              article_bias_units=True):
@@ -118,6 +150,7 @@ def xor_tanh(seed, layers=(2, 2, 1), activation="tanh", learning_rate=0.2, steps
 
 @recipe("digits-mlp", family="dense", headline="test_accuracy",
         warmup=lambda: digits_mlp(0, epochs=1),
+        check=_check_digits_mlp,
         article="part A.6: [64, 100, 10] logistic on the 8x8 digits, about 95% accuracy, "
                 "confusion matrix and per-class report")
 def digits_mlp(seed, hidden=100, activation="logistic", learning_rate=0.02, momentum=0.9, epochs=50,
@@ -144,6 +177,7 @@ def digits_mlp(seed, hidden=100, activation="logistic", learning_rate=0.02, mome
 
 @recipe("single-layer", family="dense", headline="xor_max_abs_error",
         warmup=lambda: single_layer(0, iterations=1),
+        check=_training_check("iterations"),
         article="part B: one layer (syn0) fits a linearly separable target; [0, 1, 1, 0] needs "
                 "a hidden layer")
 def single_layer(seed, iterations=10000, learning_rate=1.0):
@@ -173,6 +207,7 @@ def single_layer(seed, iterations=10000, learning_rate=1.0):
 
 
 @recipe("two-layer", family="dense", headline="loss", warmup=lambda: two_layer(0, iterations=1),
+        check=_training_check("hidden", "iterations"),
         article="part I: 3-4-1 sigmoid, no biases, 1500 full-batch iterations; the loss falls "
                 "steadily and the predictions approach [0, 1, 1, 0]")
 def two_layer(seed, hidden=4, iterations=1500, learning_rate=8.0):
@@ -199,6 +234,7 @@ def two_layer(seed, hidden=4, iterations=1500, learning_rate=8.0):
 
 @recipe("rashid-mnist", family="dense", headline="test_accuracy",
         warmup=lambda: _warm_rashid(),
+        check=_training_check("hidden", "epochs"),
         article="part G: 784-100-10 sigmoid network, no biases, one epoch of per-sample updates "
                 "(the book reports about 95% on MNIST)")
 def rashid_mnist(seed, hidden=100, learning_rate=0.3, epochs=1, dataset="auto"):
@@ -249,7 +285,16 @@ def _rashid_data(dataset, seed):
     return X_train, y_train, X_test, y_test, "digits"
 
 
-@recipe("linear-classifier", family="dense", headline="slope", warmup=None,
+def _check_linear(learning_rate, margin, initial_slope, n_points, noise):
+    """The linear classifier's checks, and those of the bugs: n_points and noise."""
+    check_float(learning_rate, "learning_rate", low=0.0, high=1.0, low_inclusive=False)
+    check_float(margin, "margin", low=0.0)
+    check_float(initial_slope, "initial_slope")
+    check_int(n_points, "n_points", low=1)
+    check_float(noise, "noise", low=0.0)
+
+
+@recipe("linear-classifier", family="dense", headline="slope", warmup=None, check=_check_linear,
         article="part G: the line y = A x moved by dA = L * E / x; with L = 0.5 the slope goes "
                 "0.25 -> 0.3083 -> 1.6042 and separates the ladybird from the caterpillar")
 def linear_classifier(seed, learning_rate=0.5, margin=0.1, initial_slope=0.25, n_points=200, noise=0.3):
@@ -257,6 +302,7 @@ def linear_classifier(seed, learning_rate=0.5, margin=0.1, initial_slope=0.25, n
     width 3.0, length 1.0 and a caterpillar at 1.0, 3.0), then ``n_points``
     random bugs of each kind (``seed``), a line fitted in one pass and its accuracy."""
     from ...models.linear import LinearClassifier
+    _check_linear(learning_rate, margin, initial_slope, n_points, noise)
     book = LinearClassifier(learning_rate=learning_rate, margin=margin, initial_slope=initial_slope,
                             above_class="caterpillar")
     book.fit(np.array([[3.0, 1.0], [1.0, 3.0]]), np.array(["ladybird", "caterpillar"]))

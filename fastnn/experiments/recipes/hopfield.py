@@ -4,6 +4,7 @@ import time
 
 import numpy as np
 
+from ..._validation import check_float, check_int, check_option
 from ...data import patterns as pattern_data
 from ...models.hopfield import RULES, HopfieldNetwork, warmup
 from ..registry import Result, recipe
@@ -25,12 +26,24 @@ def _exact(states, targets):
     return float((np.asarray(states) == np.asarray(targets)).all(axis=1).mean())
 
 
+def _check_recall(dataset, rule, noise, occlusion, n_probes_per_pattern, order, max_sweeps,
+                  compare_rules):
+    """Checks under the recipe's names (flip and occlude would name ``fraction``;
+    n_probes_per_pattern=0 divided by zero)."""
+    check_option(dataset, "dataset", ("digits", "letters"))
+    check_option(rule, "rule", RULES)
+    check_float(noise, "noise", low=0.0, high=1.0)
+    check_float(occlusion, "occlusion", low=0.0, high=1.0)
+    check_int(n_probes_per_pattern, "n_probes_per_pattern", low=1)
+    check_int(max_sweeps, "max_sweeps", low=1)
+
+
 @recipe("hopfield-recall", family="hopfield",
         article="part H: from a probe the network settles into a stored (stable) state or a "
                 "spurious (metastable) one",
         headline="noisy_exact_recall",
         quick={"n_probes_per_pattern": 2, "compare_rules": False},
-        warmup=warmup)
+        warmup=warmup, check=_check_recall)
 def hopfield_recall(seed, dataset="letters", rule="pseudoinverse", noise=0.15, occlusion=0.3,
                     n_probes_per_pattern=8, order="permutation", max_sweeps=100,
                     compare_rules=True):
@@ -42,6 +55,8 @@ def hopfield_recall(seed, dataset="letters", rule="pseudoinverse", noise=0.15, o
     ``compare_rules`` every storage rule is scored on the same probes; the
     arrays (for the picture: probe -> recalled -> stored) come from ``rule``.
     """
+    _check_recall(dataset, rule, noise, occlusion, n_probes_per_pattern, order, max_sweeps,
+                  compare_rules)
     t0 = time.perf_counter()
     patterns, shape = _dataset(dataset)
     rng = np.random.default_rng(seed)
@@ -98,13 +113,33 @@ def _critical_load(loads, overlaps, threshold):
     return float(a0 + (m0 - threshold) / (m0 - m1) * (a1 - a0))
 
 
+def _check_capacity(sizes, loads, rules, n_seeds, n_probes, noise, threshold, zero_diagonal,
+                    max_sweeps, order):
+    """Checks under the recipe's names (a negative n_seeds or n_probes reached
+    NumPy as "negative dimensions" or sliced from the end)."""
+    for name, values in (("sizes", sizes), ("loads", loads), ("rules", rules)):
+        if len(values) == 0:
+            raise ValueError(f"{name} must be a non-empty list; got {list(values)!r}.")
+    for i, n in enumerate(sizes):
+        check_int(n, f"sizes[{i}]", low=1)
+    for i, a in enumerate(loads):
+        check_float(a, f"loads[{i}]", low=0.0, low_inclusive=False)
+    for i, r in enumerate(rules):
+        check_option(r, f"rules[{i}]", RULES)
+    check_int(n_seeds, "n_seeds", low=1)
+    check_int(n_probes, "n_probes", low=1)
+    check_float(noise, "noise", low=0.0, high=1.0)
+    check_float(threshold, "threshold")
+    check_int(max_sweeps, "max_sweeps", low=1)
+
+
 @recipe("hopfield-capacity", family="hopfield",
         article="Hebbian storage holds about 0.138 N random patterns (Amit, Gutfreund and "
                 "Sompolinsky 1985); part H shows no number",
         headline="critical_load_hebbian",
         quick={"sizes": (100,), "n_seeds": 1,
                "loads": (0.05, 0.1, 0.14, 0.2, 0.3, 0.5, 0.8)},
-        warmup=warmup)
+        warmup=warmup, check=_check_capacity)
 def hopfield_capacity(seed, sizes=(100, 500, 1000), loads=LOADS, rules=RULES, n_seeds=2,
                       n_probes=50, noise=0.05, threshold=0.9, zero_diagonal=True,
                       max_sweeps=100, order="permutation"):
@@ -120,6 +155,8 @@ def hopfield_capacity(seed, sizes=(100, 500, 1000), loads=LOADS, rules=RULES, n_
     otherwise freeze noisy probes at high load). A bigger study: more sizes,
     ``n_seeds=10``.
     """
+    _check_capacity(sizes, loads, rules, n_seeds, n_probes, noise, threshold, zero_diagonal,
+                    max_sweeps, order)
     t0 = time.perf_counter()
     loads = tuple(sorted(float(a) for a in loads))
     metrics, arrays = {}, {"loads": np.array(loads), "sizes": np.array(sizes)}

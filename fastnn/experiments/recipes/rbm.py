@@ -5,6 +5,7 @@ import time
 
 import numpy as np
 
+from ..._validation import check_float, check_int
 from ..registry import Result, recipe
 
 
@@ -38,10 +39,23 @@ def _warm_rbm():
     rbm.score_samples(X)
 
 
+def _check(learning_rate, n_iter, n_components, C_rbm, C_raw, method, k, compare_scikit_learn,
+           n_seeds):
+    """Checks under the recipe's names, before any run of a sweep (the RBM checks
+    its own again; C_rbm and C_raw reach scikit-learn as C)."""
+    check_float(learning_rate, "learning_rate", low=0.0, low_inclusive=False)
+    check_int(n_iter, "n_iter", low=0)
+    check_int(n_components, "n_components", low=1)
+    check_float(C_rbm, "C_rbm", low=0.0, low_inclusive=False)
+    check_float(C_raw, "C_raw", low=0.0, low_inclusive=False)
+    check_int(k, "k", low=1)
+    check_int(n_seeds, "n_seeds", low=1)
+
+
 @recipe("rbm-digits", family="rbm",
         article="RBM features + logistic regression on the nudged digits: macro F1 0.930 "
                 "against 0.780 on raw pixels (scikit-learn 1.9.1)",
-        headline="rbm_f1_macro", quick={"n_seeds": 1}, warmup=_warm_rbm)
+        headline="rbm_f1_macro", quick={"n_seeds": 1}, warmup=_warm_rbm, check=_check)
 def rbm_digits(seed, learning_rate=0.06, n_iter=10, n_components=100, C_rbm=6000.0,
                C_raw=100.0, method="pcd", k=1, compare_scikit_learn=True, n_seeds=5):
     """RBM features (100 components, learning rate 0.06, 10 passes) feeding a logistic
@@ -64,8 +78,8 @@ def rbm_digits(seed, learning_rate=0.06, n_iter=10, n_components=100, C_rbm=6000
     from ...data.digits import load_digits, nudge_digits
     from ...models.rbm import BernoulliRBM
 
-    if int(n_seeds) < 1:
-        raise ValueError(f"n_seeds must be an integer >= 1; got {n_seeds!r}.")
+    _check(learning_rate, n_iter, n_components, C_rbm, C_raw, method, k, compare_scikit_learn,
+           n_seeds)
     X, y = load_digits(np.float32)
     X, y = nudge_digits(X, y)
     X = minmax_scale(X, feature_range=(0, 1))

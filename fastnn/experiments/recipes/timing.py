@@ -202,11 +202,26 @@ def _load(csv, data, n, seed, autocorrelation, trend, revert, switch, use_volume
     return close, None, volume, high, low, source
 
 
+def _check(**p):
+    """The recipe's checks that need no data, for sweeps to run before any run (the
+    run repeats them where the values are used)."""
+    check_option(p["data"], "data", SOURCES)
+    check_option(p["scheme"], "scheme", SCHEMES)
+    check_option(p["position"], "position", POSITIONS)
+    check_int(p["window"], "window", low=1)
+    check_int(p["train"], "train", low=2)
+    check_int(p["retrain_every"], "retrain_every", low=1)
+    check_float(p["cost"], "cost", low=0.0, high=1.0, high_inclusive=False)
+    part_d_network(0, hidden=p["hidden"], epochs=p["epochs"], learning_rate=p["learning_rate"],
+                   momentum=p["momentum"], activation=p["activation"])
+
+
 @recipe("timing", family="timing", headline="hit_rate",
         article="part D: the BP network with momentum as a market-timing model; here evaluated "
                 "walk-forward, hit rate with a 95% interval against 0.5",
         quick={"n": 800, "epochs": 20},
-        warmup=lambda: timing(0, n=600, epochs=1))   # the recipe made small: its own kernels
+        warmup=lambda: timing(0, n=600, epochs=1),   # the recipe made small: its own kernels
+        check=_check)
 def timing(seed, csv="", data="ar1", n=1500, autocorrelation=0.3, trend=0.6, revert=-0.4, switch=0.02,
            window=10, train=500, retrain_every=50, scheme="expanding", position="long_flat",
            use_volume=False, use_range=False, hidden=(5,), activation="logistic", epochs=50,
