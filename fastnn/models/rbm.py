@@ -19,6 +19,7 @@ from .._validation import (
     check_random_state_param, check_sparse, check_unit_interval, check_verbose, is_sparse,
 )
 from ..kernels import rbm as kernels
+from ..kernels import sparse
 
 # Below this many multiply-adds a minibatch, the kernels' serial loops
 # (threads=1) are faster than starting threads for every minibatch. Both
@@ -39,13 +40,20 @@ _RUN_BATCHES = 64
 
 def _dense_runs(X, rows):
     """``(start, stop, rows start:stop of X as a dense array)``: ``X`` itself in
-    one run if it is dense, else runs of ``rows`` rows of the CSR matrix."""
+    one run if it is dense, else runs of ``rows`` rows of the CSR matrix (a
+    checked one: ``check_sparse``), one after the other in one buffer, which
+    the caller must not keep past its run."""
     if not is_sparse(X):
         yield 0, X.shape[0], X
         return
-    for start in range(0, X.shape[0], rows):
-        stop = min(start + rows, X.shape[0])
-        yield start, stop, X[start:stop].toarray()
+    n = X.shape[0]
+    buffer = np.zeros((min(rows, n), X.shape[1]), dtype=X.dtype)
+    for start in range(0, n, rows):
+        stop = min(start + rows, n)
+        run = buffer[:stop - start]
+        sparse.scatter_rows(X.indptr, X.indices, X.data, start, stop, run)
+        yield start, stop, run
+        sparse.clear_rows(X.indptr, X.indices, start, stop, run)
 
 
 def _input_float_dtype(X):
