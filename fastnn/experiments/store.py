@@ -1103,12 +1103,17 @@ class HDF5Store(MemoryStore):
                 out.append(row)
         return out
 
-    def read_run(self, run_id):
+    def _require_run(self, run_id):
+        """The runs group; KeyError (outside the read's wrapping) without ``run_id``."""
         with self._reading():
             runs = self._h5["runs"]
             found = run_id in runs
         if not found:
             raise KeyError(f"no run {run_id!r} in {self.path}.")
+        return runs
+
+    def read_run(self, run_id):
+        runs = self._require_run(run_id)
         with self._reading():
             g = runs[run_id]
             out = {"attrs": {_plain(k): _plain(v) for k, v in g.attrs.items()},
@@ -1123,11 +1128,7 @@ class HDF5Store(MemoryStore):
         return out
 
     def curve(self, run_id, name):
-        with self._reading():
-            runs = self._h5["runs"]
-            found = run_id in runs
-        if not found:
-            raise KeyError(f"no run {run_id!r} in {self.path}.")
+        runs = self._require_run(run_id)
         with self._reading():
             g = runs[run_id]
             if "curves" in g and name in g["curves"]:
