@@ -427,7 +427,7 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = False
         tags.input_tags.positive_only = True   # X in [0, 1]
-        tags.input_tags.sparse = True   # densified (see _validation.check_array)
+        tags.input_tags.sparse = True   # densified a run of rows at a time (_dense_runs)
         try:
             dt = None if self.dtype is None else np.dtype(check_dtype(self.dtype)).name
         except (TypeError, ValueError):
