@@ -535,6 +535,8 @@ def _block_updates(X, start, m, n_chains, w, weights_t, visible_bias, v_neg, hh,
                 rows[count] = rows_max + r
                 coef[rows_max + r] = -a
                 count += 1 if a != 0.0 else 0
+            if count == 0:
+                continue   # no term: the row of W, its column of W.T and the bias stay as they are
             for j in range(n_hidden):
                 grad[j] = 0.0
             _add_rows(coef, rows, count, hh, grad, n_hidden)
