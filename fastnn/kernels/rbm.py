@@ -376,8 +376,8 @@ def _sample_visibles(h, weights, visible_bias, seed, step, uniforms, out, thread
 
 
 @njit(cache=True)
-def _gibbs_rows(v, weights, weights_t, visible_bias, hidden_bias, seed, step, uniforms, h_out,
-                v_out, acc, u, active, n0, n1):
+def _gibbs_rows(v, weights, weights_t, visible_bias, hidden_bias, seed, step, row0, uniforms,
+                h_out, v_out, acc, u, active, n0, n1):
     n_samples, n_visible = v.shape
     n_hidden = weights.shape[1]
     units = n_hidden + n_visible
@@ -386,20 +386,23 @@ def _gibbs_rows(v, weights, weights_t, visible_bias, hidden_bias, seed, step, un
         count = _nonzeros(v[n], active)
         _hidden_pre(v[n], active, count, weights, hidden_bias, a)
         _sigmoid(a, n_hidden, active)
-        _fill_uniforms(uniforms, n * n_hidden, seed, n, step * units, u, n_hidden)
+        _fill_uniforms(uniforms, n * n_hidden, seed, row0 + n, step * units, u, n_hidden)
         count = _sample(a, u, n_hidden, h_out[n], active)
         _visible_pre(h_out[n], active, count, weights_t, visible_bias, a)
         _sigmoid(a, n_visible, active)
-        _fill_uniforms(uniforms, n_samples * n_hidden + n * n_visible, seed, n,
+        _fill_uniforms(uniforms, n_samples * n_hidden + n * n_visible, seed, row0 + n,
                        step * units + n_hidden, u, n_visible)
         _sample(a, u, n_visible, v_out[n], active)
 
 
-def _gibbs(v, weights, visible_bias, hidden_bias, seed, step, uniforms, h_out, v_out, threads):
+def _gibbs(v, weights, visible_bias, hidden_bias, seed, step, row0, uniforms, h_out, v_out,
+           threads):
     """One Gibbs step from ``v``: h ~ P(h|v), then v' ~ P(v|h).
 
-    Counter-based numbers: chain ``n`` uses counters from ``step * (n_hidden +
-    n_visible)`` on, the hiddens' first. Replay mode: ``n_samples * n_hidden``
+    Counter-based numbers: chain ``n`` (sample ``row0 + n`` of a run of rows
+    that starts at ``row0``) uses counters from ``step * (n_hidden + n_visible)``
+    on, the hiddens' first, so a run of rows draws what those rows draw in one
+    call over all of them. Replay mode: ``n_samples * n_hidden``
     numbers for the hiddens, then ``n_samples * n_visible`` for the visibles
     (scikit-learn's ``BernoulliRBM.gibbs``).
 
@@ -408,6 +411,8 @@ def _gibbs(v, weights, visible_bias, hidden_bias, seed, step, uniforms, h_out, v
     v : ndarray of shape (n_samples, n_visible)
     weights, visible_bias, hidden_bias : the RBM's parameters
     seed, step : int
+    row0 : int
+        The row ``v``'s first row is in the whole input (its random stream).
     uniforms : ndarray of float64, empty or of size n_samples * (n_hidden + n_visible)
     h_out : ndarray of shape (n_samples, n_hidden)
         Out: the hidden sample (0/1).
@@ -432,12 +437,12 @@ def _gibbs(v, weights, visible_bias, hidden_bias, seed, step, uniforms, h_out, v
     if threads > 1:
         for c in prange(runs):
             n0, n1 = _chunk(c, runs, n_samples)
-            _gibbs_rows(v, weights, weights_t, visible_bias, hidden_bias, seed, step, uniforms,
-                        h_out, v_out, acc[c], u[c], active[c], n0, n1)
+            _gibbs_rows(v, weights, weights_t, visible_bias, hidden_bias, seed, step, row0,
+                        uniforms, h_out, v_out, acc[c], u[c], active[c], n0, n1)
     else:
         n0, n1 = _chunk(0, 1, n_samples)
-        _gibbs_rows(v, weights, weights_t, visible_bias, hidden_bias, seed, step, uniforms, h_out,
-                    v_out, acc[0], u[0], active[0], n0, n1)
+        _gibbs_rows(v, weights, weights_t, visible_bias, hidden_bias, seed, step, row0, uniforms,
+                    h_out, v_out, acc[0], u[0], active[0], n0, n1)
 
 
 # --------------------------------------------------------------------------

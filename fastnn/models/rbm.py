@@ -363,7 +363,9 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
 
         Parameters
         ----------
-        v : array-like of shape (n_samples, n_features), or (n_features,) for one sample
+        v : {array-like, sparse matrix} of shape (n_samples, n_features), or
+            (n_features,) for one sample; a sparse ``v`` is densified a run
+            of rows at a time (the same draws as dense)
 
         Returns
         -------
@@ -373,16 +375,21 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         check_is_fitted(self)
         if not is_sparse(v) and np.ndim(v) == 1:
             return self.gibbs(np.reshape(v, (1, -1)))[0]
-        v = self._check_X(v, reset=False)
+        v = self._check_X(v, reset=False, runs=True)
         if not hasattr(self, "random_state_"):
             self.random_state_ = check_random_state(self.random_state)
         seed = self._seed(self.random_state_)
-        h = np.empty((v.shape[0], self.n_components), dtype=v.dtype)
-        out = np.empty_like(v)
-        self._kernel("gibbs", v.size * self.n_components)(
-            v, self._weights(), self.intercept_visible_, self.intercept_hidden_, seed, 0,
-            np.empty(0), h, out)
-        return out.astype(bool)
+        out = np.empty(v.shape, dtype=bool)
+        rows = min(self._run_rows(v), v.shape[0]) if is_sparse(v) else v.shape[0]
+        h = np.empty((rows, self.n_components), dtype=v.dtype)
+        new = np.empty((rows, v.shape[1]), dtype=v.dtype)
+        for start, stop, run in _dense_runs(v, rows):
+            n = stop - start
+            self._kernel("gibbs", run.size * self.n_components)(
+                run, self._weights(), self.intercept_visible_, self.intercept_hidden_, seed, 0,
+                start, np.empty(0), h[:n], new[:n])
+            out[start:stop] = new[:n]
+        return out
 
     def free_energy(self, X):
         """F(v) = -v . b - sum_j log(1 + exp(c_j + v . W[:, j])), shape (n_samples,)."""

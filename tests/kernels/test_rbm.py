@@ -150,7 +150,7 @@ def test_gibbs_replay_follows_scikit_learns_order(kernel, threads):
     nh = W.shape[1]
     u = np.random.RandomState(5).rand(n * (nh + nv))
     h_out, v_out = np.empty((n, nh)), np.empty_like(X)
-    kernel(X, W, b, c, 0, 0, u, h_out, v_out, threads)
+    kernel(X, W, b, c, 0, 0, 0, u, h_out, v_out, threads)
     h = (u[:n * nh].reshape(n, nh) < reference.rbm_hidden_probabilities(X, W, c)).astype(float)
     v = (u[n * nh:].reshape(n, nv) < reference.rbm_visible_probabilities(h, W, b)).astype(float)
     assert_array_equal(h_out, h)
@@ -167,6 +167,22 @@ def test_counter_based_sampling_depends_on_seed_and_step_only():
     assert_array_equal(*runs[(1, 0)])
     assert not np.array_equal(runs[(1, 0)][0], runs[(2, 0)][0])
     assert not np.array_equal(runs[(1, 0)][0], runs[(1, 1)][0])
+
+
+def test_gibbs_over_runs_of_rows_draws_what_one_call_draws():
+    # a run of rows starting at row0 samples with the streams of those rows
+    X, W, b, c = problem(n_samples=40)
+    nh = W.shape[1]
+    h_all, v_all = np.empty((40, nh)), np.empty_like(X)
+    rbm.gibbs(X, W, b, c, 9, 3, 0, NO_UNIFORMS, h_all, v_all, 1)
+    for start, stop in [(0, 7), (7, 8), (8, 40)]:
+        h, v = np.empty((stop - start, nh)), np.empty_like(X[start:stop])
+        rbm.gibbs(X[start:stop], W, b, c, 9, 3, start, NO_UNIFORMS, h, v, 1)
+        assert_array_equal(h, h_all[start:stop])
+        assert_array_equal(v, v_all[start:stop])
+    h, v = np.empty((33, nh)), np.empty_like(X[7:])
+    rbm.gibbs(X[7:], W, b, c, 9, 3, 0, NO_UNIFORMS, h, v, 1)   # a wrong row0 draws other numbers
+    assert not np.array_equal(h, h_all[7:])
 
 
 # ------------------------------------------------------------------ training
@@ -280,7 +296,7 @@ def test_row_kernels_cover_every_row_for_any_split(threads):
 
     def run(t):
         h_out, v_out = np.full((n, nh), np.nan), np.full((n, nv), np.nan)
-        rbm.gibbs(X, W, b, c, 4, 0, NO_UNIFORMS, h_out, v_out, t)
+        rbm.gibbs(X, W, b, c, 4, 0, 0, NO_UNIFORMS, h_out, v_out, t)
         p, f, pl = np.full((n, nh), np.nan), np.full(n, np.nan), np.full(n, np.nan)
         rbm.hidden_probabilities(X, W, c, p, t)
         rbm.free_energy(X, W, b, c, f, t)

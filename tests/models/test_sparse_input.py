@@ -248,7 +248,7 @@ def test_rbm_densifies_sparse_input_a_run_of_rows_at_a_time_with_the_same_bits(
         got = BernoulliRBM(**params).fit(X)
         for name in ("components_", "intercept_hidden_", "intercept_visible_", "h_samples_"):
             assert_array_equal(getattr(got, name), getattr(dense, name), err_msg=name)
-        for name in ("transform", "score_samples", "free_energy"):
+        for name in ("transform", "score_samples", "free_energy", "gibbs", "gibbs"):
             assert_array_equal(getattr(got, name)(X), getattr(dense, name)(D), err_msg=name)
     # replayed random numbers are consumed across the runs in order
     u = np.random.default_rng(2).random(2 * 24 * 4 * (12 + 6))
