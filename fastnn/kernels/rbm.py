@@ -19,9 +19,10 @@ probability. Every kernel that samples takes ``seed`` and ``uniforms``:
 Sums skip the zero units (data and samples are mostly zeros) and are written as
 row updates (``acc[:] += v[i] * W[i, :]``), so they vectorise; so do the sigmoid
 (an exp written out, below) and the counter-based random numbers.
-Parallel loops run over independent outputs: samples (chains) for probabilities
-and sampling, blocks of visible units (rows of ``W``) for the weight update, each
-entry summed over the samples in a fixed order by one thread.
+Parallel loops run over independent outputs, each summed in a fixed order by
+one thread: samples (chains) for probabilities and sampling; in training, runs
+of hidden units for the hidden sums and the weight update, and parts of the
+hidden units or runs of visible units for the visible sums (``_train``).
 """
 import math
 
@@ -34,7 +35,7 @@ from .activations import logistic32_inplace
 from .rng import uniform
 from .simd import cycles
 
-_BLOCK = 16  # visible units a task of the weight update
+_PART_BYTES = 1024  # of a row of W: the hidden units of a part of training's visible sums
 
 # exp by range reduction: exp(x) = 2**k * exp(r) with |r| <= ln(2) / 2, exp(r) by
 # its Taylor polynomial of degree 13 (truncation error < 1e-17), 2**k built from
@@ -141,25 +142,40 @@ def softplus(x):
 
 
 @njit(cache=True, inline="always")
-def _add_rows(coef, rows, count, matrix, acc, n):
-    """acc[:n] += sum_q coef[rows[q]] * matrix[rows[q], :n] over the listed rows, in order.
+def _add_rows_range(coef, rows, count, matrix, acc, j0, j1):
+    """acc[j0:j1] += sum_q coef[rows[q]] * matrix[rows[q], j0:j1] over the listed
+    rows, in order.
 
     Four rows a pass, ``(c0 m0 + c1 m1) + (c2 m2 + c3 m3)`` added to ``acc``: acc is
-    loaded and stored once for four rows, and the inner loop vectorises.
+    loaded and stored once for four rows, and the inner loop vectorises. An
+    entry's sum does not depend on the range it is summed in. ``j0`` is clamped
+    at 0 and the loops count from 0: that lets LLVM drop numba's negative-index
+    test and vectorise them (as ``dense._nonneg``; ``range(j0, j1)`` does not
+    vectorise).
     """
+    j0 = max(j0, 0)
+    n = j1 - j0
     q = 0
     while q + 4 <= count:
         k0, k1, k2, k3 = rows[q], rows[q + 1], rows[q + 2], rows[q + 3]
         c0, c1, c2, c3 = coef[k0], coef[k1], coef[k2], coef[k3]
-        for j in range(n):
+        for jj in range(n):
+            j = j0 + jj
             acc[j] += (c0 * matrix[k0, j] + c1 * matrix[k1, j]) + (c2 * matrix[k2, j] + c3 * matrix[k3, j])
         q += 4
     while q < count:
         k = rows[q]
         c = coef[k]
-        for j in range(n):
+        for jj in range(n):
+            j = j0 + jj
             acc[j] += c * matrix[k, j]
         q += 1
+
+
+@njit(cache=True, inline="always")
+def _add_rows(coef, rows, count, matrix, acc, n):
+    """acc[:n] += sum_q coef[rows[q]] * matrix[rows[q], :n] (``_add_rows_range``)."""
+    _add_rows_range(coef, rows, count, matrix, acc, 0, n)
 
 
 @njit(cache=True, inline="always")
@@ -460,110 +476,181 @@ def _aligned(n_rows, n_cols, like):
 
 
 @njit(cache=True, inline="always")
-def _chain_steps(X, start, m, n_chains, w, weights_t, visible_bias, hidden_bias, chain, h_state,
-                 v_neg, hh, pre, active, u, rows_max, k, persistent, seed, base, uniforms, position,
-                 r0, r1):
-    """The positive phase of data rows ``r0 <= r < r1`` of a minibatch and the
-    negative phase of those chains (a run of ``_train``'s loop over rows)."""
-    n_visible = X.shape[1]
-    n_hidden = hidden_bias.shape[0]
-    for r in range(r0, r1):
-        acc = pre[r]
-        act = active[r]
-        ur = u[r]
-        if r < m:
-            h_pos = hh[r]
-            count = _nonzeros(X[start + r], act)
-            _hidden_pre(X[start + r], act, count, w, hidden_bias, h_pos)
-            _sigmoid(h_pos, n_hidden, act)
-        if r < n_chains:
-            # the chain's hidden state: PCD reads (and at k > 1 overwrites) the
-            # persistent sample in place; it is resampled at the end anyway
-            hs = chain[r] if persistent else h_state[r]
-            offset = 0  # this chain's numbers used so far in this minibatch
-            if persistent:
-                count = _nonzeros(hs, act)
-            else:
-                _fill_uniforms(uniforms, position + r * n_hidden, seed, r, base, ur, n_hidden)
-                count = _sample(hh[r], ur, n_hidden, hs, act)
-                offset = n_hidden
-            for s in range(k):
-                if s > 0:
-                    _fill_uniforms(uniforms, position + n_chains * offset + r * n_hidden,
-                                   seed, r, base + offset, ur, n_hidden)
-                    count = _sample(hh[rows_max + r], ur, n_hidden, hs, act)
-                    offset += n_hidden
-                _visible_pre(hs, act, count, weights_t, visible_bias, acc)
-                _sigmoid(acc, n_visible, act)
-                _fill_uniforms(uniforms, position + n_chains * offset + r * n_visible,
-                               seed, r, base + offset, ur, n_visible)
-                count = _sample(acc, ur, n_visible, v_neg[r], act)
-                offset += n_visible
-                h_neg = hh[rows_max + r]
-                _hidden_pre(v_neg[r], act, count, w, hidden_bias, h_neg)
-                _sigmoid(h_neg, n_hidden, act)
-            if persistent:
-                _fill_uniforms(uniforms, position + n_chains * offset + r * n_hidden,
-                               seed, r, base + offset, ur, n_hidden)
-                _sample(hh[rows_max + r], ur, n_hidden, chain[r], act)
+def _part_units(itemsize):
+    """Hidden units a part (``_PART_BYTES`` of a row of W, a multiple of 16)."""
+    return max(16, _PART_BYTES // itemsize)
 
 
 @njit(cache=True, inline="always")
-def _block_updates(X, start, m, n_chains, w, weights_t, visible_bias, v_neg, hh, grads, rows_all,
-                  coef_all, rows_max, lr, lr_w, b0, b1):
-    """For the blocks ``b0 <= blk < b1``: rows ``blk * _BLOCK`` on of ``W`` (and
-    their columns of ``W.T``) and their visible biases, each entry summed over
-    the minibatch's rows in order (a run of ``_train``'s loop over blocks)."""
+def _unit_chunk(c, chunks, n):
+    """Run ``c`` of ``chunks`` runs of ``range(n)`` in whole blocks of 16 units
+    (a cache line of float32, two of float64): ``(start, stop)``."""
+    b0, b1 = _chunk(c, chunks, (n + 15) // 16)
+    return min(16 * b0, n), min(16 * b1, n)
+
+
+@njit(cache=True, inline="always")
+def _draw(p, u, n, out):
+    """out[j] = 1 if u[j] < p[j] else 0, for j < n (``_sample`` without the list)."""
+    for j in range(n):
+        out[j] = 1.0 if u[j] < p[j] else 0.0
+
+
+@njit(cache=True)
+def _hidden_up(X, start, m, n_chains, w, hidden_bias, h_state, hh, active, counts, u, bits,
+               persistent, seed, base, uniforms, position, j0, j1):
+    """Hidden units ``j0 <= j < j1`` of the positive phase: h_pos = P(h=1|v_pos)
+    for every data row (its non-zero visibles listed in ``active``), and for CD
+    the chains' first hidden sample."""
+    n_hidden = hidden_bias.shape[0]
+    j0 = max(j0, 0)
+    n = j1 - j0
+    for r in range(m):
+        acc = hh[r]
+        for jj in range(n):
+            acc[j0 + jj] = hidden_bias[j0 + jj]
+        _add_rows_range(X[start + r], active[r], counts[r], w, acc, j0, j1)
+        _sigmoid(acc[j0:j1], n, bits)
+    if not persistent:
+        for r in range(n_chains):
+            _fill_uniforms(uniforms, position + r * n_hidden + j0, seed, r, base + j0, u, n)
+            _draw(hh[r][j0:j1], u, n, h_state[r][j0:j1])
+
+
+@njit(cache=True)
+def _visible_partials(h_chains, active, parts_at, weights_t, visible_bias, partials, pre,
+                      n_chains, n_parts, rows_max, p0, p1, i0, i1):
+    """Visible units ``i0 <= i < i1``, hidden parts ``p0 <= p < p1``: the sums of
+    h @ W.T over the chain's active hiddens in part ``p`` (``active[r,
+    parts_at[r, p]:parts_at[r, p + 1]]``), part 0's from the visible bias, the
+    others' from 0; into ``pre`` where there is one part, else ``partials[p *
+    rows_max + r]``."""
+    i0 = max(i0, 0)
+    n = i1 - i0
+    for r in range(n_chains):
+        for p in range(p0, p1):
+            out = pre[r] if n_parts == 1 else partials[p * rows_max + r]
+            if p == 0:
+                for ii in range(n):
+                    out[i0 + ii] = visible_bias[i0 + ii]
+            else:
+                for ii in range(n):
+                    out[i0 + ii] = 0.0
+            q0 = parts_at[r, p]
+            _add_rows_range(h_chains[r], active[r][q0:], parts_at[r, p + 1] - q0, weights_t, out,
+                            i0, i1)
+
+
+@njit(cache=True)
+def _visible_down(partials, pre, v_neg, u, bits, n_chains, n_parts, rows_max, seed, base, offset,
+                  uniforms, position, i0, i1):
+    """Visible units ``i0 <= i < i1`` of the negative phase: the parts' sums added
+    in order, P(v=1|h), and the sample ``v_neg``."""
+    n_visible = v_neg.shape[1]
+    i0 = max(i0, 0)
+    n = i1 - i0
+    for r in range(n_chains):
+        acc = pre[r]
+        if n_parts > 1:
+            for ii in range(n):
+                acc[i0 + ii] = partials[r, i0 + ii]
+            for p in range(1, n_parts):
+                part = partials[p * rows_max + r]
+                for ii in range(n):
+                    acc[i0 + ii] += part[i0 + ii]
+        _sigmoid(acc[i0:i1], n, bits)
+        _fill_uniforms(uniforms, position + n_chains * offset + r * n_visible + i0, seed, r,
+                       base + offset + i0, u, n)
+        _draw(acc[i0:i1], u, n, v_neg[r][i0:i1])
+
+
+@njit(cache=True)
+def _update_range(X, start, m, n_chains, w, weights_t, visible_bias, hidden_bias, v_neg, hh, grad,
+                  rows, coef, sums_pos, sums_neg, rows_max, lr, lr_w, j0, j1):
+    """The updates of hidden units ``j0 <= j < j1``: their biases, their columns
+    of ``W`` and rows of ``W.T`` (each entry summed over the minibatch's rows in
+    order), and (by the run from unit 0) the visible biases."""
     n_visible = X.shape[1]
-    n_hidden = weights_t.shape[0]
-    for blk in range(b0, b1):
-        i0 = blk * _BLOCK
-        i1 = min(i0 + _BLOCK, n_visible)
-        grad = grads[blk]
-        rows = rows_all[blk]
-        coef = coef_all[blk]
-        for i in range(i0, i1):
-            # the non-zero terms of column i: +v_pos[r, i] * h_pos[r], -v_neg[r, i] * h_neg[r]
-            # (coef is indexed by the row of hh: h_pos rows, then h_neg rows)
-            count = 0
-            sum_pos = 0.0
-            for r in range(m):
-                a = X[start + r, i]
-                sum_pos += a
-                rows[count] = r
-                coef[r] = a
-                count += 1 if a != 0.0 else 0
-            sum_neg = 0.0
-            for r in range(n_chains):
-                a = v_neg[r, i]
-                sum_neg += a
-                rows[count] = rows_max + r
-                coef[rows_max + r] = -a
-                count += 1 if a != 0.0 else 0
-            if count == 0:
-                continue   # no term: the row of W, its column of W.T and the bias stay as they are
-            for j in range(n_hidden):
-                grad[j] = 0.0
-            _add_rows(coef, rows, count, hh, grad, n_hidden)
-            # W.T kept in step: a strided update of column i, the same sum as
-            # W's (equal entries); before W's row, which it would otherwise
-            # read back just after the vector stores (slower)
-            for j in range(n_hidden):
-                weights_t[j, i] += lr_w * grad[j]
-            for j in range(n_hidden):
-                w[i, j] += lr_w * grad[j]
+    j0 = max(j0, 0)
+    n = j1 - j0
+    # hidden biases: each sum over the rows in order
+    for jj in range(n):
+        sums_pos[j0 + jj] = 0.0
+        sums_neg[j0 + jj] = 0.0
+    for r in range(m):
+        for jj in range(n):
+            sums_pos[j0 + jj] += hh[r, j0 + jj]
+    for r in range(n_chains):
+        for jj in range(n):
+            sums_neg[j0 + jj] += hh[rows_max + r, j0 + jj]
+    for jj in range(n):
+        hidden_bias[j0 + jj] += lr * (sums_pos[j0 + jj] - sums_neg[j0 + jj])
+    for i in range(n_visible):
+        # the non-zero terms of column i: +v_pos[r, i] * h_pos[r], -v_neg[r, i] * h_neg[r]
+        # (coef is indexed by the row of hh: h_pos rows, then h_neg rows)
+        count = 0
+        sum_pos = 0.0
+        for r in range(m):
+            a = X[start + r, i]
+            sum_pos += a
+            rows[count] = r
+            coef[r] = a
+            count += 1 if a != 0.0 else 0
+        sum_neg = 0.0
+        for r in range(n_chains):
+            a = v_neg[r, i]
+            sum_neg += a
+            rows[count] = rows_max + r
+            coef[rows_max + r] = -a
+            count += 1 if a != 0.0 else 0
+        if count == 0:
+            continue   # no term: W's entries, W.T's and the bias stay as they are
+        for jj in range(n):
+            grad[j0 + jj] = 0.0
+        _add_rows_range(coef, rows, count, hh, grad, j0, j1)
+        # W.T kept in step: a strided update of column i, the same sum as
+        # W's (equal entries); before W's row, which it would otherwise
+        # read back just after the vector stores (slower)
+        for jj in range(n):
+            weights_t[j0 + jj, i] += lr_w * grad[j0 + jj]
+        for jj in range(n):
+            w[i, j0 + jj] += lr_w * grad[j0 + jj]
+        if j0 == 0:
             visible_bias[i] += lr * (sum_pos - sum_neg)
 
 
-# The runs of the parallel loops, as calls (a run a thread): numba compiles a
-# prange body as a function of its own, and compiled the inlined bodies once
-# there and once more in the serial loops. The serial loops still inline them
-# (as one run): with calls there too, the article's digits RBM, which runs
-# serially, trained 4-5% slower (two calls a minibatch of 16 us, and the code
-# around them). First compile of ``train`` (float32): 27 -> 20 s. (Under
-# NUMBA_DISABLE_JIT a helper is the plain function, without ``py_func``.)
-_chain_steps_call = njit(cache=True)(getattr(_chain_steps, "py_func", _chain_steps))
-_block_updates_call = njit(cache=True)(getattr(_block_updates, "py_func", _block_updates))
+@njit(cache=True)
+def _hidden_down(n_chains, w, hidden_bias, h_chains, v_neg, hh, active, counts, u, bits, rows_max,
+                 draw, seed, base, offset, uniforms, position, j0, j1):
+    """Hidden units ``j0 <= j < j1`` of the negative phase: h_neg = P(h=1|v_neg),
+    and the chains' next hidden sample where ``draw``."""
+    n_hidden = hidden_bias.shape[0]
+    j0 = max(j0, 0)
+    n = j1 - j0
+    for r in range(n_chains):
+        acc = hh[rows_max + r]
+        for jj in range(n):
+            acc[j0 + jj] = hidden_bias[j0 + jj]
+        _add_rows_range(v_neg[r], active[r], counts[r], w, acc, j0, j1)
+        _sigmoid(acc[j0:j1], n, bits)
+        if draw:
+            _fill_uniforms(uniforms, position + n_chains * offset + r * n_hidden + j0, seed, r,
+                           base + offset + j0, u, n)
+            _draw(acc[j0:j1], u, n, h_chains[r][j0:j1])
+
+
+@njit(cache=True, inline="always")
+def _list_chains(h_chains, active, counts, parts_at, n_chains, n_parts, part):
+    """The chains' active hiddens, and where each part's start in the lists."""
+    for r in range(n_chains):
+        count = _nonzeros(h_chains[r], active[r])
+        counts[r] = count
+        q = 0
+        for p in range(n_parts):
+            while q < count and active[r, q] < p * part:
+                q += 1
+            parts_at[r, p] = q
+        parts_at[r, n_parts] = count
 
 
 def _train(X, weights, visible_bias, hidden_bias, chain, learning_rate, batch_size,
@@ -584,9 +671,21 @@ def _train(X, weights, visible_bias, hidden_bias, chain, learning_rate, batch_si
         PCD: chain = a sample of h_neg
 
     With ``k = 1`` and ``persistent`` this is scikit-learn's ``BernoulliRBM._fit``.
-    A thread runs the positive phase of a run of data rows ``r`` and of chains
-    ``r``; then a thread updates a run of blocks of rows of ``W``, each entry summed
-    over the rows in order.
+    Threads. A minibatch runs in steps, each a parallel loop over independent
+    outputs: a run of hidden units a thread for h_pos (and CD's first sample),
+    for h_neg and the chains' next sample, and for the updates of those units
+    (their columns of ``W``, rows of ``W.T`` and biases); a part of the hidden
+    units, or a run of visible units, a thread for the visible sums; a run of
+    visible units for v_neg. A thread so reads and writes the same half of
+    ``W`` and ``W.T`` at every step, which stays in its core's cache: split by
+    rows (a data row and its chain a thread) every thread read all of both,
+    and the update's writes moved them between the cores each minibatch (the
+    784-wide binary pass on 2 threads: 0.86 -> 0.56 s; one thread 0.99 ->
+    0.69 s). The visible sums are added up a part of the hidden units at a
+    time (``_PART_BYTES`` of a row of ``W``: 128 float64 units, 256 float32),
+    the parts' sums then added in order, so each sum is the same on any
+    thread count; with one part (at most 128 or 256 hidden units) it is the
+    sum over all of them, as before.
 
     Layout: the kernel works on copies of ``W`` and ``W.T`` (the one the visible
     probabilities read) and on scratch rows that all start on a cache line, their
@@ -628,7 +727,7 @@ def _train(X, weights, visible_bias, hidden_bias, chain, learning_rate, batch_si
     position : int
         Where the replay starts in ``uniforms``.
     threads : int
-        Split the loops over rows and blocks into that many contiguous runs,
+        Split the loops over units and parts into that many contiguous runs,
         one a thread of numba's (the parallel twin; the serial one runs them in
         turn), or (1) run them all on the calling thread: the models run the
         cached parallel twin either way, so that a new process does not compile
@@ -670,17 +769,34 @@ def _train(X, weights, visible_bias, hidden_bias, chain, learning_rate, batch_si
             w[i, j] = weights[i, j]
         for j in range(n_hidden, stride):
             w[i, j] = 0.0
+    part = _part_units(weights.itemsize)
+    n_parts = (n_hidden + part - 1) // part
+    visible_row = (n_visible + 15) // 16 * 16
+    pre = _aligned(rows_max, visible_row, weights)
+    partials = _aligned(n_parts * rows_max if n_parts > 1 else 1, visible_row, weights)
     sums_pos = np.empty(n_hidden)  # float64, as the scalar sums were
     sums_neg = np.empty(n_hidden)
     h_state = np.empty((rows_max, n_hidden), dtype=dtype)
+    h_chains = chain if persistent else h_state
     v_neg = np.empty((rows_max, n_visible), dtype=dtype)
-    pre = _aligned(rows_max, (width + 15) // 16 * 16, weights)
-    u = np.empty((rows_max, width))
     active = np.empty((rows_max, width), dtype=np.int64)
-    n_blocks = (n_visible + _BLOCK - 1) // _BLOCK
-    grads = _aligned(n_blocks, stride, weights)  # scratch of the weight update, a row a block
-    rows_all = np.empty((n_blocks, 2 * rows_max), dtype=np.int64)
-    coef_all = np.empty((n_blocks, 2 * rows_max), dtype=dtype)
+    counts = np.empty(rows_max, dtype=np.int64)
+    parts_at = np.empty((rows_max, n_parts + 1), dtype=np.int64)
+    # a thread's scratch, each row starting on its own cache line
+    runs = max(threads, 1)
+    u = _aligned(runs, (width + 15) // 16 * 16, np.empty(0))
+    bits = np.empty((runs, (width + 15) // 16 * 16 + _PAD), dtype=np.int64)
+    grads = _aligned(runs, stride, weights)
+    rows_c = np.empty((runs, 2 * rows_max + _PAD), dtype=np.int64)
+    coef_c = _aligned(runs, (2 * rows_max + 15) // 16 * 16, weights)
+    # the runs of the parallel loops (a thread each): of hidden units, of visible
+    # units, of parts; the serial loops run all of them as one (int64 bounds, as
+    # the parallel loops', so that each called kernel compiles once)
+    hc = min(runs, (n_hidden + 15) // 16)
+    vc = min(runs, (n_visible + 15) // 16)
+    pc = min(runs, n_parts)
+    all_p0, all_p1 = _chunk(0, 1, n_parts)
+    all_v0, all_v1 = _unit_chunk(0, 1, n_visible)
     # threads a minibatch: all of them, or the calling one where that has been
     # faster (a shared core: _parallel.ADAPT_FIRST_GAP); recent: cycles a row
     choice, recent = adapt_choice()
@@ -698,46 +814,77 @@ def _train(X, weights, visible_bias, hidden_bias, chain, learning_rate, batch_si
             if threads > 1:
                 many, probe = adapt_next(choice)
                 t0 = cycles()
-            # a run of rows a thread: the positive phase of data row r, negative chain r
-            rows = max(m, n_chains)
-            if many:
-                chunks = min(rows, threads)
-                for c in prange(chunks):
-                    r0, r1 = _chunk(c, chunks, rows)
-                    _chain_steps_call(X, start, m, n_chains, w, weights_t, visible_bias,
-                                      hidden_bias, chain, h_state, v_neg, hh, pre, active, u,
-                                      rows_max, k, persistent, seed, base, uniforms, position,
-                                      r0, r1)
-            else:
-                r0, r1 = _chunk(0, 1, rows)
-                _chain_steps(X, start, m, n_chains, w, weights_t, visible_bias, hidden_bias, chain,
-                             h_state, v_neg, hh, pre, active, u, rows_max, k, persistent, seed,
-                             base, uniforms, position, r0, r1)
-            position += n_chains * units
-            # hidden biases (serial: n_hidden sums over a few rows, row by row so
-            # the loop over units vectorises; each sum still runs over r in order)
-            for j in range(n_hidden):
-                sums_pos[j] = 0.0
-                sums_neg[j] = 0.0
+            # the positive phase, a run of hidden units a thread
             for r in range(m):
-                for j in range(n_hidden):
-                    sums_pos[j] += hh[r, j]
-            for r in range(n_chains):
-                for j in range(n_hidden):
-                    sums_neg[j] += hh[rows_max + r, j]
-            for j in range(n_hidden):
-                hidden_bias[j] += lr * (sums_pos[j] - sums_neg[j])
-            # a run of blocks of visible units a thread: rows of W, visible biases
+                counts[r] = _nonzeros(X[start + r], active[r])
             if many:
-                chunks = min(n_blocks, threads)
-                for c in prange(chunks):
-                    b0, b1 = _chunk(c, chunks, n_blocks)
-                    _block_updates_call(X, start, m, n_chains, w, weights_t, visible_bias, v_neg,
-                                        hh, grads, rows_all, coef_all, rows_max, lr, lr_w, b0, b1)
+                for c in prange(hc):
+                    j0, j1 = _unit_chunk(c, hc, n_hidden)
+                    _hidden_up(X, start, m, n_chains, w, hidden_bias, h_state, hh, active, counts,
+                               u[c], bits[c], persistent, seed, base, uniforms, position, j0, j1)
             else:
-                b0, b1 = _chunk(0, 1, n_blocks)
-                _block_updates(X, start, m, n_chains, w, weights_t, visible_bias, v_neg, hh, grads,
-                               rows_all, coef_all, rows_max, lr, lr_w, b0, b1)
+                j0, j1 = _unit_chunk(0, 1, n_hidden)
+                _hidden_up(X, start, m, n_chains, w, hidden_bias, h_state, hh, active, counts,
+                           u[0], bits[0], persistent, seed, base, uniforms, position, j0, j1)
+            # k Gibbs steps: v_neg ~ P(v|h), h_neg = P(h=1|v_neg), h ~ h_neg
+            offset = 0 if persistent else n_hidden  # each chain's numbers used so far
+            for s in range(k):
+                # the visible sums a part of the hiddens at a time: a run of parts a
+                # thread where there are enough, else a run of visible units
+                _list_chains(h_chains, active, counts, parts_at, n_chains, n_parts, part)
+                if many and n_parts >= threads:
+                    for c in prange(pc):
+                        p0, p1 = _chunk(c, pc, n_parts)
+                        _visible_partials(h_chains, active, parts_at, weights_t, visible_bias,
+                                          partials, pre, n_chains, n_parts, rows_max, p0, p1,
+                                          all_v0, all_v1)
+                elif many:
+                    for c in prange(vc):
+                        i0, i1 = _unit_chunk(c, vc, n_visible)
+                        _visible_partials(h_chains, active, parts_at, weights_t, visible_bias,
+                                          partials, pre, n_chains, n_parts, rows_max, all_p0,
+                                          all_p1, i0, i1)
+                else:
+                    _visible_partials(h_chains, active, parts_at, weights_t, visible_bias,
+                                      partials, pre, n_chains, n_parts, rows_max, all_p0, all_p1,
+                                      all_v0, all_v1)
+                # a run of visible units a thread: v_neg
+                if many:
+                    for c in prange(vc):
+                        i0, i1 = _unit_chunk(c, vc, n_visible)
+                        _visible_down(partials, pre, v_neg, u[c], bits[c], n_chains, n_parts,
+                                      rows_max, seed, base, offset, uniforms, position, i0, i1)
+                else:
+                    _visible_down(partials, pre, v_neg, u[0], bits[0], n_chains, n_parts,
+                                  rows_max, seed, base, offset, uniforms, position, all_v0, all_v1)
+                offset += n_visible
+                for r in range(n_chains):
+                    counts[r] = _nonzeros(v_neg[r], active[r])
+                # a run of hidden units a thread: h_neg, the chains' next sample, and
+                # after the last step the updates of those units
+                last = s == k - 1
+                draw = persistent or not last
+                if many:
+                    for c in prange(hc):
+                        j0, j1 = _unit_chunk(c, hc, n_hidden)
+                        _hidden_down(n_chains, w, hidden_bias, h_chains, v_neg, hh, active, counts,
+                                     u[c], bits[c], rows_max, draw, seed, base, offset, uniforms,
+                                     position, j0, j1)
+                        if last:
+                            _update_range(X, start, m, n_chains, w, weights_t, visible_bias,
+                                          hidden_bias, v_neg, hh, grads[c], rows_c[c], coef_c[c],
+                                          sums_pos, sums_neg, rows_max, lr, lr_w, j0, j1)
+                else:
+                    j0, j1 = _unit_chunk(0, 1, n_hidden)
+                    _hidden_down(n_chains, w, hidden_bias, h_chains, v_neg, hh, active, counts,
+                                 u[0], bits[0], rows_max, draw, seed, base, offset, uniforms,
+                                 position, j0, j1)
+                    if last:
+                        _update_range(X, start, m, n_chains, w, weights_t, visible_bias,
+                                      hidden_bias, v_neg, hh, grads[0], rows_c[0], coef_c[0],
+                                      sums_pos, sums_neg, rows_max, lr, lr_w, j0, j1)
+                offset += n_hidden
+            position += n_chains * units
             if threads > 1:
                 adapt_record(choice, recent, many, probe, (cycles() - t0) / max(m, n_chains))
     for i in range(n_visible):

@@ -229,6 +229,38 @@ def test_train_replay_matches_numpy_reference_at_padding_edges(n_visible, n_hidd
         assert_allclose(g, e, rtol=1e-12, atol=1e-14)
 
 
+@pytest.mark.parametrize("persistent,k", [(True, 1), (False, 2)])
+@pytest.mark.parametrize("n_runs", [1, 3])
+def test_train_replay_matches_numpy_reference_with_hidden_parts(persistent, k, n_runs):
+    # 300 float64 hidden units: the visible sums are added a part of 128 hidden
+    # units at a time (the last part 44), the parts' sums then in order; the
+    # steps run on 3 runs of units (and of parts), or all on the calling thread
+    X, W, b, c = problem(n_samples=12, n_visible=40, n_hidden=300)
+    W *= 0.1
+    chain = (np.random.RandomState(11).rand(5, 300) < 0.5).astype(float)
+    n_chains = [5, 5, 5] if persistent else [5, 5, 2]
+    u = np.random.RandomState(12).rand(2 * sum(n_chains) * k * (40 + 300))
+    *got, used = _train(rbm.train, X, W, b, c, chain, k, persistent, u, threads=n_runs)
+    expected = reference.rbm_train(X, W, b, c, chain, 0.3, 5, 2, k, persistent, u)
+    assert used == len(u)
+    for g, e in zip(got, expected):
+        assert_allclose(g, e, rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_train_with_hidden_parts_gives_the_same_bits_on_any_split(dtype):
+    # 300 hidden units: 2 parts in float32 (256 units a part), 3 in float64
+    # (128): runs of parts (where there are at least as many parts as runs)
+    # or of visible units, and the serial twin
+    X, W, b, c = problem(dtype, n_samples=40, n_visible=40, n_hidden=300)
+    chain = np.zeros((10, 300), dtype=dtype)
+    args = (X, W, b, c, chain, 1, True, NO_UNIFORMS)
+    one = _train(rbm.train_serial, *args, batch_size=10, threads=1)
+    for n in (1, 2, 3, 5):
+        for x, y in zip(one, _train(rbm.train, *args, batch_size=10, threads=n)):
+            assert_array_equal(x, y)
+
+
 def test_train_serial_and_parallel_twins_give_the_same_bits():
     # and the parallel twin's serial loops (threads=1), which the models run
     X, W, b, c = problem()
