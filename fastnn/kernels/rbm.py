@@ -490,6 +490,20 @@ def _unit_chunk(c, chunks, n):
 
 
 @njit(cache=True, inline="always")
+def _sums_run(c, runs, by_parts, n_parts, n_visible):
+    """Run ``c`` of ``runs`` of the visible sums: ``(p0, p1, i0, i1)``, parts
+    ``p0 <= p < p1`` of the hidden units and visible units ``i0 <= i < i1``;
+    a run of parts with every visible unit, or the reverse."""
+    if by_parts:
+        p0, p1 = _chunk(c, runs, n_parts)
+        i0, i1 = _unit_chunk(0, 1, n_visible)
+    else:
+        p0, p1 = _chunk(0, 1, n_parts)
+        i0, i1 = _unit_chunk(c, runs, n_visible)
+    return p0, p1, i0, i1
+
+
+@njit(cache=True, inline="always")
 def _draw(p, u, n, out):
     """out[j] = 1 if u[j] < p[j] else 0, for j < n (``_sample`` without the list)."""
     for j in range(n):
@@ -794,9 +808,8 @@ def _train(X, weights, visible_bias, hidden_bias, chain, learning_rate, batch_si
     # the parallel loops', so that each called kernel compiles once)
     hc = min(runs, (n_hidden + 15) // 16)
     vc = min(runs, (n_visible + 15) // 16)
-    pc = min(runs, n_parts)
-    all_p0, all_p1 = _chunk(0, 1, n_parts)
-    all_v0, all_v1 = _unit_chunk(0, 1, n_visible)
+    by_parts = n_parts >= runs   # the visible sums: a run of parts a thread, or of visible units
+    sc = min(runs, n_parts) if by_parts else vc
     # threads a minibatch: all of them, or the calling one where that has been
     # faster (a shared core: _parallel.ADAPT_FIRST_GAP); recent: cycles a row
     choice, recent = adapt_choice()
@@ -832,22 +845,16 @@ def _train(X, weights, visible_bias, hidden_bias, chain, learning_rate, batch_si
                 # the visible sums a part of the hiddens at a time: a run of parts a
                 # thread where there are enough, else a run of visible units
                 _list_chains(h_chains, active, counts, parts_at, n_chains, n_parts, part)
-                if many and n_parts >= threads:
-                    for c in prange(pc):
-                        p0, p1 = _chunk(c, pc, n_parts)
+                if many:
+                    for c in prange(sc):
+                        p0, p1, i0, i1 = _sums_run(c, sc, by_parts, n_parts, n_visible)
                         _visible_partials(h_chains, active, parts_at, weights_t, visible_bias,
-                                          partials, pre, n_chains, n_parts, rows_max, p0, p1,
-                                          all_v0, all_v1)
-                elif many:
-                    for c in prange(vc):
-                        i0, i1 = _unit_chunk(c, vc, n_visible)
-                        _visible_partials(h_chains, active, parts_at, weights_t, visible_bias,
-                                          partials, pre, n_chains, n_parts, rows_max, all_p0,
-                                          all_p1, i0, i1)
+                                          partials, pre, n_chains, n_parts, rows_max, p0, p1, i0,
+                                          i1)
                 else:
+                    p0, p1, i0, i1 = _sums_run(0, 1, by_parts, n_parts, n_visible)
                     _visible_partials(h_chains, active, parts_at, weights_t, visible_bias,
-                                      partials, pre, n_chains, n_parts, rows_max, all_p0, all_p1,
-                                      all_v0, all_v1)
+                                      partials, pre, n_chains, n_parts, rows_max, p0, p1, i0, i1)
                 # a run of visible units a thread: v_neg
                 if many:
                     for c in prange(vc):
@@ -855,8 +862,9 @@ def _train(X, weights, visible_bias, hidden_bias, chain, learning_rate, batch_si
                         _visible_down(partials, pre, v_neg, u[c], bits[c], n_chains, n_parts,
                                       rows_max, seed, base, offset, uniforms, position, i0, i1)
                 else:
+                    i0, i1 = _unit_chunk(0, 1, n_visible)
                     _visible_down(partials, pre, v_neg, u[0], bits[0], n_chains, n_parts,
-                                  rows_max, seed, base, offset, uniforms, position, all_v0, all_v1)
+                                  rows_max, seed, base, offset, uniforms, position, i0, i1)
                 offset += n_visible
                 for r in range(n_chains):
                     counts[r] = _nonzeros(v_neg[r], active[r])
