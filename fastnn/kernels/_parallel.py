@@ -46,23 +46,38 @@ def chunk(c, chunks, n):
 # ADAPT_FIRST_GAP batches, then at gaps that double up to ADAPT_MAX_GAP while
 # the choice holds, back to the first gap when it changes. The same bits
 # either way: every output is summed by one thread in one order.
+#
+# What a way costs. Beside a busy process most parallel batches run at full
+# speed and a few wait milliseconds for the descheduled thread (the 784-wide
+# RBM's: median 0.28 ms, mean 1.3-1.6 ms, 1% over 25 ms), so one batch, or a
+# mean of the last few, tells little. The chosen way's cost is its mean over
+# all its batches since the last choice (the first batch of a fit left out:
+# cold caches); the other way's, a probe folded into what that way cost
+# before (a quarter of the weight), so that one lucky batch does not switch
+# back to a way that stalled: a parallel batch that ran quickly once would
+# bring the stalls back for a gap. (With the last probe and a running
+# average of the last few batches instead, the RBM beside a busy process ran
+# 12% of its batches in parallel, a third of its time.)
 ADAPT_FIRST_GAP = 16
 ADAPT_MAX_GAP = 256
 # the entries of a trainer's choice (``adapt_choice``)
 _PAR, _GAP, _NEXT, _BATCHES = range(4)
+# the entries of its costs: each way's (one thread, all), and the chosen way's
+# sum and count since the last choice
+_SUM, _COUNT = 2, 3
 
 
 @njit(cache=True, inline="always")
 def adapt_choice():
     """A trainer's choice of threads, to start: all of them, the first probe
-    of one after ``ADAPT_FIRST_GAP`` batches; and its recent costs (one
-    thread, all of them)."""
+    of one after ``ADAPT_FIRST_GAP`` batches; and its costs (cycles a row,
+    see above)."""
     choice = np.empty(4, dtype=np.int64)
     choice[_PAR] = 1
     choice[_GAP] = ADAPT_FIRST_GAP
     choice[_NEXT] = ADAPT_FIRST_GAP - 1
     choice[_BATCHES] = 0
-    return choice, np.zeros(2)
+    return choice, np.zeros(4)
 
 
 @njit(cache=True, inline="always")
@@ -76,13 +91,15 @@ def adapt_next(choice):
 @njit(cache=True, inline="always")
 def adapt_record(choice, recent, many, probe, cost):
     """Record the batch's ``cost`` (cycles a row) run on all threads (``many``)
-    or on one; at a probe, choose the faster way and the gap to the next probe."""
+    or on one; at a probe, choose the cheaper way (see above) and the gap to
+    the next probe."""
     k = 1 if many else 0
-    if probe or recent[k] == 0.0:
-        recent[k] = cost
-    else:
-        recent[k] = 0.75 * recent[k] + 0.25 * cost
     if probe:
+        recent[k] = cost if recent[k] == 0.0 else 0.75 * recent[k] + 0.25 * cost
+        if recent[_COUNT] > 0.0:
+            recent[1 - k] = recent[_SUM] / recent[_COUNT]
+        recent[_SUM] = 0.0
+        recent[_COUNT] = 0.0
         faster = recent[1] <= recent[0]   # all threads, or one
         if faster == (choice[_PAR] == 1):
             choice[_GAP] = min(2 * choice[_GAP], ADAPT_MAX_GAP)
@@ -90,4 +107,7 @@ def adapt_record(choice, recent, many, probe, cost):
             choice[_GAP] = ADAPT_FIRST_GAP
         choice[_PAR] = 1 if faster else 0
         choice[_NEXT] = choice[_BATCHES] + choice[_GAP]
+    elif choice[_BATCHES] > 0:
+        recent[_SUM] += cost
+        recent[_COUNT] += 1.0
     choice[_BATCHES] += 1
