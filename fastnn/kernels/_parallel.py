@@ -61,22 +61,25 @@ def chunk(c, chunks, n):
 ADAPT_FIRST_GAP = 16
 ADAPT_MAX_GAP = 256
 # the entries of a trainer's choice (``adapt_choice``)
-_PAR, _GAP, _NEXT, _BATCHES = range(4)
+_PAR, _GAP, _NEXT, _BATCHES, _MAX_GAP = range(5)
 # the entries of its costs: each way's (one thread, all), and the chosen way's
 # sum and count since the last choice
 _SUM, _COUNT = 2, 3
 
 
 @njit(cache=True, inline="always")
-def adapt_choice():
+def adapt_choice(max_gap=ADAPT_MAX_GAP):
     """A trainer's choice of threads, to start: all of them, the first probe
-    of one after ``ADAPT_FIRST_GAP`` batches; and its costs (cycles a row,
-    see above)."""
-    choice = np.empty(4, dtype=np.int64)
+    of one after ``ADAPT_FIRST_GAP`` batches, gaps up to ``max_gap`` batches
+    (steps far shorter than a stall take a longer one: a probe of two threads
+    beside a busy process may wait 25 ms); and its costs (cycles a row, see
+    above)."""
+    choice = np.empty(5, dtype=np.int64)
     choice[_PAR] = 1
     choice[_GAP] = ADAPT_FIRST_GAP
     choice[_NEXT] = ADAPT_FIRST_GAP - 1
     choice[_BATCHES] = 0
+    choice[_MAX_GAP] = max_gap
     return choice, np.zeros(4)
 
 
@@ -102,7 +105,7 @@ def adapt_record(choice, recent, many, probe, cost):
         recent[_COUNT] = 0.0
         faster = recent[1] <= recent[0]   # all threads, or one
         if faster == (choice[_PAR] == 1):
-            choice[_GAP] = min(2 * choice[_GAP], ADAPT_MAX_GAP)
+            choice[_GAP] = min(2 * choice[_GAP], choice[_MAX_GAP])
         else:
             choice[_GAP] = ADAPT_FIRST_GAP
         choice[_PAR] = 1 if faster else 0

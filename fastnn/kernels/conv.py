@@ -39,7 +39,7 @@ import numpy as np
 from numba import njit, prange, types
 from numba.extending import overload
 
-from ._parallel import chunk
+from ._parallel import adapt_choice, adapt_next, adapt_record, chunk
 from .activations import (IDENTITY, LOGISTIC, RELU, SOFTMAX, TANH, activate_range, derivative,
                           logistic, logistic32_inplace)
 from .dense import (A_OFF, ACT, ADAM, ALPHA, B_OFF, LR, MOMENTUM, N_IN, N_OUT, SGD, STEP, W_OFF,
@@ -48,7 +48,7 @@ from .dense import (A_OFF, ACT, ADAM, ALPHA, B_OFF, LR, MOMENTUM, N_IN, N_OUT, S
 from .losses import LOG, output_delta, sample_loss
 from .pool import max_pool_image
 from .simd import (CONV_VECTORS, TAP_LANES, TAP_ROWS, TILE_IMAGES, TILE_VECTORS, conv_tile1,
-                   conv_tile2, lane_dot, lane_dot4, pool2_row, rows_tile4, tap_rows)
+                   conv_tile2, cycles, lane_dot, lane_dot4, pool2_row, rows_tile4, tap_rows)
 
 # the entries of ``spec``
 (SPEC_C, SPEC_H, SPEC_W, SPEC_F, SPEC_KH, SPEC_KW, SPEC_OH, SPEC_OW, SPEC_POOL, SPEC_PH, SPEC_PW,
@@ -832,6 +832,12 @@ def _image_step(params, spec, layout, x, y, z, lz, bits, scale, dz, pooled, arg,
 # parallel loop costs about 1 us to start and wait for (OpenMP, 2 threads),
 # and the split step starts two per image.
 SPLIT_WORK = 100_000
+# The longest gap between two probes of the other way at batch size 1, in
+# images: an image takes 35-55 us and a probe of two threads beside a busy
+# process may wait 25 ms, so the trainers' 256 batches would spend as much
+# again on probes (part E's network, 10000 images: 0.80 s with them, 0.61-0.67 s
+# with this; one thread 0.56 s).
+ADAPT_MAX_GAP_IMAGES = 4096
 
 
 @njit(cache=True)
@@ -1253,6 +1259,9 @@ def _trainer(PER_IMAGE):
             if PER_IMAGE:   # (a closure constant: the other path is not compiled)
                 split = _split_work(spec, layout)
                 S = np.empty((n_f, layout[0, N_OUT]), params.dtype)
+                # an image's filters on all threads, or on the calling one where that
+                # has been faster (a shared core: _parallel.ADAPT_FIRST_GAP)
+                choice, recent = adapt_choice(ADAPT_MAX_GAP_IMAGES)
                 for k in range(n_samples):
                     idx = order[k]
                     alpha_s = alpha
@@ -1267,9 +1276,17 @@ def _trainer(PER_IMAGE):
                     # the L2 term of the weights the step starts from, as the minibatch
                     # path and the MLPs count it
                     penalty = 0.5 * alpha_s * _sum_sq(params, spec, layout) if alpha > 0.0 else 0.0
+                    many = False
+                    probe = False
+                    t0 = 0
+                    if split:
+                        many, probe = adapt_next(choice)
+                        t0 = cycles()
                     value = _image_step(params, spec, layout, X1[idx], Y[idx], Z[0], lz, BITS[0],
                                         SCALE[0], DZ, POOL[0], ARG[0], A[0], D[0], DP[0], GW, GB, S,
-                                        solver, hp_s, lr_t, vel, sq, split) + penalty
+                                        solver, hp_s, lr_t, vel, sq, many) + penalty
+                    if split:
+                        adapt_record(choice, recent, many, probe, float(cycles() - t0))
                     step_loss[e, k] = value
                     total += value
             else:
@@ -1279,6 +1296,9 @@ def _trainer(PER_IMAGE):
                 P1 = POOL.reshape(POOL.size)
                 n_tasks = _batch_task_count(spec, layout)[1]
                 runs = max(1, min(n_tasks, threads))
+                # a batch's loops on all threads, or on the calling one where that
+                # has been faster (a shared core: _parallel.ADAPT_FIRST_GAP)
+                choice, recent = adapt_choice()
                 for b in range(n_batches):
                     start = b * batch_size
                     nb = min(batch_size, n_samples - start)
@@ -1289,11 +1309,25 @@ def _trainer(PER_IMAGE):
                         if sw_b == 0.0:
                             step_loss[e, b] = 0.0
                             continue
-                    for grp in prange((nb + 3) // 4):
-                        r0 = 4 * grp
-                        _group_gradient(params, spec, layout, X1, Y, order, start, r0, min(nb, r0 + 4),
-                                        Z, lz, BITS, SCALE, DZ[r0], POOL, ARG, A, D, DP, GP,
-                                        batch_loss, sw)
+                    many = threads > 1
+                    probe = False
+                    tc = 0
+                    if many:
+                        many, probe = adapt_next(choice)
+                        tc = cycles()
+                    n_groups = (nb + 3) // 4
+                    if many:
+                        for grp in prange(n_groups):
+                            r0 = 4 * np.int64(grp)
+                            _group_gradient(params, spec, layout, X1, Y, order, start, r0,
+                                            min(nb, r0 + 4), Z, lz, BITS, SCALE, DZ[r0], POOL, ARG,
+                                            A, D, DP, GP, batch_loss, sw)
+                    else:
+                        for grp in range(n_groups):
+                            r0 = 4 * grp
+                            _group_gradient(params, spec, layout, X1, Y, order, start, r0,
+                                            min(nb, r0 + 4), Z, lz, BITS, SCALE, DZ[r0], POOL, ARG,
+                                            A, D, DP, GP, batch_loss, sw)
                     bl = 0.0
                     for r in range(nb):
                         bl += batch_loss[r]
@@ -1313,10 +1347,17 @@ def _trainer(PER_IMAGE):
                     lr_t = _adam_lr(hp, state[STEP]) if solver == ADAM else hp[LR]
                     # the batch's sums and the updates in one parallel loop (one wait for
                     # the threads a step), a run of tasks a thread (_batch_tasks)
-                    for c in prange(runs):
-                        t0, t1 = chunk(c, runs, n_tasks)
+                    if many:
+                        for c in prange(runs):
+                            t0, t1 = chunk(c, runs, n_tasks)
+                            _batch_tasks(t0, t1, spec, layout, params, vel, sq, G, GP, D, P1, A1,
+                                         D1, n_units, nb, scale, alpha_b, solver, hp, lr_t)
+                    else:
+                        t0, t1 = chunk(0, 1, n_tasks)
                         _batch_tasks(t0, t1, spec, layout, params, vel, sq, G, GP, D, P1, A1, D1,
                                      n_units, nb, scale, alpha_b, solver, hp, lr_t)
+                    if threads > 1:
+                        adapt_record(choice, recent, many, probe, (cycles() - tc) / nb)
             done = e + 1
             if end_epoch(state, loss_curve, e, total / n_samples, tol, n_iter_no_change):
                 break

@@ -2,6 +2,7 @@
 network's training kernel, against the references in tests/reference.py."""
 import itertools
 
+import numba
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -12,7 +13,7 @@ from scipy.signal import correlate2d
 from scipy.special import expit
 
 from fastnn._threads import threads
-from fastnn.kernels import activations, conv, dense, simd
+from fastnn.kernels import _parallel, activations, conv, dense, simd
 from fastnn.kernels.activations import IDENTITY, LOGISTIC, RELU, TANH
 from fastnn.kernels.memory import padded_rows
 from tests import reference
@@ -393,6 +394,27 @@ def test_split_training_same_for_any_thread_count(n_threads, dtype, solver, mome
     for other in runs[1:]:
         for a, b in zip(runs[0], other):
             assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("batch", [1, 2])
+def test_steps_that_switch_threads_give_the_same_bits(batch):
+    """The parallel twin times its steps (an image's, or a minibatch's) and runs
+    one's loops on the calling thread where that has been faster (a shared
+    core), trying the other way at step ADAPT_FIRST_GAP - 1, then at gaps of
+    ADAPT_FIRST_GAP on: 2 passes of 80 steps run both ways, and give the serial
+    twin's bits."""
+    assert _parallel.ADAPT_FIRST_GAP * 4 < 80
+    X, Y = _data(25, 80 * batch, image=(1, 16, 16))
+    runs = []
+    for kernel in (conv.train_epochs, conv.train_epochs_serial):
+        spec, layout, params, _ = _split_network(seed=26)
+        with threads(numba.config.NUMBA_NUM_THREADS):
+            curve, steps = _train(kernel, spec, layout, params, X, Y, batch, epochs=2,
+                                  order=dense.SHUFFLE, momentum=0.9, alpha=0.01)
+        runs.append((params, curve, steps))
+    assert np.isfinite(runs[0][1]).all()
+    for a, b in zip(*runs):
+        assert_array_equal(a, b)
 
 
 def test_predict_proba_matches_reference_forward():
