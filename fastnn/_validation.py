@@ -248,9 +248,10 @@ def check_sparse(X, name, dtype, n_features=None, fitted_with=None, unit_interva
     """A SciPy sparse ``X`` (any format) as a CSR matrix of ``dtype`` in
     canonical form (sorted indices, duplicates summed), for a model that
     densifies a run of rows at a time (``kernels.sparse.scatter_rows``, which
-    needs no duplicates) instead of all of ``X``. Its stored values are checked as ``check_array`` checks a dense
-    array's, and named by the same [row, column]: numbers, finite once cast,
-    in [0, 1] with ``unit_interval``. ``X`` itself is not modified."""
+    needs no duplicates) instead of all of ``X``. Its stored values are
+    checked as ``check_array`` checks a dense array's, and named by the same
+    [row, column]: numbers, finite once cast, in [0, 1] with
+    ``unit_interval``. ``X`` itself is not modified."""
     _check_shape(X.shape, name, 2, 1)
     _numeric(np.empty(0, dtype=X.dtype), name)
     csr = X.tocsr()

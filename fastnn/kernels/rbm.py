@@ -173,9 +173,13 @@ def _add_rows_range(coef, rows, count, matrix, acc, j0, j1):
 
 
 @njit(cache=True, inline="always")
-def _add_rows(coef, rows, count, matrix, acc, n):
-    """acc[:n] += sum_q coef[rows[q]] * matrix[rows[q], :n] (``_add_rows_range``)."""
-    _add_rows_range(coef, rows, count, matrix, acc, 0, n)
+def _pre_range(coef, rows, count, matrix, start, acc, j0, j1):
+    """acc[j0:j1] = start[j0:j1] + the listed rows' sum (``_add_rows_range``): a
+    layer's pre-activations over a range of its units."""
+    j0 = max(j0, 0)
+    for jj in range(j1 - j0):
+        acc[j0 + jj] = start[j0 + jj]
+    _add_rows_range(coef, rows, count, matrix, acc, j0, j1)
 
 
 @njit(cache=True, inline="always")
@@ -184,10 +188,7 @@ def _hidden_pre(v, active, count, weights, hidden_bias, acc):
 
     ``weights`` may have more columns than ``hidden_bias`` (rows padded, see ``_train``).
     """
-    n_hidden = hidden_bias.shape[0]
-    for j in range(n_hidden):
-        acc[j] = hidden_bias[j]
-    _add_rows(v, active, count, weights, acc, n_hidden)
+    _pre_range(v, active, count, weights, hidden_bias, acc, 0, hidden_bias.shape[0])
 
 
 @njit(cache=True, inline="always")
@@ -197,10 +198,7 @@ def _visible_pre(h, active, count, weights_t, visible_bias, acc):
     ``weights_t`` is ``W.T``, C-contiguous (n_hidden, n_visible or more: rows may be
     padded, see ``_train``): rows are added whole.
     """
-    n_visible = visible_bias.shape[0]
-    for i in range(n_visible):
-        acc[i] = visible_bias[i]
-    _add_rows(h, active, count, weights_t, acc, n_visible)
+    _pre_range(h, active, count, weights_t, visible_bias, acc, 0, visible_bias.shape[0])
 
 
 # --------------------------------------------------------------------------
@@ -521,9 +519,7 @@ def _hidden_up(X, start, m, n_chains, w, hidden_bias, h_state, hh, active, count
     n = j1 - j0
     for r in range(m):
         acc = hh[r]
-        for jj in range(n):
-            acc[j0 + jj] = hidden_bias[j0 + jj]
-        _add_rows_range(X[start + r], active[r], counts[r], w, acc, j0, j1)
+        _pre_range(X[start + r], active[r], counts[r], w, hidden_bias, acc, j0, j1)
         _sigmoid(acc[j0:j1], n, bits)
     if not persistent:
         for r in range(n_chains):
@@ -532,27 +528,19 @@ def _hidden_up(X, start, m, n_chains, w, hidden_bias, h_state, hh, active, count
 
 
 @njit(cache=True)
-def _visible_partials(h_chains, active, parts_at, weights_t, visible_bias, partials, pre,
+def _visible_partials(h_chains, active, parts_at, weights_t, visible_bias, zeros, partials, pre,
                       n_chains, n_parts, rows_max, p0, p1, i0, i1):
     """Visible units ``i0 <= i < i1``, hidden parts ``p0 <= p < p1``: the sums of
     h @ W.T over the chain's active hiddens in part ``p`` (``active[r,
     parts_at[r, p]:parts_at[r, p + 1]]``), part 0's from the visible bias, the
-    others' from 0; into ``pre`` where there is one part, else ``partials[p *
-    rows_max + r]``."""
-    i0 = max(i0, 0)
-    n = i1 - i0
+    others' from ``zeros``; into ``pre`` where there is one part, else
+    ``partials[p * rows_max + r]``."""
     for r in range(n_chains):
         for p in range(p0, p1):
             out = pre[r] if n_parts == 1 else partials[p * rows_max + r]
-            if p == 0:
-                for ii in range(n):
-                    out[i0 + ii] = visible_bias[i0 + ii]
-            else:
-                for ii in range(n):
-                    out[i0 + ii] = 0.0
             q0 = parts_at[r, p]
-            _add_rows_range(h_chains[r], active[r][q0:], parts_at[r, p + 1] - q0, weights_t, out,
-                            i0, i1)
+            _pre_range(h_chains[r], active[r][q0:], parts_at[r, p + 1] - q0, weights_t,
+                       visible_bias if p == 0 else zeros, out, i0, i1)
 
 
 @njit(cache=True)
@@ -643,9 +631,7 @@ def _hidden_down(n_chains, w, hidden_bias, h_chains, v_neg, hh, active, counts, 
     n = j1 - j0
     for r in range(n_chains):
         acc = hh[rows_max + r]
-        for jj in range(n):
-            acc[j0 + jj] = hidden_bias[j0 + jj]
-        _add_rows_range(v_neg[r], active[r], counts[r], w, acc, j0, j1)
+        _pre_range(v_neg[r], active[r], counts[r], w, hidden_bias, acc, j0, j1)
         _sigmoid(acc[j0:j1], n, bits)
         if draw:
             _fill_uniforms(uniforms, position + n_chains * offset + r * n_hidden + j0, seed, r,
@@ -788,6 +774,7 @@ def _train(X, weights, visible_bias, hidden_bias, chain, learning_rate, batch_si
     visible_row = (n_visible + 15) // 16 * 16
     pre = _aligned(rows_max, visible_row, weights)
     partials = _aligned(n_parts * rows_max if n_parts > 1 else 1, visible_row, weights)
+    zeros = np.zeros_like(visible_bias)   # where the visible sums of parts after the first start
     sums_pos = np.empty(n_hidden)  # float64, as the scalar sums were
     sums_neg = np.empty(n_hidden)
     h_state = np.empty((rows_max, n_hidden), dtype=dtype)
@@ -849,11 +836,11 @@ def _train(X, weights, visible_bias, hidden_bias, chain, learning_rate, batch_si
                     for c in prange(sc):
                         p0, p1, i0, i1 = _sums_run(c, sc, by_parts, n_parts, n_visible)
                         _visible_partials(h_chains, active, parts_at, weights_t, visible_bias,
-                                          partials, pre, n_chains, n_parts, rows_max, p0, p1, i0,
-                                          i1)
+                                          zeros, partials, pre, n_chains, n_parts, rows_max, p0,
+                                          p1, i0, i1)
                 else:
                     p0, p1, i0, i1 = _sums_run(0, 1, by_parts, n_parts, n_visible)
-                    _visible_partials(h_chains, active, parts_at, weights_t, visible_bias,
+                    _visible_partials(h_chains, active, parts_at, weights_t, visible_bias, zeros,
                                       partials, pre, n_chains, n_parts, rows_max, p0, p1, i0, i1)
                 # a run of visible units a thread: v_neg
                 if many:
