@@ -60,12 +60,19 @@ byte 1, and a reader (``open_store(path, mode='r')``, which ``load``,
 holds a shared lock on byte 1 from before it opens the file until it closes
 it: it reads the file between two commits, never during one. A writer first takes byte 2
 (exclusive) and readers pass through byte 2 (shared) before byte 1, so readers
-that follow each other without a gap cannot keep a writer out. A writer waits
-for the readers at most ``LOCK_WAIT`` seconds (a reader left open longer may
-then see a torn file; reopen it) and does not wait for readers open in its own
-process; a reader waits at most ``LOCK_WAIT`` seconds for a commit, and then
-says that the file is being written. Where the file system has no locks,
-readers read without them, as before.
+that follow each other without a gap cannot keep a waiting writer out. A commit whose
+pages cannot be copied in at once (readers hold byte 1) stays pending: the
+journal (which is the commit) stays on disk, the writer keeps its pages in
+memory and tries again at its next commit, the next journal holding every page
+still pending; once those pass ``PENDING_WAIT_ABOVE`` bytes a commit waits up to
+``LOCK_WAIT`` seconds for readers, and so does the close, which otherwise
+leaves the journal for the next open (``recover``). A reader that
+finds a pending journal reads through it (the file and the journal's pages over
+it), so it sees every commit, and a reader held open for hours never has the
+file change under it. Readers open in the writer's own process are not waited
+for. A reader waits at most ``LOCK_WAIT`` seconds for a commit being copied in,
+and then says that the file is being written. Where the file system has no
+locks, readers read without them, as before.
 
 Ctrl-C. h5py calls the store's file object back from inside HDF5, and an
 exception raised there (a KeyboardInterrupt) is swallowed by HDF5 or comes out
@@ -100,7 +107,8 @@ _JOURNAL_MAGIC = b"FNNJRNL1"
 _WRITER_BYTE = 0     # exclusive: the one writer, for as long as it has the file open
 _COMMIT_BYTE = 1     # exclusive while a commit copies pages in; shared by readers
 _INTENT_BYTE = 2     # exclusive while a writer waits for byte 1; readers pass through it
-LOCK_WAIT = 10.0     # seconds a reader waits for a commit, and a writer for readers
+LOCK_WAIT = 10.0     # seconds a reader waits for a commit, and a closing writer for readers
+PENDING_WAIT_ABOVE = 16 << 20   # bytes of pending pages past which a commit waits for readers too
 _READERS = {}        # (st_dev, st_ino) -> read-mode stores open in this process
 
 
@@ -311,20 +319,23 @@ def _being_written(path):
 
 
 @contextlib.contextmanager
-def _committing(fd):
+def _committing(fd, wait=LOCK_WAIT):
     """Hold byte 1 of ``fd`` exclusively while a commit copies pages into the file:
     readers (shared on byte 1) then read before or after it, never during.
-    Waits for readers at most LOCK_WAIT seconds, and not for this process's own."""
+    Yields whether the copy may go ahead: False when readers still hold the file
+    after ``wait`` seconds (no wait for this process's own readers), True once
+    they are out (or where the file system has no locks)."""
     st = os.fstat(fd)
-    wait = 0.0 if _READERS.get((st.st_dev, st.st_ino)) else LOCK_WAIT
-    intent = _wait_lock(fd, fcntl.F_WRLCK, _INTENT_BYTE, wait) is True
-    held = _wait_lock(fd, fcntl.F_WRLCK, _COMMIT_BYTE, wait) is True
+    if _READERS.get((st.st_dev, st.st_ino)):
+        wait = 0.0
+    intent = _wait_lock(fd, fcntl.F_WRLCK, _INTENT_BYTE, wait)
+    held = _wait_lock(fd, fcntl.F_WRLCK, _COMMIT_BYTE, wait) if intent is not False else False
     try:
-        yield
+        yield held is not False
     finally:
-        if held:
+        if held is True:
             _byte_lock(fd, fcntl.F_UNLCK, _COMMIT_BYTE)
-        if intent:
+        if intent is True:
             _byte_lock(fd, fcntl.F_UNLCK, _INTENT_BYTE)
 
 
@@ -353,11 +364,14 @@ def _read_lock(path):
 
 
 def recover(path):
-    """Replay a pending journal of results file ``path``; True if one was replayed.
+    """Copy a pending journal of results file ``path`` into the file; True if one was.
 
-    A journal is left only by a process killed while it copied a committed
-    run into the file. Every fastnn open calls this; call it yourself before
-    reading such a file with plain h5py.
+    A journal is left by a process killed while it copied a committed run into
+    the file, or by a writer that closed while readers held the file. Every
+    fastnn open calls this (and fastnn's readers read a pending journal
+    anyway); call it yourself before reading such a file with plain h5py. It
+    does nothing while a writer has the file open, or while readers hold it
+    after ``LOCK_WAIT`` seconds.
     """
     path = os.fspath(path)
     if not os.path.exists(_journal_path(path)):
@@ -365,30 +379,28 @@ def recover(path):
     fd = os.open(path, os.O_RDWR)
     try:
         if not _lock(fd):
-            return False             # a live writer holds the file and will finish its commit
-        return _recover_locked(path, fd)
+            return False             # a live writer holds the file and will copy it in
+        _drop_unfinished_journal(path)
+        file = _JournaledFile(path, fd)
+        return file.pending and file.copy_in(LOCK_WAIT)
     finally:
         os.close(fd)
 
 
-def _recover_locked(path, fd):
+def _drop_unfinished_journal(path):
     tmp = _journal_path(path) + ".tmp"
     if os.path.exists(tmp):
         os.unlink(tmp)               # a commit that never reached its commit point
-    if not os.path.exists(_journal_path(path)):
-        return False
-    size, pages = _read_journal(path)
-    with _committing(fd):
-        _apply_pages(fd, os.fstat(fd).st_size, size, pages)
-    os.fsync(fd)                     # the pages on disk before the journal goes
-    os.unlink(_journal_path(path))
-    _fsync_dir(_folder(path))
-    return True
 
 
 class _JournaledFile:
     """A file-like object for h5py's ``fileobj`` driver: reads come from the
-    file, writes go to an in-memory page overlay until ``commit``."""
+    file, writes go to an in-memory page overlay until ``commit``.
+
+    The committed state is the file with the pending journal's pages over it,
+    if a journal is pending (committed, not yet copied in); the overlay starts
+    as that state. So a reader sees the last commit even while a writer keeps
+    its pages out of the file for readers that hold it."""
 
     def __init__(self, path, fd):
         self.path = path
@@ -397,6 +409,16 @@ class _JournaledFile:
         self._size = self._base_size
         self._pages = {}
         self._pos = 0
+        self.pending = False         # a journal holds pages the file does not yet hold
+        try:
+            size, pages = _read_journal(path)
+        except FileNotFoundError:
+            pass
+        else:
+            self._size = size
+            self._pages = {index: bytearray(page) for index, page in pages.items()}
+            self.pending = True
+        self._committed = (self._size, {i: bytes(page) for i, page in self._pages.items()})
 
     # the file-object protocol h5py uses
     def seek(self, offset, whence=0):
@@ -499,25 +521,44 @@ class _JournaledFile:
         return changed
 
     def commit(self):
-        """Make the overlay durable: journal, rename, copy into the file."""
+        """Make the overlay durable (journal, rename), then copy it into the file
+        unless readers hold the file: then it stays pending, in memory and in the
+        journal, until a later commit or the store's close finds them gone."""
         if not self.dirty:
             return
         self._pages = self._changed_pages()
-        if not self._pages and self._size == self._base_size:
-            return
-        _write_journal(self.path, self._size, self._pages)
-        with _committing(self.fd):
-            _apply_pages(self.fd, self._base_size, self._size, self._pages)
+        if (self._size, self._pages) != self._committed:
+            _write_journal(self.path, self._size, self._pages)
+            self._committed = (self._size, {i: bytes(page) for i, page in self._pages.items()})
+            self.pending = True
+        # a journal that grew large (each commit rewrites it) waits for readers as a close does
+        self.copy_in(LOCK_WAIT if len(self._pages) * _PAGE > PENDING_WAIT_ABOVE else 0.0)
+
+    def copy_in(self, wait):
+        """Copy the committed pages into the file and delete the journal, waiting
+        up to ``wait`` seconds for readers to let go; True once the file holds
+        them. Only between transactions (the overlay is the committed state)."""
+        if not self.pending:
+            return True
+        size, pages = self._committed
+        with _committing(self.fd, wait) as held:
+            if not held:
+                return False
+            _apply_pages(self.fd, self._base_size, size, pages)
         os.fsync(self.fd)            # the pages on disk before the journal goes
         os.unlink(_journal_path(self.path))
         _fsync_dir(_folder(self.path))
-        self._base_size = self._size
+        self._base_size = self._size = size
         self._pages = {}
+        self._committed = (size, {})
+        self.pending = False
+        return True
 
     def rollback(self):
         """Forget every write since the last commit."""
-        self._pages = {}
-        self._size = self._base_size
+        size, pages = self._committed
+        self._size = size
+        self._pages = {index: bytearray(page) for index, page in pages.items()}
 
 
 class _Recording:
@@ -648,13 +689,14 @@ def inspect_file(path):
         return _inspect(path, writing=False)     # says which
     fd = _read_lock(path)
     try:
-        return _inspect(path, writing=False)
+        return _inspect(path, writing=False, fd=fd)
     finally:
         os.close(fd)
 
 
-def _inspect(path, writing):
-    """``inspect_file`` without the readers' lock (the caller holds it, or the writer's)."""
+def _inspect(path, writing, fd=None):
+    """``inspect_file`` without the readers' lock (the caller holds it, or the
+    writer's, on ``fd``: then a pending journal is read over the file)."""
     h5py = _h5py()
     if os.path.isdir(path):
         raise StoreError(f"{path} is a directory" + ("; --out must name a results file."
@@ -665,8 +707,9 @@ def _inspect(path, writing):
         raise _not_results(path, "an empty file", writing)
     if _signature_offset(path) is None:
         raise _not_results(path, "not an HDF5 file", writing)
+    view = _JournaledFile(path, fd) if fd is not None else None
     try:
-        with h5py.File(path, "r") as f:
+        with h5py.File(view if view is not None and view.pending else path, "r") as f:
             attrs = {_plain(k): _plain(v) for k, v in f.attrs.items()}
             has_runs = isinstance(f.get("runs"), h5py.Group)
     except _H5_ERRORS as err:
@@ -858,9 +901,11 @@ class HDF5Store(MemoryStore):
         h5py = _h5py()
         self._reader = _read_lock(self.path)
         try:
-            self.attrs = _inspect(self.path, writing=False)
+            self.attrs = _inspect(self.path, writing=False, fd=self._reader)
+            view = _JournaledFile(self.path, self._reader)
             try:
-                self._h5 = h5py.File(self.path, "r")
+                # a journal kept out of the file by readers: read through it
+                self._h5 = h5py.File(view if view.pending else self.path, "r")
             except _H5_ERRORS as err:
                 raise StoreError(f"{self.path} is corrupt or truncated: h5py cannot open it "
                                  f"({_first_line(err)}).") from None
@@ -923,10 +968,11 @@ class HDF5Store(MemoryStore):
             raise StoreError(f"{path} is being written by another fastnn process; wait for it "
                              f"or pick another --out.") from None
         try:
-            _recover_locked(path, self._fd)
-            self.attrs = _inspect(path, writing=True)
+            _drop_unfinished_journal(path)
+            self._file = _JournaledFile(path, self._fd)     # with a journal left pending, if any
+            self._file.copy_in(LOCK_WAIT)
+            self.attrs = _inspect(path, writing=True, fd=self._fd)
             _check_identity(path, self.attrs, kind, recipe)
-            self._file = _JournaledFile(path, self._fd)
             self._open_h5()
         except BaseException:
             os.close(self._fd)
@@ -1007,13 +1053,9 @@ class HDF5Store(MemoryStore):
             self._h5.close()
         except BaseException:    # the caller raises the error in flight
             pass
-        self._file.rollback()
-        for leftover in (_journal_path(self.path) + ".tmp",):
-            if os.path.exists(leftover):
-                os.unlink(leftover)
-        if os.path.exists(_journal_path(self.path)):
-            # the journal reached its commit point: finish the commit
-            _recover_locked(self.path, self._fd)
+        _drop_unfinished_journal(self.path)
+        # the committed state: the file and the journal, if one reached its commit
+        # point (a commit that failed after it, or one kept from readers)
         self._file = _JournaledFile(self.path, self._fd)
         self._open_h5()
 
@@ -1164,6 +1206,7 @@ class HDF5Store(MemoryStore):
             else:
                 if writer:
                     self._file.commit()
+                    self._file.copy_in(LOCK_WAIT)   # else the journal stays for the next open
             finally:
                 self._h5 = None
                 if writer:
@@ -1188,8 +1231,9 @@ def open_store(path, kind="sweep", recipe="", mode="a"):
     """Open results file ``path`` for writing (``mode='a'``: create or resume,
     after every check) or reading (``mode='r'``).
 
-    A store open for reading keeps a live writer's commits waiting (up to
-    ``LOCK_WAIT`` seconds each; see the module docstring): close it when done."""
+    A store open for reading keeps a live writer's commits out of the file (they
+    wait in its journal, which other readers read through; see the module
+    docstring): close it when done."""
     if mode not in ("a", "r"):
         raise ValueError(f"mode must be 'a' or 'r'; got {mode!r}.")
     return HDF5Store(path, mode, kind, recipe)

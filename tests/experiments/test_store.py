@@ -624,6 +624,105 @@ def test_a_file_being_written_is_never_called_corrupt(tmp_path, monkeypatch, cap
         load(path)                                        # no writer: it is truncated
 
 
+def _held_by_reader(path):
+    """A descriptor holding the readers' shared lock of ``path``, as another
+    process's reader would (this process's ``_READERS`` does not count it)."""
+    fd = store_mod._read_lock(str(path))
+    assert store_mod._byte_lock(fd, store_mod.fcntl.F_RDLCK, store_mod._COMMIT_BYTE) is True
+    return fd
+
+
+def test_a_reader_held_open_keeps_commits_out_of_the_file_not_out_of_reach(tmp_path, monkeypatch):
+    """A reader left open past LOCK_WAIT used to have the writer copy pages in under
+    it (a torn file). Now the writer keeps the committed pages in its journal until
+    the file is free: the held reader's bytes never change, readers opened meanwhile
+    see every commit through the journal, and the copy-in happens at the first
+    commit (or close) after the reader lets go."""
+    from fastnn.experiments import load, load_run
+    monkeypatch.setattr(store_mod, "LOCK_WAIT", 0.2)
+    path = str(tmp_path / "r.h5")
+    s, first = _one_run_file(path)
+    held = _held_by_reader(path)
+    before = open(path, "rb").read()
+    ids = [first]
+    for seed in (1, 2):
+        run_id, config, outcome = _outcome(seed=seed)
+        s.begin(run_id, config, REF, seed)
+        s.finish(run_id, outcome.result, outcome.attrs)
+        ids.append(run_id)
+        assert open(path, "rb").read() == before           # the held reader's file is untouched
+        assert os.path.exists(path + ".journal")
+        assert sorted(load(path)["run_id"]) == sorted(ids)  # a new reader sees the commit
+        got = load_run(path, run_id)
+        np.testing.assert_array_equal(got["curves"]["loss"], outcome.result.curves["loss"])
+    assert list(read_plain(path)) == [first]               # plain h5py: the file as it was
+    os.close(held)
+    run_id, config, outcome = _outcome(seed=3)
+    s.begin(run_id, config, REF, 3)                        # the next commit copies everything in
+    ids.append(run_id)
+    assert not os.path.exists(path + ".journal")
+    assert sorted(read_plain(path)) == sorted(ids)
+    s.close()
+
+
+def test_a_large_pending_journal_waits_for_the_readers(tmp_path, monkeypatch):
+    """Each commit rewrites the pending pages; past PENDING_WAIT_ABOVE bytes a commit
+    waits (up to LOCK_WAIT) for the readers to let go instead of growing it further."""
+    import threading
+    monkeypatch.setattr(store_mod, "LOCK_WAIT", 30.0)
+    path = str(tmp_path / "r.h5")
+    s, first = _one_run_file(path)
+    held = _held_by_reader(path)
+    run_id, config, outcome = _outcome(seed=1)
+    s.begin(run_id, config, REF, 1)                        # small: kept pending at once
+    assert os.path.exists(path + ".journal")
+    monkeypatch.setattr(store_mod, "PENDING_WAIT_ABOVE", 0)
+    threading.Timer(0.3, os.close, (held,)).start()        # the reader lets go meanwhile
+    s.finish(run_id, outcome.result, outcome.attrs)        # waits for it, then copies in
+    assert not os.path.exists(path + ".journal")
+    assert read_plain(path)[run_id]["attrs"]["status"] == "done"
+    s.close()
+
+
+def test_a_writer_closing_beside_a_reader_leaves_its_journal_to_the_next_open(tmp_path, monkeypatch):
+    from fastnn.experiments import load
+    monkeypatch.setattr(store_mod, "LOCK_WAIT", 0.2)
+    path = str(tmp_path / "r.h5")
+    s = open_store(path, kind="sweep", recipe=REF)
+    held = _held_by_reader(path)
+    run_id, config, outcome = _outcome()
+    s.begin(run_id, config, REF, 0)
+    s.finish(run_id, outcome.result, outcome.attrs)
+    s.close()                                              # the reader still holds the file
+    assert os.path.exists(path + ".journal") and list(read_plain(path)) == []
+    assert list(load(path)["run_id"]) == [run_id]         # read through the journal
+    assert recover(path) is False                          # still held: not copied in
+    os.close(held)
+    assert recover(path) is True
+    assert not os.path.exists(path + ".journal") and list(read_plain(path)) == [run_id]
+
+
+def test_a_failed_write_keeps_the_commits_still_waiting_for_readers(tmp_path, monkeypatch):
+    """A rollback returns to the last commit, pending pages included, not to the
+    file on disk (which lacks them while a reader holds it)."""
+    monkeypatch.setattr(store_mod, "LOCK_WAIT", 0.2)
+    path = str(tmp_path / "r.h5")
+    s, first = _one_run_file(path)
+    held = _held_by_reader(path)
+    run_id, config, outcome = _outcome(seed=1)
+    s.begin(run_id, config, REF, 1)
+    s.finish(run_id, outcome.result, outcome.attrs)       # pending
+    monkeypatch.setattr(store_mod, "_write_journal", _enospc)
+    with pytest.raises(StoreError, match="disk is full"):
+        s.begin("other", config, REF, 2)
+    monkeypatch.undo()
+    assert s.statuses() == {first: "done", run_id: "done"}
+    os.close(held)
+    s.close()
+    after = read_plain(path)
+    assert sorted(after) == sorted([first, run_id]) and not os.path.exists(path + ".journal")
+
+
 # ---------------------------------------------------------------------------
 # a file damaged past its header
 
