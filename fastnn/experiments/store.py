@@ -373,7 +373,12 @@ def recover(path):
     does nothing while a writer has the file open, or while readers hold it
     after ``LOCK_WAIT`` seconds.
     """
-    path = os.fspath(path)
+    return _recover(os.fspath(path), LOCK_WAIT)
+
+
+def _recover(path, wait):
+    """``recover``, waiting up to ``wait`` seconds for readers (fastnn's own
+    readers do not wait: they read through a journal left pending)."""
     if not os.path.exists(_journal_path(path)):
         return False
     fd = os.open(path, os.O_RDWR)
@@ -382,7 +387,7 @@ def recover(path):
             return False             # a live writer holds the file and will copy it in
         _drop_unfinished_journal(path)
         file = _JournaledFile(path, fd)
-        return file.pending and file.copy_in(LOCK_WAIT)
+        return file.pending and file.copy_in(wait)
     finally:
         os.close(fd)
 
@@ -885,7 +890,7 @@ class HDF5Store(MemoryStore):
             if not os.path.exists(self.path):
                 raise StoreError(f"{self.path} does not exist.")
             if os.access(self.path, os.W_OK) and os.access(os.path.dirname(os.path.abspath(self.path)), os.W_OK):
-                recover(self.path)
+                _recover(self.path, 0.0)
             if os.path.isdir(self.path) or not os.access(self.path, os.R_OK):
                 _inspect(self.path, writing=False)      # says which
             self._open_for_read()

@@ -685,6 +685,8 @@ def test_a_large_pending_journal_waits_for_the_readers(tmp_path, monkeypatch):
 
 
 def test_a_writer_closing_beside_a_reader_leaves_its_journal_to_the_next_open(tmp_path, monkeypatch):
+    import threading
+
     from fastnn.experiments import load
     monkeypatch.setattr(store_mod, "LOCK_WAIT", 0.2)
     path = str(tmp_path / "r.h5")
@@ -695,7 +697,14 @@ def test_a_writer_closing_beside_a_reader_leaves_its_journal_to_the_next_open(tm
     s.finish(run_id, outcome.result, outcome.attrs)
     s.close()                                              # the reader still holds the file
     assert os.path.exists(path + ".journal") and list(read_plain(path)) == []
-    assert list(load(path)["run_id"]) == [run_id]         # read through the journal
+    monkeypatch.setattr(store_mod, "LOCK_WAIT", 3600.0)
+    got = {}
+    reader = threading.Thread(target=lambda: got.update(table=load(path)))
+    reader.start()
+    reader.join(60)                                        # fastnn's readers do not wait for the
+    assert not reader.is_alive()                           # held one: they read through the journal
+    assert list(got["table"]["run_id"]) == [run_id]
+    monkeypatch.setattr(store_mod, "LOCK_WAIT", 0.2)
     assert recover(path) is False                          # still held: not copied in
     os.close(held)
     assert recover(path) is True
