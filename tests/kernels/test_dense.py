@@ -846,11 +846,21 @@ def _narrow_sum(acc, a0, x, x0, w, w0, n_in, n_out):
 _loops_sum = njit(simd._narrow_rows_sum_py)
 
 
+@pytest.mark.parametrize("masked_stores", [None, True, False], ids=["host", "avx512", "avx2"])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_narrow_rows_sum_gives_the_loops_bits(dtype):
+def test_narrow_rows_sum_gives_the_loops_bits(dtype, masked_stores, monkeypatch):
     """The output layer's sums in registers: the loop's order, its skip of zero
     inputs (an infinite weight behind a zero adds nothing, a sum of -0.0 stays
-    -0.0), a NaN input propagated, and nothing written beside the sums."""
+    -0.0), a NaN input propagated, and nothing written beside the sums. Also
+    with the sums stored by LLVM's masked stores (AVX-512) and a lane at a time
+    (without it), whichever this host uses."""
+    narrow_sum = _narrow_sum
+    if masked_stores is not None:
+        if numba.config.DISABLE_JIT:
+            pytest.skip("the two store forms are compiled code")
+        monkeypatch.setattr(simd, "_MASKED_STORES", masked_stores)
+        narrow_sum = njit(lambda acc, a0, x, x0, w, w0, n_in, n_out:
+                          simd.narrow_rows_sum(acc, a0, x, x0, w, w0, n_in, n_out))
     g = np.random.default_rng(32)
     widths = [4, 7, 8, 9, 10, 16] + ([17, 32] if dtype == np.float32 else [])
     for n_out in widths:
@@ -866,9 +876,12 @@ def test_narrow_rows_sum_gives_the_loops_bits(dtype):
         cases[1][x0 + 5] = np.nan
         for xs in [x] + cases:
             got, want = acc.copy(), acc.copy()
-            _narrow_sum(got, a0, xs, x0, w, w0, n_in, n_out)
+            narrow_sum(got, a0, xs, x0, w, w0, n_in, n_out)
             _loops_sum(want, a0, xs, x0, w, w0, n_in, n_out)
             assert_array_equal(got.view(np.uint8), want.view(np.uint8), err_msg=f"n_out={n_out}")
+    if masked_stores is not None:
+        llvm = "".join(narrow_sum.inspect_llvm().values())
+        assert ("llvm.masked.store" in llvm) == masked_stores
 
 
 _loops_nonzero_positions = njit(simd._nonzero_positions_py)
