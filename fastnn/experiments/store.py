@@ -694,14 +694,15 @@ def inspect_file(path):
         return _inspect(path, writing=False)     # says which
     fd = _read_lock(path)
     try:
-        return _inspect(path, writing=False, fd=fd)
+        return _inspect(path, writing=False, view=_JournaledFile(path, fd))
     finally:
         os.close(fd)
 
 
-def _inspect(path, writing, fd=None):
+def _inspect(path, writing, view=None):
     """``inspect_file`` without the readers' lock (the caller holds it, or the
-    writer's, on ``fd``: then a pending journal is read over the file)."""
+    writer's, and passes ``view``, the file as committed: a pending journal is
+    read over the file)."""
     h5py = _h5py()
     if os.path.isdir(path):
         raise StoreError(f"{path} is a directory" + ("; --out must name a results file."
@@ -712,7 +713,6 @@ def _inspect(path, writing, fd=None):
         raise _not_results(path, "an empty file", writing)
     if _signature_offset(path) is None:
         raise _not_results(path, "not an HDF5 file", writing)
-    view = _JournaledFile(path, fd) if fd is not None else None
     try:
         with h5py.File(view if view is not None and view.pending else path, "r") as f:
             attrs = {_plain(k): _plain(v) for k, v in f.attrs.items()}
@@ -906,8 +906,8 @@ class HDF5Store(MemoryStore):
         h5py = _h5py()
         self._reader = _read_lock(self.path)
         try:
-            self.attrs = _inspect(self.path, writing=False, fd=self._reader)
             view = _JournaledFile(self.path, self._reader)
+            self.attrs = _inspect(self.path, writing=False, view=view)
             try:
                 # a journal kept out of the file by readers: read through it
                 self._h5 = h5py.File(view if view.pending else self.path, "r")
@@ -976,7 +976,7 @@ class HDF5Store(MemoryStore):
             _drop_unfinished_journal(path)
             self._file = _JournaledFile(path, self._fd)     # with a journal left pending, if any
             self._file.copy_in(LOCK_WAIT)
-            self.attrs = _inspect(path, writing=True, fd=self._fd)
+            self.attrs = _inspect(path, writing=True, view=self._file)
             _check_identity(path, self.attrs, kind, recipe)
             self._open_h5()
         except BaseException:
