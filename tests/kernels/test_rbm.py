@@ -251,12 +251,16 @@ def test_train_replay_matches_numpy_reference_with_hidden_parts(persistent, k, n
 def test_train_with_hidden_parts_gives_the_same_bits_on_any_split(dtype):
     # 300 hidden units: 2 parts in float32 (256 units a part), 3 in float64
     # (128): runs of parts (where there are at least as many parts as runs)
-    # or of visible units, and the serial twin
+    # or of visible units, against the serial twin in float64; in float32
+    # against the parallel twin's serial loops (threads=1), which the twins
+    # agree on (next test): a float32 serial twin, compiled for this test
+    # alone, cost 25 s of the suite on a slow host
     X, W, b, c = problem(dtype, n_samples=40, n_visible=40, n_hidden=300)
     chain = np.zeros((10, 300), dtype=dtype)
     args = (X, W, b, c, chain, 1, True, NO_UNIFORMS)
-    one = _train(rbm.train_serial, *args, batch_size=10, threads=1)
-    for n in (1, 2, 3, 5):
+    one = _train(rbm.train_serial if dtype == np.float64 else rbm.train, *args, batch_size=10,
+                 threads=1)
+    for n in (2, 3, 5) if dtype == np.float32 else (1, 2, 3, 5):
         for x, y in zip(one, _train(rbm.train, *args, batch_size=10, threads=n)):
             assert_array_equal(x, y)
 
