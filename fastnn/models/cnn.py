@@ -27,7 +27,7 @@ from .._validation import (
     check_array, check_bool, check_consistent_length, check_dtype, check_feature_names,
     check_float, check_int, check_option, check_partial_fit_early_stopping, check_random_state_param,
     check_sample_weight, check_verbose, column_to_1d, label_indices, label_kind, refuse_sparse,
-    seeded_random_state, validation_split,
+    seeded_random_state, validation_split, writeable,
 )
 from ..kernels import conv, dense, pool
 from ..kernels.memory import aligned_zeros, padded_rows, realigned
@@ -475,6 +475,9 @@ class ConvNetClassifier(ClassifierMixin, BaseEstimator):
         hp = np.array([self.learning_rate_init, self.momentum, 0.9, 0.999, 1e-8,
                        self.alpha + 0.0], dtype=np.float64)   # (as MLPClassifier's)
         dt = self._dtype
+        # (writeable: a model unpickled from a read-only memmap holds read-only arrays)
+        self._spec, self._layout = writeable(self._spec), writeable(self._layout)
+        self._state = writeable(self._state)
         s = self._spec
         n_f, oh, ow = int(s[conv.SPEC_F]), int(s[conv.SPEC_OH]), int(s[conv.SPEC_OW])
         n_pooled = int(s[conv.SPEC_N_POOLED])
@@ -482,7 +485,7 @@ class ConvNetClassifier(ClassifierMixin, BaseEstimator):
         CONV = np.empty((0, n_f, oh, ow), dtype=dt)  # not used by the trainers (maps in their own scratch)
         # rows of the scratch arrays and the head's weight rows on cache lines (kernels.memory)
         doff = int(s[conv.SPEC_DENSE_OFF])
-        self._params, self._vel, self._sq = (realigned(a, doff)
+        self._params, self._vel, self._sq = (realigned(writeable(a), doff)
                                              for a in (self._params, self._vel, self._sq))
         POOL = aligned_zeros(batch * n_pooled, dt).reshape(batch, n_pooled)   # stride n_pooled
         ARG = np.empty((batch, n_pooled), dtype=np.int64)
@@ -572,10 +575,12 @@ class ConvNetClassifier(ClassifierMixin, BaseEstimator):
 
     def _proba(self, X):
         out = np.empty((X.shape[0], len(self.classes_)), dtype=self._dtype)
+        # (writeable: a model unpickled from a read-only memmap holds read-only
+        # arrays, a type of their own to Numba: the kernel compiled again, 30 s)
+        params, spec, layout = writeable(self._params), writeable(self._spec), writeable(self._layout)
         for start in range(0, X.shape[0], _CHUNK):  # the kernel allocates its own scratch
             stop = min(start + _CHUNK, X.shape[0])
-            conv.predict_proba(self._params, self._spec, self._layout, X[start:stop],
-                               out[start:stop])
+            conv.predict_proba(params, spec, layout, X[start:stop], out[start:stop])
         return out
 
     def _finite_proba(self, X):
@@ -613,8 +618,9 @@ class ConvNetClassifier(ClassifierMixin, BaseEstimator):
         p = int(s[conv.SPEC_POOL])
         maps = np.empty((n, int(s[conv.SPEC_F]), int(s[conv.SPEC_OH]), int(s[conv.SPEC_OW])),
                         self._dtype)
-        conv.conv2d_valid(X, np.ascontiguousarray(self.filters_), np.ascontiguousarray(self.filter_biases_),
-                          int(s[conv.SPEC_ACT]), maps)
+        conv.conv2d_valid(X, writeable(np.ascontiguousarray(self.filters_)),   # (see _proba)
+                          writeable(np.ascontiguousarray(self.filter_biases_)), int(s[conv.SPEC_ACT]),
+                          maps)
         pooled = np.empty((n, maps.shape[1], maps.shape[2] // p, maps.shape[3] // p), self._dtype)
         if not np.isfinite(maps).all():   # (the pooled maps are maxima of these)
             _refuse_overflow(X, maps)

@@ -17,6 +17,7 @@ from .._threads import threads_for, threads_kernel
 from .._validation import (
     check_array, check_dtype, check_feature_names, check_float, check_int, check_option,
     check_random_state_param, check_sparse, check_unit_interval, check_verbose, is_sparse,
+    writeable,
 )
 from ..kernels import rbm as kernels
 from ..kernels import sparse
@@ -187,13 +188,20 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         rows = max(at_least, _RUN_BYTES // (X.shape[1] * X.dtype.itemsize))
         return -(-rows // multiple) * multiple
 
-    def _weights(self):
-        """W = components_.T, C-contiguous of the model's dtype (a view after fit)."""
+    def _arrays(self):
+        """``(W, intercept_visible_, intercept_hidden_)`` for the kernels: W =
+        components_.T, C-contiguous of the model's dtype (a view after fit).
+        A model unpickled from a read-only memmap holds read-only arrays: to
+        Numba a type of their own (every kernel compiled again, 5-30 s) that
+        training cannot write. Those are copied once and kept, as a
+        non-contiguous ``components_`` is."""
         W = self.components_.T
-        if not W.flags.c_contiguous:
-            W = np.ascontiguousarray(W)
+        if not (W.flags.c_contiguous and W.flags.writeable):
+            W = np.array(W, order="C")
             self.components_ = W.T
-        return W
+        self.intercept_visible_ = writeable(self.intercept_visible_)
+        self.intercept_hidden_ = writeable(self.intercept_hidden_)
+        return W, self.intercept_visible_, self.intercept_hidden_
 
     @staticmethod
     def _uniforms(uniforms, needed):
@@ -275,15 +283,14 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
             per_epoch = self._uniforms_per_step(n_samples)
         replay, _ = self._uniforms(uniforms, self.n_iter * per_epoch)
         threads = self._threads(max(batch_rows, len(self.h_samples_)) * n_features * self.n_components)
-        W = self._weights()
+        W, b, c = self._arrays()
         chain = self.h_samples_ if self.method == "pcd" else np.zeros((0, self.n_components), dtype)
         position = 0
         rows = self._run_rows(X, self.batch_size, _RUN_BATCHES * self.batch_size)
         begin = time.time()
         for epoch in range(self.n_iter):
             for start, _, run in _dense_runs(X, rows):   # (the same bits as one call)
-                position = kernels.train(run, W, self.intercept_visible_, self.intercept_hidden_,
-                                         chain, float(self.learning_rate), self.batch_size, 1,
+                position = kernels.train(run, W, b, c, chain, float(self.learning_rate), self.batch_size, 1,
                                          self.k, self.method == "pcd", seed,
                                          epoch * n_batches + start // self.batch_size, replay,
                                          position, threads)
@@ -329,13 +336,14 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         seed = self._seed(self.random_state_)
         n_samples = X.shape[0]
         persistent = self.method == "pcd"
+        if persistent:
+            self.h_samples_ = writeable(self.h_samples_)   # (see _arrays)
         chain = self.h_samples_ if persistent else np.zeros((0, self.n_components), dtype)
         n_chains = chain.shape[0] if persistent else n_samples
         replay, _ = self._uniforms(uniforms, self._uniforms_per_step(n_chains))
         threads = self._threads(max(n_samples, n_chains) * X.shape[1] * self.n_components)
-        kernels.train(X, self._weights(), self.intercept_visible_, self.intercept_hidden_,
-                      chain, float(self.learning_rate), n_samples, 1, self.k, persistent, seed, 0,
-                      replay, 0, threads)
+        kernels.train(X, *self._arrays(), chain, float(self.learning_rate), n_samples, 1, self.k,
+                      persistent, seed, 0, replay, 0, threads)
         self._check_finite("in partial_fit")
         return self
 
@@ -353,9 +361,10 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         out_dtype = np.result_type(self.components_.dtype, _input_float_dtype(X))
         X = self._check_X(X, reset=False, runs=True)
         out = np.empty((X.shape[0], self.n_components), dtype=X.dtype)
+        W, _, c = self._arrays()
         for start, stop, run in _dense_runs(X, self._run_rows(X)):
             self._kernel("hidden_probabilities", run.size * self.n_components)(
-                run, self._weights(), self.intercept_hidden_, out[start:stop])
+                run, W, c, out[start:stop])
         return out.astype(out_dtype, copy=False)
 
     def gibbs(self, v):
@@ -386,7 +395,7 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         for start, stop, run in _dense_runs(v, rows):
             n = stop - start
             self._kernel("gibbs", run.size * self.n_components)(
-                run, self._weights(), self.intercept_visible_, self.intercept_hidden_, seed, 0,
+                run, *self._arrays(), seed, 0,
                 start, np.empty(0), h[:n], new[:n])
             out[start:stop] = new[:n]
         return out
@@ -398,7 +407,7 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         out = np.empty(X.shape[0])
         for start, stop, run in _dense_runs(X, self._run_rows(X)):
             self._kernel("free_energy", run.size * self.n_components)(
-                run, self._weights(), self.intercept_visible_, self.intercept_hidden_,
+                run, *self._arrays(),
                 out[start:stop])
         return out
 
@@ -417,7 +426,7 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         out = np.empty(X.shape[0])
         for start, stop, run in _dense_runs(X, self._run_rows(X)):
             self._kernel("pseudo_likelihood", run.size * self.n_components)(
-                run, self._weights(), self.intercept_visible_, self.intercept_hidden_,
+                run, *self._arrays(),
                 flip[start:stop], out[start:stop])
         return out
 

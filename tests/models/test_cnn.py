@@ -579,3 +579,21 @@ def test_early_stopping_scores_with_the_held_out_weights(digits):
 def test_bad_sample_weight_is_named(digits, sample_weight, error, message):
     with pytest.raises(error, match=message):
         small().fit(*digits, sample_weight=sample_weight)
+
+
+def test_a_model_from_a_read_only_memmap_predicts_and_trains_without_new_kernels(digits, tmp_path):
+    # joblib.load(mmap_mode="r") gives read-only arrays; the kernels get writeable
+    # ones (copies where needed), so nothing is compiled again for them and
+    # training can write
+    from fastnn.kernels import conv, pool
+    from tests.models.readonly import memmapped, read_only_signatures
+
+    X, y = digits
+    m = small(max_iter=1).fit(X, y)
+    back = memmapped(m, tmp_path)
+    assert_array_equal(back.predict_proba(X), m.predict_proba(X))
+    assert_array_equal(back.feature_maps(X[:3])[1], m.feature_maps(X[:3])[1])
+    back.partial_fit(X, y)
+    m.partial_fit(X, y)
+    assert_array_equal(back._params, m._params)
+    assert read_only_signatures(conv) == [] and read_only_signatures(pool) == []

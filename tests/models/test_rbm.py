@@ -393,3 +393,20 @@ def test_inference_memory_is_its_output_not_a_scratch_row_per_sample():
     assert done.returncode == 0, done.stderr
     rise = float(done.stdout.split()[-1])
     assert rise < 20, f"peak memory rose by {rise:.0f} MiB"
+
+
+def test_a_model_from_a_read_only_memmap_gives_the_same_results_without_new_kernels(tmp_path):
+    # joblib.load(mmap_mode="r") gives read-only arrays; the kernels get writeable
+    # copies, so nothing is compiled again for them and training can write
+    from fastnn.kernels import rbm as kernels
+    from tests.models.readonly import memmapped, read_only_signatures
+
+    X = grey_data()
+    m = BernoulliRBM(n_components=5, n_iter=1, random_state=0).fit(X)
+    back = memmapped(m, tmp_path)
+    assert_array_equal(back.transform(X), m.transform(X))
+    assert_array_equal(back.score_samples(X), m.score_samples(X))
+    assert_array_equal(back.gibbs(X), m.gibbs(X))
+    assert_array_equal(back.partial_fit(X).components_, m.partial_fit(X).components_)
+    assert_array_equal(back.h_samples_, m.h_samples_)
+    assert read_only_signatures(kernels) == []
