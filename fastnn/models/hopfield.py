@@ -10,7 +10,7 @@ from sklearn.utils.validation import check_is_fitted
 from .._threads import threads_kernel
 from .._validation import (
     check_binary_states, check_bool, check_float, check_hopfield_weights, check_int,
-    check_option,
+    check_option, writeable,
 )
 from ..kernels import hopfield as kernels
 
@@ -290,6 +290,8 @@ class HopfieldNetwork(BaseEstimator):
         return self
 
     def _store(self, X, alphabet, rule, zero, add=False):
+        if add:
+            self._own_arrays()
         n_new, n = X.shape
         all_patterns = np.concatenate([self.patterns_, X]) if add else X
         n_patterns = len(all_patterns)
@@ -380,8 +382,19 @@ class HopfieldNetwork(BaseEstimator):
         by every new process (about 3 s for a fit and a recall)."""
         return threads_kernel(getattr(kernels, name), work, _PARALLEL_WORK)
 
+    def _own_arrays(self):
+        """The learned arrays, copied once where read-only: a model unpickled from
+        a read-only memmap (``joblib.load(mmap_mode="r")``) holds read-only
+        arrays, to Numba a type of their own (every kernel compiled again) that
+        the Storkey rule's running sums cannot be written to."""
+        for name in ("weights_", "patterns_", "_storkey_weights"):
+            a = getattr(self, name, None)
+            if isinstance(a, np.ndarray):
+                setattr(self, name, writeable(a))
+
     def _fields(self, states):
         """``weights_ @ s`` of every row: exact integers for integer weights."""
+        self._own_arrays()
         n_probes, n = states.shape
         W = self.weights_
         if W.dtype.kind == "i":

@@ -473,3 +473,23 @@ def test_energies_too_big_for_memory_name_max_sweeps():
         _energy_buffer(4, 10**12, 10**12)
     with pytest.raises(MemoryError, match=r"max_sweeps \(1000000000000000000000\)"):
         _energy_buffer(4, 10**21, 10**21)
+
+
+@pytest.mark.parametrize("rule", ["hebbian", "storkey"])
+def test_a_network_from_a_read_only_memmap_recalls_and_adds_without_new_kernels(rule, random_set,
+                                                                                  tmp_path):
+    # joblib.load(mmap_mode="r") gives read-only arrays; the kernels get writeable
+    # copies, so nothing is compiled again for them and the Storkey sums can grow
+    from fastnn.kernels import hopfield as kernels
+    from tests.models.readonly import memmapped, read_only_signatures
+
+    patterns, probes = random_set
+    net = HopfieldNetwork(rule=rule, random_state=0).fit(patterns[:6])
+    back = memmapped(net, tmp_path)
+    assert_array_equal(back.predict(probes), net.predict(probes))
+    assert_array_equal(back.energy(patterns), net.energy(patterns))
+    back.partial_fit(patterns[6:])
+    net.partial_fit(patterns[6:])
+    assert_array_equal(back.weights_, net.weights_)
+    assert_array_equal(back.predict(probes), net.predict(probes))
+    assert read_only_signatures(kernels) == []
