@@ -36,26 +36,6 @@ SAME_KERNELS = {
 }
 
 
-# The costliest units first, in this order (their seconds on a 2.0 GHz 2-core
-# host with an empty cache, mostly Numba compiling: dense ~640, conv ~430, rbm
-# ~200, test_kill ~85, hopfield ~60, test_runners ~30, then 10-20 each), then
-# the rest as xdist orders them (most tests first). xdist's own order, by number
-# of tests, left test_kill (6 tests, 85 s) for the end, and one worker idle for
-# a minute or more.
-COSTLIEST_FIRST = ("dense", "conv", "rbm", "tests/experiments/test_kill.py", "hopfield",
-                   "tests/experiments/test_runners.py", "tests/test_readme.py",
-                   "tests/models/test_sparse_input.py", "tests/experiments/test_store.py",
-                   "tests/experiments/test_cli.py", "tests/test_scripts.py",
-                   "tests/experiments/test_pictures.py", "tests/kernels/test_cache.py",
-                   "tests/experiments/test_sweep.py")
-
-
-def costliest_first(units):
-    """``units`` (names in xdist's order) with those of COSTLIEST_FIRST first, in its order."""
-    rank = {name: k for k, name in enumerate(COSTLIEST_FIRST)}
-    return sorted(units, key=lambda u: rank.get(u, len(rank)))   # (stable: the rest keep their order)
-
-
 def work_unit(nodeid):
     """The unit of work of a test: its kernels' set, or its file."""
     path = nodeid.split("::")[0]
@@ -64,8 +44,7 @@ def work_unit(nodeid):
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config, log):
-    """``--dist loadfile`` with SAME_KERNELS: a set of files is one unit of work,
-    the costliest handed out first (COSTLIEST_FIRST)."""
+    """``--dist loadfile`` with SAME_KERNELS: a set of files is one unit of work."""
     if config.getvalue("dist") != "loadfile":
         return None
     from xdist.scheduler import LoadScopeScheduling
@@ -73,13 +52,6 @@ def pytest_xdist_make_scheduler(config, log):
     class SameKernels(LoadScopeScheduling):
         def _split_scope(self, nodeid):
             return work_unit(nodeid)
-
-        def _assign_work_unit(self, node):
-            if not getattr(self, "_ordered", False):   # the first unit handed out: order them
-                self._ordered = True
-                for unit in costliest_first(list(self.workqueue)):
-                    self.workqueue.move_to_end(unit)
-            super()._assign_work_unit(node)
 
     return SameKernels(config, log)
 
