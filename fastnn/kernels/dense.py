@@ -20,18 +20,19 @@ costs microseconds a call, more than the step itself on the article's networks.
 
 Speed notes (each trick is explained where it is used): the per-sample path
 indexes flat arrays at clamped offsets instead of creating views
-(``_nonneg``), updates a layer with one solver dispatch (``_update_rows``) and
-inlines its helpers; a minibatch's rows of X are first copied together
-(``XB``: read in order, row after row, instead of a slice of each scattered
-row per block), each sample's nonzero inputs are listed and their weight rows
-added four at a time (``_forward_group``), and each weight matrix is walked in
-L1-sized blocks of rows, a block's gradient summed over the batch and updated
-while in cache (``_weight_block_gradient``; the first layer's from the lists of
-nonzero inputs the forward pass kept, ``_listed_block_gradient``); the hidden
-deltas are summed from transposed weights (``_hidden_deltas_t``). Every output
-keeps its summation order, so results are the same bits as the plain loops
-and do not depend on the thread count; so the parallel twin may run a batch
-on one thread where its timings say one is faster (a shared core:
+(``_nonneg``), updates a layer with one solver dispatch (``_update_rows``, a
+call: see above ``_update_range_inline``) and inlines the small helpers; a
+minibatch's rows of X are first copied together (``XB``: read in order, row
+after row, instead of a slice of each scattered row per block), each sample's
+nonzero inputs are listed and their weight rows added four at a time
+(``_forward_group``), and each weight matrix is walked in L1-sized blocks of
+rows, a block's gradient summed over the batch and updated while in cache
+(``_weight_block_gradient``; the first layer's from the lists of nonzero
+inputs the forward pass kept, ``_listed_block_gradient``); the hidden deltas
+are summed from transposed weights (``_hidden_deltas_t``). Every output keeps
+its summation order, so results are the same bits as the plain loops and do
+not depend on the thread count; so the parallel twin may run a batch on one
+thread where its timings say one is faster (a shared core:
 ``_parallel.ADAPT_FIRST_GAP``).
 At batch size 1 a network trains in ``train_samples``, and one with one
 hidden layer (all of the article's) in a loop compiled for its optimiser
@@ -201,7 +202,7 @@ def _previous_gradient_step(params, vel, k, g, lr, mom):
     vel[k] = g
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _update_range(params, vel, sq, start, count, grad, scale, alpha, solver, nesterov, hp, lr_t):
     """Apply one optimiser step to ``params[start:start+count]``.
 
@@ -256,6 +257,18 @@ def _update_range(params, vel, sq, start, count, grad, scale, alpha, solver, nes
             vel[start + k] = m
             sq[start + k] = s2
             params[start + k] -= lrt * m / (math.sqrt(s2) + eps)
+
+
+# ``_update_range`` and ``_update_rows`` are plain calls (compiled once per argument
+# types and shared by every trainer that calls them), not numba-level inlined: numba
+# inlined the whole body, every solver's loops, at each call site and typed it there,
+# and LLVM then dropped all but the trainer's solver. A one-hidden trainer compiled
+# in 34 s instead of 45 (digits, SGD with momentum), part D's XOR in 21-23 s against
+# 27, a CNN's in 32-33 against 38-39; per sample no change beyond the host's noise
+# (paired.py: digits 0.994, XOR 1.013, digits-sgd 1.000, MNIST batch 1 1.019). The
+# one-hidden trainer inlines its two bias updates (``_update_range_inline``), where
+# calls on the digits network were 4% slower a sample in one paired run.
+_update_range_inline = njit(cache=True, inline="always")(_update_range.py_func)
 
 
 @njit(cache=True, inline="always")
@@ -325,7 +338,7 @@ def _update_listed_rows(params, w0, n_out, inp, rows, n_rows, delta, d0, hp):
         _plain_row(params, _nonneg(w0 + i * n_out), n_out, T(inp[i]), delta, d0, alpha, lr)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _update_rows(params, vel, sq, w0, n_in, n_out, inp, i0, delta, d0, skip, alpha, solver, nesterov,
                  hp, lr_t):
     """One optimiser step on a whole weight matrix whose gradient is ``outer(inp, delta)``.
@@ -1650,8 +1663,8 @@ def _one_hidden_epochs(SOLVER, WIDE):
                     _update_rows(params, vel, sq, w0, n_in, n_h, x, 0, d, oh, skip_zero or lazy,
                                  alpha_s, SOLVER, nesterov, hp, lr_t)
                 if b0 >= 0:
-                    _update_range(params, vel, sq, b0, n_h, d[oh:oh + n_h], 1.0, 0.0,
-                                  SOLVER, nesterov, hp, lr_t)
+                    _update_range_inline(params, vel, sq, b0, n_h, d[oh:oh + n_h], 1.0, 0.0,
+                                         SOLVER, nesterov, hp, lr_t)
                 if SOLVER == SGD_PREVIOUS_GRADIENT and n_o == 1:
                     # part D's network: the output's column in one loop, where
                     # _update_rows runs a loop of one weight a row (XOR: 114 -> 105 ns
@@ -1673,8 +1686,8 @@ def _one_hidden_epochs(SOLVER, WIDE):
                     _update_rows(params, vel, sq, w1, n_h, n_o, a, oh, d, oo, skip_zero,
                                  alpha_s, SOLVER, nesterov, hp, lr_t)
                 if b1 >= 0:
-                    _update_range(params, vel, sq, b1, n_o, d[oo:oo + n_o], 1.0, 0.0,
-                                  SOLVER, nesterov, hp, lr_t)
+                    _update_range_inline(params, vel, sq, b1, n_o, d[oo:oo + n_o], 1.0, 0.0,
+                                         SOLVER, nesterov, hp, lr_t)
             if lazy:
                 _catch_up_all(params, vel, layout, upto, step, SOLVER, nesterov, hp, powers, sums)
             done = e + 1
