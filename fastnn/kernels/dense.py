@@ -268,7 +268,8 @@ def _update_range(params, vel, sq, start, count, grad, scale, alpha, solver, nes
 # (paired.py: digits 0.994, XOR 1.013, digits-sgd 1.000, MNIST batch 1 1.019). The
 # one-hidden trainer inlines its two bias updates (``_update_range_inline``), where
 # calls on the digits network were 4% slower a sample in one paired run.
-_update_range_inline = njit(cache=True, inline="always")(_update_range.py_func)
+_update_range_inline = njit(cache=True, inline="always")(
+    getattr(_update_range, "py_func", _update_range))   # (NUMBA_DISABLE_JIT: the function)
 
 
 @njit(cache=True, inline="always")
