@@ -392,10 +392,11 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         rows = min(self._run_rows(v), v.shape[0]) if is_sparse(v) else v.shape[0]
         h = np.empty((rows, self.n_components), dtype=v.dtype)
         new = np.empty((rows, v.shape[1]), dtype=v.dtype)
+        arrays = self._arrays()
         for start, stop, run in _dense_runs(v, rows):
             n = stop - start
             self._kernel("gibbs", run.size * self.n_components)(
-                run, *self._arrays(), seed, 0,
+                run, *arrays, seed, 0,
                 start, np.empty(0), h[:n], new[:n])
             out[start:stop] = new[:n]
         return out
@@ -405,10 +406,9 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         check_is_fitted(self)
         X = self._check_X(X, reset=False, runs=True)
         out = np.empty(X.shape[0])
+        arrays = self._arrays()
         for start, stop, run in _dense_runs(X, self._run_rows(X)):
-            self._kernel("free_energy", run.size * self.n_components)(
-                run, *self._arrays(),
-                out[start:stop])
+            self._kernel("free_energy", run.size * self.n_components)(run, *arrays, out[start:stop])
         return out
 
     def score_samples(self, X):
@@ -424,10 +424,10 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         rng = check_random_state(self.random_state)
         flip = np.ascontiguousarray(rng.randint(0, X.shape[1], X.shape[0]), dtype=np.int64)
         out = np.empty(X.shape[0])
+        arrays = self._arrays()
         for start, stop, run in _dense_runs(X, self._run_rows(X)):
             self._kernel("pseudo_likelihood", run.size * self.n_components)(
-                run, *self._arrays(),
-                flip[start:stop], out[start:stop])
+                run, *arrays, flip[start:stop], out[start:stop])
         return out
 
     # ------------------------------------------------------------------ misc
