@@ -394,8 +394,10 @@ def _update_rows(params, vel, sq, w0, n_in, n_out, inp, i0, delta, d0, skip, alp
             x = inp[i0 + i]
             if skip and x == 0.0:
                 continue
-            _update_range(params, vel, sq, w0 + i * n_out, n_out, dl, x, alpha,
-                          solver, nesterov, hp, lr_t)
+            # inlined: a call a row made Adam at batch 1 a third slower (digits
+            # [64, 64, 32, 10]: 43 -> 57 us a sample)
+            _update_range_inline(params, vel, sq, w0 + i * n_out, n_out, dl, x, alpha,
+                                 solver, nesterov, hp, lr_t)
 
 
 @njit(cache=True, inline="always")
