@@ -21,7 +21,7 @@ costs microseconds a call, more than the step itself on the article's networks.
 Speed notes (each trick is explained where it is used): the per-sample path
 indexes flat arrays at clamped offsets instead of creating views
 (``_nonneg``), updates a layer with one solver dispatch (``_update_rows``, a
-call: see above ``_update_range_inline``) and inlines the small helpers; a
+call: see ``_update_range_inline``) and inlines the small helpers; a
 minibatch's rows of X are first copied together (``XB``: read in order, row
 after row, instead of a slice of each scattered row per block), each sample's
 nonzero inputs are listed and their weight rows added four at a time
@@ -262,12 +262,13 @@ def _update_range(params, vel, sq, start, count, grad, scale, alpha, solver, nes
 # ``_update_range`` and ``_update_rows`` are plain calls (compiled once per argument
 # types and shared by every trainer that calls them), not numba-level inlined: numba
 # inlined the whole body, every solver's loops, at each call site and typed it there,
-# and LLVM then dropped all but the trainer's solver. A one-hidden trainer compiled
-# in 34 s instead of 45 (digits, SGD with momentum), part D's XOR in 21-23 s against
-# 27, a CNN's in 32-33 against 38-39; per sample no change beyond the host's noise
-# (paired.py: digits 0.994, XOR 1.013, digits-sgd 1.000, MNIST batch 1 1.019). The
-# one-hidden trainer inlines its two bias updates (``_update_range_inline``), where
-# calls on the digits network were 4% slower a sample in one paired run.
+# and LLVM then dropped all but the trainer's solver. Cold compile of a first fit on
+# this change: digits with momentum 44 -> 38 s, a CNN 43 -> 37, two hidden layers
+# 28 -> 21; per sample within the host's noise (paired.py: digits 0.994, XOR 1.013,
+# digits-sgd 1.000, MNIST batch 1 1.019). Where a call would come once a row, or on
+# the one-hidden trainer's biases, the body stays inlined (``_update_range_inline``):
+# ``_update_rows``' Adam rows (a call a row: Adam at batch 1 a third slower) and the
+# trainer's two bias updates (calls: digits 4% slower a sample in one paired run).
 _update_range_inline = njit(cache=True, inline="always")(
     getattr(_update_range, "py_func", _update_range))   # (NUMBA_DISABLE_JIT: the function)
 
