@@ -906,8 +906,11 @@ def _first_layer_group(pd, layout, P, A, r0, r1):
             rows_tile4(A1, r * n_units + o + j0, n_units, P1, r * n_p, n_p, 1, pd, w0 + j0, n_in,
                        n_out, zeros)
         r += TILE_IMAGES
-    _first_layer_rest(pd, layout, P, A1, n_units, r0, r, tiled, n_out)
-    _first_layer_rest(pd, layout, P, A1, n_units, r, r1, 0, n_out)
+    # the tiled images' last columns, then the images after the tiles: one call, one
+    # inlined copy
+    for part in range(2):
+        _first_layer_rest(pd, layout, P, A1, n_units, r if part else r0, r1 if part else r,
+                          0 if part else tiled, n_out)
     for r in range(r0, r1):
         activate_range(layout[0, ACT], A[r], o, n_out)
 
