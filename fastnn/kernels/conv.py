@@ -1052,7 +1052,9 @@ def _batch_outer_rows(inp, i0, i1, istride, d, d0, dstride, n_out, nb, g, g0):
                        dstride, zeros)
         k += TILE_IMAGES
     # the tiled rows' last columns, then the rows after the tiles: one call, so one
-    # inlined copy (_batch_tasks compiled in 10 s, not 19)
+    # inlined copy. With _batch_tasks' one call of this, _batch_tasks compiles in 9 s,
+    # not 18, and the minibatch trainer, whose parallel loop links it again, in 70, not
+    # 90 (a 2 GHz first-Zen core; numba re-optimises linked code in every library)
     for part in range(2):
         a = i0 + k if part else i0
         _batch_outer_rest(inp, a, i1 if part else i0 + k, istride, d, d0, dstride, n_out, nb, g,
