@@ -31,9 +31,9 @@ import subprocess
 import sys
 import tempfile
 
+from paired import extract   # (this folder is on the path: run as a script, or as the tests do)
+
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
-from paired import extract  # noqa: E402
 
 # Each workload: its set-up, then the statement whose first run is timed
 WORKLOADS = {
