@@ -13,7 +13,7 @@ callees, lowering, and parfor lowering, with the time under LLVM's lock.
 
     NUMBA_NUM_THREADS=2 python benchmarks/compile_paired.py 854f55e HEAD --workload cnn-minibatch
 
-Workloads: ``xor`` (part D's network, as ``bench_xor``), ``digits`` and
+Workloads: ``xor`` (part D's network, ``bench_xor``'s, 2 epochs), ``digits`` and
 ``digits-adam`` (the one-hidden batch-1 trainer on 8x8 digits, SGD with
 momentum and Adam), ``mlp-minibatch`` (the same network, batch 32), ``cnn`` and
 ``cnn-minibatch`` (part E's network on 28x28 images, batch 1 and batch 4),
@@ -38,14 +38,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 # Each workload: its set-up, then the statement whose first run is timed
 WORKLOADS = {
     "xor": ("""
-X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=float)
-y = np.array([0, 1, 1, 0], dtype=float)
-model = fastnn.MLPRegressor(
-    hidden_layer_sizes=(5,), activation="logistic", output_activation="logistic",
-    loss="squared", solver="sgd", learning_rate_init=0.05, momentum=0.1,
-    momentum_rule="previous_gradient", batch_size=1, max_iter=2,
-    sample_order="sequential", bias=(True, False), init=((-0.2, 0.2), (-2.0, 2.0)),
-    tol=None, random_state=0)
+import bench_xor, peers
+X, y = peers.xor_data()
+model = bench_xor.fastnn_model(fastnn).set_params(max_iter=2)
 """, "model.fit(X, y)"),
     "digits": ("""
 X = rng.random((50, 64)); y = np.arange(50) % 10
@@ -155,8 +150,11 @@ def main(argv=None):
     totals = {}
     kernels = {}
     with tempfile.TemporaryDirectory(prefix="fastnn-compile-") as tmp:
-        roots = {rev: extract(rev, os.path.join(tmp, f"rev{k}"))
-                 for k, rev in enumerate((args.rev_a, args.rev_b))}
+        # a commit against itself (its noise) keeps two labels
+        a, b = ((args.rev_a, args.rev_b) if args.rev_a != args.rev_b
+                else (args.rev_a + " (a)", args.rev_b + " (b)"))
+        roots = {a: extract(args.rev_a, os.path.join(tmp, "rev0")),
+                 b: extract(args.rev_b, os.path.join(tmp, "rev1"))}
         for r in range(args.rounds):
             for rev, root in roots.items():
                 result = run(root, args.workload)
@@ -167,7 +165,6 @@ def main(argv=None):
                 print(f"round {r + 1}: {rev:>12} {result['seconds']:6.1f} s; " + ", ".join(
                     f"{name.rsplit('.', 1)[-1]} {e['seconds']:.1f}" for name, e in top[:3]),
                     flush=True)
-    a, b = args.rev_a, args.rev_b
     med = {rev: statistics.median(t) for rev, t in totals.items()}
     print(f"\n{args.workload}: first call {a} {med[a]:.1f} s, {b} {med[b]:.1f} s "
           f"(medians of {args.rounds} rounds); {b} / {a} = {med[b] / med[a]:.3f}")
