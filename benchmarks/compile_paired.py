@@ -116,14 +116,24 @@ def kernel_times(objects, before=()):
     return out
 
 
+# Each workload's set-up above, solver, batch size, and whether predict is what is timed
+VARIANTS = {
+    "xor": ("xor", "sgd", 1, False),
+    "digits": ("digits", "sgd", 1, False),
+    "digits-adam": ("digits", "adam", 1, False),
+    "mlp-minibatch": ("digits", "sgd", 32, False),
+    "cnn": ("cnn", "sgd", 1, False),
+    "cnn-minibatch": ("cnn", "sgd", 4, False),
+    "cnn-predict": ("cnn", "sgd", 1, True),
+    "rbm": ("rbm", "sgd", 1, False),
+}
+
+
 def run(root, workload):
-    base = {"digits-adam": "digits", "mlp-minibatch": "digits", "cnn-minibatch": "cnn",
-            "cnn-predict": "cnn"}.get(workload, workload)
+    base, solver, batch, predict = VARIANTS[workload]
     setup, statement = WORKLOADS[base]
-    code = RUN.format(root=root, here=HERE, setup=setup, statement=statement,
-                      solver="adam" if workload == "digits-adam" else "sgd",
-                      batch={"cnn-minibatch": 4, "mlp-minibatch": 32}.get(workload, 1),
-                      predict=workload == "cnn-predict")
+    code = RUN.format(root=root, here=HERE, setup=setup, statement=statement, solver=solver,
+                      batch=batch, predict=predict)
     with tempfile.TemporaryDirectory(prefix="fastnn-cache-") as cache:
         env = dict(os.environ, NUMBA_CACHE_DIR=cache)
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
@@ -138,9 +148,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("rev_a")
     parser.add_argument("rev_b")
-    parser.add_argument("--workload", default="cnn-minibatch",
-                        choices=["xor", "digits", "digits-adam", "mlp-minibatch", "cnn",
-                                 "cnn-minibatch", "cnn-predict", "rbm"])
+    parser.add_argument("--workload", default="cnn-minibatch", choices=list(VARIANTS))
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--kernels", type=int, default=4,
                         help="kernels shown, the longest first (default 4)")
