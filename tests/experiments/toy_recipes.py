@@ -88,6 +88,16 @@ def toy_numba(seed, n=5):
     return Result(metrics={"value": value})
 
 
+@recipe("toy-threads", family="test", headline="blas_threads", reproduce=False)
+def toy_threads(seed):
+    """The threads of the process it runs in: its BLAS's (the most of any BLAS
+    loaded, NumPy's at least) and Numba's."""
+    import numba
+    from threadpoolctl import threadpool_info
+    blas = [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+    return Result(metrics={"blas_threads": max(blas), "numba_threads": numba.get_num_threads()})
+
+
 # --------------------------------------------------------------------------
 # helpers for the tests
 
