@@ -1,6 +1,7 @@
 """The Bernoulli RBM of part A.7 as a recipe: scikit-learn's example
 "Restricted Boltzmann Machine features for digit classification", run with
 fastnn's RBM and, in the same run, with scikit-learn's for comparison."""
+import functools
 import time
 
 import numpy as np
@@ -11,19 +12,30 @@ from ..registry import Result, recipe
 
 def _classify(C, X_train, y_train, X_test):
     """The predictions for ``X_test`` of the example's classifier, a logistic
-    regression (newton-cg) with ``C``, fitted on the training set with BLAS on
-    one thread. C=6000 is barely regularised: its fit follows the rounding of
-    BLAS's sums, which depends on BLAS's thread count (seed 0's macro F1 0.9452
-    on one thread, 0.9480 on two), so a run's result would depend on the
-    machine and on the runner (a process worker has a share of the cores). One
-    thread was as fast on 2 cores (the recipe 13.0 against 14.1 s), and leaves
-    no BLAS threads spinning while the next RBM trains."""
+    regression (newton-cg) with ``C``, fitted on the training set."""
     from sklearn.linear_model import LogisticRegression
-    from threadpoolctl import threadpool_limits
     # the example's old ``tol=1`` stops newton-cg before the first step in
     # scikit-learn >= 1.8 (every prediction one class), so the default tol
-    with threadpool_limits(1, "blas"):
-        return LogisticRegression(solver="newton-cg", C=C).fit(X_train, y_train).predict(X_test)
+    return LogisticRegression(solver="newton-cg", C=C).fit(X_train, y_train).predict(X_test)
+
+
+def _one_blas_thread(recipe_function):
+    """``recipe_function`` run with BLAS (NumPy's, SciPy's, so scikit-learn's)
+    on one thread. The logistic regression with C=6000 is barely regularised:
+    its fit follows the rounding of BLAS's sums, which depends on BLAS's
+    thread count (seed 0's macro F1 0.9452 on one thread, 0.9480 on two), and
+    so do scikit-learn's RBM and its pseudo-likelihood. A run's result would
+    depend on the machine's cores and on the runner (a process worker has a
+    share of them). One thread was as fast on 2 cores: the recipe 13.0 against
+    14.1 s, scikit-learn's RBM fit 1.96 s either way; fastnn's RBM is serial
+    here (minibatches of 10), so both fit on one thread. It also leaves no
+    BLAS threads spinning while the next RBM trains."""
+    @functools.wraps(recipe_function)
+    def run(*args, **kwargs):
+        from threadpoolctl import threadpool_limits
+        with threadpool_limits(1, "blas"):
+            return recipe_function(*args, **kwargs)
+    return run
 
 
 def _paired_interval(differences, z=1.959963984540054):
@@ -66,6 +78,7 @@ def _check(learning_rate, n_iter, n_components, C_rbm, C_raw, method, k, compare
         article="RBM features + logistic regression on the nudged digits: macro F1 0.930 "
                 "against 0.780 on raw pixels (scikit-learn 1.9.1)",
         headline="rbm_f1_macro", quick={"n_seeds": 1}, warmup=_warm_rbm, check=_check)
+@_one_blas_thread
 def rbm_digits(seed, learning_rate=0.06, n_iter=10, n_components=100, C_rbm=6000.0,
                C_raw=100.0, method="pcd", k=1, compare_scikit_learn=True, n_seeds=5):
     """RBM features (100 components, learning rate 0.06, 10 passes) feeding a logistic
