@@ -1,6 +1,7 @@
 """Shared fixtures: the toy recipes module is importable here, in worker
 processes (spawn copies sys.path) and in subprocesses (PYTHONPATH)."""
 import os
+import signal
 import sys
 
 import pytest
@@ -24,3 +25,17 @@ def subprocess_env():
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([HERE] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p])
     return env
+
+
+@pytest.fixture
+def ctrl_c():
+    """Ctrl-C (SIGINT) raises KeyboardInterrupt in this process and reaches the
+    processes it starts, for the tests that send it, even where the suite was
+    started with SIGINT ignored: a shell starts ``cmd &`` so, and Python then
+    leaves it ignored, in this process and in every process started from here
+    (SIG_IGN survives exec; a handler is reset to the default)."""
+    saved = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, saved)

@@ -346,7 +346,8 @@ def test_worker_processes_exit_when_the_sweep_is_killed(tmp_path, subprocess_env
 
 @linux_only
 @pytest.mark.parametrize("workers", [[], ["--workers", "2"]], ids=["in-process", "workers"])
-def test_ctrl_c_stops_a_sweep_with_one_line_and_status_130(tmp_path, subprocess_env, workers):
+def test_ctrl_c_stops_a_sweep_with_one_line_and_status_130(tmp_path, subprocess_env, workers,
+                                                          ctrl_c):
     """Ctrl-C (SIGINT to the process group) printed a KeyboardInterrupt traceback (and
     one from each worker); now one line says what is stored, the status is 130,
     the workers are gone, and the same command resumes to the same results."""

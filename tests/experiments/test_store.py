@@ -506,7 +506,7 @@ def test_store_works_where_directories_cannot_be_fsynced(tmp_path, monkeypatch):
 # ---------------------------------------------------------------------------
 # Ctrl-C while a run is written
 
-def test_ctrl_c_during_a_commit_is_raised_once_the_run_is_stored(tmp_path, monkeypatch):
+def test_ctrl_c_during_a_commit_is_raised_once_the_run_is_stored(tmp_path, monkeypatch, ctrl_c):
     """SIGINT that arrives while a run is written waits for its commit: the run is
     whole in the file, then KeyboardInterrupt stops the caller."""
     path = str(tmp_path / "r.h5")
