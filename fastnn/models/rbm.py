@@ -143,16 +143,38 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
     # ---------------------------------------------------------------- checks
 
     def _check_params(self):
+        """Check the parameters; return ``(n_components, batch_size, n_iter, k)``
+        as Python ints (a NumPy scalar, np.uint8 say, would overflow in the
+        arithmetic on them)."""
         check_random_state_param(self.random_state)
-        check_int(self.n_components, "n_components", low=1)
+        n_components = check_int(self.n_components, "n_components", low=1)
         check_float(self.learning_rate, "learning_rate", low=0.0, low_inclusive=False)
-        check_int(self.batch_size, "batch_size", low=1)
-        check_int(self.n_iter, "n_iter", low=0)
+        batch_size = check_int(self.batch_size, "batch_size", low=1)
+        n_iter = check_int(self.n_iter, "n_iter", low=0)
         check_verbose(self.verbose)
         check_option(self.method, "method", ("pcd", "cd"))
-        check_int(self.k, "k", low=1)
+        k = check_int(self.k, "k", low=1)
         if self.dtype is not None:
             check_dtype(self.dtype)
+        return n_components, batch_size, n_iter, k
+
+    def _check_same_model(self, n_components):
+        """``partial_fit`` continues the fitted model: ``n_components`` and
+        ``dtype`` (changed with ``set_params`` since, say) must still describe it."""
+        fitted = self.components_.shape[0]
+        dtype = self.components_.dtype if self.dtype is None else np.dtype(check_dtype(self.dtype))
+        if n_components != fitted or dtype != self.components_.dtype:
+            raise ValueError(
+                "partial_fit continues the fitted model, but n_components or dtype now describe "
+                f"another one (fitted: n_components={fitted}, dtype {self.components_.dtype.name}; "
+                f"now: n_components={n_components}, dtype {dtype.name}); set them back, or fit "
+                "a new model with fit.")
+
+    @property
+    def _n_hidden(self):
+        """The fitted model's number of hidden units (``n_components`` may have
+        been changed with ``set_params`` since)."""
+        return self.components_.shape[0]
 
     def _fit_dtype(self, X):
         if self.dtype is not None:
@@ -241,8 +263,8 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
 
     # ----------------------------------------------------------------- train
 
-    def _uniforms_per_step(self, n_chains):
-        return n_chains * self.k * (self.n_features_in_ + self.n_components)
+    def _uniforms_per_step(self, n_chains, k):
+        return n_chains * k * (self.n_features_in_ + self._n_hidden)
 
     def fit(self, X, y=None, *, uniforms=None):
         """Fit the model to the data X.
@@ -262,37 +284,37 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         -------
         self
         """
-        self._check_params()
+        n_components, batch_size, n_iter, k = self._check_params()
         dtype = self._fit_dtype(X)
         X = self._check_X(X, reset=True, dtype=dtype, runs=True)
         n_samples, n_features = X.shape
         rng = check_random_state(self.random_state)
         self.components_ = np.asarray(
-            rng.normal(0, 0.01, (self.n_components, n_features)), order="F", dtype=dtype)
-        self._n_features_out = self.n_components
-        self.intercept_hidden_ = np.zeros(self.n_components, dtype=dtype)
+            rng.normal(0, 0.01, (n_components, n_features)), order="F", dtype=dtype)
+        self._n_features_out = n_components
+        self.intercept_hidden_ = np.zeros(n_components, dtype=dtype)
         self.intercept_visible_ = np.zeros(n_features, dtype=dtype)
-        self.h_samples_ = np.zeros((self.batch_size, self.n_components), dtype=dtype)
+        self.h_samples_ = np.zeros((batch_size, n_components), dtype=dtype)
         seed = self._seed(rng)
 
-        n_batches = -(-n_samples // self.batch_size)
-        batch_rows = min(self.batch_size, n_samples)
+        n_batches = -(-n_samples // batch_size)
+        batch_rows = min(batch_size, n_samples)
         if self.method == "pcd":
-            per_epoch = n_batches * self._uniforms_per_step(self.batch_size)
+            per_epoch = n_batches * self._uniforms_per_step(batch_size, k)
         else:  # one chain a row of the minibatch
-            per_epoch = self._uniforms_per_step(n_samples)
-        replay, _ = self._uniforms(uniforms, self.n_iter * per_epoch)
-        threads = self._threads(max(batch_rows, len(self.h_samples_)) * n_features * self.n_components)
+            per_epoch = self._uniforms_per_step(n_samples, k)
+        replay, _ = self._uniforms(uniforms, n_iter * per_epoch)
+        threads = self._threads(max(batch_rows, len(self.h_samples_)) * n_features * n_components)
         W, b, c = self._arrays()
-        chain = self.h_samples_ if self.method == "pcd" else np.zeros((0, self.n_components), dtype)
+        chain = self.h_samples_ if self.method == "pcd" else np.zeros((0, n_components), dtype)
         position = 0
-        rows = self._run_rows(X, self.batch_size, _RUN_BATCHES * self.batch_size)
+        rows = self._run_rows(X, batch_size, _RUN_BATCHES * batch_size)
         begin = time.time()
-        for epoch in range(self.n_iter):
+        for epoch in range(n_iter):
             for start, _, run in _dense_runs(X, rows):   # (the same bits as one call)
-                position = kernels.train(run, W, b, c, chain, float(self.learning_rate), self.batch_size, 1,
-                                         self.k, self.method == "pcd", seed,
-                                         epoch * n_batches + start // self.batch_size, replay,
+                position = kernels.train(run, W, b, c, chain, float(self.learning_rate), batch_size, 1,
+                                         k, self.method == "pcd", seed,
+                                         epoch * n_batches + start // batch_size, replay,
                                          position, threads)
             self._check_finite(f"in pass {epoch + 1}")
             if self.verbose:
@@ -316,33 +338,34 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         -------
         self
         """
-        self._check_params()
+        n_components, batch_size, _, k = self._check_params()
         first = not hasattr(self, "components_")
         if first:  # scikit-learn's partial_fit always works in float64
             dtype = np.float64 if self.dtype is None else check_dtype(self.dtype)
         else:
+            self._check_same_model(n_components)
             dtype = self.components_.dtype
         X = self._check_X(X, reset=first, dtype=dtype)
         if not hasattr(self, "random_state_"):
             self.random_state_ = check_random_state(self.random_state)
         if first:
             self.components_ = np.asarray(
-                self.random_state_.normal(0, 0.01, (self.n_components, X.shape[1])),
+                self.random_state_.normal(0, 0.01, (n_components, X.shape[1])),
                 order="F", dtype=dtype)
-            self._n_features_out = self.n_components
-            self.intercept_hidden_ = np.zeros(self.n_components, dtype=dtype)
+            self._n_features_out = n_components
+            self.intercept_hidden_ = np.zeros(n_components, dtype=dtype)
             self.intercept_visible_ = np.zeros(X.shape[1], dtype=dtype)
-            self.h_samples_ = np.zeros((self.batch_size, self.n_components), dtype=dtype)
+            self.h_samples_ = np.zeros((batch_size, n_components), dtype=dtype)
         seed = self._seed(self.random_state_)
         n_samples = X.shape[0]
         persistent = self.method == "pcd"
         if persistent:
             self.h_samples_ = writeable(self.h_samples_)   # (see _arrays)
-        chain = self.h_samples_ if persistent else np.zeros((0, self.n_components), dtype)
+        chain = self.h_samples_ if persistent else np.zeros((0, n_components), dtype)
         n_chains = chain.shape[0] if persistent else n_samples
-        replay, _ = self._uniforms(uniforms, self._uniforms_per_step(n_chains))
-        threads = self._threads(max(n_samples, n_chains) * X.shape[1] * self.n_components)
-        kernels.train(X, *self._arrays(), chain, float(self.learning_rate), n_samples, 1, self.k,
+        replay, _ = self._uniforms(uniforms, self._uniforms_per_step(n_chains, k))
+        threads = self._threads(max(n_samples, n_chains) * X.shape[1] * n_components)
+        kernels.train(X, *self._arrays(), chain, float(self.learning_rate), n_samples, 1, k,
                       persistent, seed, 0, replay, 0, threads)
         self._check_finite("in partial_fit")
         return self
@@ -360,10 +383,10 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         check_is_fitted(self)
         out_dtype = np.result_type(self.components_.dtype, _input_float_dtype(X))
         X = self._check_X(X, reset=False, runs=True)
-        out = np.empty((X.shape[0], self.n_components), dtype=X.dtype)
+        out = np.empty((X.shape[0], self._n_hidden), dtype=X.dtype)
         W, _, c = self._arrays()
         for start, stop, run in _dense_runs(X, self._run_rows(X)):
-            self._kernel("hidden_probabilities", run.size * self.n_components)(
+            self._kernel("hidden_probabilities", run.size * self._n_hidden)(
                 run, W, c, out[start:stop])
         return out.astype(out_dtype, copy=False)
 
@@ -390,12 +413,12 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         seed = self._seed(self.random_state_)
         out = np.empty(v.shape, dtype=bool)
         rows = min(self._run_rows(v), v.shape[0]) if is_sparse(v) else v.shape[0]
-        h = np.empty((rows, self.n_components), dtype=v.dtype)
+        h = np.empty((rows, self._n_hidden), dtype=v.dtype)
         new = np.empty((rows, v.shape[1]), dtype=v.dtype)
         arrays = self._arrays()
         for start, stop, run in _dense_runs(v, rows):
             n = stop - start
-            self._kernel("gibbs", run.size * self.n_components)(
+            self._kernel("gibbs", run.size * self._n_hidden)(
                 run, *arrays, seed, 0,
                 start, np.empty(0), h[:n], new[:n])
             out[start:stop] = new[:n]
@@ -408,7 +431,7 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         out = np.empty(X.shape[0])
         arrays = self._arrays()
         for start, stop, run in _dense_runs(X, self._run_rows(X)):
-            self._kernel("free_energy", run.size * self.n_components)(run, *arrays, out[start:stop])
+            self._kernel("free_energy", run.size * self._n_hidden)(run, *arrays, out[start:stop])
         return out
 
     def score_samples(self, X):
@@ -426,7 +449,7 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         out = np.empty(X.shape[0])
         arrays = self._arrays()
         for start, stop, run in _dense_runs(X, self._run_rows(X)):
-            self._kernel("pseudo_likelihood", run.size * self.n_components)(
+            self._kernel("pseudo_likelihood", run.size * self._n_hidden)(
                 run, *arrays, flip[start:stop], out[start:stop])
         return out
 

@@ -318,6 +318,62 @@ def test_verbose_prints_each_pass_as_scikit_learn_does(verbose, capsys):
     assert [re.fullmatch(pattern, line).group(1) for line in want] == ["1", "2"]
 
 
+@pytest.mark.parametrize("method", ["transform", "gibbs", "free_energy", "score_samples"])
+@pytest.mark.parametrize("n_components", [1, 9])
+def test_n_components_changed_after_fit_does_not_change_the_fitted_model(method, n_components):
+    """set_params(n_components=...) after fit: the inference methods use the
+    fitted model's units. They sized their buffers by the parameter, and the
+    kernels wrote 5 units a row into 1 (the process aborted: free(): invalid
+    size) or left 4 of 9 columns uninitialised."""
+    X = grey_data()
+    m = BernoulliRBM(n_components=5, n_iter=2, random_state=0).fit(X)
+    m.random_state_ = np.random.RandomState(3)   # (gibbs draws from it)
+    want = getattr(m, method)(X)
+    m.set_params(n_components=n_components)
+    m.random_state_ = np.random.RandomState(3)
+    got = getattr(m, method)(X)
+    assert got.shape == want.shape
+    assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("change,match", [
+    (dict(n_components=4), r"fitted: n_components=5, dtype float64; now: n_components=4, dtype float64"),
+    (dict(dtype="float32"), r"fitted: n_components=5, dtype float64; now: n_components=5, dtype float32"),
+])
+def test_partial_fit_refuses_parameters_that_describe_another_model(change, match):
+    """partial_fit continues the fitted model, so a changed n_components or
+    dtype is refused, as the MLPs refuse it (it was ignored: the model went on
+    with 5 float64 units), and nothing is trained."""
+    X = grey_data()
+    m = BernoulliRBM(n_components=5, n_iter=1, random_state=0).fit(X)
+    before = m.components_.copy()
+    m.set_params(**change)
+    with pytest.raises(ValueError, match=r"partial_fit continues the fitted model, but n_components "
+                                         r"or dtype now describe another one \(" + match):
+        m.partial_fit(X)
+    assert_array_equal(m.components_, before)
+    m.set_params(n_components=5, dtype=None).partial_fit(X)   # set back: it goes on
+    assert not np.array_equal(m.components_, before)
+
+
+@pytest.mark.parametrize("name", ["n_components", "batch_size", "n_iter", "k"])
+@pytest.mark.parametrize("kind", [np.uint8, np.int8, np.int16, np.int64])
+def test_numpy_integer_parameters_fit_as_python_ints(name, kind):
+    """NumPy integers pass the int checks, and the model computes with them as
+    Python ints: np.uint8 batch_size, n_iter or n_components overflowed in the
+    arithmetic (OverflowError: Python integer -20 out of bounds for uint8)."""
+    X = grey_data()
+    params = dict(n_components=5, batch_size=7, n_iter=2, k=2, random_state=0)
+    want = BernoulliRBM(**params).fit(X)
+    params[name] = kind(params[name])
+    got = BernoulliRBM(**params).fit(X)
+    assert_array_equal(got.components_, want.components_)
+    assert_array_equal(got.transform(X), want.transform(X))
+    got.partial_fit(X)
+    want.partial_fit(X)
+    assert_array_equal(got.components_, want.components_)
+
+
 def test_wrong_number_of_replayed_uniforms_is_an_error():
     # 47 rows: 5 minibatches of 10 chains, 12 visible + 7 hidden numbers each
     with pytest.raises(ValueError, match=r"uniforms must hold 950 numbers for this call; got 3"):
