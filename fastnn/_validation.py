@@ -377,6 +377,24 @@ def column_to_1d(y, stacklevel):
     return y.ravel()
 
 
+def refuse_non_finite_output(X, out, params, what="rows"):
+    """The ValueError for outputs ``out`` (one row a sample of ``X``) that are
+    not finite: the network's parameters are (an earlier training call
+    diverged), or ``X``'s scale overflows the arithmetic (relu or identity
+    units and X * 1e308, say)."""
+    if not np.isfinite(params).all():
+        raise ValueError(
+            "the network's parameters contain NaN or inf (an earlier training call diverged); "
+            "fit it again, with a lower learning_rate_init or X scaled.")
+    row = int(np.argwhere(~np.isfinite(out.reshape(len(out), -1)))[0, 0])
+    one = what[:-1]
+    raise ValueError(
+        f"X must be on a scale the network can compute in {X.dtype.name}; got {what} whose "
+        f"outputs are NaN or inf (the first: {one} {row}, max |X[{row}]| = "
+        f"{float(np.abs(X[row]).max()):.3g}): the input's scale overflows. Scale X as the "
+        f"training data.")
+
+
 def writeable(a):
     """``a``, or a copy of it where it is read-only. The models hand the kernels
     their data through this: to Numba a read-only array (a memory-mapped file

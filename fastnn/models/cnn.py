@@ -26,13 +26,14 @@ from .._progress import progress
 from .._validation import (
     check_array, check_bool, check_consistent_length, check_dtype, check_feature_names,
     check_float, check_int, check_option, check_partial_fit_early_stopping, check_random_state_param,
-    check_sample_weight, check_verbose, column_to_1d, label_indices, label_kind, refuse_sparse,
+    check_sample_weight, check_verbose, column_to_1d, label_indices, label_kind,
+    refuse_non_finite_output, refuse_sparse,
     seeded_random_state, validation_split, writeable,
 )
 from ..kernels import conv, dense, pool
 from ..kernels.memory import aligned_zeros, padded_rows, realigned
 from ..kernels.activations import CODES as ACTIVATIONS
-from .mlp import _NO_WEIGHTS, _accuracy, _record_validation_score
+from .mlp import _NO_WEIGHTS, EPOCH_CHUNK, NO_CHANGE_CAP, _accuracy, _record_validation_score
 
 _ACTIVATION_NAMES = {"sigmoid": "logistic", "logistic": "logistic", "tanh": "tanh",
                      "relu": "relu", "identity": "identity"}
@@ -40,6 +41,9 @@ SOLVERS = {"sgd", "adam"}
 SAMPLE_ORDERS = {"shuffle": dense.SHUFFLE, "sequential": dense.SEQUENTIAL,
                  "replacement": dense.REPLACEMENT}
 _CHUNK = 256  # images per call when predicting (bounds the scratch memory)
+# Step losses a call of a trainer records at most (its buffer: 16 MiB), with
+# mlp.EPOCH_CHUNK epochs: max_iter=10**10 asked for 75 GiB up front.
+_STEP_CHUNK = 1 << 21
 
 
 def _pair(value, name):
@@ -50,17 +54,6 @@ def _pair(value, name):
         return tuple(check_int(v, f"{name}[{i}]", low=1) for i, v in enumerate(value))
     v = check_int(value, name, low=1)
     return (v, v)
-
-
-def _refuse_overflow(X, out):
-    """The ValueError for outputs ``out`` (one row an image of ``X``) that are
-    not finite although ``X`` is: its scale overflows the arithmetic."""
-    row = int(np.argwhere(~np.isfinite(out.reshape(len(out), -1)))[0, 0])
-    raise ValueError(
-        f"X must be on a scale the network can compute in {X.dtype.name}; got images whose "
-        f"outputs are NaN or inf (the first: image {row}, max |X[{row}]| = "
-        f"{float(np.abs(X[row]).max()):.3g}): the input's scale overflows. Scale X as the "
-        f"training data.")
 
 
 class ConvNetClassifier(ClassifierMixin, BaseEstimator):
@@ -323,19 +316,24 @@ class ConvNetClassifier(ClassifierMixin, BaseEstimator):
         self.validation_scores_ = [] if self.early_stopping else None
         self.best_validation_score_ = -np.inf if self.early_stopping else None
 
-    def _warm_start(self, image_shape, n_classes):
-        """``fit`` with ``warm_start=True`` on a fitted network: the parameters
-        stay, the optimiser starts afresh (as MLPClassifier's), ``n_iter_``
-        counts this fit's epochs, ``loss_curve_`` and ``t_`` go on."""
+    def _check_same_network(self, image_shape, n_classes, call, fix):
+        """A ValueError unless the parameters describe the fitted network."""
         spec, layout = self._architecture(image_shape, n_classes)[2:4]
         if (check_dtype(self.dtype) != self._dtype or not np.array_equal(spec, self._spec)
                 or not np.array_equal(layout, self._layout)):
             raise ValueError(
-                "warm_start=True continues the fitted network, but n_filters, filter_size, "
+                f"{call} continues the fitted network, but n_filters, filter_size, "
                 "pool_size, the activations, hidden_layer_sizes or dtype now describe another "
                 f"one (fitted: {int(self._spec[conv.SPEC_F])} filters of "
                 f"{tuple(self.filters_.shape[2:])}, head {self._head_sizes()}, dtype "
-                f"{np.dtype(self._dtype).name}); set warm_start=False to fit a new network.")
+                f"{np.dtype(self._dtype).name}); {fix}.")
+
+    def _warm_start(self, image_shape, n_classes):
+        """``fit`` with ``warm_start=True`` on a fitted network: the parameters
+        stay, the optimiser starts afresh (as MLPClassifier's), ``n_iter_``
+        counts this fit's epochs, ``loss_curve_`` and ``t_`` go on."""
+        self._check_same_network(image_shape, n_classes, "warm_start=True",
+                                 "set warm_start=False to fit a new network")
         self._vel[:] = 0.0
         self._sq[:] = 0.0
         self._state[dense.STEP] = 0.0
@@ -420,12 +418,19 @@ class ConvNetClassifier(ClassifierMixin, BaseEstimator):
     def partial_fit(self, X, y, classes=None, sample_weight=None):
         """One epoch over (X, y), continuing from the current weights.
 
-        ``classes`` must be given on the first call (as scikit-learn);
-        ``sample_weight`` as ``fit``'s.
+        ``classes`` must be given on the first call and, given again, be the
+        same (as scikit-learn); ``sample_weight`` as ``fit``'s. The parameters
+        are checked on every call, and must still describe the fitted network.
         """
-        first = not hasattr(self, "classes_")
+        first = "_params" not in self.__dict__   # (a refused first call leaves no network)
         if first and classes is None:
             raise ValueError("classes must be passed on the first call to partial_fit; got None.")
+        if not first and classes is not None:
+            given = unique_labels(classes)
+            if not np.array_equal(given, self.classes_):
+                raise ValueError(f"classes must be the classes the network was fitted with, "
+                                 f"{self.classes_.tolist()} (partial_fit cannot change them); "
+                                 f"got {given.tolist()}.")
         return self._fit_public(X, y, incremental=True, classes=classes if first else None,
                                 sample_weight=sample_weight)
 
@@ -437,8 +442,11 @@ class ConvNetClassifier(ClassifierMixin, BaseEstimator):
         fitted = "_params" in self.__dict__
         warm = not incremental and fitted and check_bool(self.warm_start, "warm_start")
         first = not ((incremental or warm) and fitted)
-        if first or warm:
-            self._check_params()
+        self._check_params()   # (partial_fit too: set_params may have changed them)
+        if incremental and not first:
+            self._check_same_network(self.image_shape_, len(self.classes_), "partial_fit",
+                                     "set them back, or fit a new network with fit "
+                                     "(warm_start=False)")
         X = self._images(X, check_dtype(self.dtype) if first else self._dtype, reset=first)
         y = np.asarray(y)
         check_consistent_length(X, y)
@@ -496,34 +504,42 @@ class ConvNetClassifier(ClassifierMixin, BaseEstimator):
         GB = np.empty(n_f, dtype=dt)
         G = aligned_zeros(self._params.shape[0], dt, doff)
         batch_loss = np.empty(batch, dtype=np.float64)
-        curve = np.empty(max_iter, dtype=np.float64)
-        steps = np.zeros((max_iter, n_batches), dtype=np.float64)
+        # a call runs at most `chunk` epochs (the trainers carry their state from a
+        # call to the next: the same bits as one call), so a large max_iter that
+        # tol stops early does not ask for max_iter epochs' buffers up front
+        chunk = max(1, min(max_iter, EPOCH_CHUNK, _STEP_CHUNK // n_batches))
+        curve = np.empty(chunk, dtype=np.float64)
+        steps = np.zeros((chunk, n_batches), dtype=np.float64)
+        curves, step_rows = [], []
         solver = dense.ADAM if self.solver == "adam" else dense.SGD
         order_kind = SAMPLE_ORDERS[self.sample_order]
         self._state[dense.STATUS] = dense.RUNNING
         every = int(self.verbose) if not isinstance(self.verbose, (bool, np.bool_)) else 0
         bar = None
-        per_call = max_iter if self.learning_rate_decay == 0 and X_val is None else 1
+        per_call = chunk if self.learning_rate_decay == 0 and X_val is None else 1
         if self.verbose:
             bar = progress(total=max_iter, desc=type(self).__name__, unit="epoch", leave=True)
             per_call = 1
         done = 0
         train = conv.train_samples if batch == 1 else conv.train_epochs
+        n_iter_no_change = min(int(self.n_iter_no_change), NO_CHANGE_CAP)
         while done < max_iter:
             n = min(per_call, max_iter - done)
             hp[dense.LR] = self.learning_rate_init / (
                 1.0 + self.learning_rate_decay * (self._epochs - getattr(self, "_decay_from", 0)))
             ran = train(
                 self._params, s, self._layout, X, Y, batch, order_kind, self._seed, self._epochs, n,
-                solver, hp, tol, int(self.n_iter_no_change), self._vel, self._sq, self._state,
-                order, CONV, POOL, ARG, A, D, DP, GW, GB, G, batch_loss, curve[done:done + n],
-                steps[done:done + n], numba.get_num_threads(), _NO_WEIGHTS if sw is None else sw)
+                solver, hp, tol, n_iter_no_change, self._vel, self._sq, self._state,
+                order, CONV, POOL, ARG, A, D, DP, GW, GB, G, batch_loss, curve[:n],
+                steps[:n], numba.get_num_threads(), _NO_WEIGHTS if sw is None else sw)
             if every > 1:
-                for e in range(done, done + ran):
+                for e in range(ran):
                     row = steps[e]
                     for k in range(0, n_batches - every + 1, every):
-                        print(f"epoch {self._epochs + e - done + 1} step {k + every}: "
+                        print(f"epoch {self._epochs + e + 1} step {k + every}: "
                               f"error {row[k:k + every].mean():.6f}")
+            curves.append(curve[:ran].copy())
+            step_rows.append(steps[:ran].ravel().copy())
             self._epochs += ran
             done += ran
             score = None
@@ -532,20 +548,21 @@ class ConvNetClassifier(ClassifierMixin, BaseEstimator):
                 _record_validation_score(self, score)
             if bar is not None:
                 bar.update(ran)
-                bar.set_postfix(loss=f"{curve[done - 1]:.6g}",
+                bar.set_postfix(loss=f"{curve[ran - 1]:.6g}",
                                 **({} if score is None else {"val_score": f"{score:.4f}"}))
             if (self._state[dense.STATUS] != dense.RUNNING
                     or self._state[dense.NO_IMPROVE] > self.n_iter_no_change):
                 break
         if bar is not None:
             bar.close()
-        self.loss_curve_.extend(curve[:done].tolist())
-        self.step_losses_ = np.concatenate([self.step_losses_, steps[:done].ravel()])
+        curve = np.concatenate(curves) if curves else np.zeros(0)
+        self.loss_curve_.extend(curve.tolist())
+        self.step_losses_ = np.concatenate([self.step_losses_, *step_rows])
         self.n_iter_ += done
         self.t_ += done * n_samples
         if done:   # this call's epochs (the earlier ones are in best_loss_ already)
-            self.best_loss_ = float(min(getattr(self, "best_loss_", np.inf), curve[:done].min()))
-            self.loss_ = float(curve[done - 1])
+            self.best_loss_ = float(min(getattr(self, "best_loss_", np.inf), curve.min()))
+            self.loss_ = float(curve[-1])
         if self._state[dense.STATUS] == dense.DIVERGED or not np.isfinite(self._params).all():
             raise ValueError(
                 f"training diverged at epoch {len(self.loss_curve_)}: the parameters contain NaN "
@@ -589,7 +606,7 @@ class ConvNetClassifier(ClassifierMixin, BaseEstimator):
         activations and X * 1e308) give NaN or inf. Checked on the output only."""
         out = self._proba(X)
         if not np.isfinite(out).all():
-            _refuse_overflow(X, out)
+            refuse_non_finite_output(X, out, self._params, "images")
         return out
 
     def predict_proba(self, X):
@@ -623,7 +640,7 @@ class ConvNetClassifier(ClassifierMixin, BaseEstimator):
                           maps)
         pooled = np.empty((n, maps.shape[1], maps.shape[2] // p, maps.shape[3] // p), self._dtype)
         if not np.isfinite(maps).all():   # (the pooled maps are maxima of these)
-            _refuse_overflow(X, maps)
+            refuse_non_finite_output(X, maps, self._params, "images")
         pool.max_pool(maps, p, pooled, np.empty(pooled.shape, np.int64))
         return maps, pooled
 
@@ -650,6 +667,7 @@ class ConvNetClassifier(ClassifierMixin, BaseEstimator):
         with respect to the flat parameters, in float64."""
         check_is_fitted(self, "_params")
         X = self._images(X, np.float64, reset=False)
+        check_consistent_length(X, np.asarray(y))
         saved = self._dtype
         self._dtype = np.float64
         try:

@@ -13,8 +13,8 @@ def check_gradients(estimator, X, y, eps=1e-5):
 
     The estimator is cloned in float64; when it is fitted its current weights
     are used (and ``X`` and ``y`` must suit its network: its features, its
-    classes or outputs), otherwise fresh initial weights. ``eps``: a finite
-    float > 0. For each parameter ``p`` the
+    classes or outputs), otherwise fresh initial weights. ``eps``: a float in
+    (0, 1]. For each parameter ``p`` the
     central difference ``(L(p + eps) - L(p - eps)) / (2 eps)`` of the
     full-batch loss (with its L2 term) is compared with the backprop gradient;
     a layer's error is normwise: ``max |g - fd| / max |fd|`` over its weights
@@ -26,10 +26,10 @@ def check_gradients(estimator, X, y, eps=1e-5):
         The largest relative error over each layer's weights and biases.
     """
     from .mlp import _BaseMLP
-    eps = check_float(eps, "eps", low=0.0, low_inclusive=False)
+    eps = check_float(eps, "eps", low=0.0, high=1.0, low_inclusive=False)
     if not isinstance(estimator, _BaseMLP):
         if hasattr(estimator, "_loss_and_gradient"):
-            return _check_generic(estimator, X, y, eps)
+            return _finite(_check_generic(_float64_model(estimator, X, y), X, y, eps))
         raise TypeError(f"estimator must be a fastnn network; got {type(estimator).__name__}.")
     if hasattr(estimator, "_params"):
         # fitted: its own network (its features, classes and outputs), in float64; a
@@ -81,7 +81,31 @@ def check_gradients(estimator, X, y, eps=1e-5):
         if b0 >= 0:
             idx = np.concatenate([idx, np.arange(b0, b0 + n_out)])
         groups.append(idx)
-    return _relative_errors(grad, fd, groups)
+    return _finite(_relative_errors(grad, fd, groups))
+
+
+def _finite(errors):
+    """The errors, refused when not finite (a loss that overflows at these
+    weights and data), rather than returned as NaN."""
+    if not np.isfinite(errors).all():
+        raise ValueError("the loss or its gradient is not finite at these weights and data "
+                         f"(relative errors {errors.tolist()}); scale X.")
+    return errors
+
+
+def _float64_model(estimator, X, y):
+    """A float64 copy of ``estimator`` for ``_check_generic``, with its fitted
+    weights, or, unfitted, with the initial weights a fit on ``X`` and ``y``
+    draws (one step at a learning rate of 1e-300: the weights unchanged)."""
+    if "_params" in estimator.__dict__:
+        model = copy.deepcopy(estimator)
+        model._params = np.array(model._params, dtype=np.float64)
+        model._dtype = np.float64
+        return model
+    model = clone(estimator).set_params(dtype="float64", max_iter=1, tol=None, verbose=False,
+                                        learning_rate_init=1e-300, solver="sgd", momentum=0.0,
+                                        early_stopping=False)
+    return model.fit(X, y)
 
 
 def _relative_errors(grad, fd, groups):

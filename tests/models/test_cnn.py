@@ -156,6 +156,38 @@ def test_check_gradients_works_on_it(digits):
     assert errors.max() < 1e-5
 
 
+def test_check_gradients_refuses_y_of_another_length(digits):
+    """The CNN's path checked no lengths: 5 labels for 10 images read past the
+    labels' end (errors 4.3 and 2.0, or NaN)."""
+    import fastnn
+    X, y = digits
+    m = small().fit(X[:30], y[:30])
+    with pytest.raises(ValueError, match=r"X and y must have the same number of samples; got 10 and 5"):
+        fastnn.check_gradients(m, X[:10], y[:5])
+
+
+def test_check_gradients_of_a_float32_network_runs_in_float64(digits):
+    """A float32 network is checked in float64, as the MLPs are: its weights
+    were perturbed in float32 (errors about 1e-4), and it is left as it was."""
+    import fastnn
+    X, y = digits
+    m = small(dtype="float32").fit(X[:30], y[:30])
+    before = m._params.copy()
+    assert fastnn.check_gradients(m, X[:4], y[:4]).max() < 1e-6
+    assert m._params.dtype == np.float32
+    assert_array_equal(m._params, before)
+
+
+def test_check_gradients_of_an_unfitted_network_uses_initial_weights(digits):
+    """Unfitted, the initial weights a fit draws (as for the MLPs): it raised NotFittedError."""
+    import fastnn
+    X, y = digits
+    m = small(dtype="float32")
+    errors = fastnn.check_gradients(m, X[:4], y[:4])
+    assert errors.shape == (3,) and errors.max() < 1e-6   # the convolution, 2 dense layers
+    assert not hasattr(m, "classes_")
+
+
 # ---------------------------------------------------------------- training
 
 def test_learns_digits_in_minibatches_and_float32(digits):
@@ -189,6 +221,67 @@ def test_partial_fit_continues_where_fit_stops(digits):
         parts.partial_fit(X, y, classes=np.unique(y))
     assert_array_equal(parts._params, whole._params)
     assert parts.n_iter_ == 3 and len(parts.step_losses_) == 3 * len(X)
+
+
+@pytest.mark.parametrize("change,error,match", [
+    (dict(momentum=5.0), ValueError, r"momentum must be a finite float in \[0.0, 1.0\); got 5.0"),
+    (dict(solver="bogus"), ValueError, r"solver must be one of \['adam', 'sgd'\]; got 'bogus'"),
+    (dict(batch_size=0), ValueError, r"batch_size must be an int >= 1; got 0"),
+    (dict(sample_order="bogus"), ValueError, r"sample_order must be one of"),
+    (dict(learning_rate_init=np.nan), ValueError, r"learning_rate_init must be a finite float > 0.0; got nan"),
+    (dict(n_filters=4), ValueError, r"partial_fit continues the fitted network, but .* \(fitted: 3 "
+                                    r"filters of \(3, 3\), head \[27, 8, 10\], dtype float64\); set "
+                                    r"them back, or fit a new network with fit"),
+    (dict(hidden_layer_sizes=(7,)), ValueError, r"partial_fit continues the fitted network"),
+    (dict(dtype="float32"), ValueError, r"partial_fit continues the fitted network"),
+])
+def test_partial_fit_checks_the_parameters_again(change, error, match, digits):
+    """set_params between partial_fit calls: the parameters are checked again
+    and must describe the fitted network, as the MLPs check them (they were
+    used unchecked: momentum 5 trained, a new n_filters or dtype was ignored,
+    sample_order='bogus' gave a KeyError), and a refused call trains nothing."""
+    X, y = digits
+    m = small().partial_fit(X, y, classes=np.unique(y))
+    before = m._params.copy()
+    m.set_params(**change)
+    with pytest.raises(error, match=match):
+        m.partial_fit(X, y)
+    assert_array_equal(m._params, before)
+    m.set_params(**{k: small().get_params()[k] for k in change}).partial_fit(X, y)
+    assert m.n_iter_ == 2
+
+
+def test_partial_fit_refuses_other_classes_and_a_refused_first_call_leaves_no_network(digits):
+    X, y = digits
+    m = small().partial_fit(X, y, classes=np.arange(10))
+    with pytest.raises(ValueError, match=r"classes must be the classes the network was fitted with, "
+                                         r"\[0, 1, .*9\] \(partial_fit cannot change them\); got \[0, 1, 2\]"):
+        m.partial_fit(X, y, classes=[0, 1, 2])
+    m.partial_fit(X, y, classes=np.arange(10))   # the same ones again: fine
+    bad = small(filter_size=9)
+    with pytest.raises(ValueError, match=r"filter_size \(9, 9\) is larger than the images"):
+        bad.partial_fit(X, y, classes=np.arange(10))
+    with pytest.raises(ValueError, match=r"classes must be passed on the first call to partial_fit"):
+        bad.set_params(filter_size=3).partial_fit(X, y)   # (it took classes_ from the refused call)
+
+
+def test_buffers_come_in_chunks_of_epochs_with_the_same_bits(digits, monkeypatch):
+    """A fit runs its epochs in calls of at most a chunk (max_iter=10**10 with
+    tol asked for 75 GiB up front), with the same bits as one call."""
+    import fastnn.models.cnn as cnn
+    X, y = digits
+    for kw in (dict(batch_size=1), dict(batch_size=16, solver="adam", learning_rate_init=0.01)):
+        whole = small(max_iter=5, **kw).fit(X, y)
+        monkeypatch.setattr(cnn, "_STEP_CHUNK", 2 * len(X))   # (2 epochs a call at batch 1)
+        parts = small(max_iter=5, **kw).fit(X, y)
+        monkeypatch.undo()
+        assert_array_equal(parts._params, whole._params)
+        assert_array_equal(parts.step_losses_, whole.step_losses_)
+        assert parts.loss_curve_ == whole.loss_curve_ and parts.n_iter_ == 5
+    stops = small(max_iter=10**10, tol=1.0, n_iter_no_change=1).fit(X, y)
+    assert stops.n_iter_ == 3
+    never = small(max_iter=2, n_iter_no_change=2**64).fit(X, y)   # (a TypingError: int too large)
+    assert never.n_iter_ == 2
 
 
 def test_learning_rate_decay_changes_training(digits):

@@ -862,15 +862,56 @@ def test_huge_max_iter_and_n_iter_no_change_are_taken():
 
 
 @pytest.mark.parametrize("eps,err,msg", [
-    (np.nan, ValueError, r"eps must be a finite float > 0.0; got nan\."),
-    (np.inf, ValueError, r"eps must be a finite float > 0.0; got inf\."),
-    (0, ValueError, r"eps must be a finite float > 0.0; got 0.0\."),
-    (-1e-5, ValueError, r"eps must be a finite float > 0.0; got -1e-05\."),
+    (np.nan, ValueError, r"eps must be a finite float in \(0.0, 1.0\]; got nan\."),
+    (np.inf, ValueError, r"eps must be a finite float in \(0.0, 1.0\]; got inf\."),
+    (0, ValueError, r"eps must be a finite float in \(0.0, 1.0\]; got 0.0\."),
+    (-1e-5, ValueError, r"eps must be a finite float in \(0.0, 1.0\]; got -1e-05\."),
+    (1e308, ValueError, r"eps must be a finite float in \(0.0, 1.0\]; got 1e\+308\."),   # (was NaN)
     ("a", TypeError, r"eps must be a float; got str 'a'\."),
 ])
 def test_check_gradients_checks_eps(eps, err, msg):
     with pytest.raises(err, match=msg):
         check_gradients(MLPRegressor((3,), random_state=0), XOR_X, XOR_Y, eps=eps)
+
+
+@pytest.mark.parametrize("kind", ["classifier", "regressor"])
+def test_predictions_that_overflow_are_refused_not_nan(kind):
+    """Rows whose outputs overflow are refused as the CNN refuses them: identity
+    units and X * 1e308 gave NaN probabilities, label 0 from them, and a
+    regressor -inf (and score -inf)."""
+    rng = np.random.RandomState(0)
+    X = rng.rand(40, 6)
+    if kind == "classifier":
+        m = MLPClassifier((5,), activation="identity", max_iter=3, random_state=0).fit(X, np.arange(40) % 3)
+        methods = ("predict", "predict_proba", "predict_log_proba")
+    else:
+        m = MLPRegressor((5,), activation="identity", max_iter=3, random_state=0).fit(X, X.sum(axis=1))
+        methods = ("predict",)
+    big = X[:8].copy()
+    big[5] = 1e308
+    message = (r"X must be on a scale the network can compute in float64; got rows whose outputs "
+               r"are NaN or inf \(the first: row 5, max \|X\[5\]\| = 1e\+308\): the input's "
+               r"scale overflows\. Scale X as the training data\.")
+    for method in methods:
+        with pytest.raises(ValueError, match=message):
+            getattr(m, method)(big)
+    with pytest.raises(ValueError, match=message):
+        m.score(big, (np.arange(40) % 3 if kind == "classifier" else X.sum(axis=1))[:8])
+    assert np.isfinite(m.predict(X * 1e150)).all()   # large but computable: the sum is checked first
+
+
+def test_predictions_of_a_network_that_diverged_say_so():
+    """After a partial_fit that diverged (its error raised), predictions blame
+    the parameters, not X."""
+    X = np.random.RandomState(0).rand(40, 6)
+    m = MLPRegressor((5,), activation="identity", solver="sgd", momentum=0.0, random_state=0)
+    m.partial_fit(X, X.sum(axis=1))
+    m.set_params(learning_rate_init=1e200)
+    with pytest.raises(ValueError, match=r"training diverged at epoch 2: coefs_\[0\] contains NaN"):
+        m.partial_fit(X * 1e50, X.sum(axis=1) * 1e100)
+    with pytest.raises(ValueError, match=r"the network's parameters contain NaN or inf \(an earlier "
+                                         r"training call diverged\); fit it again"):
+        m.predict(X)
 
 
 def test_check_gradients_of_a_fitted_network_keeps_its_classes_and_features():
