@@ -515,7 +515,24 @@ def check_hopfield_weights(W, name="weights"):
         i = int(np.argmax(diag < 0))
         raise ValueError(f"{name} must have a non-negative diagonal; got {float(diag[i])!r} at "
                          f"[{i}, {i}].")
+    check_hopfield_scale(arr, name, np.float64)
     return np.array(arr, dtype=np.float64, order="C", copy=True)
+
+
+def check_hopfield_scale(W, name, dtype):
+    """The weights ``W`` (finite float64) must be stored in ``dtype`` and keep
+    every local field and the energy finite there: their sum of magnitudes,
+    which bounds both for states in {-1, 1} or {0, 1}, must be finite in
+    ``dtype`` (1e300 became inf in float32, and 1e308 gave energies of -inf)."""
+    with np.errstate(over="ignore"):
+        total = float(np.abs(W).sum())
+    limit = float(np.finfo(dtype).max)
+    if not total <= limit:
+        raise ValueError(
+            f"{name} must be on a scale whose local fields and energy are finite in "
+            f"{np.dtype(dtype).name}: the sum of |{name}| must be at most {limit:.4g}; got "
+            f"{total:.4g}. Scale {name} down (a Hopfield network's recall does not depend "
+            "on its scale).")
 
 
 def validation_split(X, Y, fraction, seed, stratify=None, what="samples", sample_weight=None,

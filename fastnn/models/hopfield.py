@@ -9,8 +9,8 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._threads import threads_kernel
 from .._validation import (
-    check_binary_states, check_bool, check_float, check_hopfield_weights, check_int,
-    check_option, writeable,
+    check_binary_states, check_bool, check_float, check_hopfield_scale, check_hopfield_weights,
+    check_int, check_option, writeable,
 )
 from ..kernels import hopfield as kernels
 
@@ -356,10 +356,10 @@ class HopfieldNetwork(BaseEstimator):
         """
         check_option(self.weight_dtype, "weight_dtype", WEIGHT_DTYPES)
         W = check_hopfield_weights(weights, "weights")
-        if tuple(int(a) for a in np.ravel(alphabet)) not in ((-1, 1), (0, 1)) or \
-                np.size(alphabet) != 2:
+        if tuple(np.ravel(np.asarray(alphabet, dtype=object)).tolist()) not in ((-1, 1), (0, 1)):
             raise ValueError(f"alphabet must be (-1, 1) or (0, 1); got {alphabet!r}.")
         if self.weight_dtype == "float32":
+            check_hopfield_scale(W, "weights", np.float32)
             W = W.astype(np.float32)
         self.weights_ = W
         self.weight_scale_ = 1.0

@@ -1,4 +1,6 @@
 """HopfieldNetwork: storage rules, recall, energy, conventions, errors."""
+import re
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -269,6 +271,10 @@ BAD_WEIGHTS = [
     ([[0.0, 0.5], [0.25, 0.0]], r"weights must be symmetric; got weights\[0, 1\] = 0\.5 but "
                                 r"weights\[1, 0\] = 0\.25\. Symmetrise it"),
     ([[0.0, 1.0], [1.0, -1.0]], r"weights must have a non-negative diagonal; got -1\.0 at \[1, 1\]"),
+    # finite, but the energy was -inf
+    ([[0.0, 1e308], [1e308, 0.0]], r"weights must be on a scale whose local fields and energy are "
+                                   r"finite in float64: the sum of \|weights\| must be at most "
+                                   r"1\.798e\+308; got inf\. Scale weights down"),
 ]
 
 
@@ -276,6 +282,33 @@ BAD_WEIGHTS = [
 def test_bad_weights(weights, message):
     with pytest.raises(ValueError, match=message):
         HopfieldNetwork().set_weights(weights)
+
+
+def test_weights_too_large_for_float32_are_refused_and_large_ones_work():
+    """weight_dtype='float32' checks the weights' scale in float32 (1e300 was
+    stored as inf, and energies were NaN); a scale float32 holds recalls as
+    the same weights at scale 1."""
+    big = np.array([[0.0, 1e300, -1e300], [1e300, 0.0, 1e300], [-1e300, 1e300, 0.0]])
+    with pytest.raises(ValueError, match=r"finite in float32: the sum of \|weights\| must be at "
+                                         r"most 3\.403e\+38; got 6e\+300"):
+        HopfieldNetwork(weight_dtype="float32").set_weights(big)
+    probes = np.array([[1, -1, 1], [-1, -1, 1], [1, 1, 1]])
+    want = HopfieldNetwork(update="sync").set_weights(np.sign(big))
+    for dtype, scale in (("float64", 1e300), ("float32", 1e37)):
+        net = HopfieldNetwork(update="sync", weight_dtype=dtype).set_weights(np.sign(big) * scale)
+        assert np.isfinite(net.energy(probes)).all()
+        assert_array_equal(net.predict(probes), want.predict(probes))
+
+
+@pytest.mark.parametrize("alphabet", [(-1.5, 1), ("a", "b"), (-1, 1, 0), (1, -1), 1])
+def test_set_weights_refuses_other_alphabets(alphabet):
+    """(-1.5, 1) was truncated to (-1, 1); ('a', 'b') raised int()'s error."""
+    with pytest.raises(ValueError, match=r"alphabet must be \(-1, 1\) or \(0, 1\); got "
+                                         + re.escape(repr(alphabet))):
+        HopfieldNetwork().set_weights(np.zeros((3, 3)), alphabet=alphabet)
+    for ok in ((-1, 1), (0, 1), (0.0, 1.0), np.array([-1, 1], dtype=np.int8)):
+        assert HopfieldNetwork().set_weights(np.zeros((3, 3)), alphabet=ok).alphabet_.tolist() \
+            == list(np.ravel(ok).astype(int))
 
 
 BAD_PARAMS = [
