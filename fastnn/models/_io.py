@@ -40,10 +40,11 @@ def _model_classes():
     """The classes ``load`` builds, by the name ``save`` writes."""
     from .cnn import ConvNetClassifier
     from .hopfield import HopfieldNetwork
+    from .linear import LinearClassifier
     from .mlp import MLPClassifier, MLPRegressor
     from .rbm import BernoulliRBM
     return {_name(c): c for c in (MLPClassifier, MLPRegressor, ConvNetClassifier,
-                                  HopfieldNetwork, BernoulliRBM)}
+                                  HopfieldNetwork, BernoulliRBM, LinearClassifier)}
 
 
 def _helper_classes():
@@ -344,9 +345,19 @@ def _check_loaded(model):
     of the network the parameters and the saved sizes describe."""
     from .cnn import ConvNetClassifier
     from .hopfield import HopfieldNetwork
+    from .linear import LinearClassifier
     from .mlp import _BaseMLP
     from .rbm import BernoulliRBM
-    if isinstance(model, _BaseMLP):
+    if isinstance(model, LinearClassifier):
+        slope = model.__dict__.get("slope_")
+        if isinstance(slope, bool) or not isinstance(slope, (int, float)) or not np.isfinite(slope):
+            raise ValueError(f"slope_ is {slope!r}; expected a finite float.")
+        _expect(model, "classes_", (2,), model.classes_.dtype)
+        if model.__dict__.get("above_") not in model.classes_.tolist():
+            raise ValueError(f"above_ is {model.__dict__.get('above_')!r}, which is not one of "
+                             f"classes_ {model.classes_.tolist()}.")
+        _expect_value(model, "n_features_in_", 2)
+    elif isinstance(model, _BaseMLP):
         n_outputs = int(model.n_outputs_)
         _check_dense(model, model._network(int(model.n_features_in_), n_outputs,
                                            model._check_params())[:3])

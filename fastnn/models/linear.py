@@ -1,11 +1,10 @@
 """Part G's linear classifier ("Make Your Own Neural Network")."""
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_is_fitted
 
 from .._validation import (check_array, check_consistent_length, check_feature_names, check_float,
-                           check_int, column_to_1d)
+                           check_int, column_to_1d, label_kind, refuse_non_finite_output)
 from ..kernels.linear import train_slope
 
 
@@ -62,7 +61,16 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
             y = column_to_1d(y, stacklevel=3)
         if y.ndim != 1:
             raise ValueError(f"y must be 1-dimensional, one label a sample; got shape {y.shape}.")
-        kind = type_of_target(y)
+        if y.dtype.kind == "f" and not np.isfinite(y).all():
+            raise ValueError("y must be finite (no NaN or inf); got non-finite labels.")
+        try:
+            kind = label_kind(y)
+        except TypeError:   # labels that do not compare: 1 and 'a', None and 1
+            kind = "unknown"
+        if kind == "unknown":
+            raise ValueError(f"y must hold class labels of one kind, numbers or strings, that "
+                             f"compare with each other; got {y.dtype.name} labels "
+                             f"{list(dict.fromkeys(y.tolist()))[:4]!r}.")
         if kind == "continuous":
             frac = y[y != np.round(y)]
             raise ValueError(f"y must hold class labels, not continuous values; got "
@@ -82,7 +90,14 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError(f"above_class must be one of the labels {self.classes_.tolist()}; "
                              f"got {self.above_class!r}.")
         above = y == self.above_
-        history = np.empty(self.n_epochs * X.shape[0])
+        updates = int(self.n_epochs) * X.shape[0]
+        try:
+            history = np.empty(updates)
+        except MemoryError:
+            raise ValueError(
+                f"n_epochs must leave room for slope_history_, one slope an update: {self.n_epochs} "
+                f"epochs of {X.shape[0]} samples are {updates} updates ({updates * 8 / 2**30:.4g} GiB); "
+                f"got n_epochs={self.n_epochs}.") from None
         slope = float(train_slope(X, above, float(self.initial_slope), float(self.learning_rate),
                                   float(self.margin), int(self.n_epochs), history))
         if not np.isfinite(slope):
@@ -103,9 +118,18 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
         check_is_fitted(self, "slope_")
         check_feature_names(self, X, reset=False)
         X = check_array(X, "X", n_features=2, fitted_with="LinearClassifier")
-        return X[:, 1] - self.slope_ * X[:, 0]
+        with np.errstate(over="ignore"):
+            out = X[:, 1] - self.slope_ * X[:, 0]
+        if not np.isfinite(out).all():   # (points of 1e308 on both axes, say)
+            refuse_non_finite_output(X, out, np.array([self.slope_]))
+        return out
 
     def predict(self, X):
         check_is_fitted(self, "slope_")
         below = self.classes_[0] if self.classes_[1] == self.above_ else self.classes_[1]
         return np.where(self.decision_function(X) > 0, self.above_, below)
+
+    def save(self, path):
+        """Write the fitted classifier to an HDF5 file (see ``fastnn.load``)."""
+        from ._io import save_model
+        save_model(self, path)

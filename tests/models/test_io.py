@@ -12,13 +12,15 @@ import pytest
 from numpy.testing import assert_array_equal
 
 import fastnn
-from fastnn import BernoulliRBM, ConvNetClassifier, HopfieldNetwork, MLPClassifier, MLPRegressor
+from fastnn import (BernoulliRBM, ConvNetClassifier, HopfieldNetwork, LinearClassifier, MLPClassifier,
+                    MLPRegressor)
 
 RNG = np.random.RandomState(0)
 X = RNG.rand(40, 6)
 Y = (X[:, 0] > 0.5).astype(int)
 PATTERNS = np.sign(np.random.default_rng(0).standard_normal((3, 16)))
 IMAGES = RNG.rand(24, 1, 6, 6)
+POINTS = X[:, :2] + 0.1   # (x, y) points, x > 0
 
 
 def _fitted(kind):
@@ -33,6 +35,8 @@ def _fitted(kind):
                                      max_iter=1, random_state=0).fit(IMAGES, Y[:24])
         if kind == "hopfield":
             return HopfieldNetwork(random_state=0).fit(PATTERNS)
+        if kind == "linear":
+            return LinearClassifier(n_epochs=3).fit(POINTS, np.array(["below", "above"])[Y])
         return BernoulliRBM(n_components=3, n_iter=1, random_state=0).fit(X)
 
 
@@ -43,10 +47,12 @@ def _output(kind, model):
         return model.predict_proba(IMAGES)
     if kind == "rbm":
         return model.transform(X)
+    if kind == "linear":
+        return model.decision_function(POINTS)
     return model.predict(X)
 
 
-KINDS = ["mlp", "regressor", "cnn", "hopfield", "rbm"]
+KINDS = ["mlp", "regressor", "cnn", "hopfield", "rbm", "linear"]
 
 
 @pytest.fixture(scope="module")
@@ -85,7 +91,7 @@ def test_load_builds_only_fastnns_models_and_runs_nothing_a_file_names(saved, tm
     with pytest.raises(ValueError, match=fr"damaged or incomplete fastnn model file: ValueError: it "
                                          fr"names the class '{name}'; fastnn loads only its own models: "
                                          r"BernoulliRBM, ConvNetClassifier, HopfieldNetwork, "
-                                         r"MLPClassifier, MLPRegressor\."):
+                                         r"LinearClassifier, MLPClassifier, MLPRegressor\."):
         fastnn.load(path)
     assert not marker.exists()
 
@@ -124,6 +130,15 @@ def _set(name, value):
     return tamper
 
 
+def _attr(name, value):
+    """A learned entry saved as a JSON attribute, replaced by ``value``."""
+    def tamper(f):
+        entry = json.loads(f["learned"].attrs[name])
+        entry["value"] = value
+        f["learned"].attrs[name] = json.dumps(entry)
+    return tamper
+
+
 TAMPERED = [
     ("mlp", _set("_layout", np.array([[6, 5, 10 ** 9, 30, 1, 0], [5, 1, 35, 40, 3, 1]])),
      r"_layout has shape \(2, 6\)|_layout does not describe"),
@@ -140,6 +155,11 @@ TAMPERED = [
     ("rbm", _set("intercept_visible_", np.zeros(2)), r"intercept_visible_ has shape \(2,\)"),
     ("hopfield", _set("weights_", np.zeros((16, 4), np.int8)), r"weights_ has shape \(16, 4\)"),
     ("hopfield", _set("alphabet_", np.zeros(5, np.int8)), r"alphabet_ has shape \(5,\)"),
+    ("linear", _attr("classes_", ["a", "b", "c"]), r"classes_ has shape \(3,\)"),
+    ("linear", _attr("slope_", float("nan")), r"slope_ is nan; expected a finite float"),
+    ("linear", _attr("slope_", "1.5"), r"slope_ is '1\.5'; expected a finite float"),
+    ("linear", _attr("above_", "left"), r"above_ is 'left', which is not one of classes_ "
+                                        r"\['above', 'below'\]"),
 ]
 
 
