@@ -15,6 +15,7 @@ the kernels index against the network the parameters describe: a damaged or
 tampered file is a ValueError, never a read outside an array.
 """
 import json
+import math
 import os
 import uuid
 
@@ -251,6 +252,9 @@ def load_model(path):
     h5py = _h5py()
     if isinstance(path, os.PathLike):
         path = os.fspath(path)
+    if not isinstance(path, (str, bytes)) and not hasattr(path, "read"):
+        raise TypeError(f"path must be a str, an os.PathLike or a binary file object; got "
+                        f"{type(path).__name__} {path!r}.")
     try:
         f = h5py.File(path, "r")
     except FileNotFoundError:
@@ -340,6 +344,53 @@ def _float_dtype(model, name):
     return dt
 
 
+def _int_at_least(low, high=2 ** 63 - 1):
+    def check(value):
+        return (isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+                and low <= value <= high), f"an int in [{low}, {high}]"
+    return check
+
+
+def _float_above(low, inclusive=False):
+    def check(value):
+        ok = (isinstance(value, (int, float, np.integer, np.floating))
+              and not isinstance(value, (bool, np.bool_)) and math.isfinite(value)
+              and (value >= low if inclusive else value > low))
+        return ok, f"a finite float {'>=' if inclusive else '>'} {low}"
+    return check
+
+
+def _one_of(*values):
+    def check(value):
+        return (not isinstance(value, (bool, np.bool_)) and value in values
+                and type(value) in (type(v) for v in values)), f"one of {list(values)}"
+    return check
+
+
+def _check_scalars(model):
+    """The scalar state a file holds as JSON (sizes, counters, seeds, codes,
+    scales: the kernels and the arithmetic use them as they are), each of its
+    type and range: a tampered weight_scale_ of NaN gave NaN energies, a
+    _loss_code of 99 trained, an n_features_in_ of "16" said "X has 16
+    features, but MLPClassifier is expecting 16"."""
+    from ..kernels.losses import CODES
+    checks = {
+        "n_features_in_": _int_at_least(1), "n_outputs_": _int_at_least(1),
+        "n_layers_": _int_at_least(2), "n_iter_": _int_at_least(0), "t_": _int_at_least(0),
+        "n_units_": _int_at_least(1), "n_patterns_": _int_at_least(0),
+        "_n_units": _int_at_least(1), "_n_features_out": _int_at_least(1),
+        "_n_label_outputs": _int_at_least(1), "_epochs": _int_at_least(0),
+        "_decay_from": _int_at_least(0), "_seed": _int_at_least(0),
+        "_loss_code": _one_of(*sorted(CODES.values())), "_lr": _float_above(0.0),
+        "weight_scale_": _float_above(0.0),
+    }
+    for name, check in checks.items():
+        if name in model.__dict__:
+            ok, want = check(model.__dict__[name])
+            if not ok:
+                raise ValueError(f"{name} is {model.__dict__[name]!r}; expected {want}.")
+
+
 def _check_loaded(model):
     """ValueError unless the arrays the kernels index have the shapes and dtypes
     of the network the parameters and the saved sizes describe."""
@@ -348,6 +399,7 @@ def _check_loaded(model):
     from .linear import LinearClassifier
     from .mlp import _BaseMLP
     from .rbm import BernoulliRBM
+    _check_scalars(model)
     if isinstance(model, LinearClassifier):
         slope = model.__dict__.get("slope_")
         if isinstance(slope, bool) or not isinstance(slope, (int, float)) or not np.isfinite(slope):
@@ -387,6 +439,12 @@ def _check_loaded(model):
         _expect(model, "patterns_", (int(model.n_patterns_), n), np.int8)
         _expect(model, "alphabet_", (2,), np.int8)
         _expect(model, "_storkey_weights", (n, n), np.float64, optional=True)
+        coupling = model.__dict__.get("_hebbian_self_coupling")
+        if coupling is not None and (model.weights_.dtype.kind != "i"
+                                     or coupling not in (0, -int(model.n_patterns_))):
+            raise ValueError(f"_hebbian_self_coupling is {coupling!r}; the model's integer Hebbian "
+                             f"weights give 0 or -n_patterns_ ({-int(model.n_patterns_)}), and other "
+                             "weights none.")
 
 
 def _check_dense(model, network):

@@ -158,6 +158,18 @@ TAMPERED = [
     ("linear", _attr("classes_", ["a", "b", "c"]), r"classes_ has shape \(3,\)"),
     ("linear", _attr("slope_", float("nan")), r"slope_ is nan; expected a finite float"),
     ("linear", _attr("slope_", "1.5"), r"slope_ is '1\.5'; expected a finite float"),
+    # scalar state, held as JSON
+    ("mlp", _attr("_loss_code", 99), r"_loss_code is 99; expected one of \[0, 1, 2\]"),
+    ("mlp", _attr("n_features_in_", "6"), r"n_features_in_ is '6'; expected an int in \[1, "),
+    ("mlp", _attr("_seed", "abc"), r"_seed is 'abc'; expected an int in \[0, 9223372036854775807\]"),
+    ("mlp", _attr("_seed", 2 ** 80), r"_seed is 1208925819614629174706176; expected an int"),
+    ("mlp", _attr("_lr", float("nan")), r"_lr is nan; expected a finite float > 0\.0"),
+    ("cnn", _attr("_epochs", -1), r"_epochs is -1; expected an int in \[0, "),
+    ("hopfield", _attr("weight_scale_", float("nan")), r"weight_scale_ is nan; expected a finite float > 0\.0"),
+    ("hopfield", _attr("_hebbian_self_coupling", 1000), r"_hebbian_self_coupling is 1000; the "
+                                                       r"model's integer Hebbian weights give 0 or "
+                                                       r"-n_patterns_ \(-3\), and other weights none"),
+    ("rbm", _attr("n_features_in_", True), r"n_features_in_ is True; expected an int"),
     ("linear", _attr("above_", "left"), r"above_ is 'left', which is not one of classes_ "
                                         r"\['above', 'below'\]"),
 ]
@@ -193,6 +205,13 @@ def test_an_incomplete_or_foreign_file_is_a_value_error(saved, tmp_path, tamper,
     with h5py.File(path, "a") as f:
         tamper(f)
     with pytest.raises(ValueError, match=r"damaged or incomplete fastnn model file: " + message):
+        fastnn.load(path)
+
+
+@pytest.mark.parametrize("path", [None, 3, ["m.h5"]])
+def test_load_names_a_path_of_the_wrong_type(path):
+    with pytest.raises(TypeError, match=r"path must be a str, an os.PathLike or a binary file "
+                                        r"object; got " + type(path).__name__):
         fastnn.load(path)
 
 
