@@ -1001,7 +1001,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         if self.loss_function_ == "poisson" and Y.min() < 0:
             raise ValueError("y must be >= 0 for loss='poisson' (counts or rates); got a minimum "
                              f"of {float(Y.min())!r}.")
-        return self._fit(X, Y, incremental, 1 if incremental else self.max_iter, sw, rng, first)
+        return self._fit(X, Y, incremental, 1 if incremental else int(self.max_iter), sw, rng, first)
 
     def _stratify(self, Y):
         # as scikit-learn's: by class for one output (two classes), not for several
@@ -1097,7 +1097,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
             self._initialize(X.shape[1], Y.shape[1], rng, hls)
         elif warm:
             self._warm_start(X.shape[1], Y.shape[1], hls)
-        return self._fit(X, Y, incremental, 1 if incremental else self.max_iter, sw, rng, first)
+        return self._fit(X, Y, incremental, 1 if incremental else int(self.max_iter), sw, rng, first)
 
     def _stratify(self, Y):
         return None

@@ -874,6 +874,24 @@ def test_check_gradients_checks_eps(eps, err, msg):
         check_gradients(MLPRegressor((3,), random_state=0), XOR_X, XOR_Y, eps=eps)
 
 
+@pytest.mark.parametrize("batch_size", [1, 3])
+def test_numpy_integer_parameters_compile_no_new_kernels(batch_size):
+    """max_iter of np.int32 or np.uint64 (a grid's values) reached the trainers
+    as that type: each type compiled the trainer again (15-30 s)."""
+    from fastnn.kernels import dense
+    rng = np.random.RandomState(0)
+    X, y = rng.rand(20, 5), np.arange(20) % 2
+    params = dict(hidden_layer_sizes=(4,), batch_size=batch_size, max_iter=2, n_iter_no_change=2,
+                  solver="sgd", random_state=0)
+    want = MLPClassifier(**params).fit(X, y)
+    trainer = dense.one_hidden_trainer(want._solver_code(), 5) if batch_size == 1 else dense.train_epochs
+    before = len(trainer.signatures)
+    for kind in (np.int32, np.uint64):
+        got = MLPClassifier(**{k: kind(v) if isinstance(v, int) else v for k, v in params.items()}).fit(X, y)
+        assert_array_equal(got._params, want._params)
+    assert len(trainer.signatures) == before
+
+
 @pytest.mark.parametrize("kind", ["classifier", "regressor"])
 def test_predictions_that_overflow_are_refused_not_nan(kind):
     """Rows whose outputs overflow are refused as the CNN refuses them: identity
