@@ -731,12 +731,13 @@ class _BaseMLP(BaseEstimator):
         epoch = len(self.loss_curve_)
         bad = next((f"coefs_[{i}]" for i, c in enumerate(self.coefs_) if not np.isfinite(c).all()),
                    "the loss")
+        data = "X" if is_classifier(self) else "X and y"   # (a regressor's y sets its scale too)
         if self.solver == "lbfgs":
             raise ValueError(f"training diverged at lbfgs iteration {epoch}: {bad} contains NaN "
-                             "or inf; scale X.")
+                             f"or inf; scale {data}.")
         raise ValueError(
             f"training diverged at epoch {epoch}: {bad} contains NaN or inf; lower "
-            f"learning_rate_init ({self.learning_rate_init}) or scale X.")
+            f"learning_rate_init ({self.learning_rate_init}) or scale {data}.")
 
     def _forward(self, X):
         out = np.empty((X.shape[0], self.n_outputs_), dtype=self._params.dtype)

@@ -323,7 +323,7 @@ def test_divergence_raises_a_clear_error():
     y = X.sum(axis=1) * 1e6
     m = MLPRegressor((8,), solver="sgd", learning_rate_init=10.0, momentum=0.9, max_iter=200, tol=None)
     with pytest.raises(ValueError, match=r"training diverged at epoch \d+: .* contains NaN or inf; "
-                                         r"lower learning_rate_init \(10.0\) or scale X"):
+                                         r"lower learning_rate_init \(10.0\) or scale X and y\."):
         m.fit(X, y)
 
 
