@@ -68,8 +68,13 @@ def read_ohlc(path):
     OHLC
     """
     path = str(path)
-    with open(path, newline="", encoding="utf-8-sig") as f:
-        rows = list(csv.reader(f))
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            rows = list(csv.reader(f))
+    except UnicodeDecodeError as err:   # (an HDF5 file, say: UTF-8's error named no file)
+        raise ValueError(f"{path}: not a text file in UTF-8 (byte {err.start} is "
+                         f"{err.object[err.start:err.start + 1]!r}); expected a CSV file with "
+                         "columns Date, Open, High, Low, Close (Volume optional).") from None
     if not rows:
         raise ValueError(f"{path}: row 1: empty file; expected a header with columns "
                          "Date, Open, High, Low, Close (Volume optional).")

@@ -19,10 +19,14 @@ Re-running a sweep on the same results file resumes it: finished runs are
 skipped, failed and unfinished ones run again.
 """
 import itertools
+import math
+import numbers
 import os
 import sys
 import tomllib
 from dataclasses import dataclass, field
+
+import numpy as np
 
 from .._progress import progress
 from .runners import (MAX_SEED, Task, check_runner, configuration, coerce_param, make_runner,
@@ -30,6 +34,8 @@ from .runners import (MAX_SEED, Task, check_runner, configuration, coerce_param,
 from .store import MemoryStore, StoreError, check_path, open_store
 
 _KEYS = ("recipe", "seeds", "grid", "fixed")
+# Runs a sweep may hold: listing a million runs takes about 15 s and 650 MB.
+MAX_RUNS = 1_000_000
 
 
 class SpecError(ValueError):
@@ -85,6 +91,9 @@ def parse_spec(spec):
             raise SpecError(f"sweep file {source} does not exist.") from None
         except tomllib.TOMLDecodeError as err:
             raise SpecError(f"{source} is not valid TOML: {err}.") from None
+        except UnicodeDecodeError as err:   # (an HDF5 file, say: UTF-8's error named no file)
+            raise SpecError(f"{source} is not valid TOML: not a text file in UTF-8 (byte "
+                            f"{err.start} is {err.object[err.start:err.start + 1]!r}).") from None
         except OSError as err:
             raise SpecError(f"cannot read sweep file {source}: {err.strerror or err}.") from None
     elif isinstance(spec, dict):
@@ -109,11 +118,13 @@ def parse_spec(spec):
     ref = recipe_ref(data["recipe"])
 
     seeds = data.get("seeds", [0])
-    if not isinstance(seeds, list) or not seeds:
+    if not isinstance(seeds, (list, tuple)) or not seeds:
         fail(f"seeds must be a non-empty list of ints; got {seeds!r}.")
-    for i, seed in enumerate(seeds):
-        if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
+    for i, seed in enumerate(seeds):   # (NumPy ints too: list(np.arange(3)), as the grid takes them)
+        if (isinstance(seed, (bool, np.bool_)) or not isinstance(seed, numbers.Integral)
+                or not 0 <= seed <= MAX_SEED):
             fail(f"seeds[{i}] must be an int in [0, {MAX_SEED}]; got {type(seed).__name__} {seed!r}.")
+    seeds = [int(seed) for seed in seeds]
     if len(set(seeds)) != len(seeds):
         fail(f"seeds has duplicates: {seeds}.")
 
@@ -145,6 +156,11 @@ def parse_spec(spec):
         if len(set(keys)) != len(keys):
             fail(f"grid.{name} has duplicates: {values}.")
         grid[name] = checked
+    n_runs = math.prod(len(values) for values in grid.values()) * len(seeds)
+    if n_runs > MAX_RUNS:   # (10**9 points listed nothing for minutes, then ran out of memory)
+        sizes = " x ".join([f"{len(v)} {n}" for n, v in grid.items()] + [f"{len(seeds)} seeds"])
+        fail(f"the sweep has {n_runs:,} runs ({sizes}), more than the {MAX_RUNS:,} a sweep may "
+             "hold; split it into several sweeps, each with its own results file.")
     fixed = {}
     for name, value in tables["fixed"].items():
         try:

@@ -79,6 +79,15 @@ def test_read_ohlc_bad_input_names_row_and_column(tmp_path, text, match):
         read_ohlc(_write(tmp_path, text))
 
 
+def test_read_ohlc_of_a_file_that_is_not_utf8_text_names_it(tmp_path):
+    """An HDF5 file given as csv: UTF-8's own error named neither the file nor CSV."""
+    path = tmp_path / "r.h5"
+    path.write_bytes(b"\x89HDF\r\n\x1a\n" + bytes(range(256)))
+    with pytest.raises(ValueError, match=r"r\.h5: not a text file in UTF-8 \(byte 0 is b'\\x89'\); "
+                                         r"expected a CSV file with columns Date, Open, High, Low, Close"):
+        read_ohlc(path)
+
+
 def test_read_ohlc_empty_file(tmp_path):
     with pytest.raises(ValueError, match=r"row 1: empty file"):
         read_ohlc(_write(tmp_path, ""))

@@ -1,4 +1,5 @@
 """The fastnn command, through main([...])."""
+import os
 import subprocess
 import sys
 
@@ -265,6 +266,66 @@ def test_not_a_results_file_and_unwritable_out(tmp_path, capsys):
     bad = tmp_path / "bad.toml"
     bad.write_text("recipe = \n")
     _error(capsys, ["sweep", str(bad), "--out", str(tmp_path / "r.h5")], "is not valid TOML")
+
+
+def test_paths_that_are_not_files_are_one_line_errors(tmp_path, capsys):
+    """An --out ending in '/' (the error named the store's temporary file), and
+    show or plot of a named pipe or a directory (show hung on a pipe)."""
+    spec = _sweep_file(tmp_path)
+    _error(capsys, ["sweep", str(spec), "--out", str(tmp_path / "r.h5") + "/", "--no-progress"],
+           r"--out .*r\.h5/ ends with '/', as a directory does; give a file name such as results\.h5\.")
+    _error(capsys, ["run", REF, "--out", "r.h5/"], r"--out r\.h5/ ends with '/'")
+    assert not (tmp_path / "r.h5").exists()
+    fifo = tmp_path / "fifo.h5"
+    os.mkfifo(fifo)
+    for command in (["show", str(fifo)], ["plot", str(fifo)], ["show", str(tmp_path)]):
+        _error(capsys, command, r"is not a results file: it is (not a regular file|a directory)\.")
+
+
+def test_plot_names_the_file_it_wrote(tmp_path, capsys):
+    """--out without an extension: matplotlib writes NAME.png, and plot said 'wrote NAME'."""
+    pytest.importorskip("matplotlib")
+    spec, out = _sweep_file(tmp_path), tmp_path / "r.h5"
+    assert main(["sweep", str(spec), "--out", str(out), "--no-progress"]) == 0
+    capsys.readouterr()
+    assert main(["plot", str(out), "--out", str(tmp_path / "noext")]) == 0
+    assert capsys.readouterr().out.strip() == f"wrote {tmp_path / 'noext.png'}"
+    assert (tmp_path / "noext.png").exists() and not (tmp_path / "noext").exists()
+
+
+def test_memory_error_is_one_line(capsys, monkeypatch):
+    """A network too large for memory (fastnn run xor-bp --set n_hidden=99999999999)
+    printed a traceback."""
+    from fastnn.experiments import runners
+
+    def too_large(*args, **kwargs):
+        raise MemoryError("hidden_layer_sizes=(99999999999,) with 2 features and 1 outputs "
+                          "needs 2.9 TiB of weights and optimiser state: it does not fit in memory.")
+
+    monkeypatch.setattr(runners, "run", too_large)
+    assert main(["run", REF]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("fastnn: error: hidden_layer_sizes=(99999999999,)") and len(err.splitlines()) == 1
+
+
+def test_more_workers_than_cores_get_a_warning(tmp_path, capsys, monkeypatch):
+    """(40 workers on 2 cores took 58 s and 3.7 GB for a sweep 2 workers ran in 11 s.)"""
+    sweep_module = sys.modules["fastnn.experiments.sweep"]
+    started = []
+
+    def sweep(spec, out, workers, scheduler, progress):
+        started.append(workers)
+        return sweep_module.SweepReport(out, None, [])
+
+    monkeypatch.setattr(sweep_module, "sweep", sweep)
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    spec, out = _sweep_file(tmp_path), tmp_path / "r.h5"
+    assert main(["sweep", str(spec), "--out", str(out), "--no-progress", "--workers", "3"]) == 0
+    assert ("fastnn: warning: --workers 3 starts more processes than this machine's 2 cores"
+            in capsys.readouterr().err)
+    assert main(["sweep", str(spec), "--out", str(out), "--no-progress", "--workers", "2"]) == 0
+    assert "warning" not in capsys.readouterr().err
+    assert started == [3, 2]
 
 
 def test_workers_are_checked_before_anything_starts(tmp_path, capsys, monkeypatch):

@@ -73,6 +73,25 @@ BAD_SPECS = [
     ('recipe = "toy_recipes:toy"\n[grid]\nn_steps = [1, 2]\n[fixed]\nn_steps = 3\n', SpecError,
      "'n_steps' is in both"),
     ('recipe = "toy_recipes:toy"\n[grid]\nlabel = ["a", "a"]\n', SpecError, "grid.label has duplicates"),
+    # a grid too large to list (10**9 points ran out of memory, silently, listing them)
+    ('recipe = "toy_recipes:toy"\nseeds = [0, 1]\n[grid]\nn_steps = [%s]\nlearning_rate = [%s]\n'
+     % (", ".join(map(str, range(1, 1001))), ", ".join(str(i / 1000) for i in range(1, 1001))), SpecError,
+     r"the sweep has 2,000,000 runs \(1000 n_steps x 1000 learning_rate x 2 seeds\), more than the "
+     r"1,000,000 a sweep may hold; split it into several sweeps"),
+    # the recipes' options, checked before any run (a grid of "bogus" ran, every such run failed)
+    ('recipe = "xor-bp"\n[grid]\nmomentum_rule = ["bogus", "classical"]\n', SpecError,
+     r"momentum_rule must be one of \['classical', 'previous_gradient'\]; got 'bogus'"),
+    ('recipe = "digits-mlp"\n[fixed]\nactivation = "sigmoid"\n', SpecError,
+     r"activation must be one of \['identity', 'logistic', 'relu', 'tanh'\]; got 'sigmoid'"),
+    # xor-tanh's layers: its ends were ignored ([7, 2, 9] ran [2, 2, 1]), [] and [2] ran
+    ('recipe = "xor-tanh"\n[grid]\nlayers = [[2, 2, 1], [7, 2, 9]]\n', SpecError,
+     r"layers must start with XOR's 2 inputs and end with its 1 output, such as \[2, 2, 1\]; "
+     r"got \[7, 2, 9\]"),
+    ('recipe = "xor-tanh"\n[fixed]\nlayers = [2]\n', SpecError,
+     r"layers must list the layer sizes from XOR's 2 inputs to its 1 output, such as \[2, 2, 1\]; "
+     r"got \[2\]"),
+    ('recipe = "timing"\n[fixed]\ncsv = "no-such-prices.csv"\n', SpecError,
+     r"csv must name an OHLC\(V\) CSV file; got 'no-such-prices.csv', which does not exist"),
 ]
 
 
@@ -84,6 +103,26 @@ def test_bad_spec_is_a_one_line_error_before_any_work(tmp_path, text, error, mat
         sweep(path, out=out, progress=False)
     assert "\n" not in str(info.value)
     assert not out.exists()
+
+
+def test_a_spec_that_is_not_utf8_text_names_the_file(tmp_path):
+    """A Latin-1 comment, or an HDF5 file given as the spec: UTF-8's own error
+    named neither the file nor what was wrong."""
+    path = tmp_path / "latin1.toml"
+    path.write_bytes(b'# r\xe9sum\xe9\nrecipe = "toy_recipes:toy"\n')
+    with pytest.raises(SpecError, match=r"latin1\.toml is not valid TOML: not a text file in UTF-8 "
+                                        r"\(byte 3 is b'\\xe9'\)"):
+        sweep(path, out=tmp_path / "r.h5")
+    assert not (tmp_path / "r.h5").exists()
+
+
+def test_seeds_may_be_numpy_ints_and_a_tuple(tmp_path):
+    """A dict spec with seeds from NumPy (list(np.arange(2))) or a tuple: they were
+    refused ('got int64'), while the grid took NumPy values."""
+    want = sweep({"recipe": REF, "seeds": [0, 1], "fixed": {"n_steps": 4}}, progress=False)
+    for seeds in (list(np.arange(2)), (0, 1), np.array([0, 1], dtype=np.uint32).tolist()):
+        got = sweep({"recipe": REF, "seeds": seeds, "fixed": {"n_steps": 4}}, progress=False)
+        assert got.run_ids == want.run_ids
 
 
 def test_missing_spec_file(tmp_path):

@@ -8,7 +8,7 @@ import time
 
 import numpy as np
 
-from ..._validation import check_float, check_int
+from ..._validation import check_float, check_int, check_option
 from ..registry import Result, recipe
 
 XOR_TARGET = np.array([0.0, 1.0, 1.0, 0.0])
@@ -23,18 +23,33 @@ def _training_check(*counts):
     """A recipe's check: the parameters ``counts`` (epochs, hidden...) ints >= 1,
     ``learning_rate`` > 0 and, where the recipe has one, ``momentum`` in [0, 1)."""
     def check(**params):
+        from ...models.mlp import HIDDEN_ACTIVATIONS, MOMENTUM_RULES
         for name in counts:
             check_int(params[name], name, low=1)
         check_float(params["learning_rate"], "learning_rate", low=0.0, low_inclusive=False)
         if "momentum" in params:
             check_float(params["momentum"], "momentum", low=0.0, high=1.0, high_inclusive=False)
+        # (the options too: a sweep over momentum_rule = ["bogus", ...] started, and
+        # stored every run of "bogus" as failed)
+        if "activation" in params:
+            check_option(params["activation"], "activation", HIDDEN_ACTIVATIONS)
+        if "momentum_rule" in params:
+            check_option(params["momentum_rule"], "momentum_rule", MOMENTUM_RULES)
     return check
 
 
 def _check_xor_tanh(**params):
     _training_check("steps")(**params)
-    for i, size in enumerate(params["layers"]):
+    layers = params["layers"]
+    if not isinstance(layers, (list, tuple)) or len(layers) < 2:
+        raise ValueError(f"layers must list the layer sizes from XOR's 2 inputs to its 1 output, "
+                         f"such as [2, 2, 1]; got "
+                         f"{list(layers) if isinstance(layers, tuple) else layers!r}.")
+    for i, size in enumerate(layers):
         check_int(size, f"layers[{i}]", low=1)
+    if layers[0] != 2 or layers[-1] != 1:   # (they were ignored: [7, 2, 9] ran [2, 2, 1])
+        raise ValueError(f"layers must start with XOR's 2 inputs and end with its 1 output, such "
+                         f"as [2, 2, 1]; got {list(layers)}.")
 
 
 def _check_digits_mlp(**params):

@@ -11,6 +11,7 @@ predicts rows ``t0 .. t0 + retrain_every - 1``, and is refitted. A row's label
 a price after ``T``.
 """
 import math
+import os
 
 import numpy as np
 
@@ -205,6 +206,13 @@ def _load(csv, data, n, seed, autocorrelation, trend, revert, switch, use_volume
 def _check(**p):
     """The recipe's checks that need no data, for sweeps to run before any run (the
     run repeats them where the values are used)."""
+    csv = p["csv"]
+    if not isinstance(csv, str):
+        raise TypeError(f"csv must be a path (a str; '' for synthetic data); got "
+                        f"{type(csv).__name__} {csv!r}.")
+    if csv and not os.path.isfile(csv):
+        raise ValueError(f"csv must name an OHLC(V) CSV file; got {csv!r}, "
+                         f"{'a directory' if os.path.isdir(csv) else 'which does not exist'}.")
     check_option(p["data"], "data", SOURCES)
     check_option(p["scheme"], "scheme", SCHEMES)
     check_option(p["position"], "position", POSITIONS)
