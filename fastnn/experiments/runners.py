@@ -10,7 +10,8 @@ Runners:
 
 - ``InProcessRunner`` (the default) runs the runs one after another.
 - ``ProcessRunner(workers)`` runs them in ``workers`` local processes
-  (``concurrent.futures`` with the ``spawn`` start method).
+  (``concurrent.futures`` with the ``spawn`` start method). A worker that dies
+  fails only the run that killed it; the sweep goes on in new processes.
 - ``DaskRunner(scheduler)`` submits them to a Dask distributed cluster
   (``"tcp://host:port"``), or starts a local one on the loopback interface
   (``"local"``). Dask reschedules the runs of a worker that dies.
@@ -32,7 +33,8 @@ import sys
 import threading
 import time
 import traceback
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -265,7 +267,8 @@ class _CompileTimer:
 
 
 def execute(ref, params, seed, threads=None):
-    """Run one recipe and return an ``Outcome``; never raises for a failing recipe.
+    """Run one recipe and return an ``Outcome``; never raises for a failing recipe,
+    even one that calls ``sys.exit`` (SystemExit): only KeyboardInterrupt goes through.
 
     ``threads`` limits Numba's threads for this run (``numba.set_num_threads``).
     """
@@ -289,11 +292,24 @@ def execute(ref, params, seed, threads=None):
         attrs["compile_seconds"] = float(result.metrics["compile_seconds"])
         attrs.update(provenance())
         return Outcome(result=result, attrs=attrs)
-    except Exception as err:  # a failed run is stored with its error and does not stop the sweep
+    except KeyboardInterrupt:  # Ctrl-C stops the sweep (in a worker, the parent stops it)
+        raise
+    except BaseException as err:  # a failed run is stored with its error; the sweep goes on
         attrs.update(provenance())
         tb = traceback.format_exception(type(err), err, err.__traceback__)
-        return Outcome(error=f"{type(err).__name__}: {err}\n" + "".join(tb[-6:]), attrs=attrs,
+        return Outcome(error=_error_line(ref, err) + "\n" + "".join(tb[-6:]), attrs=attrs,
                        exception=err)
+
+
+def _error_line(ref, err):
+    """The first line of a failed run's error: the exception's type and message.
+
+    SystemExit (``sys.exit(3)`` in a recipe) would otherwise read "SystemExit: 3";
+    it is a failure of that run alone, not an exit of the sweep."""
+    if isinstance(err, SystemExit):
+        return (f"SystemExit: recipe {recipe_ref(ref)!r} called sys.exit({err.code!r}) (exit code "
+                f"{err.code!r}); a recipe must return a Result or raise an exception.")
+    return f"{type(err).__name__}: {err}"
 
 
 def _dask_execute(ref, params, seed, threads=None):
@@ -501,7 +517,17 @@ def _exit_with_parent(parent):
 
 
 class ProcessRunner:
-    """``workers`` local processes (spawn start method)."""
+    """``workers`` local processes (spawn start method).
+
+    A worker that dies (the out-of-memory killer, a segfault in native code,
+    ``os._exit`` in a recipe) breaks its whole pool: concurrent.futures fails
+    every run the pool held, and cannot say which of them killed it. So those
+    runs run again, each alone in a one-worker pool (``workers`` such pools
+    side by side, with the same threads, so the results are the same bits): a
+    run whose worker dies there is the one that killed it, and is stored as
+    failed with how its worker ended; the others are stored as usual. The rest
+    of the sweep then goes on in a new pool. Each run is yielded once.
+    """
 
     name = "processes"
 
@@ -509,15 +535,11 @@ class ProcessRunner:
         from .._validation import check_int
         self.workers = check_int(workers, "workers", low=1)
         self.threads = threads_per_worker(self.workers)
-        self._pool = None
+        self._pool = None     # the pool of ``workers`` processes that runs the sweep
+        self._pools = []      # every pool started and not shut down yet (close ends them)
 
     def map(self, tasks, on_start):
-        if self._pool is None:
-            _EnvProcess.env = worker_env(self.threads)
-            self._pool = ProcessPoolExecutor(
-                self.workers, mp_context=_EnvSpawnContext(),
-                initializer=_init_worker, initargs=(self.threads, os.getpid()))
-        pending = {}
+        pending = {}          # future -> task, in the order submitted
         todo = iter(tasks)
         limit = 2 * self.workers
         while True:
@@ -526,29 +548,121 @@ class ProcessRunner:
                 if task is None:
                     break
                 on_start(task)
-                pending[self._pool.submit(execute, task.recipe, task.params, task.seed,
-                                          self.threads)] = task
+                if self._pool is None:
+                    self._pool = self._start_pool(self.workers)
+                pending[self._submit(self._pool, task)] = task
             if not pending:
                 return
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            if any(_lost(future) for future in done):
+                self._shut(self._pool)   # after which every run it held is settled
+                held, pending = pending, {}
+                for future, task in held.items():
+                    if not _lost(future):    # finished before the worker died
+                        yield task, _outcome(future)
+                yield from self._run_alone([task for future, task in held.items() if _lost(future)])
+                continue
             for future in done:
-                task = pending.pop(future)
-                yield task, _outcome(future)
+                yield pending.pop(future), _outcome(future)
+
+    def _run_alone(self, tasks):
+        """Run ``tasks``, the runs a broken pool held, each alone in a one-worker
+        pool, ``workers`` at a time; yields (task, outcome). A run whose worker
+        dies here is the one that killed it: it fails, and its pool is replaced."""
+        todo = list(tasks)
+        running = {}          # future -> (task, its pool)
+        idle = []             # one-worker pools whose run finished
+        while todo or running:
+            while todo and len(running) < self.workers:
+                pool = idle.pop() if idle else self._start_pool(1)
+                task = todo.pop(0)
+                running[self._submit(pool, task)] = task, pool
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                task, pool = running.pop(future)
+                if _lost(future):
+                    processes = self._shut(pool)
+                    if getattr(future, "unsent", False):   # its worker died before, idle
+                        todo.insert(0, task)
+                        continue
+                    yield task, Outcome(error=_worker_died(future.exception(), processes))
+                else:
+                    idle.append(pool)
+                    yield task, _outcome(future)
+        for pool in idle:
+            self._shut(pool)
+
+    def _start_pool(self, workers):
+        _EnvProcess.env = worker_env(self.threads)
+        pool = ProcessPoolExecutor(workers, mp_context=_EnvSpawnContext(), initializer=_init_worker,
+                                   initargs=(self.threads, os.getpid()))
+        self._pools.append(pool)
+        return pool
+
+    def _submit(self, pool, task):
+        """The future of ``task``'s Outcome in ``pool``."""
+        try:
+            return pool.submit(execute, task.recipe, task.params, task.seed, self.threads)
+        except BrokenProcessPool as err:   # a worker died since the last wait: lost with the rest
+            future = Future()
+            future.set_exception(err)
+            future.unsent = True
+            return future
+
+    def _shut(self, pool, at_once=False):
+        """Shut ``pool`` down, after its runs or ``at_once``; returns its worker
+        processes by pid, ended and joined."""
+        processes = dict(getattr(pool, "_processes", None) or {})
+        if pool in self._pools:
+            self._pools.remove(pool)
+        if pool is self._pool:
+            self._pool = None
+        if at_once:
+            _terminate(pool)
+        pool.shutdown(wait=True, cancel_futures=True)
+        return processes
 
     def close(self, wait=True):
         """Stop the workers: after their runs (``wait``), or at once (Ctrl-C)."""
-        if self._pool is None:
-            return
-        pool, self._pool = self._pool, None
-        if not wait:   # a run may take minutes; the runs stored are safe
-            _terminate(pool)
-        pool.shutdown(wait=True, cancel_futures=True)
+        for pool in list(self._pools):   # a run may take minutes; the runs stored are safe
+            self._shut(pool, at_once=not wait)
+
+
+def _lost(future):
+    """Whether the run of ``future`` was lost with its pool: a worker of the
+    pool died before the run's outcome came back (or the run never started)."""
+    if future.cancelled() or not future.done():
+        return True
+    return isinstance(future.exception(), BrokenProcessPool)
+
+
+def _worker_died(err, processes):
+    """The error of a run that broke its one-worker pool: ``err`` is the
+    BrokenProcessPool, ``processes`` the pool's worker processes (ended)."""
+    if err.__cause__ is not None:   # the worker lived, but its outcome could not be read here
+        lines = [line for line in str(err.__cause__).splitlines() if line.strip(" '\"")]
+        why = lines[-1].strip() if lines else type(err.__cause__).__name__
+        return (f"BrokenProcessPool: the outcome of this run could not be read back from its "
+                f"worker process: {why}")
+    codes = [p.exitcode for p in processes.values() if p.exitcode is not None]
+    if not codes:
+        how = "its exit code is unknown"
+    elif codes[0] < 0:
+        try:
+            how = f"exit code {codes[0]}: killed by signal {signal.Signals(-codes[0]).name}"
+        except ValueError:
+            how = f"exit code {codes[0]}: killed by signal {-codes[0]}"
+    else:
+        how = f"exit code {codes[0]}"
+    return (f"the worker process running this run died ({how}) while this run ran alone in it. "
+            f"A worker ends so when the out-of-memory killer sends SIGKILL, native code crashes "
+            f"(SIGSEGV) or the recipe calls os._exit; the sweep went on with the other runs.")
 
 
 def _outcome(future):
     try:
         return future.result()
-    except Exception as err:  # the worker died or the outcome could not travel back
+    except Exception as err:  # the outcome could not travel back
         return Outcome(error=f"{type(err).__name__}: {err}")
 
 

@@ -1,14 +1,19 @@
 """Runners: in-process, local processes and a real Dask cluster store the same bits."""
+import multiprocessing
 import os
+import re
 import signal
 import threading
 import time
 
+import numpy as np
 import pytest
-from toy_recipes import REF, assert_same_run, read_plain
+from toy_crash_recipes import REF as CRASH
+from toy_recipes import REF, TIMING, assert_same_run, read_plain
 
-from fastnn.experiments import sweep
-from fastnn.experiments.runners import ProcessRunner, threads_per_worker
+from fastnn.cli import main
+from fastnn.experiments import SweepInterrupted, parse_spec, sweep
+from fastnn.experiments.runners import ProcessRunner, execute, threads_per_worker
 
 distributed = pytest.importorskip("distributed")
 
@@ -109,3 +114,110 @@ def test_unreachable_scheduler_is_a_clear_error():
     from fastnn.experiments.runners import DaskRunner
     with pytest.raises(ConnectionError, match="cannot reach the Dask scheduler at tcp://127.0.0.1:9"):
         DaskRunner("tcp://127.0.0.1:9", timeout=1)
+
+
+# --------------------------------------------------------------------------
+# a recipe that ends its process: only its own run fails, and the sweep goes on
+
+def _sweep_file(tmp_path, seeds, **fixed):
+    """A sweep of the toy-crash recipe written as TOML; returns its path and {seed: run_id}."""
+    lines = [f'recipe = "{CRASH}"', f"seeds = {list(seeds)}", "[fixed]"]
+    lines += [f"{name} = {value!r}" for name, value in fixed.items()]
+    path = tmp_path / "sweep.toml"
+    path.write_text("\n".join(lines) + "\n")
+    return path, {task.seed: task.run_id for task in parse_spec(path).tasks()}
+
+
+def test_a_worker_that_dies_fails_only_the_run_that_killed_it():
+    """A run that killed its worker (SIGKILL, as the out-of-memory killer sends it)
+    broke the whole pool: every run in flight failed with BrokenProcessPool, the
+    next submit raised it and the sweep stopped. Now the runs in flight run again,
+    each alone in a new worker; the run that kills its worker alone fails, saying
+    how it died; the others, and the runs after, give the same outcomes as in this
+    process. Each run starts once and ends once, and no worker is left behind."""
+    spec = {"recipe": CRASH, "seeds": list(range(6)), "fixed": {"kill_seeds": [1], "sleep": 0.05}}
+    tasks = parse_spec(spec).tasks()
+    children = len(multiprocessing.active_children())
+    started, outcomes = [], []
+    runner = ProcessRunner(2)
+    try:
+        for task, outcome in runner.map(tasks, started.append):
+            outcomes.append((task, outcome))
+    finally:
+        runner.close()
+    assert len(multiprocessing.active_children()) == children
+    assert [t.run_id for t in started] == [t.run_id for t in tasks]
+    assert sorted(t.order for t, _ in outcomes) == list(range(6))
+    by_seed = {task.seed: (task, outcome) for task, outcome in outcomes}
+    assert re.fullmatch(r"the worker process running this run died \(exit code -9: killed by "
+                        r"signal SIGKILL\) while this run ran alone in it\. .*the sweep went on "
+                        r"with the other runs\.", by_seed[1][1].error)
+    for seed in (0, 2, 3, 4, 5):
+        task, outcome = by_seed[seed]
+        expected = execute(task.recipe, task.params, task.seed).result
+        assert outcome.error == "" and outcome.result is not None, (seed, outcome.error)
+        assert outcome.attrs["numba_threads"] == threads_per_worker(2)   # whichever attempt
+        got = outcome.result
+        assert ({k: v for k, v in got.metrics.items() if k not in TIMING}
+                == {k: v for k, v in expected.metrics.items() if k not in TIMING})
+        for part in ("curves", "arrays"):
+            assert sorted(getattr(got, part)) == sorted(getattr(expected, part))
+            for name, value in getattr(expected, part).items():
+                assert np.asarray(getattr(got, part)[name]).tobytes() == np.asarray(value).tobytes()
+
+
+def test_sweep_command_goes_on_after_a_worker_dies(tmp_path, capsys):
+    """`fastnn sweep --workers 2` stopped with "fastnn: error: A child process
+    terminated abruptly, the process pool is not usable anymore", the runs in
+    flight stored as failed with BrokenProcessPool and the rest never started.
+    Now only the run that killed its worker (os._exit(1)) fails; the file holds
+    every run once, the others as an in-process sweep stores them."""
+    spec_path, ids = _sweep_file(tmp_path, range(3), exit_seeds=[1], sleep=0.05)
+    out = tmp_path / "r.h5"
+    code = main(["sweep", str(spec_path), "--out", str(out), "--no-progress", "--workers", "2"])
+    captured = capsys.readouterr()
+    assert code == 1, captured.err
+    assert "error" not in captured.err, captured.err
+    assert f"{out}: 3 runs; 2 done now, 0 already done, 1 failed." in captured.out
+    assert (f"  failed {ids[1]}: the worker process running this run died (exit code 1) while "
+            f"this run ran alone in it.") in captured.out
+    runs = read_plain(out)
+    assert {seed: runs[rid]["attrs"]["status"] for seed, rid in ids.items()} == {
+        0: "done", 1: "failed", 2: "done"}
+    assert "died (exit code 1)" in runs[ids[1]]["attrs"]["error"]
+    reference = sweep({"recipe": CRASH, "seeds": [0, 2],
+                       "fixed": {"exit_seeds": [1], "sleep": 0.05}}, progress=False).store
+    for seed in (0, 2):
+        assert_same_run(runs[ids[seed]], reference.read_run(ids[seed]))
+
+
+@pytest.mark.parametrize("workers", [[], ["--workers", "2"]], ids=["in-process", "workers"])
+def test_sys_exit_in_a_recipe_fails_only_its_run(tmp_path, capsys, workers):
+    """sys.exit(3) in a recipe ended an in-process sweep silently with status 3, its
+    run left "running" and the rest never started; in a worker it came back as
+    SystemExit and ended the sweep the same way. Now it is that run's failure."""
+    spec_path, ids = _sweep_file(tmp_path, range(4), system_exit_seeds=[1])
+    out = tmp_path / "r.h5"
+    code = main(["sweep", str(spec_path), "--out", str(out), "--no-progress", *workers])
+    captured = capsys.readouterr()
+    assert code == 1, captured.err
+    assert f"{out}: 4 runs; 3 done now, 0 already done, 1 failed." in captured.out
+    message = (f"SystemExit: recipe '{CRASH}' called sys.exit(3) (exit code 3); a recipe must "
+               f"return a Result or raise an exception.")
+    assert f"  failed {ids[1]}: {message}" in captured.out
+    runs = read_plain(out)
+    assert {seed: runs[rid]["attrs"]["status"] for seed, rid in ids.items()} == {
+        0: "done", 1: "failed", 2: "done", 3: "done"}
+    assert runs[ids[1]]["attrs"]["error"].startswith(message + "\n")
+
+
+def test_keyboard_interrupt_in_a_recipe_still_stops_an_in_process_sweep(tmp_path):
+    """SystemExit is a run's failure now; KeyboardInterrupt (Ctrl-C) still stops the sweep."""
+    out = tmp_path / "r.h5"
+    spec = {"recipe": CRASH, "seeds": [0, 1, 2], "fixed": {"interrupt_seeds": [1]}}
+    ids = {task.seed: task.run_id for task in parse_spec(spec).tasks()}
+    with pytest.raises(SweepInterrupted) as info:
+        sweep(spec, out=out, progress=False)
+    assert info.value.report.done == 1
+    statuses = {rid: run["attrs"]["status"] for rid, run in read_plain(out).items()}
+    assert statuses[ids[0]] == "done" and ids[2] not in statuses
