@@ -18,7 +18,7 @@ import os
 import numpy as np
 
 from .registry import Result
-from .store import MemoryStore, StoreError, open_store
+from .store import MemoryStore, StoreError, check_name, check_run_id, open_store
 
 BASE_COLUMNS = ("run_id", "recipe", "seed", "status", "error")
 
@@ -134,6 +134,7 @@ def _structured(recs, columns):
 
 def load_curves(path, metric):
     """``{run_id: 1-D array}`` of curve ``metric`` for every run that has it."""
+    check_name(metric, "metric")
     out = {}
     with _Opened(path) as store:
         for row in sorted(store.rows(), key=lambda r: (int(r.get("order", 0)), r["run_id"])):
@@ -148,6 +149,7 @@ def load_run(path, run_id):
     ``seed``, ``status``, ``error``, ``summary``, ``config`` (dict),
     ``params``, ``metrics``, ``curves``, ``arrays``, ``text`` and ``attrs``
     (timings and provenance)."""
+    check_run_id(run_id)
     with _Opened(path) as store:
         run = store.read_run(run_id)
     attrs = run["attrs"]

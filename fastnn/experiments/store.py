@@ -9,13 +9,24 @@ Layout of a results file (plain h5py reads it)::
                           status ("running", "done", "failed"), error, summary,
                           wall_seconds, compile_seconds and provenance
                           (numba_threads, threading_layer, cpu, platform,
-                          python, host, git_commit)
+                          python, host, git_commit), and checksum
     /runs/<run_id>/metrics           attrs: the final metrics
-    /runs/<run_id>/curves/<name>     1-D, resizable (maxshape=(None,)), chunked, gzip
-    /runs/<run_id>/arrays/<name>     gzip-compressed when larger than 4 KiB
-    /runs/<run_id>/text/<name>       a scalar UTF-8 string
+    /runs/<run_id>/curves/<name>     1-D, resizable (maxshape=(None,)), chunked, gzip,
+                                     Fletcher-32
+    /runs/<run_id>/arrays/<name>     larger than 4 KiB: chunked, gzip, Fletcher-32;
+                                     else contiguous, attrs: crc32
+    /runs/<run_id>/text/<name>       a scalar UTF-8 string, attrs: crc32
 
-A run's ``status`` attribute is written last.
+A run's ``status`` attribute is written last (then its checksum).
+
+Checksums. Every value a run stores is checked when fastnn reads it, so that
+a damaged file is an error ("is damaged"), never a different number. Chunked
+datasets carry HDF5's Fletcher-32 filter (HDF5 checks each chunk it reads);
+contiguous ones (small arrays, scalars, text) a ``crc32`` attribute, the
+CRC-32 of their bytes (text: its UTF-8). A run's ``checksum`` attribute is the
+CRC-32 of the canonical JSON of its other attributes and its metrics
+(``_run_checksum``), rewritten by each transaction that changes them. Runs,
+datasets and files written before checksums have none and are read unchecked.
 
 Crash safety. HDF5 itself is not crash-safe: a process killed while the
 library writes its metadata can leave a file no one can open. The store
@@ -87,7 +98,9 @@ import errno
 import fcntl
 import json
 import os
+import re
 import signal
+import stat
 import struct
 import tempfile
 import threading
@@ -124,6 +137,35 @@ def check_path(path, name="path"):
     if not os.fspath(path):
         raise ValueError(f"{name} must name a results file; got {os.fspath(path)!r}.")
     return os.fspath(path)
+
+
+# a run's id, as ``runners.configuration`` makes it: the first 12 hex digits of
+# the SHA-256 of its configuration
+_RUN_ID = re.compile(r"[0-9a-f]{12}")
+
+
+def check_run_id(run_id, name="run_id"):
+    """A run id as the store makes them (12 lowercase hex digits); TypeError or
+    ValueError naming ``name`` otherwise. Never an HDF5 path ('/', '/runs/...')."""
+    if not isinstance(run_id, str):
+        raise TypeError(f"{name} must be a str, a run id such as '3f9a0c2b7d41' (the run_id "
+                        f"column of load(path)); got {type(run_id).__name__} {run_id!r}.")
+    if not _RUN_ID.fullmatch(run_id):
+        raise ValueError(f"{name} must be a run id: 12 lowercase hexadecimal digits, such as "
+                         f"'3f9a0c2b7d41' (the run_id column of load(path)); got {run_id!r}.")
+    return run_id
+
+
+def check_name(value, name):
+    """The name of a curve, array, text or metric: a non-empty str without '/'
+    (never an HDF5 path); TypeError or ValueError naming ``name`` otherwise."""
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a str, the name of what a run recorded (e.g. 'loss'); "
+                        f"got {type(value).__name__} {value!r}.")
+    if not value or "/" in value or value in (".", ".."):
+        raise ValueError(f"{name} must be a name without '/' (e.g. 'loss'), not a path; "
+                         f"got {value!r}.")
+    return value
 
 
 def _h5py():
@@ -298,7 +340,7 @@ def _lock(fd):
 def _writer_active(path):
     """True when a process holds the writer's lock of ``path`` (a live sweep)."""
     try:
-        fd = os.open(path, os.O_RDONLY)
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except OSError:
         return False
     try:
@@ -343,7 +385,7 @@ def _read_lock(path):
     """A descriptor of ``path`` holding the readers' shared lock (byte 1): no commit
     copies pages in until it is closed. StoreError if a writer is still copying
     after LOCK_WAIT seconds."""
-    fd = os.open(path, os.O_RDONLY)
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)     # never waits: not on a named pipe either
     try:
         deadline = time.monotonic() + LOCK_WAIT
         while True:   # through byte 2 (a writer waiting for readers holds it), then byte 1
@@ -390,6 +432,19 @@ def _recover(path, wait):
         return file.pending and file.copy_in(wait)
     finally:
         os.close(fd)
+
+
+def _recover_for_reader(path):
+    """``_recover`` as a reader that can write the file does it, without waiting:
+    a journal it cannot copy in (readers hold the file, a writer has it open,
+    or a write fails: a full disk, an I/O error) stays pending, and the reader
+    reads through it. A copy that failed half-way leaves the journal in place,
+    so the file and the journal still hold every commit (the next open replays
+    it)."""
+    try:
+        _recover(path, 0.0)
+    except OSError:
+        pass
 
 
 def _drop_unfinished_journal(path):
@@ -672,6 +727,30 @@ def check_writable_dir(path):
     os.unlink(tmp)
 
 
+_SPECIAL_FILES = ((stat.S_ISFIFO, "a named pipe"), (stat.S_ISSOCK, "a socket"),
+                  (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"))
+
+
+def _check_regular(path, writing):
+    """StoreError unless ``path`` is a regular file that can be read, saying what
+    it is instead (missing, a directory, a named pipe, a device...). Checked
+    before the file is opened: opening a named pipe waits for a writer, forever."""
+    try:
+        mode = os.stat(path).st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        raise StoreError(f"{path} does not exist.") from None
+    except OSError as err:
+        raise StoreError(f"cannot read {path}: {err.strerror or err}.") from None
+    if stat.S_ISDIR(mode):
+        raise StoreError(f"{path} is a directory" + ("; --out must name a results file."
+                                                     if writing else ", not a results file."))
+    if not stat.S_ISREG(mode):
+        kind = next((what for test, what in _SPECIAL_FILES if test(mode)), "not a regular file")
+        raise _not_results(path, kind, writing)
+    if not os.access(path, os.R_OK):
+        raise StoreError(f"cannot read {path}: permission denied.")
+
+
 def _not_results(path, why, writing):
     if writing:
         return StoreError(f"{path} is {why}, not a fastnn results file; fastnn will not overwrite "
@@ -688,10 +767,7 @@ def inspect_file(path):
 
     Reads between two commits of a live writer (see the module docstring)."""
     path = os.fspath(path)
-    if not os.path.exists(path):
-        raise StoreError(f"{path} does not exist.")
-    if os.path.isdir(path) or not os.access(path, os.R_OK):
-        return _inspect(path, writing=False)     # says which
+    _check_regular(path, writing=False)
     fd = _read_lock(path)
     try:
         return _inspect(path, writing=False, view=_JournaledFile(path, fd))
@@ -704,11 +780,7 @@ def _inspect(path, writing, view=None):
     writer's, and passes ``view``, the file as committed: a pending journal is
     read over the file)."""
     h5py = _h5py()
-    if os.path.isdir(path):
-        raise StoreError(f"{path} is a directory" + ("; --out must name a results file."
-                                                     if writing else ", not a results file."))
-    if not os.access(path, os.R_OK):
-        raise StoreError(f"cannot read {path}: permission denied.")
+    _check_regular(path, writing)
     if os.path.getsize(path) == 0:
         raise _not_results(path, "an empty file", writing)
     if _signature_offset(path) is None:
@@ -801,6 +873,26 @@ def _check_result(result):
     return metrics, curves, arrays, text
 
 
+_CHECKSUM = "checksum"     # run attribute: CRC-32 of the run's other attributes and its metrics
+_CRC = "crc32"             # dataset attribute: CRC-32 of a contiguous dataset's value
+
+
+def _run_checksum(attrs, metrics):
+    """CRC-32 of a run's attributes (without its checksum) and metrics, as read
+    back (plain values), in canonical JSON."""
+    text = json.dumps({"attrs": attrs, "metrics": metrics}, sort_keys=True,
+                      separators=(",", ":"), ensure_ascii=True, default=repr)
+    return zlib.crc32(text.encode("ascii"))
+
+
+def _value_crc(value):
+    """CRC-32 of a dataset's value: a str's UTF-8, else the array's bytes (HDF5
+    stores an array's dtype, byte order included, so it reads back the same bytes)."""
+    if isinstance(value, str):
+        return zlib.crc32(value.encode("utf-8"))
+    return zlib.crc32(np.ascontiguousarray(value).tobytes())
+
+
 def _check_name(name, what):
     if not isinstance(name, str) or not name or "/" in name or name in (".", ".."):
         raise ValueError(f"{what} names must be non-empty strings without '/'; got {name!r}.")
@@ -887,12 +979,9 @@ class HDF5Store(MemoryStore):
         self._reader = None
         self._pid = os.getpid()
         if mode == "r":
-            if not os.path.exists(self.path):
-                raise StoreError(f"{self.path} does not exist.")
+            _check_regular(self.path, writing=False)
             if os.access(self.path, os.W_OK) and os.access(os.path.dirname(os.path.abspath(self.path)), os.W_OK):
-                _recover(self.path, 0.0)
-            if os.path.isdir(self.path) or not os.access(self.path, os.R_OK):
-                _inspect(self.path, writing=False)      # says which
+                _recover_for_reader(self.path)
             self._open_for_read()
         else:
             self._open_for_write(kind, recipe)
@@ -959,6 +1048,7 @@ class HDF5Store(MemoryStore):
             raise ValueError(f"kind must be one of {list(KINDS)}; got {kind!r}.")
         check_writable_dir(path)
         if os.path.exists(path):
+            _check_regular(path, writing=True)
             if not os.access(path, os.W_OK):
                 raise StoreError(f"cannot write results to {path}: the file is read-only.")
         else:
@@ -1086,6 +1176,7 @@ class HDF5Store(MemoryStore):
             g.attrs["error"] = ""
             g.attrs["summary"] = ""
             g.attrs["status"] = "running"
+            _seal(g)
         self._transaction(write)
 
     def finish(self, run_id, result, attrs=None):
@@ -1104,21 +1195,24 @@ class HDF5Store(MemoryStore):
             for name, arr in curves.items():
                 chunk = max(1, min(len(arr), 4096))
                 c.create_dataset(name, data=arr, maxshape=(None,), chunks=(chunk,),
-                                 compression="gzip", compression_opts=4, shuffle=True)
+                                 compression="gzip", compression_opts=4, shuffle=True,
+                                 fletcher32=True)
             a = g.create_group("arrays")
             for name, arr in arrays.items():
                 if arr.nbytes > _COMPRESS_ABOVE and arr.ndim > 0:
                     a.create_dataset(name, data=arr, chunks=True, compression="gzip",
-                                     compression_opts=4, shuffle=True)
+                                     compression_opts=4, shuffle=True, fletcher32=True)
                 else:
-                    a.create_dataset(name, data=arr)
+                    a.create_dataset(name, data=arr).attrs[_CRC] = _value_crc(arr)
             t = g.create_group("text")
             for name, value in text.items():
-                t.create_dataset(name, data=value, dtype=h5py.string_dtype())
+                t.create_dataset(name, data=value, dtype=h5py.string_dtype()).attrs[_CRC] = \
+                    _value_crc(value)
             for key, value in (attrs or {}).items():
                 g.attrs[key] = value
             g.attrs["summary"] = result.summary
-            g.attrs["status"] = "done"             # last
+            g.attrs["status"] = "done"             # last, but for the checksum
+            _seal(g)
         self._transaction(write)
 
     def fail(self, run_id, error, attrs=None):
@@ -1127,7 +1221,8 @@ class HDF5Store(MemoryStore):
             for key, value in (attrs or {}).items():
                 g.attrs[key] = value
             g.attrs["error"] = str(error)
-            g.attrs["status"] = "failed"           # last
+            g.attrs["status"] = "failed"           # last, but for the checksum
+            _seal(g)
         self._transaction(write)
 
     def delete(self, run_id):
@@ -1141,14 +1236,39 @@ class HDF5Store(MemoryStore):
         with self._reading():
             runs = self._h5["runs"]
             for rid in runs:
-                g = runs[rid]
-                row = {_plain(k): _plain(v) for k, v in g.attrs.items()}
+                row, metrics = self._checked_attrs(runs[rid], rid)
                 row.setdefault("status", "running")
                 row["run_id"] = _plain(rid)
-                row["metrics"] = ({_plain(k): _plain(v) for k, v in g["metrics"].attrs.items()}
-                                  if "metrics" in g else {})
+                row["metrics"] = metrics
                 out.append(row)
         return out
+
+    def _checked_attrs(self, g, run_id):
+        """Run group ``g``'s attributes (without the checksum) and metrics, as
+        plain values; StoreError if they do not match the run's checksum."""
+        attrs = {_plain(k): _plain(v) for k, v in g.attrs.items()}
+        metrics = ({_plain(k): _plain(v) for k, v in g["metrics"].attrs.items()}
+                   if "metrics" in g else {})
+        stored = attrs.pop(_CHECKSUM, None)
+        if stored is not None and stored != _run_checksum(attrs, metrics):
+            raise self._damaged(f"the attributes or metrics of run {_plain(run_id)} do not "
+                                f"match their checksum")
+        return attrs, metrics
+
+    def _checked_value(self, d, what):
+        """The value of dataset ``d`` (text as a str); StoreError naming ``what`` if it
+        does not match its crc32 attribute (HDF5 checks the Fletcher-32 of chunked ones)."""
+        value = d[()]
+        if isinstance(value, bytes):   # text
+            value = _plain(value)
+        stored = d.attrs.get(_CRC)
+        if stored is not None and _plain(stored) != _value_crc(value):
+            raise self._damaged(f"{what} does not match its checksum")
+        return value
+
+    def _damaged(self, what):
+        again = "Move it away or pick another --out." if self.mode != "r" else "Move it away."
+        return StoreError(f"{self.path} is damaged: {what}. {again}")
 
     def _require_run(self, run_id):
         """The runs group; KeyError (outside the read's wrapping) without ``run_id``."""
@@ -1163,15 +1283,12 @@ class HDF5Store(MemoryStore):
         runs = self._require_run(run_id)
         with self._reading():
             g = runs[run_id]
-            out = {"attrs": {_plain(k): _plain(v) for k, v in g.attrs.items()},
-                   "metrics": {}, "curves": {}, "arrays": {}, "text": {}}
-            if "metrics" in g:
-                out["metrics"] = {_plain(k): _plain(v) for k, v in g["metrics"].attrs.items()}
-            for sub in ("curves", "arrays"):
-                if sub in g:
-                    out[sub] = {_plain(k): d[()] for k, d in g[sub].items()}
-            if "text" in g:
-                out["text"] = {_plain(k): _plain(d[()]) for k, d in g["text"].items()}
+            attrs, metrics = self._checked_attrs(g, run_id)
+            out = {"attrs": attrs, "metrics": metrics, "curves": {}, "arrays": {}, "text": {}}
+            for sub, kind in (("curves", "curve"), ("arrays", "array"), ("text", "text")):
+                for name, d in (g[sub].items() if sub in g else ()):
+                    name = _plain(name)
+                    out[sub][name] = self._checked_value(d, f"{kind} {name!r} of run {run_id}")
         return out
 
     def curve(self, run_id, name):
@@ -1224,6 +1341,14 @@ class HDF5Store(MemoryStore):
             self.close()
         except Exception:
             pass
+
+
+def _seal(g):
+    """Write run group ``g``'s checksum, over its attributes and metrics as HDF5 holds them."""
+    attrs = {_plain(k): _plain(v) for k, v in g.attrs.items() if k != _CHECKSUM}
+    metrics = ({_plain(k): _plain(v) for k, v in g["metrics"].attrs.items()}
+               if "metrics" in g else {})
+    g.attrs[_CHECKSUM] = _run_checksum(attrs, metrics)
 
 
 def _umask():
