@@ -126,6 +126,22 @@ def check_partial_fit_early_stopping(early_stopping, samples="the data"):
                          "early_stopping=True. Set early_stopping=False.")
 
 
+def check_partial_fit_classes(classes, fitted):
+    """``partial_fit``'s ``classes``: required on the first call (``fitted`` None),
+    and, given again, the classes the network was fitted with (as scikit-learn)."""
+    if fitted is None:
+        if classes is None:
+            raise ValueError("classes must be passed on the first call to partial_fit; got None.")
+        return
+    if classes is not None:
+        from sklearn.utils.multiclass import unique_labels
+        given = unique_labels(classes)
+        if not np.array_equal(given, fitted):
+            raise ValueError(f"classes must be the classes the network was fitted with, "
+                             f"{fitted.tolist()} (partial_fit cannot change them); "
+                             f"got {given.tolist()}.")
+
+
 def check_dtype(value, name="dtype"):
     """float32 or float64, given as a name, a NumPy type or a dtype."""
     try:

@@ -25,7 +25,8 @@ from sklearn.utils.validation import check_is_fitted
 from .._progress import progress
 from .._validation import (
     check_array, check_bool, check_consistent_length, check_dtype, check_feature_names,
-    check_float, check_int, check_option, check_partial_fit_early_stopping, check_random_state_param,
+    check_float, check_int, check_option, check_partial_fit_classes,
+    check_partial_fit_early_stopping, check_random_state_param,
     check_sample_weight, check_verbose, column_to_1d, label_indices, label_kind,
     refuse_non_finite_output, refuse_sparse,
     seeded_random_state, validation_split, writeable,
@@ -423,14 +424,7 @@ class ConvNetClassifier(ClassifierMixin, BaseEstimator):
         are checked on every call, and must still describe the fitted network.
         """
         first = "_params" not in self.__dict__   # (a refused first call leaves no network)
-        if first and classes is None:
-            raise ValueError("classes must be passed on the first call to partial_fit; got None.")
-        if not first and classes is not None:
-            given = unique_labels(classes)
-            if not np.array_equal(given, self.classes_):
-                raise ValueError(f"classes must be the classes the network was fitted with, "
-                                 f"{self.classes_.tolist()} (partial_fit cannot change them); "
-                                 f"got {given.tolist()}.")
+        check_partial_fit_classes(classes, None if first else self.classes_)
         return self._fit_public(X, y, incremental=True, classes=classes if first else None,
                                 sample_weight=sample_weight)
 

@@ -39,7 +39,8 @@ from .._progress import progress
 from .._threads import threads_for
 from .._validation import (
     check_array, check_bool, check_consistent_length, check_dtype, check_float, check_int,
-    check_option, check_feature_names, check_partial_fit_early_stopping, check_random_state_param,
+    check_option, check_feature_names, check_partial_fit_classes,
+    check_partial_fit_early_stopping, check_random_state_param,
     check_sample_weight, check_verbose, column_to_1d, is_sparse, label_indices, label_kind,
     refuse_non_finite_output, refuse_sparse,
     seeded_random_state, validation_split, writeable,
@@ -965,14 +966,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         fitted network (its layers and dtype).
         """
         first = not hasattr(self, "_params")   # (as _start)
-        if first and classes is None:
-            raise ValueError("classes must be passed on the first call to partial_fit; got None.")
-        if not first and classes is not None:
-            given = unique_labels(classes)
-            if not np.array_equal(given, self.classes_):
-                raise ValueError(f"classes must be the classes the network was fitted with, "
-                                 f"{self.classes_.tolist()} (partial_fit cannot change them); "
-                                 f"got {given.tolist()}.")
+        check_partial_fit_classes(classes, None if first else self.classes_)
         return self._fit_public(X, y, incremental=True, classes=classes if first else None,
                                 sample_weight=sample_weight)
 

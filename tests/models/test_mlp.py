@@ -882,7 +882,7 @@ def test_numpy_integer_parameters_compile_no_new_kernels(batch_size):
     rng = np.random.RandomState(0)
     X, y = rng.rand(20, 5), np.arange(20) % 2
     params = dict(hidden_layer_sizes=(4,), batch_size=batch_size, max_iter=2, n_iter_no_change=2,
-                  solver="sgd", random_state=0)
+                  solver="sgd", random_state=0, tol=None)
     want = MLPClassifier(**params).fit(X, y)
     trainer = dense.one_hidden_trainer(want._solver_code(), 5) if batch_size == 1 else dense.train_epochs
     before = len(trainer.signatures)
@@ -900,10 +900,12 @@ def test_predictions_that_overflow_are_refused_not_nan(kind):
     rng = np.random.RandomState(0)
     X = rng.rand(40, 6)
     if kind == "classifier":
-        m = MLPClassifier((5,), activation="identity", max_iter=3, random_state=0).fit(X, np.arange(40) % 3)
+        m = MLPClassifier((5,), activation="identity", max_iter=3, tol=None, random_state=0).fit(
+            X, np.arange(40) % 3)
         methods = ("predict", "predict_proba", "predict_log_proba")
     else:
-        m = MLPRegressor((5,), activation="identity", max_iter=3, random_state=0).fit(X, X.sum(axis=1))
+        m = MLPRegressor((5,), activation="identity", max_iter=3, tol=None, random_state=0).fit(
+            X, X.sum(axis=1))
         methods = ("predict",)
     big = X[:8].copy()
     big[5] = 1e308
