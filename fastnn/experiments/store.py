@@ -162,10 +162,15 @@ def check_name(value, name):
     if not isinstance(value, str):
         raise TypeError(f"{name} must be a str, the name of what a run recorded (e.g. 'loss'); "
                         f"got {type(value).__name__} {value!r}.")
-    if not value or "/" in value or value in (".", ".."):
+    if not _is_name(value):
         raise ValueError(f"{name} must be a name without '/' (e.g. 'loss'), not a path; "
                          f"got {value!r}.")
     return value
+
+
+def _is_name(value):
+    """A name a run may record under (a group's member, never an HDF5 path)."""
+    return isinstance(value, str) and bool(value) and "/" not in value and value not in (".", "..")
 
 
 def _h5py():
@@ -894,7 +899,7 @@ def _value_crc(value):
 
 
 def _check_name(name, what):
-    if not isinstance(name, str) or not name or "/" in name or name in (".", ".."):
+    if not _is_name(name):
         raise ValueError(f"{what} names must be non-empty strings without '/'; got {name!r}.")
 
 
@@ -1246,9 +1251,7 @@ class HDF5Store(MemoryStore):
     def _checked_attrs(self, g, run_id):
         """Run group ``g``'s attributes (without the checksum) and metrics, as
         plain values; StoreError if they do not match the run's checksum."""
-        attrs = {_plain(k): _plain(v) for k, v in g.attrs.items()}
-        metrics = ({_plain(k): _plain(v) for k, v in g["metrics"].attrs.items()}
-                   if "metrics" in g else {})
+        attrs, metrics = _attrs_and_metrics(g)
         stored = attrs.pop(_CHECKSUM, None)
         if stored is not None and stored != _run_checksum(attrs, metrics):
             raise self._damaged(f"the attributes or metrics of run {_plain(run_id)} do not "
@@ -1343,11 +1346,18 @@ class HDF5Store(MemoryStore):
             pass
 
 
-def _seal(g):
-    """Write run group ``g``'s checksum, over its attributes and metrics as HDF5 holds them."""
-    attrs = {_plain(k): _plain(v) for k, v in g.attrs.items() if k != _CHECKSUM}
+def _attrs_and_metrics(g):
+    """Run group ``g``'s attributes and metrics as plain values, as HDF5 holds them."""
+    attrs = {_plain(k): _plain(v) for k, v in g.attrs.items()}
     metrics = ({_plain(k): _plain(v) for k, v in g["metrics"].attrs.items()}
                if "metrics" in g else {})
+    return attrs, metrics
+
+
+def _seal(g):
+    """Write run group ``g``'s checksum, over its attributes and metrics as HDF5 holds them."""
+    attrs, metrics = _attrs_and_metrics(g)
+    attrs.pop(_CHECKSUM, None)
     g.attrs[_CHECKSUM] = _run_checksum(attrs, metrics)
 
 
